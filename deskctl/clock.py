@@ -1,0 +1,60 @@
+"""Time, injected: every part of the shell asks a `Clock` for wall time, monotonic time and sleeps.
+
+Design: one `Clock` class covers the three uses.
+- the real service: `Clock()` follows the system;
+- the demo: `Clock(scale=60, start=...)` runs 60 times faster from a chosen wall time (the simulated
+  motor runs on the same clock, so it speeds up too);
+- tests: `Clock(start=...)` inside a `VirtualTimeLoop` (see `deskctl.testing.virtual_time`), whose
+  `loop.time()` jumps ahead whenever every task waits, so a workday passes in well under a second.
+Clock time is derived from `loop.time()` of the running loop, so all three share one code path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, tzinfo
+
+__all__ = ["Clock"]
+
+
+class Clock:
+    """Wall time (aware), monotonic seconds and sleeps, optionally scaled and started elsewhere."""
+
+    def __init__(
+        self, *, scale: float = 1.0, start: datetime | None = None, tz: tzinfo | None = None
+    ) -> None:
+        if not scale > 0:
+            raise ValueError("the time scale must be above zero")
+        self.scale = scale
+        if start is not None and start.tzinfo is None:
+            raise ValueError("the start time needs a time zone")
+        self._start = start
+        self._tz = tz
+        self._origin_pair: tuple[float, datetime] | None = None
+
+    def _origin(self) -> tuple[float, datetime]:
+        """(loop time, wall time) when this clock was first read."""
+        loop_now = asyncio.get_running_loop().time()
+        if self._origin_pair is None:
+            start = self._start or datetime.now(self._tz or UTC).astimezone(self._tz)
+            self._origin_pair = (loop_now, start)
+        return self._origin_pair
+
+    def monotonic(self) -> float:
+        """Seconds of clock time since the clock was first read (scaled)."""
+        loop_t0, _ = self._origin()
+        return (asyncio.get_running_loop().time() - loop_t0) * self.scale
+
+    def now(self) -> datetime:
+        """Wall time with a time zone (scaled from its start)."""
+        _, start = self._origin()
+        return start + timedelta(seconds=self.monotonic())
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep `seconds` of clock time."""
+        self._origin()
+        await asyncio.sleep(max(0.0, seconds) / self.scale)
+
+    def real_seconds(self, seconds: float) -> float:
+        """How many seconds of the event loop's own time `seconds` of clock time take."""
+        return seconds / self.scale

@@ -1,0 +1,129 @@
+"""Heights and durations as people type them, and as deskctl holds them.
+
+Design: every height inside deskctl is an `int` of millimetres and every duration a number of
+seconds; text is parsed once at the edge. `72cm`, `720mm`, `28.3in`, `72.5 cm` and a bare number
+(taken as cm) are heights; `45m`, `2h`, `1h30m`, `90s` and a bare number (taken as minutes) are
+durations. Parse errors are `HeightError`/`DurationError` with one sentence that says what is
+accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from deskctl.errors import DurationError, HeightError
+
+__all__ = [
+    "MM_PER_UNIT",
+    "check_limits",
+    "format_duration",
+    "format_height",
+    "parse_duration_s",
+    "parse_height_mm",
+]
+
+MM_PER_UNIT: dict[str, Decimal] = {
+    "mm": Decimal(1),
+    "cm": Decimal(10),
+    "in": Decimal("25.4"),
+    '"': Decimal("25.4"),
+}
+_UNIT_ALIASES = {"": "cm", "inch": "in", "inches": "in"}
+
+_HEIGHT = re.compile(r"^\s*([0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)\s*([a-z\"]*)\s*$", re.IGNORECASE)
+_MAX_TEXT = 64
+
+
+def parse_height_mm(text: str, default_unit: str = "cm") -> int:
+    """`'72cm'` → 720. A bare number is in `default_unit`. Rounds to the nearest whole mm."""
+    if len(text) > _MAX_TEXT:
+        raise HeightError("a height is a number with mm, cm or in, like 72cm, 720mm or 28.3in")
+    match = _HEIGHT.match(text)
+    if match is None:
+        raise HeightError(
+            f"{text.strip()!r} is not a height; write a number with mm, cm or in, "
+            "like 72cm, 720mm or 28.3in"
+        )
+    number, unit = match.groups()
+    unit = unit.lower()
+    unit = _UNIT_ALIASES.get(unit, unit) if unit else default_unit
+    if unit not in MM_PER_UNIT:
+        raise HeightError(f"{unit!r} is not a unit of height; use mm, cm or in")
+    try:
+        value = Decimal(number.replace(",", "."))
+    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
+        raise HeightError(f"{text.strip()!r} is not a number") from None
+    mm = (value * MM_PER_UNIT[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(mm)
+
+
+def format_height(height_mm: int | None, unit: str = "cm") -> str:
+    """720 → `'72.0 cm'`; `unit` is mm, cm or in."""
+    if height_mm is None:
+        return "unknown"
+    if unit == "mm":
+        return f"{height_mm} mm"
+    if unit == "in":
+        return f"{height_mm / 25.4:.1f} in"
+    return f"{height_mm / 10:.1f} cm"
+
+
+def check_limits(height_mm: int, min_mm: int, max_mm: int) -> int:
+    """Return `height_mm` if it lies within the desk's limits, else raise one sentence naming them."""
+    if height_mm < min_mm:
+        raise HeightError(
+            f"{format_height(height_mm)} is below this desk's lowest allowed height of "
+            f"{format_height(min_mm)} ({min_mm} mm)"
+        )
+    if height_mm > max_mm:
+        raise HeightError(
+            f"{format_height(height_mm)} is above this desk's highest allowed height of "
+            f"{format_height(max_mm)} ({max_mm} mm)"
+        )
+    return height_mm
+
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(h|m|min|s|sec)?", re.IGNORECASE)
+_SECONDS = {"h": 3600, "m": 60, "min": 60, "s": 1, "sec": 1}
+
+
+def parse_duration_s(text: str) -> float:
+    """`'45m'` → 2700.0, `'1h30m'` → 5400.0, `'90s'` → 90.0; a bare number is minutes."""
+    stripped = text.strip().lower()
+    if not stripped or len(stripped) > _MAX_TEXT:
+        raise DurationError("a duration is like 45m, 2h, 1h30m or 90s")
+    total = 0.0
+    pos = 0
+    parts = 0
+    while pos < len(stripped):
+        match = _DURATION_PART.match(stripped, pos)
+        if match is None or match.end() == pos:
+            raise DurationError(f"{text.strip()!r} is not a duration; write it like 45m, 2h, 1h30m or 90s")
+        number, unit = match.groups()
+        if unit is None and parts > 0:
+            raise DurationError(f"{text.strip()!r} is not a duration; give every part a unit")
+        total += float(number) * _SECONDS[(unit or "m").lower()]
+        parts += 1
+        pos = match.end()
+        while pos < len(stripped) and stripped[pos] == " ":
+            pos += 1
+    if not math.isfinite(total) or total <= 0:
+        raise DurationError(f"{text.strip()!r} is not a positive duration")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """5400 → `'1h30m'`, 2700 → `'45m'`, 30 → `'30s'`."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    out = ""
+    if hours:
+        out += f"{hours}h"
+    if minutes:
+        out += f"{minutes}m"
+    if secs or not out:
+        out += f"{secs}s"
+    return out
