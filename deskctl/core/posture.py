@@ -1,0 +1,19 @@
+"""Which posture a height means, for a desk with known sit and stand heights.
+
+Design: a height at or above the midpoint between the sit and stand heights is standing, below
+it sitting. One rule, used for reports, manual moves and stats alike.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["Posture", "posture_of"]
+
+Posture = Literal["sit", "stand"]
+
+
+def posture_of(height_mm: int, sit_mm: int, stand_mm: int) -> Posture:
+    """`'stand'` at or above the midpoint of `sit_mm` and `stand_mm`, else `'sit'`."""
+    low, high = sorted((sit_mm, stand_mm))
+    return "stand" if 2 * height_mm >= low + high else "sit"

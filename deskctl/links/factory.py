@@ -1,0 +1,19 @@
+"""Build the right `DeskLink` for a configured desk (imports each link's libraries lazily)."""
+
+from __future__ import annotations
+
+from deskctl.clock import Clock
+from deskctl.errors import ConfigError
+from deskctl.links.base import DeskLink
+from deskctl.settings import DeskSettings
+
+__all__ = ["open_link"]
+
+
+def open_link(name: str, desk: DeskSettings, clock: Clock) -> DeskLink:
+    """A link for desk `name`; not yet connected (use `async with`)."""
+    if desk.link == "sim" and desk.sim == "model":
+        from deskctl.links.sim import SimLink
+
+        return SimLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    raise ConfigError(f"desk {name!r}: link {desk.link!r} is not available in this version")

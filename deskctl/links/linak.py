@@ -1,0 +1,251 @@
+"""`LinakLink`: a LINAK desk driven through any `GattClient` (bleak for real desks, the model in tests).
+
+Design: all protocol decisions live in the pure `MoveController`; this class only carries them
+out. Notifications and deadline timers feed the controller; each `Decision` it returns is applied
+the same way: its writes go, in order, through one writer task; its deadline re-arms one timer;
+its manual-move note and outcome become events and the result of `move_to`. Connecting reads the
+desk's own base height (DPG 0x81, plus the configured calibration) and wakes DPG1C/DPG1M
+controllers (user id 0x86, then COMMAND wake). A dropped link ends a move with `LinkError` and the
+controller forgets its target, so nothing resumes after a reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from deskctl.clock import Clock
+from deskctl.core import linak
+from deskctl.core.linak import Char, Command, DpgCommand
+from deskctl.core.move import Decision, MoveConfig, MoveController, Outcome, Phase, Write
+from deskctl.errors import (
+    LinkError,
+    ManualOverride,
+    MoveError,
+    MoveTimeout,
+    Obstruction,
+    ProtocolError,
+)
+from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
+from deskctl.links.gatt import GattClient
+
+__all__ = ["LinakLink"]
+
+log = logging.getLogger(__name__)
+
+_DPG_TIMEOUT_S = 2.0
+
+
+class LinakLink(DeskLink):
+    """A LINAK desk (IKEA IDÅSEN and other DPG desks) over a GATT client."""
+
+    def __init__(
+        self,
+        name: str,
+        gatt: GattClient,
+        clock: Clock,
+        *,
+        min_mm: int = 620,
+        max_mm: int = 1270,
+        calibration_mm: int = 0,
+        move_config: MoveConfig | None = None,
+    ) -> None:
+        super().__init__(name, min_mm=min_mm, max_mm=max_mm)
+        self.gatt = gatt
+        self.clock = clock
+        self.calibration_mm = calibration_mm
+        self.base_mm = linak.DEFAULT_BASE_MM + calibration_mm
+        self._config = move_config or MoveConfig()
+        self._controller = MoveController(self._config, base_mm=self.base_mm)
+        self._writes: asyncio.Queue[Write] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._move: asyncio.Future[int] | None = None
+        self._progress: Progress | None = None
+        self._dpg_answer: asyncio.Future[bytes] | None = None
+        self._speed = 0
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def height_mm(self) -> int | None:
+        return self._controller.height_mm
+
+    @property
+    def moving(self) -> bool:
+        return self._speed != 0
+
+    @property
+    def connected(self) -> bool:
+        return self.gatt.is_connected
+
+    # -- connection ---------------------------------------------------------------------------
+    async def connect(self) -> None:
+        await self.gatt.connect(self._on_disconnect)
+        self._controller = MoveController(self._config, base_mm=self.base_mm)
+        self._writes = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop(), name=f"{self.name}-writer")
+        await self.gatt.subscribe(Char.DPG, self._on_dpg)
+        base_payload = await self._dpg_read(DpgCommand.BASE_OFFSET)
+        if base_payload is not None:
+            self.base_mm = linak.decode_base_offset(base_payload) + self.calibration_mm
+            self._controller = MoveController(self._config, base_mm=self.base_mm)
+        await self._wake_up()
+        await self.gatt.subscribe(Char.HEIGHT_SPEED, self._on_height)
+        self._on_height(await self.gatt.read(Char.HEIGHT_SPEED))
+        self._emit(ConnectionChanged(True))
+
+    async def _wake_up(self) -> None:
+        """Wake DPG1C/DPG1M controllers, which ignore moves until their user id says 1."""
+        user_id = await self._dpg_read(DpgCommand.USER_ID)
+        if user_id is not None:
+            write_back = linak.wake_user_id(user_id)
+            if write_back is not None:
+                await self.gatt.write(Char.DPG, write_back)
+        await self.gatt.write(Char.COMMAND, Command.WAKE.value)
+
+    async def _dpg_read(self, command: DpgCommand) -> bytes | None:
+        """Ask the desk one DPG question; None if it does not answer or answers invalid."""
+        self._dpg_answer = asyncio.get_running_loop().create_future()
+        await self.gatt.write(Char.DPG, linak.encode_dpg_read(command))
+        try:
+            async with asyncio.timeout(self.clock.real_seconds(_DPG_TIMEOUT_S)):
+                return linak.decode_dpg_answer(await self._dpg_answer)
+        except (TimeoutError, ProtocolError) as exc:
+            log.info("%s: DPG 0x%02x gave no usable answer (%s)", self.name, command, exc)
+            return None
+        finally:
+            self._dpg_answer = None
+
+    def _on_dpg(self, data: bytes) -> None:
+        if self._dpg_answer is not None and not self._dpg_answer.done():
+            self._dpg_answer.set_result(bytes(data))
+
+    async def close(self) -> None:
+        if self.gatt.is_connected and self._controller.phase in (Phase.STARTING, Phase.MOVING):
+            with contextlib.suppress(LinkError):
+                await self.stop()
+        await self._stop_writer(drain=True)
+        self._disarm()
+        if self.gatt.is_connected:
+            await self.gatt.disconnect()
+
+    async def _stop_writer(self, *, drain: bool) -> None:
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if drain and not writer.done():
+            with contextlib.suppress(LinkError):
+                await self._writes.join()
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, LinkError):
+            await writer
+
+    def _on_disconnect(self) -> None:
+        self._apply(self._controller.link_lost(self.clock.monotonic()))
+        self._speed = 0
+        self._disarm()
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
+        self._emit(ConnectionChanged(False, "the desk dropped the link"))
+
+    # -- moving -------------------------------------------------------------------------------
+    async def _move_to(self, target_mm: int, progress: Progress | None) -> int:
+        if not self.gatt.is_connected:
+            raise LinkError(f"desk {self.name!r} is not connected")
+        if self._move is not None and not self._move.done():
+            raise MoveError("a move is already running; stop it first")
+        self._move = asyncio.get_running_loop().create_future()
+        self._progress = progress
+        try:
+            self._apply(self._controller.start(target_mm, self.clock.monotonic()))
+            return await self._move
+        finally:
+            self._progress = None
+            self._move = None
+
+    async def stop(self) -> None:
+        if not self.gatt.is_connected:
+            raise LinkError(f"desk {self.name!r} is not connected")
+        self._apply(self._controller.stop(self.clock.monotonic()))
+        await self._writes.join()
+
+    # -- applying decisions -------------------------------------------------------------------
+    def _apply(self, decision: Decision) -> None:
+        for write in decision.writes:
+            self._writes.put_nowait(write)
+        self._arm(decision.deadline_s)
+        if decision.manual is not None:
+            self._emit(ManualMove(decision.manual.height_mm, ended=decision.manual.ended))
+        if decision.outcome is not None:
+            self._finish(decision)
+
+    def _finish(self, decision: Decision) -> None:
+        move = self._move
+        if move is None or move.done():
+            return
+        height_mm = self._controller.height_mm
+        outcome = decision.outcome
+        if outcome is Outcome.ARRIVED and height_mm is not None:
+            move.set_result(height_mm)
+            return
+        message = decision.message or f"the move ended: {outcome}"
+        error: Exception
+        if outcome is Outcome.OBSTRUCTION:
+            error = Obstruction(message, height_mm)
+        elif outcome is Outcome.MANUAL_PRESS:
+            error = ManualOverride(message, height_mm)
+        elif outcome is Outcome.TIMEOUT:
+            error = MoveTimeout(message, height_mm)
+        elif outcome is Outcome.LINK_LOST:
+            error = LinkError(message)
+        else:
+            error = MoveError(message, height_mm)
+        move.set_exception(error)
+
+    def _arm(self, deadline_s: float | None) -> None:
+        self._disarm()
+        if deadline_s is None:
+            return
+        delay_s = self.clock.real_seconds(max(0.0, deadline_s - self.clock.monotonic()))
+        self._timer = asyncio.get_running_loop().call_later(delay_s, self._on_deadline)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_deadline(self) -> None:
+        self._timer = None
+        if self._controller.phase is not Phase.IDLE:
+            self._apply(self._controller.tick(self.clock.monotonic()))
+
+    def _on_height(self, data: bytes) -> None:
+        try:
+            report = linak.decode_height_speed(bytes(data), self.base_mm)
+        except ProtocolError as exc:
+            log.warning("%s: ignored a malformed height report: %s", self.name, exc)
+            return
+        self._speed = report.speed
+        self._apply(self._controller.report(report, self.clock.monotonic()))
+        self._emit(HeightChanged(report.height_mm, report.moving))
+        if self._progress is not None:
+            self._progress(report.height_mm)
+
+    async def _write_loop(self) -> None:
+        while True:
+            write = await self._writes.get()
+            try:
+                await self.gatt.write(write.char, write.data)
+            except LinkError as exc:
+                self._fail_move(exc)
+            finally:
+                self._writes.task_done()
+
+    def _fail_move(self, exc: LinkError) -> None:
+        """A write failed: end the move with that error and ask the desk to stop."""
+        if self._move is not None and not self._move.done():
+            self._move.set_exception(exc)
+        if self._controller.phase in (Phase.STARTING, Phase.MOVING):
+            self._apply(self._controller.stop(self.clock.monotonic()))

@@ -1,0 +1,52 @@
+"""The simulated desk as a link: the real `LinakLink` over the in-process desk model.
+
+Design: `--simulate` must exercise the same code a real desk does, so the simulated link is the
+LINAK link on a `ModelGattClient`. Between CLI runs the simulated desk keeps its height in the
+state dir (`sim-<desk>.json`), so `deskctl status --simulate` after a move shows where it went.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from deskctl import paths
+from deskctl.clock import Clock
+from deskctl.links.linak import LinakLink
+from deskctl.testing.desk_model import DeskModel
+from deskctl.testing.model_gatt import ModelGattClient
+
+__all__ = ["SimLink"]
+
+_START_MM = 750
+
+
+class SimLink(LinakLink):
+    """A LINAK link to a simulated desk whose height persists between runs."""
+
+    def __init__(
+        self, name: str, clock: Clock, *, min_mm: int, max_mm: int, persist: bool = True
+    ) -> None:
+        self._persist = persist
+        self.model = DeskModel(height_mm=self._load_height_mm(name) if persist else _START_MM)
+        self.sim_gatt = ModelGattClient(self.model, clock)
+        super().__init__(name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm)
+
+    def _state_file(self, name: str) -> str:
+        return str(paths.state_dir() / f"sim-{name}.json")
+
+    def _load_height_mm(self, name: str) -> int:
+        try:
+            with open(self._state_file(name), encoding="utf-8") as file:
+                height_mm = int(json.load(file)["height_mm"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return _START_MM
+        return min(max(height_mm, 620), 1270)
+
+    async def close(self) -> None:
+        await super().close()
+        if self._persist:
+            with contextlib.suppress(OSError):
+                paths.state_dir().mkdir(parents=True, exist_ok=True)
+                with open(self._state_file(self.name), "w", encoding="utf-8") as file:
+                    json.dump({"height_mm": self.model.height_mm}, file)

@@ -1,0 +1,207 @@
+"""Settings: one TOML file, overridden by `DESKCTL_…` environment variables, overridden by CLI flags.
+
+Design: `Settings` is a pydantic-settings model. `load_settings(path)` reads the file named (or
+`config_dir()/settings.toml`), lets the environment override it (nested keys joined by `__`, e.g.
+`DESKCTL_MQTT__HOST`, `DESKCTL_DESKS__OFFICE__MAX_MM`), then the keyword overrides the CLI passes.
+Any problem becomes one `ConfigError` sentence naming where it came from (the file or the variable),
+the field and what is wrong. With no file at all the defaults stand, so `--simulate` always works.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from deskctl import paths
+from deskctl.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_DESK",
+    "DeskSettings",
+    "MqttSettings",
+    "NotifySettings",
+    "Settings",
+    "load_settings",
+    "select_desk",
+    "settings_path",
+]
+
+DEFAULT_DESK = "desk"
+_ENV_PREFIX = "DESKCTL_"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeskSettings(_Strict):
+    """One desk: how to reach it and how far it may move."""
+
+    link: Literal["ble", "mqtt", "sim"] = "sim"
+    sim: Literal["model", "ble"] = "model"
+    address: str | None = None
+    min_mm: int = Field(620, ge=0, le=2000)
+    max_mm: int = Field(1270, ge=0, le=2000)
+    calibration_mm: int = Field(0, ge=-200, le=200)
+    profile: str | None = None
+    connect_timeout_s: float = Field(20.0, gt=0, le=300)
+    pair: bool = False
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> DeskSettings:
+        if self.min_mm >= self.max_mm:
+            raise ValueError(f"min_mm ({self.min_mm}) must be below max_mm ({self.max_mm})")
+        if self.link == "ble" and not self.address:
+            raise ValueError("a desk with link = 'ble' needs an address (see `deskctl scan`)")
+        return self
+
+
+class MqttSettings(_Strict):
+    """The MQTT broker, for the Home Assistant bridge and MQTT desks."""
+
+    host: str = "localhost"
+    port: int = Field(1883, ge=1, le=65535)
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    tls_insecure: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: str | None = None
+    base_topic: str = Field("deskctl", min_length=1)
+    discovery_prefix: str = Field("homeassistant", min_length=1)
+
+
+class NotifySettings(_Strict):
+    """Where cues and warnings go besides the log."""
+
+    terminal: bool = True
+    desktop: bool = False
+    mqtt: bool = True
+    command: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=_ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+    )
+
+    desks: dict[str, DeskSettings] = Field(default_factory=dict)
+    mqtt: MqttSettings | None = None
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The TOML file's contents, parsed by `load_settings`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def settings_path() -> Path:
+    """Where the settings file is: `DESKCTL_CONFIG` if set, else the user's config dir."""
+    override = os.environ.get("DESKCTL_CONFIG")
+    if override:
+        return Path(override)
+    return paths.config_dir() / "settings.toml"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: is not valid TOML ({exc})") from None
+
+
+def _origin(loc: tuple[int | str, ...], path: Path) -> str:
+    """Name the environment variable behind a field if one is set, else the file."""
+    parts = [str(p) for p in loc]
+    for n in range(len(parts), 0, -1):
+        name = _ENV_PREFIX + "__".join(parts[:n]).upper()
+        if any(key.upper() == name for key in os.environ):
+            return name
+    return str(path)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """The effective settings: the file, then `DESKCTL_…` variables, then `overrides`."""
+    file = path or settings_path()
+    if path is not None and not path.exists():
+        raise ConfigError(f"{path}: no such settings file")
+    data = _read_toml(file)
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _FileSource(settings_cls, data))
+
+    try:
+        return _FromFile(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "is not a known setting"
+        raise ConfigError(f"{_origin(loc, file)}: {field}: {message}") from None
+
+
+def select_desk(
+    settings: Settings, name: str | None, *, simulate: bool = False
+) -> tuple[str, DeskSettings]:
+    """The desk a command is for: `name`, or the only one configured, or the simulated default."""
+    if name is not None:
+        if name in settings.desks:
+            desk = settings.desks[name]
+            return name, desk.model_copy(update={"link": "sim"}) if simulate else desk
+        if simulate or not settings.desks:
+            if not simulate:
+                raise ConfigError(
+                    f"no desk named {name!r} is configured; add it to {settings_path()} "
+                    "or use --simulate"
+                )
+            return name, DeskSettings()
+        known = ", ".join(sorted(settings.desks))
+        raise ConfigError(f"no desk named {name!r} is configured; the desks are: {known}")
+    if len(settings.desks) == 1:
+        only, desk = next(iter(settings.desks.items()))
+        return only, desk.model_copy(update={"link": "sim"}) if simulate else desk
+    if not settings.desks:
+        if simulate:
+            return DEFAULT_DESK, DeskSettings()
+        raise ConfigError(
+            f"no desk is configured; add one to {settings_path()} "
+            "(see `deskctl config init`) or try --simulate"
+        )
+    known = ", ".join(sorted(settings.desks))
+    raise ConfigError(f"several desks are configured ({known}); choose one with --desk NAME")
