@@ -50,12 +50,17 @@ def parse_height_mm(text: str, default_unit: str = "cm") -> int:
     unit = unit.lower()
     unit = _UNIT_ALIASES.get(unit, unit) if unit else default_unit
     if unit not in MM_PER_UNIT:
-        raise HeightError(f"{unit!r} is not a unit of height; use mm, cm or in")
+        raise HeightError(
+            f"{unit!r} is not a unit of height; use mm, cm or in, like 72cm, 720mm or 28.3in"
+        )
     try:
         value = Decimal(number.replace(",", "."))
-    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
-        raise HeightError(f"{text.strip()!r} is not a number") from None
-    mm = (value * MM_PER_UNIT[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        # quantize raises InvalidOperation when the result has more digits than the context holds
+        mm = (value * MM_PER_UNIT[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise HeightError(
+            f"{text.strip()!r} is far too large to be a height; write it like 72cm, 720mm or 28.3in"
+        ) from None
     return int(mm)
 
 
@@ -71,7 +76,10 @@ def format_height(height_mm: int | None, unit: str = "cm") -> str:
 
 
 def check_limits(height_mm: int, min_mm: int, max_mm: int) -> int:
-    """Return `height_mm` if it lies within the desk's limits, else raise one sentence naming them."""
+    """Return `height_mm` if it lies within the desk's limits.
+
+    Else raise `HeightError`: one sentence naming them.
+    """
     if height_mm < min_mm:
         raise HeightError(
             f"{format_height(height_mm)} is below this desk's lowest allowed height of "
@@ -85,7 +93,9 @@ def check_limits(height_mm: int, min_mm: int, max_mm: int) -> int:
     return height_mm
 
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(h|m|min|s|sec)?", re.IGNORECASE)
+# Longer unit names first: the regex takes the first alternative that matches. No IGNORECASE:
+# the text is lower-cased first, and IGNORECASE would let 'ſ' or 'ı' match s and i.
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(h|min|m|sec|s)?")
 _SECONDS = {"h": 3600, "m": 60, "min": 60, "s": 1, "sec": 1}
 
 
@@ -100,14 +110,19 @@ def parse_duration_s(text: str) -> float:
     while pos < len(stripped):
         match = _DURATION_PART.match(stripped, pos)
         if match is None or match.end() == pos:
-            raise DurationError(f"{text.strip()!r} is not a duration; write it like 45m, 2h, 1h30m or 90s")
+            raise DurationError(
+                f"{text.strip()!r} is not a duration; write it like 45m, 2h, 1h30m or 90s"
+            )
         number, unit = match.groups()
-        if unit is None and parts > 0:
-            raise DurationError(f"{text.strip()!r} is not a duration; give every part a unit")
+        if unit is None and (parts > 0 or match.end() < len(stripped)):
+            # a bare number (minutes) is only allowed on its own
+            raise DurationError(
+                f"{text.strip()!r} is not a duration; give every part a unit, like 1h30m"
+            )
         total += float(number) * _SECONDS[(unit or "m").lower()]
         parts += 1
         pos = match.end()
-        while pos < len(stripped) and stripped[pos] == " ":
+        while pos < len(stripped) and stripped[pos].isspace():
             pos += 1
     if not math.isfinite(total) or total <= 0:
         raise DurationError(f"{text.strip()!r} is not a positive duration")
@@ -117,6 +132,8 @@ def parse_duration_s(text: str) -> float:
 def format_duration(seconds: float) -> str:
     """5400 → `'1h30m'`, 2700 → `'45m'`, 30 → `'30s'`."""
     whole = round(seconds)
+    if whole < 0:
+        return "-" + format_duration(-whole)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     out = ""
