@@ -1,0 +1,461 @@
+"""One LINAK move-to as a pure state machine: events in, decisions out (no IO, like h11).
+
+Design:
+- The caller owns the radio and the clock. It feeds `start`, `report` (a decoded HEIGHT_SPEED
+  notification), `tick`, `stop` and `link_lost`, each with the monotonic `now_s`. Every call returns
+  a `Decision`: the writes to make in order, the next deadline (the newest Decision's deadline
+  replaces any older one; None means cancel the timer), the outcome when a move just ended, a
+  manual-move event, and one sentence for a person when the outcome is not ARRIVED.
+- Phases: IDLE -start-> STARTING -motion-> MOVING -arrival-> IDLE; a move that fails or is stopped
+  goes to STOPPING (stop written, the desk coasts) -rest or stop_coast_s-> IDLE. IDLE -motion->
+  MANUAL (someone uses the desk's buttons) -rest-> IDLE. `link_lost` goes to IDLE from anywhere.
+- A move writes COMMAND wake and stop, then the target on REFERENCE_INPUT, and rewrites the target
+  every renew_s. It arrives when settle_reports zero-speed reports in a row end within tolerance_mm,
+  or the desk rests there settle_s. Arrival writes nothing: the renewals stop and the desk holds.
+- Every other end writes COMMAND stop and REFERENCE_INPUT cancel (as the LINAK app does):
+  OBSTRUCTION when the desk rests farther than short_mm from the target, or rests nearer but out of
+  tolerance for settle_reports reports or settle_s; MANUAL_PRESS when it reverses away from the
+  target, or ends up off_path_mm farther than its closest approach (it ran past the target);
+  TIMEOUT without motion within start_timeout_s, or past the overall bound; STOPPED on `stop()`.
+  LINK_LOST writes nothing (nothing can be sent) and forgets the target: no report resumes it.
+- Choices: `start` is legal from IDLE and STOPPING (its own stop write halts the coasting desk);
+  it answers ARRIVED with no writes when the desk already rests within tolerance. `stop` in MANUAL
+  writes the stop but stays MANUAL, so the manual move still ends with the height the person chose.
+  A tick before its deadline (less 1 µs of float slack) does nothing; a tick in IDLE or MANUAL
+  (where no deadline was given) is illegal.
+- An illegal event raises IllegalTransition and changes nothing: handlers check before they mutate.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal
+
+from deskctl.core.linak import (
+    CANCEL_TARGET,
+    DEFAULT_BASE_MM,
+    Char,
+    Command,
+    HeightReport,
+    encode_target,
+)
+from deskctl.core.units import format_duration, format_height
+from deskctl.errors import (
+    ConfigError,
+    DeskError,
+    HeightError,
+    IllegalTransition,
+    LinkError,
+    ManualOverride,
+    MoveError,
+    MoveTimeout,
+    Obstruction,
+    ProtocolError,
+)
+
+__all__ = [
+    "Decision",
+    "ManualEvent",
+    "MoveConfig",
+    "MoveController",
+    "Outcome",
+    "Phase",
+    "Write",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MoveConfig:
+    """The numbers that decide a move; the defaults suit an IKEA IDÅSEN."""
+
+    renew_s: float = 0.3  # re-write the target this often (the desk stutters if not renewed ~1 s)
+    tolerance_mm: int = 1  # a stop within this of the target is an arrival
+    settle_reports: int = 3  # this many zero-speed reports in a row decide how the move ended
+    settle_s: float = 1.0  # ...or at rest this long without further reports
+    start_timeout_s: float = 3.0  # the desk must start moving within this
+    short_mm: int = 10  # at rest farther than this from the target: obstruction at once
+    off_path_mm: int = 5  # farther than the closest approach by this much: off the path
+    min_speed_mm_s: float = 15.0  # bound = start + start_timeout_s + distance/min_speed + settle_s
+    stop_coast_s: float = 2.0  # after a stop, motion is coasting (not a manual move) this long
+
+    def __post_init__(self) -> None:
+        positive = {
+            "renew_s": self.renew_s,
+            "settle_reports": self.settle_reports,
+            "settle_s": self.settle_s,
+            "start_timeout_s": self.start_timeout_s,
+            "off_path_mm": self.off_path_mm,
+            "min_speed_mm_s": self.min_speed_mm_s,
+            "stop_coast_s": self.stop_coast_s,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"move setting {name} must be above zero, got {value}")
+        if self.tolerance_mm < 0:
+            raise ConfigError(
+                f"move setting tolerance_mm must not be negative, got {self.tolerance_mm}"
+            )
+        if self.short_mm < self.tolerance_mm:
+            raise ConfigError(
+                f"move setting short_mm ({self.short_mm}) must not be below tolerance_mm "
+                f"({self.tolerance_mm})"
+            )
+
+
+DEFAULT_CONFIG = MoveConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """Bytes to write to one characteristic (without response)."""
+
+    char: Char
+    data: bytes
+
+
+_WAKE = Write(Char.COMMAND, Command.WAKE.value)
+_STOP = Write(Char.COMMAND, Command.STOP.value)
+_CANCEL = Write(Char.REFERENCE_INPUT, CANCEL_TARGET)
+_STOP_WRITES = (_STOP, _CANCEL)
+
+
+class Outcome(enum.Enum):
+    ARRIVED = "arrived"
+    OBSTRUCTION = "obstruction"
+    MANUAL_PRESS = "manual_press"
+    TIMEOUT = "timeout"
+    STOPPED = "stopped"
+    LINK_LOST = "link_lost"
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"  # no move; the desk rests (or nothing is known)
+    STARTING = "starting"  # move written, waiting for the desk to start
+    MOVING = "moving"  # the desk is on its way to the target
+    STOPPING = "stopping"  # stop written; motion is coasting
+    MANUAL = "manual"  # the desk moves with nothing commanded: someone uses its buttons
+
+
+@dataclass(frozen=True, slots=True)
+class ManualEvent:
+    """The desk started or ended a move nobody commanded; `height_mm` is where it stands."""
+
+    height_mm: int
+    ended: bool
+
+    @property
+    def kind(self) -> Literal["started", "ended"]:
+        return "ended" if self.ended else "started"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the caller must do after an event."""
+
+    writes: tuple[Write, ...] = ()
+    deadline_s: float | None = None  # call tick() at this monotonic time; None: no tick needed
+    outcome: Outcome | None = None  # set when a move just ended
+    manual: ManualEvent | None = None  # the desk moves, or came to rest, with nothing commanded
+    message: str = ""  # one sentence for a person when the outcome is not ARRIVED
+    height_mm: int | None = None  # the last known height
+
+    def error(self) -> DeskError | None:
+        """The error a move that ended this way raises, or None if it arrived or goes on."""
+        match self.outcome:
+            case Outcome.OBSTRUCTION:
+                return Obstruction(self.message, self.height_mm)
+            case Outcome.MANUAL_PRESS:
+                return ManualOverride(self.message, self.height_mm)
+            case Outcome.TIMEOUT:
+                return MoveTimeout(self.message, self.height_mm)
+            case Outcome.STOPPED:
+                return MoveError(self.message, self.height_mm)
+            case Outcome.LINK_LOST:
+                return LinkError(self.message)
+            case _:
+                return None
+
+
+_DUE_SLACK_S = 1e-6  # deadlines this close count as reached: sums of float seconds drift
+
+
+def _due(now_s: float, at_s: float) -> bool:
+    return now_s + _DUE_SLACK_S >= at_s
+
+
+def _sign(value: int) -> int:
+    return (value > 0) - (value < 0)
+
+
+class MoveController:
+    """The decisions of one desk's moves; see the module docstring."""
+
+    def __init__(
+        self, config: MoveConfig = DEFAULT_CONFIG, *, base_mm: int = DEFAULT_BASE_MM
+    ) -> None:
+        self.config = config
+        self.base_mm = base_mm
+        self._phase = Phase.IDLE
+        self._height_mm: int | None = None
+        self._moving = False  # the last report had a nonzero speed
+        self._coast_until_s: float | None = None
+        self._clear_move()
+
+    def _clear_move(self) -> None:
+        self._target_mm: int | None = None
+        self._target_write = _CANCEL
+        self._direction = 0  # +1 up, -1 down: the way to the target at start
+        self._started_s = 0.0
+        self._start_by_s = 0.0
+        self._bound_s = 0.0
+        self._renew_at_s = 0.0
+        self._best_mm = 0  # the closest approach to the target so far
+        self._rest_since_s: float | None = None
+        self._rest_reports = 0
+
+    # -- public state ----------------------------------------------------------------------------
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def target_mm(self) -> int | None:
+        """The target of the running move (STARTING or MOVING), else None."""
+        return self._target_mm
+
+    @property
+    def height_mm(self) -> int | None:
+        """The last reported height, None before any report."""
+        return self._height_mm
+
+    @property
+    def deadline_s(self) -> float | None:
+        """When `tick` must be called next; None when no tick is needed."""
+        if self._phase is Phase.STOPPING:
+            return self._coast_until_s
+        if self._phase not in (Phase.STARTING, Phase.MOVING):
+            return None
+        deadline = min(self._renew_at_s, self._bound_s)
+        if self._phase is Phase.STARTING:
+            deadline = min(deadline, self._start_by_s)
+        if self._rest_since_s is not None:
+            deadline = min(deadline, self._rest_since_s + self.config.settle_s)
+        return deadline
+
+    # -- events ----------------------------------------------------------------------------------
+    def start(self, target_mm: int, now_s: float) -> Decision:
+        """Begin a move to `target_mm` (limits are the caller's job; this checks it can be sent)."""
+        if self._phase is Phase.MANUAL:
+            raise IllegalTransition("the desk is being moved by hand; try again when it rests")
+        if self._target_mm is not None:
+            raise IllegalTransition(
+                f"the desk is already moving to {format_height(self._target_mm)}; stop it first"
+            )
+        if self._height_mm is None:
+            raise IllegalTransition("the desk's height is not known yet; wait for its first report")
+        try:
+            data = encode_target(target_mm, self.base_mm)
+        except ProtocolError:
+            raise HeightError(
+                f"{format_height(target_mm)} cannot be sent to this desk, whose base is "
+                f"{format_height(self.base_mm)}"
+            ) from None
+        distance = abs(target_mm - self._height_mm)
+        if distance <= self.config.tolerance_mm and not self._moving:
+            return self._decision(outcome=Outcome.ARRIVED)
+        cfg = self.config
+        self._phase = Phase.STARTING
+        self._coast_until_s = None
+        self._target_mm = target_mm
+        self._target_write = Write(Char.REFERENCE_INPUT, data)
+        self._direction = _sign(target_mm - self._height_mm)
+        self._started_s = now_s
+        self._start_by_s = now_s + cfg.start_timeout_s
+        self._bound_s = now_s + cfg.start_timeout_s + distance / cfg.min_speed_mm_s + cfg.settle_s
+        self._renew_at_s = now_s + cfg.renew_s
+        self._best_mm = distance
+        self._rest_since_s = None
+        self._rest_reports = 0
+        return self._decision(writes=(_WAKE, _STOP, self._target_write))
+
+    def report(self, report: HeightReport, now_s: float) -> Decision:
+        """A height+speed report from the desk."""
+        self._height_mm = report.height_mm
+        self._moving = report.moving
+        phase = self._phase
+        if phase is Phase.IDLE:
+            if report.moving:
+                self._phase = Phase.MANUAL
+                return self._decision(manual=ManualEvent(report.height_mm, ended=False))
+            return self._decision()
+        if phase is Phase.MANUAL:
+            if not report.moving:
+                self._phase = Phase.IDLE
+                return self._decision(manual=ManualEvent(report.height_mm, ended=True))
+            return self._decision()
+        if phase is Phase.STOPPING:
+            if not report.moving:
+                self._phase = Phase.IDLE
+                self._coast_until_s = None
+            return self._decision()
+        return self._report_in_move(report, now_s)
+
+    def _report_in_move(self, report: HeightReport, now_s: float) -> Decision:
+        cfg = self.config
+        target_mm = self._require_target()
+        offset_mm = target_mm - report.height_mm
+        distance = abs(offset_mm)
+        best = self._best_mm
+        self._best_mm = min(best, distance)
+        if report.moving:
+            self._phase = Phase.MOVING
+            self._rest_since_s = None
+            self._rest_reports = 0
+            here = format_height(report.height_mm)
+            if report.direction == -self._direction and _sign(offset_mm) == self._direction:
+                return self._end(
+                    Outcome.MANUAL_PRESS,
+                    f"the desk turned back at {here} on its way to {format_height(target_mm)}: "
+                    "someone is using its buttons",
+                    now_s,
+                )
+            if distance > best + cfg.off_path_mm:
+                return self._end(
+                    Outcome.MANUAL_PRESS,
+                    f"the desk left its path to {format_height(target_mm)} at {here}: "
+                    "someone is using its buttons",
+                    now_s,
+                )
+            return self._decision()
+        if distance > cfg.tolerance_mm and self._phase is Phase.STARTING:
+            self._rest_since_s = None  # not started yet: only the start timeout applies
+            self._rest_reports = 0
+            return self._decision()
+        if distance > cfg.short_mm:
+            return self._end(Outcome.OBSTRUCTION, self._short_message(report.height_mm), now_s)
+        if self._rest_since_s is None:
+            self._rest_since_s = now_s
+        self._rest_reports += 1
+        if self._rest_reports >= cfg.settle_reports:
+            return self._settled(now_s)
+        return self._decision()
+
+    def tick(self, now_s: float) -> Decision:
+        """Time has come to `now_s`; call it at the deadline of the last Decision."""
+        phase = self._phase
+        if phase in (Phase.IDLE, Phase.MANUAL):
+            raise IllegalTransition(f"no deadline is pending while the desk is {phase.value}")
+        if phase is Phase.STOPPING:
+            if self._coast_until_s is None or _due(now_s, self._coast_until_s):
+                self._phase = Phase.IDLE
+                self._coast_until_s = None
+            return self._decision()
+        cfg = self.config
+        target_mm = self._require_target()
+        if self._rest_since_s is not None and _due(now_s, self._rest_since_s + cfg.settle_s):
+            return self._settled(now_s)
+        if phase is Phase.STARTING and _due(now_s, self._start_by_s):
+            return self._end(
+                Outcome.TIMEOUT,
+                f"the desk did not start moving within {format_duration(cfg.start_timeout_s)}",
+                now_s,
+            )
+        if _due(now_s, self._bound_s):
+            return self._end(
+                Outcome.TIMEOUT,
+                f"the desk did not reach {format_height(target_mm)} within "
+                f"{format_duration(self._bound_s - self._started_s)} "
+                f"and was stopped at {format_height(self._height_mm)}",
+                now_s,
+            )
+        if _due(now_s, self._renew_at_s):
+            self._renew_at_s = now_s + cfg.renew_s
+            return self._decision(writes=(self._target_write,))
+        return self._decision()
+
+    def stop(self, now_s: float) -> Decision:
+        """Stop the desk, whatever it does: COMMAND stop and REFERENCE_INPUT cancel."""
+        if self._phase is Phase.MANUAL:
+            return self._decision(writes=_STOP_WRITES)
+        if self._target_mm is not None:
+            message = (
+                f"the move to {format_height(self._target_mm)} was stopped at "
+                f"{format_height(self._height_mm)}"
+            )
+            return self._end(Outcome.STOPPED, message, now_s)
+        self._phase = Phase.STOPPING
+        self._coast_until_s = now_s + self.config.stop_coast_s
+        return self._decision(writes=_STOP_WRITES)
+
+    def link_lost(self, now_s: float) -> Decision:
+        """The connection dropped: the move ends without writes and is never resumed."""
+        phase = self._phase
+        target_mm = self._target_mm
+        self._phase = Phase.IDLE
+        self._coast_until_s = None
+        self._moving = False
+        self._clear_move()
+        if target_mm is not None:
+            return self._decision(
+                outcome=Outcome.LINK_LOST,
+                message=f"the connection to the desk dropped during the move to "
+                f"{format_height(target_mm)}",
+            )
+        if phase is Phase.MANUAL and self._height_mm is not None:
+            return self._decision(manual=ManualEvent(self._height_mm, ended=True))
+        return self._decision()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _require_target(self) -> int:
+        if self._target_mm is None:  # pragma: no cover - STARTING/MOVING always hold a target
+            raise IllegalTransition("no move is running")
+        return self._target_mm
+
+    def _require_height(self) -> int:
+        if self._height_mm is None:  # pragma: no cover - a move starts from a known height
+            raise IllegalTransition("the desk's height is not known")
+        return self._height_mm
+
+    def _short_message(self, height_mm: int) -> str:
+        target_mm = self._require_target()
+        gap = target_mm - height_mm
+        side = "short of" if _sign(gap) == self._direction else "past"
+        return (
+            f"the desk stopped {abs(gap)} mm {side} {format_height(target_mm)} at "
+            f"{format_height(height_mm)}: something is in the way"
+        )
+
+    def _settled(self, now_s: float) -> Decision:
+        """The desk rests: arrived if within tolerance, else stuck short of the target."""
+        height_mm = self._require_height()
+        target_mm = self._require_target()
+        if abs(target_mm - height_mm) <= self.config.tolerance_mm:
+            self._phase = Phase.IDLE
+            self._clear_move()
+            return self._decision(outcome=Outcome.ARRIVED)
+        return self._end(Outcome.OBSTRUCTION, self._short_message(height_mm), now_s)
+
+    def _end(self, outcome: Outcome, message: str, now_s: float) -> Decision:
+        """End the running move with the stop writes; the desk coasts in STOPPING."""
+        self._phase = Phase.STOPPING
+        self._coast_until_s = now_s + self.config.stop_coast_s
+        self._clear_move()
+        return self._decision(writes=_STOP_WRITES, outcome=outcome, message=message)
+
+    def _decision(
+        self,
+        *,
+        writes: tuple[Write, ...] = (),
+        outcome: Outcome | None = None,
+        manual: ManualEvent | None = None,
+        message: str = "",
+    ) -> Decision:
+        return Decision(
+            writes=writes,
+            deadline_s=self.deadline_s,
+            outcome=outcome,
+            manual=manual,
+            message=message,
+            height_mm=self._height_mm,
+        )
