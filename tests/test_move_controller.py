@@ -112,7 +112,7 @@ Event = Callable[[MoveController], Decision]
 TRANSITIONS: list[tuple[str, str, Event, Phase, Outcome | None]] = [
     # setup, event name, event, phase after, outcome
     ("idle", "start", lambda c: c.start(1000, 1.0), Phase.STARTING, None),
-    ("idle", "start-here", lambda c: c.start(721, 1.0), Phase.IDLE, Outcome.ARRIVED),
+    ("idle", "start-here", lambda c: c.start(720, 1.0), Phase.IDLE, Outcome.ARRIVED),
     ("idle", "report-moving", lambda c: c.report(rep(725, UP), 1.0), Phase.MANUAL, None),
     ("idle", "report-rest", lambda c: c.report(rep(720), 1.0), Phase.IDLE, None),
     ("idle", "stop", lambda c: c.stop(1.0), Phase.STOPPING, None),
@@ -227,9 +227,9 @@ def test_start_wakes_the_desk_then_writes_the_target() -> None:
 
 
 @pytest.mark.parametrize(
-    ("target_mm", "arrived"), [(720, True), (721, True), (719, True), (722, False), (718, False)]
+    ("target_mm", "arrived"), [(720, True), (721, False), (719, False), (722, False), (718, False)]
 )
-def test_start_within_tolerance_arrives_at_once_without_writes(
+def test_start_arrives_at_once_only_when_exactly_there(
     target_mm: int, arrived: bool
 ) -> None:
     c = idle()
@@ -575,3 +575,25 @@ def test_random_events_raise_only_illegal_transitions_and_write_only_the_given_t
             assert d.message
         if c.target_mm is None:
             allowed_targets = set()  # no move runs: no target may be written until the next start
+
+
+def test_a_desk_that_will_not_stir_for_a_step_within_tolerance_arrives_at_the_start_timeout() -> None:
+    c = idle()
+    c.start(721, 0.0)
+    c.report(HeightReport(720, 0), 0.1)
+    t = 0.0
+    d = Decision()
+    while d.outcome is None:
+        t = d.deadline_s if d.deadline_s is not None else t + 0.3
+        d = c.tick(t)
+    assert (d.outcome, c.phase) == (Outcome.ARRIVED, Phase.IDLE)
+    assert t == pytest.approx(3.0, abs=0.31)
+
+
+def test_a_one_mm_move_is_not_arrived_by_a_stale_report_of_the_old_height() -> None:
+    c = idle()
+    c.start(721, 0.0)
+    for n in range(1, 6):
+        d = c.report(HeightReport(720, 0), 0.05 * n)
+        assert d.outcome is None
+    assert c.phase is Phase.STARTING

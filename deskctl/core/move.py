@@ -19,7 +19,9 @@ Design:
   TIMEOUT without motion within start_timeout_s, or past the overall bound; STOPPED on `stop()`.
   LINK_LOST writes nothing (nothing can be sent) and forgets the target: no report resumes it.
 - Choices: `start` is legal from IDLE and STOPPING (its own stop write halts the coasting desk);
-  it answers ARRIVED with no writes when the desk already rests within tolerance. `stop` in MANUAL
+  it answers ARRIVED with no writes only when the desk already rests exactly on the target (a 1 mm
+  move is a move); a desk that will not stir for a step within tolerance arrives at the start
+  timeout instead of failing. `stop` in MANUAL
   writes the stop but stays MANUAL, so the manual move still ends with the height the person chose.
   A tick before its deadline (less 1 µs of float slack) does nothing; a tick in IDLE or MANUAL
   (where no deadline was given) is illegal.
@@ -262,7 +264,7 @@ class MoveController:
                 f"{format_height(self.base_mm)}"
             ) from None
         distance = abs(target_mm - self._height_mm)
-        if distance <= self.config.tolerance_mm and not self._moving:
+        if distance == 0 and not self._moving:
             return self._decision(outcome=Outcome.ARRIVED)
         cfg = self.config
         self._phase = Phase.STARTING
@@ -328,7 +330,7 @@ class MoveController:
                     now_s,
                 )
             return self._decision()
-        if distance > cfg.tolerance_mm and self._phase is Phase.STARTING:
+        if distance > 0 and self._phase is Phase.STARTING:
             self._rest_since_s = None  # not started yet: only the start timeout applies
             self._rest_reports = 0
             return self._decision()
@@ -356,6 +358,9 @@ class MoveController:
         if self._rest_since_s is not None and _due(now_s, self._rest_since_s + cfg.settle_s):
             return self._settled(now_s)
         if phase is Phase.STARTING and _due(now_s, self._start_by_s):
+            here_mm = self._height_mm
+            if here_mm is not None and abs(target_mm - here_mm) <= cfg.tolerance_mm:
+                return self._settled(now_s)  # a desk may not stir for a step within tolerance
             return self._end(
                 Outcome.TIMEOUT,
                 f"the desk did not start moving within {format_duration(cfg.start_timeout_s)}",

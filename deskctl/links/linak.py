@@ -18,15 +18,8 @@ import logging
 from deskctl.clock import Clock
 from deskctl.core import linak
 from deskctl.core.linak import Char, Command, DpgCommand
-from deskctl.core.move import Decision, MoveConfig, MoveController, Outcome, Phase, Write
-from deskctl.errors import (
-    LinkError,
-    ManualOverride,
-    MoveError,
-    MoveTimeout,
-    Obstruction,
-    ProtocolError,
-)
+from deskctl.core.move import Decision, MoveConfig, MoveController, Phase, Write
+from deskctl.errors import LinkError, MoveError, ProtocolError
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
 from deskctl.links.gatt import GattClient
 
@@ -185,24 +178,13 @@ class LinakLink(DeskLink):
         move = self._move
         if move is None or move.done():
             return
-        height_mm = self._controller.height_mm
-        outcome = decision.outcome
-        if outcome is Outcome.ARRIVED and height_mm is not None:
-            move.set_result(height_mm)
-            return
-        message = decision.message or f"the move ended: {outcome}"
-        error: Exception
-        if outcome is Outcome.OBSTRUCTION:
-            error = Obstruction(message, height_mm)
-        elif outcome is Outcome.MANUAL_PRESS:
-            error = ManualOverride(message, height_mm)
-        elif outcome is Outcome.TIMEOUT:
-            error = MoveTimeout(message, height_mm)
-        elif outcome is Outcome.LINK_LOST:
-            error = LinkError(message)
-        else:
-            error = MoveError(message, height_mm)
-        move.set_exception(error)
+        error = decision.error()
+        if error is not None:
+            move.set_exception(error)
+        elif decision.height_mm is not None:
+            move.set_result(decision.height_mm)
+        else:  # pragma: no cover - the controller always knows the height when it arrives
+            move.set_exception(LinkError("the desk arrived without reporting its height"))
 
     def _arm(self, deadline_s: float | None) -> None:
         self._disarm()
