@@ -15,8 +15,9 @@ Design:
      area comes round within a few picks and preferred ones more often;
   3. the cue within the area: a skipped cue first, then the one shown least recently (a preferred
      kind counts as twice as stale), ties broken by the seeded hash.
-  `skipped(id)` gives the cue's area a full round of credit and puts the cue first in its area,
-  so it comes back sooner instead of dropping out of the rotation.
+  `skipped(id)` marks the cue: at the next change it suits (never straight after itself) its area
+  wins and it comes first there, so it comes back sooner instead of dropping out of the rotation;
+  the area still pays for the turn, so the balance holds.
 """
 
 from __future__ import annotations
@@ -311,8 +312,6 @@ class CuePicker:
         if cue_id not in self._ids:
             return
         self._state.skipped.add(cue_id)
-        area = next(cue.area for cue in self._library if cue.id == cue_id)
-        self._state.credit[area] += sum(self._weight.values())
 
     def _candidates(self, change: Change) -> list[Cue]:
         suitable = [cue for cue in self._library if change in cue.suits]
@@ -327,7 +326,8 @@ class CuePicker:
         eligible = [area for area in Area if any(cue.area == area for cue in candidates)]
         for area in eligible:
             credit[area] += self._weight[area]
-        area = max(eligible, key=lambda a: (credit[a], self._tie("area", a)))
+        due = {cue.area for cue in candidates if cue.id in self._state.skipped}
+        area = max(due or eligible, key=lambda a: (credit[a], self._tie("area", a)))
         credit[area] -= sum(self._weight[a] for a in eligible)
         return area
 
