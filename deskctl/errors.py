@@ -1,12 +1,12 @@
 """Every error deskctl raises on purpose, in one tree.
 
-    DeskctlError                 anything deskctl raises on purpose; str() is one sentence for a person
+    DeskctlError                 raised on purpose; str() is one sentence for a person
     ├── InputError               bad usage or bad input: the CLI exits 2, nothing was moved
     │   ├── HeightError          a height that cannot be parsed, or lies outside the desk's limits
     │   ├── DurationError        a duration that cannot be parsed
-    │   └── ConfigError          a settings, profile or cue file that is broken (names file and field)
+    │   └── ConfigError          a broken settings, profile or cue file (names file and field)
     ├── ProtocolError            bytes from a desk that do not fit the protocol
-    ├── IllegalTransition        an event a state machine cannot take in its state; state is unchanged
+    ├── IllegalTransition        an event a state machine cannot take now; state is unchanged
     └── DeskError                a failure at run time: the CLI exits 1
         ├── LinkError            the desk cannot be reached, or the link dropped
         └── MoveError            a move did not arrive

@@ -1,4 +1,4 @@
-"""Where deskctl keeps its files: config, state (history, remembered choices) and the runtime socket.
+"""Where deskctl keeps its files: config, state (history, remembered choices), runtime socket.
 
 Each follows the platform (platformdirs) and can be moved with an environment variable, which the
 tests use to keep every run in its own folder: DESKCTL_CONFIG_DIR, DESKCTL_STATE_DIR,

@@ -1,4 +1,4 @@
-"""Settings: one TOML file, overridden by `DESKCTL_…` environment variables, overridden by CLI flags.
+"""Settings: one TOML file, overridden by `DESKCTL_…` environment variables, then by CLI flags.
 
 Design: `Settings` is a pydantic-settings model. `load_settings(path)` reads the file named (or
 `config_dir()/settings.toml`), lets the environment override it (nested keys joined by `__`, e.g.
@@ -95,7 +95,6 @@ class Settings(BaseSettings):
     desks: dict[str, DeskSettings] = Field(default_factory=dict)
     mqtt: MqttSettings | None = None
     notify: NotifySettings = Field(default_factory=NotifySettings)
-
 
 
 class _FileSource(PydanticBaseSettingsSource):

@@ -9,10 +9,32 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "deskctl" / "core"
 FORBIDDEN_MODULES = {
-    "asyncio", "bleak", "aiomqtt", "paho", "socket", "sqlite3", "time", "os", "io",
-    "pathlib", "subprocess", "threading", "selectors", "ssl", "random", "shutil", "tempfile",
-    "urllib", "http", "logging", "rich", "typer", "platformdirs", "deskctl.links",
-    "deskctl.cli", "deskctl.testing",
+    "asyncio",
+    "bleak",
+    "aiomqtt",
+    "paho",
+    "socket",
+    "sqlite3",
+    "time",
+    "os",
+    "io",
+    "pathlib",
+    "subprocess",
+    "threading",
+    "selectors",
+    "ssl",
+    "random",
+    "shutil",
+    "tempfile",
+    "urllib",
+    "http",
+    "logging",
+    "rich",
+    "typer",
+    "platformdirs",
+    "deskctl.links",
+    "deskctl.cli",
+    "deskctl.testing",
 }
 FORBIDDEN_CALLS = {"open", "print", "input", "now", "today", "utcnow", "monotonic", "perf_counter"}
 
@@ -35,11 +57,13 @@ def _violations(path: Path) -> list[str]:
         for name in names:
             for bad in FORBIDDEN_MODULES:
                 if name == bad or name.startswith(bad + "."):
-                    found.append(f"{path.name}:{node.lineno} imports {name}")
+                    found.append(f"{path.name}:{getattr(node, 'lineno', 0)} imports {name}")
         if isinstance(node, ast.Call):
             func = node.func
-            called = func.id if isinstance(func, ast.Name) else (
-                func.attr if isinstance(func, ast.Attribute) else ""
+            called = (
+                func.id
+                if isinstance(func, ast.Name)
+                else (func.attr if isinstance(func, ast.Attribute) else "")
             )
             if called in FORBIDDEN_CALLS:
                 found.append(f"{path.name}:{node.lineno} calls {called}()")
@@ -60,9 +84,7 @@ def test_the_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
 def test_importing_the_core_loads_no_io_module() -> None:
     # `socket` is not in this list: pydantic (profile and cue validation) loads email.utils, which
     # imports socket for host names; the source check above proves the core never uses it.
-    modules = [
-        "deskctl.core." + p.stem for p in _core_files() if p.stem != "__init__"
-    ]
+    modules = ["deskctl.core." + p.stem for p in _core_files() if p.stem != "__init__"]
     code = (
         "import sys\n"
         + "".join(f"import {m}\n" for m in modules)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import typer
 
 app = typer.Typer(
@@ -10,7 +12,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: importing rich for it would double the start time
 )
 
 # Each module adds its commands to `app` on import.
-from deskctl.cli import desk_cmds  # noqa: E402, F401
+_COMMAND_MODULES = (
+    "desk_cmds",
+    "plan_cmds",
+    "cue_cmds",
+)
+for _module in _COMMAND_MODULES:
+    importlib.import_module(f"deskctl.cli.{_module}")

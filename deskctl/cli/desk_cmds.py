@@ -8,7 +8,6 @@ connects, so bad input never moves a desk. A long move shows a live progress bar
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,13 +22,17 @@ if TYPE_CHECKING:
     from deskctl.links.base import DeskLink
     from deskctl.settings import DeskSettings
 
-DeskOpt = Annotated[str | None, typer.Option("--desk", help="Which desk, when several are configured.")]
+DeskOpt = Annotated[
+    str | None, typer.Option("--desk", help="Which desk, when several are configured.")
+]
 SimOpt = Annotated[bool, typer.Option("--simulate", help="Use the built-in simulated desk.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings file to use.")]
 ScaleOpt = Annotated[
     float,
-    typer.Option("--time-scale", min=0.01, max=10000, help="Run a simulated desk this many times faster."),
+    typer.Option(
+        "--time-scale", min=0.01, max=10000, help="Run a simulated desk this many times faster."
+    ),
 ]
 
 _SIT_MM = 720
@@ -75,7 +78,11 @@ async def _move(link: DeskLink, target_mm: int, show_progress: bool) -> dict[str
             from deskctl.core.units import format_height
 
             total = max(1, abs(target_mm - start_mm))
-            columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[now]}"))
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[now]}"),
+            )
             with Progress(*columns, transient=True) as bar:
                 task = bar.add_task(
                     f"{format_height(start_mm)} → {format_height(target_mm)}",
@@ -84,15 +91,24 @@ async def _move(link: DeskLink, target_mm: int, show_progress: bool) -> dict[str
                 )
 
                 def progress(height_mm: int) -> None:
-                    bar.update(task, completed=abs(height_mm - start_mm), now=format_height(height_mm))
+                    bar.update(
+                        task, completed=abs(height_mm - start_mm), now=format_height(height_mm)
+                    )
 
                 landed_mm = await link.move_to(target_mm, progress)
-        return {"desk": link.name, "height_mm": landed_mm, "target_mm": target_mm, "start_mm": start_mm}
+        return {
+            "desk": link.name,
+            "height_mm": landed_mm,
+            "target_mm": target_mm,
+            "start_mm": start_mm,
+        }
 
 
 def _run_move(
     target_mm: int, name: str, desk: DeskSettings, time_scale: float, as_json: bool
 ) -> None:
+    import asyncio
+
     from deskctl.core.units import check_limits, format_height
 
     check_limits(target_mm, desk.min_mm, desk.max_mm)
@@ -107,7 +123,9 @@ def _run_move(
 @app.command()
 @guard
 def move(
-    height: Annotated[str, typer.Argument(help="Target height: 72cm, 720mm, 28.3in; a bare number is cm.")],
+    height: Annotated[
+        str, typer.Argument(help="Target height: 72cm, 720mm, 28.3in; a bare number is cm.")
+    ],
     desk: DeskOpt = None,
     simulate: SimOpt = False,
     as_json: JsonOpt = False,
@@ -160,8 +178,15 @@ async def _stop(link: DeskLink) -> dict[str, Any]:
 
 @app.command()
 @guard
-def stop(desk: DeskOpt = None, simulate: SimOpt = False, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+def stop(
+    desk: DeskOpt = None,
+    simulate: SimOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
     """Stop the desk now."""
+    import asyncio
+
     name, desk_settings = _desk(config, desk, simulate)
     result = asyncio.run(_stop(_link(name, desk_settings, _clock(desk_settings, 1.0))))
     if as_json:
@@ -177,8 +202,15 @@ async def _status(link: DeskLink) -> tuple[int | None, bool]:
 
 @app.command()
 @guard
-def status(desk: DeskOpt = None, simulate: SimOpt = False, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+def status(
+    desk: DeskOpt = None,
+    simulate: SimOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
     """Show the desk's height, posture and connection."""
+    import asyncio
+
     from deskctl.core.posture import posture_of
     from deskctl.core.units import format_height
 
@@ -197,4 +229,5 @@ def status(desk: DeskOpt = None, simulate: SimOpt = False, as_json: JsonOpt = Fa
     if as_json:
         print_json(result)
     else:
-        print(f"{name}: {format_height(height_mm)}, {posture or 'unknown posture'}{', moving' if moving else ''}")
+        moving_note = ", moving" if moving else ""
+        print(f"{name}: {format_height(height_mm)}, {posture or 'unknown posture'}{moving_note}")

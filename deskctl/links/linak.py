@@ -1,4 +1,4 @@
-"""`LinakLink`: a LINAK desk driven through any `GattClient` (bleak for real desks, the model in tests).
+"""`LinakLink`: a LINAK desk driven through any `GattClient` (bleak, or the model in tests).
 
 Design: all protocol decisions live in the pure `MoveController`; this class only carries them
 out. Notifications and deadline timers feed the controller; each `Decision` it returns is applied

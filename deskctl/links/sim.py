@@ -25,10 +25,19 @@ class SimLink(LinakLink):
     """A LINAK link to a simulated desk whose height persists between runs."""
 
     def __init__(
-        self, name: str, clock: Clock, *, min_mm: int, max_mm: int, persist: bool = True
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        min_mm: int,
+        max_mm: int,
+        persist: bool = True,
+        height_mm: int | None = None,
     ) -> None:
         self._persist = persist
-        self.model = DeskModel(height_mm=self._load_height_mm(name) if persist else _START_MM)
+        if height_mm is None:
+            height_mm = self._load_height_mm(name) if persist else _START_MM
+        self.model = DeskModel(height_mm=height_mm)
         self.sim_gatt = ModelGattClient(self.model, clock)
         super().__init__(name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm)
 
@@ -46,7 +55,10 @@ class SimLink(LinakLink):
     async def close(self) -> None:
         await super().close()
         if self._persist:
-            with contextlib.suppress(OSError):
-                paths.state_dir().mkdir(parents=True, exist_ok=True)
-                with open(self._state_file(self.name), "w", encoding="utf-8") as file:
-                    json.dump({"height_mm": self.model.height_mm}, file)
+            self._save_height_mm()
+
+    def _save_height_mm(self) -> None:
+        with contextlib.suppress(OSError):
+            paths.state_dir().mkdir(parents=True, exist_ok=True)
+            with open(self._state_file(self.name), "w", encoding="utf-8") as file:
+                json.dump({"height_mm": self.model.height_mm}, file)

@@ -5,7 +5,7 @@ for `timeout` seconds and no file descriptor is ready, it advances the virtual c
 and returns at once, so `asyncio.sleep(3600)` costs microseconds and timers fire in the same order
 they would in real time. Real IO still works (ready descriptors are served first), but a test that
 waits on a real peer in another process should use the ordinary loop: virtual time would run ahead
-of it. Only in-process parts (the simulated desk, Bumble's local link, in-memory queues) belong here.
+of it. Only in-process parts (the simulated desk, Bumble's local link, in-memory queues) belong.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ class _WarpSelector(selectors.DefaultSelector):
         super().__init__()
         self._loop_ref = loop_ref
 
-    def select(
-        self, timeout: float | None = None
-    ) -> list[tuple[selectors.SelectorKey, int]]:
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         ready = super().select(0)
         if ready or timeout == 0:
             return ready
