@@ -308,6 +308,18 @@ def test_a_walk_is_preferred_for_away_even_when_other_cues_suit_it() -> None:
     assert [picker.pick(Change.AWAY).id for _ in range(3)] == ["walk", "walk", "walk"]
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_no_repeat_even_when_a_preferred_area_is_due_twice(seed: int) -> None:
+    library = [
+        make("neck", Area.NECK),
+        make("hips", Area.HIPS),
+        make("walk", Area.WHOLE_BODY, Kind.WALK, Change.AWAY),
+    ]
+    picker = CuePicker(library, seed=seed, prefer_areas=[Area.NECK, Area.WHOLE_BODY])
+    ids = [picker.pick(Change.TO_SIT).id for _ in range(10)]
+    assert all(a != b for a, b in itertools.pairwise(ids))
+
+
 def test_only_one_suitable_cue_is_repeated_rather_than_nothing() -> None:
     library = [make("neck", Area.NECK), make("walk", Area.WHOLE_BODY, Kind.WALK, Change.AWAY)]
     picker = CuePicker(library, seed=1)

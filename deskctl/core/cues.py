@@ -22,7 +22,6 @@ Design:
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,11 +218,17 @@ def _parse_suits(value: object, where: _Where) -> frozenset[Change]:
 
 def find_cue(library: Sequence[Cue], cue_id: str) -> Cue:
     """The cue with this id; `InputError` with close matches when there is none."""
+    import difflib
+
+    wanted = cue_id.strip().lower()
     for cue in library:
-        if cue.id == cue_id:
+        if cue.id == wanted:
             return cue
-    close = difflib.get_close_matches(cue_id, [cue.id for cue in library], n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; `deskctl cues list` shows them"
+    ids = [cue.id for cue in library]
+    close = [cue.id for cue in library if wanted and wanted in f"{cue.id} {cue.title.lower()}"]
+    close += difflib.get_close_matches(wanted, ids, n=3, cutoff=0.6)
+    unique = list(dict.fromkeys(close))[:3]
+    hint = f"; did you mean {', '.join(unique)}?" if unique else "; `deskctl cues list` shows them"
     raise InputError(f"there is no cue {cue_id!r}{hint}")
 
 
