@@ -1,0 +1,442 @@
+"""The real bleak client and scanner against the emulated LINAK desk, over Bumble's virtual radio.
+
+Every scenario runs on virtual time (`run_virtual`): the radio is in process, so the seconds a
+desk takes to move cost microseconds, and every wait is bounded by `asyncio.timeout`. One test
+runs on the ordinary event loop to show the same parts work in real time (`--sim ble`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import pytest
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
+from bumble.core import AdvertisingData
+
+from deskctl.core.linak import (
+    SERVICE_CONTROL,
+    Char,
+    Command,
+    DpgCommand,
+    HeightReport,
+    decode_base_offset,
+    decode_dpg_answer,
+    decode_height_speed,
+    encode_dpg_read,
+    encode_dpg_write,
+    encode_target,
+)
+from deskctl.testing.ble_emulator import EmulatedDesk
+from deskctl.testing.bleak_bumble import BumbleRadio
+from deskctl.testing.desk_model import DeskModel
+from deskctl.testing.virtual_time import run_virtual
+
+BOUND_S = 30.0  # virtual seconds: generous, yet a hang fails at once in real time
+
+
+def virtual(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    run_virtual(scenario())
+
+
+class Recorder:
+    """Collects notifications (or advertisements) and lets a test wait for a condition on them."""
+
+    def __init__(self) -> None:
+        self.items: list[bytes] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, _sender: BleakGATTCharacteristic, data: bytearray) -> None:
+        self.items.append(bytes(data))
+        self._changed.set()
+
+    @property
+    def reports(self) -> list[HeightReport]:
+        return [decode_height_speed(item) for item in self.items]
+
+    async def wait_for(self, done: Callable[[list[bytes]], bool], bound_s: float = BOUND_S) -> None:
+        async with asyncio.timeout(bound_s):
+            while not done(self.items):
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@contextlib.asynccontextmanager
+async def desk_on_radio(
+    model: DeskModel | None = None, *, name: str = "Desk 1234"
+) -> AsyncIterator[tuple[BumbleRadio, EmulatedDesk]]:
+    radio = BumbleRadio()
+    desk = EmulatedDesk(radio, model, name=name)
+    await desk.start()
+    try:
+        yield radio, desk
+    finally:
+        await desk.stop()
+        await radio.close()
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    radio: BumbleRadio, desk: EmulatedDesk, on_lost: Callable[[], None] | None = None
+) -> AsyncIterator[BleakClient]:
+    client = BleakClient(
+        desk.address,
+        disconnected_callback=(lambda _client: on_lost()) if on_lost else None,
+        timeout=5.0,
+        backend=radio.client_backend,
+    )
+    await client.connect()
+    try:
+        yield client
+    finally:
+        await client.disconnect()
+
+
+async def hold_target(client: BleakClient, height_mm: int) -> None:
+    """What a LINAK client does to move: wake, stop, then renew the target every 200 ms."""
+    await client.write_gatt_char(Char.COMMAND.value, Command.WAKE.value)
+    await client.write_gatt_char(Char.COMMAND.value, Command.STOP.value)
+    while True:
+        await client.write_gatt_char(Char.REFERENCE_INPUT.value, encode_target(height_mm))
+        await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def holding(client: BleakClient, height_mm: int) -> AsyncIterator[None]:
+    task = asyncio.create_task(hold_target(client, height_mm))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def landed_at(height_mm: int) -> Callable[[list[bytes]], bool]:
+    def done(items: list[bytes]) -> bool:
+        return bool(items) and decode_height_speed(items[-1]) == HeightReport(height_mm, 0)
+
+    return done
+
+
+def reached(items: list[bytes], height_mm: int) -> bool:
+    return bool(items) and decode_height_speed(items[-1]).height_mm >= height_mm
+
+
+async def read_height(client: BleakClient) -> HeightReport:
+    return decode_height_speed(bytes(await client.read_gatt_char(Char.HEIGHT_SPEED.value)))
+
+
+# -- scanning ---------------------------------------------------------------------------------
+def test_scan_finds_the_desk_by_its_service_with_name_and_signal() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk):
+            other = radio.add_device("Headphones")
+            await other.power_on()
+            await other.start_advertising(
+                advertising_data=bytes(
+                    AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, b"Headphones")])
+                ),
+                advertising_interval_min=20.0,
+                advertising_interval_max=20.0,
+            )
+            everything: dict[str, AdvertisementData] = {}
+            desks: dict[str, AdvertisementData] = {}
+            both_seen = asyncio.Event()
+
+            def saw_any(device: BLEDevice, adv: AdvertisementData) -> None:
+                everything[device.address] = adv
+                if len(everything) == 2:
+                    both_seen.set()
+
+            def saw_desk(device: BLEDevice, adv: AdvertisementData) -> None:
+                desks[device.address] = adv
+
+            async with (
+                BleakScanner(saw_desk, [SERVICE_CONTROL], backend=radio.scanner_backend),
+                BleakScanner(saw_any, backend=radio.scanner_backend),
+            ):
+                async with asyncio.timeout(BOUND_S):
+                    await both_seen.wait()
+
+            assert list(desks) == [desk.address]
+            adv = desks[desk.address]
+            assert adv.local_name == "Desk 1234"
+            assert adv.service_uuids == [SERVICE_CONTROL]
+            assert -100 < adv.rssi < 0
+
+    virtual(scenario)
+
+
+@pytest.mark.parametrize(
+    ("name", "advertised"),
+    [
+        ("Desk 1234", "Desk 1234"),
+        ("Desk 7", "Desk 7"),
+        ("Office desk by the window", "Office desk"),  # shortened to fit the advertisement
+    ],
+)
+def test_scan_shows_the_desks_name(name: str, advertised: str) -> None:
+    async def scenario() -> None:
+        async with desk_on_radio(name=name) as (radio, desk):
+            device = await BleakScanner.find_device_by_filter(
+                lambda d, adv: adv.local_name is not None,
+                timeout=BOUND_S,
+                service_uuids=[SERVICE_CONTROL],
+                backend=radio.scanner_backend,
+            )
+            assert device is not None
+            assert (device.address, device.name) == (desk.address, advertised)
+
+    virtual(scenario)
+
+
+# -- connecting and reading -------------------------------------------------------------------
+LINAK_CHARACTERISTICS = [
+    (Char.COMMAND, ["write"]),
+    (Char.ERROR, ["notify"]),
+    (Char.DPG, ["write", "notify"]),
+    (Char.HEIGHT_SPEED, ["read", "notify"]),
+    (Char.MASK, ["read"]),
+    (Char.DETECT_MASK, ["read"]),
+    (Char.REFERENCE_INPUT, ["write-without-response"]),
+]
+
+
+def test_connect_finds_every_linak_characteristic_in_its_service() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            assert client.name == "Desk 1234"
+            for char, properties in LINAK_CHARACTERISTICS:
+                found = client.services.get_characteristic(char.value)
+                assert found is not None, char
+                assert found.service_uuid == char.service
+                assert sorted(found.properties) == sorted(properties), char
+
+    virtual(scenario)
+
+
+@pytest.mark.parametrize("height_mm", [620, 750, 1012, 1270])
+def test_reading_height_speed_gives_the_desks_height(height_mm: int) -> None:
+    async def scenario() -> None:
+        model = DeskModel(height_mm=height_mm)
+        async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
+            assert await read_height(client) == HeightReport(height_mm, 0)
+
+    virtual(scenario)
+
+
+# -- moving -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("start_mm", "target_mm"), [(750, 1100), (1100, 700), (700, 701)])
+def test_targets_move_the_desk_and_reports_follow_it(start_mm: int, target_mm: int) -> None:
+    async def scenario() -> None:
+        model = DeskModel(height_mm=start_mm)
+        async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
+            reports = Recorder()
+            await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+            async with holding(client, target_mm):
+                await reports.wait_for(landed_at(target_mm))
+            heights = [r.height_mm for r in reports.reports]
+            direction = 1 if target_mm > start_mm else -1
+            assert all((b - a) * direction >= 0 for a, b in itertools.pairwise(heights))
+            assert all(r.direction in (0, direction) for r in reports.reports)
+            assert await read_height(client) == HeightReport(target_mm, 0)
+
+    virtual(scenario)
+
+
+def test_a_hand_on_the_desks_buttons_is_reported() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            reports = Recorder()
+            await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+            desk.press(+1)
+            await reports.wait_for(lambda items: reached(items, 800))
+            desk.press(0)
+            await reports.wait_for(lambda items: decode_height_speed(items[-1]).speed == 0)
+            assert reports.reports[-1].height_mm > 800
+            assert all(r.direction >= 0 for r in reports.reports)
+
+    virtual(scenario)
+
+
+# -- DPG --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("base_offset_raw", "answer", "base_mm"),
+    [
+        (6200, bytes.fromhex("01 03 01 38 18"), 620),
+        (0x1866, bytes.fromhex("01 03 01 66 18"), 625),  # the dump in PROTOCOL.md: 624.6 mm
+    ],
+)
+def test_dpg_base_offset_round_trip(base_offset_raw: int, answer: bytes, base_mm: int) -> None:
+    async def scenario() -> None:
+        model = DeskModel(base_offset_raw=base_offset_raw)
+        async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
+            answers = Recorder()
+            await client.start_notify(Char.DPG.value, answers)
+            await client.write_gatt_char(Char.DPG.value, encode_dpg_read(DpgCommand.BASE_OFFSET))
+            await answers.wait_for(bool)
+            assert answers.items == [answer]
+            assert decode_base_offset(decode_dpg_answer(answers.items[0])) == base_mm
+
+    virtual(scenario)
+
+
+def test_dpg1c_desk_moves_only_after_the_wake_up() -> None:
+    async def scenario() -> None:
+        model = DeskModel(height_mm=750, needs_wake_up=True)
+        async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
+            reports = Recorder()
+            await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+            async with holding(client, 900):
+                await asyncio.sleep(2.0)  # virtual: ten renewals of the target, all ignored
+            assert await read_height(client) == HeightReport(750, 0)
+            assert reports.items == []
+
+            answers = Recorder()
+            await client.start_notify(Char.DPG.value, answers)
+            await client.write_gatt_char(Char.DPG.value, encode_dpg_read(DpgCommand.USER_ID))
+            await answers.wait_for(bool)
+            user_id = decode_dpg_answer(answers.items[0])
+            assert user_id[0] != 1
+            woken = encode_dpg_write(DpgCommand.USER_ID, b"\x01" + user_id[1:])
+            await client.write_gatt_char(Char.DPG.value, woken)
+            async with holding(client, 900):  # starts with COMMAND wake
+                await reports.wait_for(landed_at(900))
+
+    virtual(scenario)
+
+
+# -- faults -----------------------------------------------------------------------------------
+def test_a_dropped_link_fires_the_disconnected_callback_and_the_desk_comes_back() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk):
+            lost = asyncio.Event()
+            async with connected(radio, desk, on_lost=lost.set) as client:
+                await desk.drop_link()
+                async with asyncio.timeout(BOUND_S):
+                    await lost.wait()
+                assert not client.is_connected
+                assert not desk.connected
+                with pytest.raises(BleakError):
+                    await client.read_gatt_char(Char.HEIGHT_SPEED.value)
+                await client.connect()  # the desk advertises again
+                assert await read_height(client) == HeightReport(750, 0)
+
+    virtual(scenario)
+
+
+def test_a_desk_out_of_reach_times_out_until_it_is_back() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk):
+            async with connected(radio, desk):
+                await desk.drop_link(away_s=10.0)
+            client = BleakClient(desk.address, timeout=3.0, backend=radio.client_backend)
+            with pytest.raises(TimeoutError):
+                await client.connect()
+            await asyncio.sleep(10.0)  # virtual: the desk is back in reach now
+            await client.connect()
+            assert client.is_connected
+            await client.disconnect()
+
+    virtual(scenario)
+
+
+def test_a_drop_mid_move_lets_the_motor_run_down_unseen() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk):
+            lost = asyncio.Event()
+            async with connected(radio, desk, on_lost=lost.set) as client:
+                reports = Recorder()
+                await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+                mover = asyncio.create_task(hold_target(client, 1200))
+                await reports.wait_for(lambda items: len(items) >= 5)
+                await desk.drop_link()
+                async with asyncio.timeout(BOUND_S):
+                    await lost.wait()
+                with pytest.raises(BleakError):  # the next renewal of the target fails
+                    async with asyncio.timeout(BOUND_S):
+                        await mover
+            seen = len(reports.items)
+            async with asyncio.timeout(BOUND_S):
+                await desk.at_rest()
+            assert len(reports.items) == seen
+            assert 750 < desk.model.height_mm < 1200  # without renewals the target lapsed
+
+    virtual(scenario)
+
+
+def test_refused_writes_raise_a_bleak_error_and_reach_nothing() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            desk.refuse_writes = True
+            with pytest.raises(BleakGATTProtocolError) as refused:
+                await client.write_gatt_char(Char.COMMAND.value, Command.UP.value)
+            assert refused.value.code == BleakGATTProtocolErrorCode.WRITE_NOT_PERMITTED
+            await client.write_gatt_char(Char.REFERENCE_INPUT.value, encode_target(900))
+            await asyncio.sleep(1.0)  # virtual: long enough for a move to show
+            assert desk.model.writes == []
+            assert await read_height(client) == HeightReport(750, 0)
+
+            desk.refuse_writes = False
+            await client.write_gatt_char(Char.COMMAND.value, Command.STOP.value)
+            assert [char for _, char, _ in desk.model.writes] == [Char.COMMAND]
+
+    virtual(scenario)
+
+
+def test_a_desk_that_stops_notifying_still_moves_and_answers_reads() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            reports = Recorder()
+            await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+            desk.notifying = False
+            await client.write_gatt_char(Char.COMMAND.value, Command.STOP.value)
+            for _ in range(10):  # two seconds of renewals: enough for 20 mm
+                await client.write_gatt_char(Char.REFERENCE_INPUT.value, encode_target(770))
+                await asyncio.sleep(0.2)
+            async with asyncio.timeout(BOUND_S):
+                await desk.at_rest()
+            assert await read_height(client) == HeightReport(770, 0)
+            assert reports.items == []
+
+    virtual(scenario)
+
+
+def test_a_collision_stops_the_desk_and_it_backs_off() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            desk.collision_mm = 700
+            reports = Recorder()
+            await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+            async with holding(client, 650):
+                await reports.wait_for(
+                    lambda items: any(decode_height_speed(i).direction > 0 for i in items)
+                )
+                await reports.wait_for(lambda items: decode_height_speed(items[-1]).speed == 0)
+            lowest = min(r.height_mm for r in reports.reports)
+            assert lowest == 700
+            assert 705 <= reports.reports[-1].height_mm <= 715
+
+    virtual(scenario)
+
+
+# -- real time --------------------------------------------------------------------------------
+async def test_the_same_parts_work_on_the_ordinary_event_loop() -> None:
+    async with desk_on_radio() as (radio, desk), asyncio.timeout(10.0):
+        device = await BleakScanner.find_device_by_address(
+            desk.address, timeout=5.0, backend=radio.scanner_backend
+        )
+        assert device is not None
+        async with connected(radio, desk) as client:
+            reports = Recorder()
+            await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+            async with holding(client, 760):
+                await reports.wait_for(landed_at(760), bound_s=5.0)
