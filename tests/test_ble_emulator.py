@@ -198,6 +198,36 @@ def test_scan_shows_the_desks_name(name: str, advertised: str) -> None:
     virtual(scenario)
 
 
+def test_two_desks_on_one_radio_are_told_apart_and_driven_separately() -> None:
+    async def scenario() -> None:
+        radio = BumbleRadio()
+        left = EmulatedDesk(radio, DeskModel(height_mm=700), name="Desk 1111")
+        right = EmulatedDesk(radio, DeskModel(height_mm=800), name="Desk 2222")
+        async with left, right:
+            seen: dict[str, str | None] = {}
+            both = asyncio.Event()
+
+            def saw(device: BLEDevice, adv: AdvertisementData) -> None:
+                seen[device.address] = adv.local_name
+                if len(seen) == 2:
+                    both.set()
+
+            async with BleakScanner(saw, [SERVICE_CONTROL], backend=radio.scanner_backend):
+                async with asyncio.timeout(BOUND_S):
+                    await both.wait()
+            assert seen == {left.address: "Desk 1111", right.address: "Desk 2222"}
+
+            async with connected(radio, left) as to_left, connected(radio, right) as to_right:
+                reports = Recorder()
+                await to_left.start_notify(Char.HEIGHT_SPEED.value, reports)
+                async with holding(to_left, 720):
+                    await reports.wait_for(landed_at(720))
+                assert await read_height(to_right) == HeightReport(800, 0)
+        await radio.close()
+
+    virtual(scenario)
+
+
 # -- connecting and reading -------------------------------------------------------------------
 LINAK_CHARACTERISTICS = [
     (Char.COMMAND, ["write"]),
@@ -329,6 +359,18 @@ def test_a_dropped_link_fires_the_disconnected_callback_and_the_desk_comes_back(
                     await client.read_gatt_char(Char.HEIGHT_SPEED.value)
                 await client.connect()  # the desk advertises again
                 assert await read_height(client) == HeightReport(750, 0)
+
+    virtual(scenario)
+
+
+def test_a_read_in_flight_when_the_link_drops_raises_a_bleak_error() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            read = asyncio.create_task(client.read_gatt_char(Char.HEIGHT_SPEED.value))
+            await desk.drop_link()
+            with pytest.raises(BleakError):  # not CancelledError, not a hang
+                async with asyncio.timeout(BOUND_S):
+                    await read
 
     virtual(scenario)
 
