@@ -1,0 +1,322 @@
+"""Profile and plan commands: `deskctl profile list|show|use|validate` and `deskctl plan`.
+
+Design: thin wrappers over `deskctl.profile_library` (files and the remembered choice) and the pure
+planner. `--desk` picks whose profile is meant: the name given, else the only configured desk, else
+`desk`; when that desk is configured its limits are checked against the profile's heights. `plan`
+uses the local time zone (or `--tz`) and seeds the cue picker from the date, so a day's plan is
+the same every time it is drawn. Heavy imports (pydantic, rich, zoneinfo) stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from deskctl.cli._app import app
+from deskctl.cli._common import guard, print_json
+
+if TYPE_CHECKING:
+    from datetime import date, tzinfo
+
+    from deskctl.core.planner import Block
+    from deskctl.core.profile import Profile
+    from deskctl.settings import DeskSettings
+
+profile_app = typer.Typer(
+    name="profile",
+    help="Height profiles: list them, show one, choose one, check files.",
+    no_args_is_help=True,
+)
+app.add_typer(profile_app, name="profile")
+
+DeskOpt = Annotated[
+    str | None,
+    typer.Option("--desk", help="Which desk, when several are configured (default: the only one)."),
+]
+_STYLE = {"sit": "blue", "stand": "green", "away": "yellow"}
+_MARK = {"sit": "▄", "stand": "█", "away": "░"}
+
+
+def _desk(desk: str | None) -> tuple[str, DeskSettings | None]:
+    """The desk's name and, when it is configured, its settings (limits, configured profile)."""
+    from deskctl.settings import DEFAULT_DESK, load_settings
+
+    settings = load_settings()
+    if desk is None:
+        desk = next(iter(settings.desks)) if len(settings.desks) == 1 else DEFAULT_DESK
+    return desk, settings.desks.get(desk)
+
+
+def _local_tz(name: str | None) -> tzinfo:
+    """The zone named, else the system's own (TZ, /etc/localtime), else its current offset."""
+    import contextlib
+    import os
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from deskctl.errors import InputError
+
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InputError(
+                f"{name!r} is not a time zone; use a name like Europe/Berlin"
+            ) from None
+    keys = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        keys.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    for key in keys:
+        if key:
+            try:
+                return ZoneInfo(key)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else ZoneInfo("UTC")
+
+
+def _parse_date(text: str | None, tz: tzinfo) -> date:
+    from datetime import date, datetime
+
+    from deskctl.errors import InputError
+
+    if text is None:
+        return datetime.now(tz).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a date; write it like 2026-11-30") from None
+
+
+def _plan(profile: Profile, day: date, tz: tzinfo, settings: DeskSettings | None) -> list[Block]:
+    from deskctl.core.cues import CuePicker
+    from deskctl.core.planner import day_seed, plan_day
+    from deskctl.cue_library import load_cues
+
+    picker = CuePicker(
+        load_cues(),
+        seed=day_seed(day),
+        prefer_areas=profile.prefer_areas,
+        prefer_kinds=profile.prefer_kinds,
+    )
+    return plan_day(
+        profile,
+        day,
+        tz,
+        picker=picker,
+        min_mm=None if settings is None else settings.min_mm,
+        max_mm=None if settings is None else settings.max_mm,
+    )
+
+
+@app.command()
+@guard
+def plan(
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Profile to plan (default: the desk's).")
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="Day to plan, YYYY-MM-DD (default: today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    tz_name: Annotated[
+        str | None, typer.Option("--tz", help="Time zone, like Europe/Berlin (default: local).")
+    ] = None,
+    desk: DeskOpt = None,
+) -> None:
+    """Show a day's plan: when the desk goes up and down, and the cue at each change."""
+    from deskctl.core.planner import plan_json
+    from deskctl.profile_library import active_profile_name, load_profile
+
+    tz = _local_tz(tz_name)
+    when = _parse_date(day, tz)
+    desk_name, settings = _desk(desk)
+    name = profile or active_profile_name(desk_name, None if settings is None else settings.profile)
+    chosen = load_profile(name)
+    blocks = _plan(chosen, when, tz, settings)
+    if as_json:
+        print_json(plan_json(chosen.name, when, blocks))
+    else:
+        _draw(chosen, when, tz, blocks)
+
+
+def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
+    from datetime import UTC, timedelta
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from deskctl.core.planner import longest_bout, time_in, working_spans
+    from deskctl.core.profile import DAY_NAMES
+    from deskctl.core.units import format_duration, format_height
+
+    console = Console(highlight=False)
+    console.print(
+        Text.assemble((profile.name, "bold"), f" · {day:%A %Y-%m-%d} · {tz}"), soft_wrap=True
+    )
+    spans = working_spans(profile, day, tz)
+    if not spans:
+        days = " ".join(DAY_NAMES[d] for d in sorted(profile.weekdays)) or "none"
+        console.print(f"A day off: no moves planned (working days: {days}).")
+        return
+    spans = [(start.astimezone(UTC), end.astimezone(UTC)) for start, end in spans]
+    longest_min = max((end - start).total_seconds() / 60 for start, end in spans)
+    width = max(20, min(96, console.width - 14))
+    cell_min = max(5, -(-int(longest_min) // width))
+    for start, end in spans:
+        line = Text(f"{start.astimezone(tz):%H:%M} ")
+        at = start
+        while at < end:
+            block = next((b for b in blocks if b.start <= at < b.end), None)
+            if block is None:
+                line.append(" ")
+            else:
+                line.append(_MARK[block.posture], style=_STYLE[block.posture])
+            at = min(end, at + timedelta(minutes=cell_min))
+        line.append(f" {end.astimezone(tz):%H:%M}")
+        console.print(line, soft_wrap=True)
+    legend = Text(" " * 6)
+    for posture in ("sit", "stand", "away"):
+        legend.append(_MARK[posture] * 2, style=_STYLE[posture]).append(f" {posture}   ")
+    legend.append(f"(one mark = {cell_min} min)", style="dim")
+    console.print(legend, soft_wrap=True)
+
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for column in ("time", "posture", "height", "cue at the change"):
+        table.add_column(column)
+    for block in blocks:
+        cue = ""
+        if block.cue is not None:
+            area = block.cue.area.value.replace("_", " ")
+            cue = f"{block.cue.title} ({area}, {block.cue.duration_s} s)"
+        table.add_row(
+            f"{block.start:%H:%M}–{block.end:%H:%M}",
+            Text(block.posture, style=_STYLE[block.posture]),
+            "" if block.height_mm is None else format_height(block.height_mm),
+            cue,
+        )
+    console.print(table)
+    changes = sum(1 for b in blocks if b.change is not None)
+    console.print(
+        f"sitting {format_duration(time_in(blocks, 'sit').total_seconds())} "
+        f"(longest {format_duration(longest_bout(blocks, 'sit').total_seconds())}) · "
+        f"standing {format_duration(time_in(blocks, 'stand').total_seconds())} · "
+        f"away {format_duration(time_in(blocks, 'away').total_seconds())} · {changes} changes",
+        soft_wrap=True,
+    )
+
+
+@profile_app.command("list")
+@guard
+def profile_list(desk: DeskOpt = None) -> None:
+    """List the profiles; * marks the desk's active one."""
+    from deskctl.errors import ConfigError
+    from deskctl.profile_library import active_profile_name, find_profiles, load_profile
+
+    desk_name, settings = _desk(desk)
+    active = active_profile_name(desk_name, None if settings is None else settings.profile)
+    for name, found in find_profiles().items():
+        origin = "user, replaces shipped" if found.shadows_shipped else found.origin
+        try:
+            about = load_profile(name).description
+        except ConfigError:
+            about = f"broken: see `deskctl profile validate {found.source}`"
+        mark = "*" if name == active else " "
+        print(f"{mark} {name:<18} {origin:<8}  {about}")
+
+
+@profile_app.command("show")
+@guard
+def profile_show(name: Annotated[str, typer.Argument(help="The profile's name.")]) -> None:
+    """Show one profile: heights, cycle, hours, warning and cue taste."""
+    from deskctl.profile_library import find_profiles, load_profile
+
+    profile = load_profile(name)
+    found = find_profiles()[name]
+    for line in _describe(profile, f"{found.origin}: {found.source}"):
+        print(line)
+
+
+def _describe(profile: Profile, source: str) -> list[str]:
+    from datetime import UTC, date, timedelta
+
+    from deskctl.core.planner import longest_bout, plan_day, time_in
+    from deskctl.core.profile import DAY_NAMES
+    from deskctl.core.units import format_duration, format_height
+
+    cycle = " → ".join(f"{step.posture} {step.minutes}m" for step in profile.cycle)
+    period = sum(step.minutes for step in profile.cycle)
+    lines = [f"{profile.name}  ({source})"]
+    if profile.description:
+        lines.append(profile.description)
+    lines += [
+        f"heights:  sit {format_height(profile.sit_mm)}, stand {format_height(profile.stand_mm)}",
+        f"cycle:    {cycle} (repeats every {format_duration(period * 60)})",
+        f"days:     {' '.join(DAY_NAMES[d] for d in sorted(profile.weekdays)) or 'none'}",
+        f"hours:    {', '.join(str(h) for h in profile.hours) or 'none'}",
+    ]
+    for day, hours in sorted(profile.hours_on.items()):
+        lines.append(f"  {DAY_NAMES[day]}:    {', '.join(str(h) for h in hours) or 'none'}")
+    confirm = "moves wait for a confirmation" if profile.confirm else "no confirmation needed"
+    lines.append(f"warning:  {profile.warn_s} s before each move; {confirm}")
+    areas = ", ".join(a.value for a in profile.prefer_areas) or "no preference"
+    kinds = ", ".join(k.value for k in profile.prefer_kinds) or "no preference"
+    lines.append(f"cues:     areas {areas}; kinds {kinds}")
+    usual = [d for d in sorted(profile.weekdays) if d not in profile.hours_on]
+    if usual:
+        monday = date(2024, 1, 1)
+        blocks = plan_day(profile, monday + timedelta(days=usual[0]), UTC)
+        lines.append(
+            f"a day:    sitting {format_duration(time_in(blocks, 'sit').total_seconds())} "
+            f"(longest {format_duration(longest_bout(blocks, 'sit').total_seconds())}), "
+            f"standing {format_duration(time_in(blocks, 'stand').total_seconds())}, "
+            f"away {format_duration(time_in(blocks, 'away').total_seconds())}"
+        )
+    return lines
+
+
+@profile_app.command("use")
+@guard
+def profile_use(
+    name: Annotated[str, typer.Argument(help="The profile's name.")], desk: DeskOpt = None
+) -> None:
+    """Choose the desk's profile; remembered across restarts."""
+    from deskctl.core.planner import check_fits
+    from deskctl.core.units import format_height
+    from deskctl.profile_library import load_profile, remember_profile
+
+    desk_name, settings = _desk(desk)
+    if settings is not None:
+        check_fits(load_profile(name), settings.min_mm, settings.max_mm)
+    profile = remember_profile(name, desk_name)
+    print(
+        f"{desk_name}: now using profile {profile.name!r} "
+        f"(sit {format_height(profile.sit_mm)}, stand {format_height(profile.stand_mm)})"
+    )
+
+
+@profile_app.command("validate")
+def profile_validate(
+    files: Annotated[list[Path], typer.Argument(help="Profile files to check.")],
+) -> None:
+    """Check profile files; each problem is one sentence naming the file and the field."""
+    from deskctl.errors import ConfigError
+    from deskctl.profile_library import read_profile_file
+
+    broken = 0
+    for path in files:
+        try:
+            profile = read_profile_file(path)
+        except ConfigError as exc:
+            broken += 1
+            text = str(exc).rstrip(".")
+            print(f"deskctl: {text}.", file=sys.stderr)
+        else:
+            print(f"ok: {path} ({profile.name})")
+    if broken:
+        raise typer.Exit(2)
