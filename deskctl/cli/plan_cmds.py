@@ -301,6 +301,7 @@ def profile_use(
 
 
 @profile_app.command("validate")
+@guard
 def profile_validate(
     files: Annotated[list[Path], typer.Argument(help="Profile files to check.")],
 ) -> None:
