@@ -6,7 +6,10 @@ Design: one `Clock` class covers the three uses.
   motor runs on the same clock, so it speeds up too);
 - tests: `Clock(start=...)` inside a `VirtualTimeLoop` (see `deskctl.testing.virtual_time`), whose
   `loop.time()` jumps ahead whenever every task waits, so a workday passes in well under a second.
-Clock time is derived from `loop.time()` of the running loop, so all three share one code path.
+Monotonic time is derived from `loop.time()` of the running loop, so all three share one path.
+Wall time: the real service (scale 1, no start) reads the system's wall clock, so it sees a
+suspend or a DST change the way the person does; a simulated clock derives wall time from its
+start, and `jump()` moves it (to test what a suspend does).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class Clock:
         self._start = start
         self._tz = tz
         self._origin_pair: tuple[float, datetime] | None = None
+        self._jump = timedelta()
+        self._real_wall = scale == 1.0 and start is None
 
     def _origin(self) -> tuple[float, datetime]:
         """(loop time, wall time) when this clock was first read."""
@@ -46,9 +51,15 @@ class Clock:
         return (asyncio.get_running_loop().time() - loop_t0) * self.scale
 
     def now(self) -> datetime:
-        """Wall time with a time zone (scaled from its start)."""
+        """Wall time with a time zone (scaled from its start, or the system's)."""
+        if self._real_wall:
+            return datetime.now(self._tz or UTC).astimezone(self._tz) + self._jump
         _, start = self._origin()
-        return start + timedelta(seconds=self.monotonic())
+        return start + timedelta(seconds=self.monotonic()) + self._jump
+
+    def jump(self, seconds: float) -> None:
+        """Move wall time (not monotonic time) by `seconds`, as a suspend or an NTP step does."""
+        self._jump += timedelta(seconds=seconds)
 
     async def sleep(self, seconds: float) -> None:
         """Sleep `seconds` of clock time."""

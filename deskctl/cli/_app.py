@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "desk_cmds",
     "plan_cmds",
     "cue_cmds",
+    "run_cmds",
 )
 for _module in _COMMAND_MODULES:
     importlib.import_module(f"deskctl.cli.{_module}")

@@ -1,0 +1,154 @@
+"""`deskctl run`: the background service.
+
+Design: builds the service from the settings (every configured desk, or one simulated desk with
+`--simulate`), wires its event sinks (the console/journal, the history, notifications), serves the
+control socket, and runs until SIGINT/SIGTERM, which stop any moving desk before exiting. A
+simulated run starts its clock at the start of today's working hours (or the next day's), or at
+`--from`, so the demo shows a whole day whenever it is run; `--time-scale 60` runs it 60x faster.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from deskctl.cli._app import app
+from deskctl.cli._common import guard
+
+if TYPE_CHECKING:
+    from deskctl.core.profile import Profile
+    from deskctl.service.core import Service
+
+
+def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
+    """Just before the first working range of today, or of the next working day."""
+    from deskctl.core.planner import working_spans
+
+    for offset in range(8):
+        day = today.astimezone(tz).date() + timedelta(days=offset)
+        spans = working_spans(profile, day, tz)
+        if spans:
+            return spans[0][0] - timedelta(seconds=profile.warn_s + 10)
+    return today
+
+
+@app.command()
+@guard
+def run(
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Run on the simulated desk.")
+    ] = False,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            "--time-scale", min=0.01, max=10000, help="With --simulate: run X times faster."
+        ),
+    ] = 1.0,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="With --simulate: start the clock here (2026-11-30T09:00)."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Settings file to use.")] = None,
+    tz_name: Annotated[
+        str | None, typer.Option("--tz", help="Time zone (default: the system's).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every event.")] = False,
+) -> None:
+    """Run the service: follow the plan, warn before each move, cue each change."""
+    import asyncio
+    import logging
+
+    from deskctl.errors import InputError
+    from deskctl.localzone import local_tz
+    from deskctl.settings import load_settings
+
+    if not simulate and (time_scale != 1.0 or start is not None):
+        raise InputError("--time-scale and --from only work with --simulate")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True
+    )
+    settings = load_settings(config)
+    tz = local_tz(tz_name)
+    start_at = _parse_start(start, tz) if start else None
+    asyncio.run(_serve(settings, tz, simulate=simulate, time_scale=time_scale, start_at=start_at))
+
+
+def _parse_start(text: str, tz: tzinfo) -> datetime:
+    from deskctl.errors import InputError
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{text!r} is not a date and time; write it like 2026-11-30T09:00"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def build_service(
+    settings: object, tz: tzinfo, *, simulate: bool, time_scale: float, start_at: datetime | None
+) -> Service:
+    """The service with every desk added (links not yet connected)."""
+    from deskctl.clock import Clock
+    from deskctl.cue_library import load_cues
+    from deskctl.links.factory import open_link
+    from deskctl.profile_library import active_profile
+    from deskctl.service.console import console_sink
+    from deskctl.service.core import Service
+    from deskctl.service.desk import DeskRunner
+    from deskctl.settings import DEFAULT_DESK, DeskSettings, Settings
+
+    if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
+        raise TypeError("settings")
+    desks = dict(settings.desks)
+    if simulate:
+        desks = {n: d.model_copy(update={"link": "sim"}) for n, d in desks.items()}
+        desks = desks or {DEFAULT_DESK: DeskSettings()}
+    if not desks:
+        from deskctl.errors import ConfigError
+        from deskctl.settings import settings_path
+
+        raise ConfigError(
+            f"no desk is configured; add one to {settings_path()} or run with --simulate"
+        )
+    profiles = {name: active_profile(name, desk.profile) for name, desk in desks.items()}
+    if simulate:
+        first = next(iter(profiles.values()))
+        wall = datetime.now(tz)
+        clock = Clock(scale=time_scale, start=start_at or simulated_start(first, wall, tz), tz=tz)
+    else:
+        clock = Clock(tz=tz)
+    service = Service(clock, sinks=[console_sink])
+    cues = load_cues()
+    for name, desk in desks.items():
+        link = open_link(name, desk, clock)
+        runner = DeskRunner(
+            name,
+            link,
+            profiles[name],
+            clock=clock,
+            tz=tz,
+            cues=cues,
+            emit=service.emitter(name),
+            post=service.post,
+        )
+        service.add_desk(runner)
+    return service
+
+
+async def _serve(
+    settings: object, tz: tzinfo, *, simulate: bool, time_scale: float, start_at: datetime | None
+) -> None:
+    import asyncio
+    import signal
+
+    service = build_service(
+        settings, tz, simulate=simulate, time_scale=time_scale, start_at=start_at
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, service.request_stop)
+    await service.run()

@@ -1,0 +1,409 @@
+"""The schedule of one desk: when to warn, when to move, when to hold still. Pure.
+
+Design: `Scheduler` holds the day's blocks (from the planner) and what the person said (pause,
+inhibit, skip, snooze, schedule on/off, confirm) and answers every input with a list of actions
+for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
+- A change is a block that starts with a change of posture. `warn_s` before it the scheduler
+  says `Warn`; at its start it says `Move` (or `AskConfirm` when the profile wants a confirmation,
+  then `Move` on `confirm`). The shell reports the move's end with `move_done`: on arrival the
+  change is done and its `Cue` is shown; on an obstruction or a manual press the schedule is held
+  until the person acts (resume, skip, a command move, or moving the desk by hand).
+- Nothing moves while the schedule is off, paused, inhibited or held, or outside working hours.
+- Pause, inhibit and snooze keep the timers where they were: when they end, every later block of
+  the working range is shifted by the time they lasted (and cut at the range's end), so the time
+  left to the next change is what it was.
+- A change found more than `late_s` overdue (a suspend, a clock jump) is dropped, never fired:
+  `clock_jumped` re-plans from now, and no burst of overdue moves can happen.
+- A manual move is the person's choice: the plan restarts from now in the posture they chose.
+- Illegal commands (confirm with nothing to confirm, skip with nothing ahead) raise
+  `IllegalTransition` with one sentence and change nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, tzinfo
+
+from deskctl.core.cues import Cue
+from deskctl.core.planner import Block, working_spans
+from deskctl.core.profile import Posture, Profile
+from deskctl.errors import IllegalTransition
+
+__all__ = [
+    "Action",
+    "AskConfirm",
+    "Dropped",
+    "Held",
+    "Move",
+    "Replanned",
+    "ScheduleState",
+    "Scheduler",
+    "ShowCue",
+    "Warn",
+]
+
+# plans a day: (profile, day, tz, now, posture_now) -> blocks
+PlanFn = Callable[[Profile, date, tzinfo, datetime | None, Posture | None], list[Block]]
+
+
+class ScheduleState(enum.StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    INHIBITED = "inhibited"
+    OFF_HOURS = "off_hours"
+    OFF = "off"
+
+
+class Stage(enum.StrEnum):
+    WAITING = "waiting"  # for the next change
+    WARNED = "warned"  # warning given, the move comes at the change's start
+    CONFIRMING = "confirming"  # waiting for the person's confirm
+    MOVING = "moving"  # the shell is moving the desk
+
+
+@dataclass(frozen=True, slots=True)
+class Warn:
+    block: Block
+    move_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AskConfirm:
+    block: Block
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Move the desk to `block.height_mm` (None for an `away` block: nothing moves)."""
+
+    block: Block
+
+
+@dataclass(frozen=True, slots=True)
+class ShowCue:
+    block: Block
+    cue: Cue
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A change that was skipped, snoozed past its range, or missed (overdue)."""
+
+    block: Block
+    why: str  # "skipped" | "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class Replanned:
+    why: str
+
+
+Action = Warn | AskConfirm | Move | ShowCue | Held | Dropped | Replanned
+
+
+class Scheduler:
+    """The schedule of one desk; see the module docstring."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        tz: tzinfo,
+        plan: PlanFn,
+        now: datetime,
+        *,
+        posture: Posture | None = None,
+        late_s: float = 120.0,
+    ) -> None:
+        self.profile = profile
+        self.tz = tz
+        self._plan = plan
+        self.late_s = late_s
+        self.posture: Posture | None = posture
+        self.enabled = True
+        self.inhibited = False
+        self.paused = False
+        self.paused_until: datetime | None = None
+        self.held: str | None = None
+        self.stage = Stage.WAITING
+        self._frozen_since: datetime | None = None
+        self._done_until: datetime | None = None  # changes starting at or before this are done
+        self.day = now.astimezone(tz).date()
+        self.blocks: list[Block] = plan(profile, self.day, tz, None, None)
+
+    # -- what the schedule says ---------------------------------------------------------------
+    @property
+    def frozen(self) -> bool:
+        """True while no automatic move may happen (off, paused, inhibited or held)."""
+        return not self.enabled or self.paused or self.inhibited or self.held is not None
+
+    def state(self, now: datetime) -> ScheduleState:
+        if not self.enabled:
+            return ScheduleState.OFF
+        if self.paused:
+            return ScheduleState.PAUSED
+        if self.inhibited or self.held is not None:
+            return ScheduleState.INHIBITED
+        if self.current_block(now) is None:
+            return ScheduleState.OFF_HOURS
+        return ScheduleState.RUNNING
+
+    def current_block(self, now: datetime) -> Block | None:
+        for block in self.blocks:
+            if block.start <= now < block.end:
+                return block
+        return None
+
+    def next_change(self) -> Block | None:
+        """The next change not yet done (the one being warned about or moved to included)."""
+        for block in self.blocks:
+            if block.change is None:
+                continue
+            if self._done_until is not None and block.start <= self._done_until:
+                continue
+            return block
+        return None
+
+    def wake_at(self, now: datetime) -> datetime | None:
+        """When `tick` must next be called (None: only an input can change anything today)."""
+        midnight = datetime.combine(self.day + timedelta(days=1), datetime.min.time(), self.tz)
+        if self.paused:
+            return min(self.paused_until or midnight, midnight)
+        if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
+            return midnight
+        block = self.next_change()
+        if block is None:
+            return midnight
+        if self.stage is Stage.WARNED:
+            return block.start
+        return max(now, block.start - timedelta(seconds=self.profile.warn_s))
+
+    # -- time ---------------------------------------------------------------------------------
+    def tick(self, now: datetime) -> list[Action]:
+        actions: list[Action] = []
+        if now.astimezone(self.tz).date() != self.day:
+            self._new_day(now)
+            actions.append(Replanned("a new day"))
+        if self.paused and self.paused_until is not None and now >= self.paused_until:
+            actions.extend(self._thaw(now, "pause"))
+            self.paused = False
+            self.paused_until = None
+        if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
+            return actions
+        actions.extend(self._drop_missed(now))
+        block = self.next_change()
+        if block is None:
+            return actions
+        warn_at = block.start - timedelta(seconds=self.profile.warn_s)
+        if self.stage is Stage.WAITING and now >= warn_at:
+            self.stage = Stage.WARNED
+            actions.append(Warn(block, block.start))
+        if self.stage is Stage.WARNED and now >= block.start:
+            if self.profile.confirm:
+                self.stage = Stage.CONFIRMING
+                actions.append(AskConfirm(block))
+            else:
+                actions.extend(self._start_move(block))
+        return actions
+
+    def _drop_missed(self, now: datetime) -> list[Action]:
+        dropped: list[Action] = []
+        for block in self.blocks:
+            if block.change is None or block.start > now:
+                continue
+            if self._done_until is not None and block.start <= self._done_until:
+                continue
+            if (now - block.start).total_seconds() > self.late_s:
+                self._done_until = block.start
+                dropped.append(Dropped(block, "missed"))
+                if self.stage is Stage.WARNED:
+                    self.stage = Stage.WAITING
+        return dropped
+
+    def _start_move(self, block: Block) -> list[Action]:
+        self.stage = Stage.MOVING
+        if block.height_mm is None:  # away: nothing moves, the cue is the walk
+            return self._arrived(block)
+        return [Move(block)]
+
+    def _arrived(self, block: Block) -> list[Action]:
+        self.stage = Stage.WAITING
+        self._done_until = block.start
+        self.posture = block.posture
+        return [ShowCue(block, block.cue)] if block.cue is not None else []
+
+    def clock_jumped(self, now: datetime) -> list[Action]:
+        """Wall time jumped (suspend, DST, NTP): re-plan from now; nothing overdue fires."""
+        self.stage = Stage.WAITING if self.stage is not Stage.MOVING else self.stage
+        self._replan(now, self.posture)
+        return [Replanned("the clock jumped")]
+
+    def _new_day(self, now: datetime) -> None:
+        self.day = now.astimezone(self.tz).date()
+        self.blocks = self._plan(self.profile, self.day, self.tz, None, None)
+        self._done_until = None
+        self.stage = Stage.WAITING
+
+    def _replan(self, now: datetime, posture: Posture | None) -> None:
+        self.day = now.astimezone(self.tz).date()
+        self.blocks = self._plan(self.profile, self.day, self.tz, now, posture)
+        self._done_until = now
+        if self.stage is not Stage.MOVING:
+            self.stage = Stage.WAITING
+
+    # -- what the desk did --------------------------------------------------------------------
+    def move_done(self, arrived: bool, now: datetime, reason: str = "") -> list[Action]:
+        """The scheduled move ended: arrived, or failed for `reason` (one sentence)."""
+        if self.stage is not Stage.MOVING:
+            raise IllegalTransition("no scheduled move is running")
+        block = self.next_change()
+        if block is None:  # pragma: no cover - a running move always has its block
+            self.stage = Stage.WAITING
+            return []
+        if arrived:
+            return self._arrived(block)
+        self.stage = Stage.WAITING
+        self._done_until = block.start
+        self.held = reason or "the move did not arrive"
+        return [Held(self.held)]
+
+    def manual_move(self, posture: Posture, now: datetime) -> list[Action]:
+        """The person moved the desk by hand to `posture`: the plan follows them."""
+        actions: list[Action] = []
+        if self.held is not None:
+            self.held = None
+        if self.stage is Stage.MOVING:
+            return actions
+        if posture == self.posture and self.stage is Stage.WAITING:
+            return actions
+        self.posture = posture
+        self._replan(now, posture)
+        actions.append(Replanned(f"you chose to {posture}"))
+        return actions
+
+    # -- what the person said -----------------------------------------------------------------
+    def skip(self, now: datetime) -> list[Action]:
+        """Skip the next change (it is dropped; the posture stays)."""
+        block = self.next_change()
+        if self.held is not None:
+            self.held = None
+        if block is None:
+            raise IllegalTransition("there is no change left today to skip")
+        if self.stage is Stage.MOVING:
+            raise IllegalTransition("the desk is moving; stop it first")
+        self._done_until = block.start
+        self.stage = Stage.WAITING
+        return [Dropped(block, "skipped")]
+
+    def snooze(self, for_s: float, now: datetime) -> list[Action]:
+        """Put the next change off by `for_s`; the blocks after it move along."""
+        if for_s <= 0:
+            raise IllegalTransition("a snooze needs a positive duration")
+        if self.stage is Stage.MOVING:
+            raise IllegalTransition("the desk is moving; stop it first")
+        block = self.next_change()
+        if block is None:
+            raise IllegalTransition("there is no change left today to snooze")
+        base = max(now, block.start - timedelta(seconds=self.profile.warn_s))
+        self._shift_from(block.start, timedelta(seconds=for_s), base)
+        self.stage = Stage.WAITING
+        return [Replanned(f"snoozed {round(for_s / 60)} min")]
+
+    def pause(self, now: datetime, for_s: float | None = None) -> list[Action]:
+        if self.stage is Stage.MOVING:
+            raise IllegalTransition("the desk is moving; stop it first")
+        if not self.paused and not self.inhibited:
+            self._frozen_since = now
+        self.paused = True
+        self.paused_until = None if for_s is None else now + timedelta(seconds=for_s)
+        self.stage = Stage.WAITING
+        return []
+
+    def resume(self, now: datetime) -> list[Action]:
+        actions: list[Action] = []
+        if self.paused:
+            self.paused = False
+            self.paused_until = None
+            actions.extend(self._thaw(now, "pause"))
+        if self.held is not None:
+            self.held = None
+            actions.append(Replanned("resumed after a hold"))
+        return actions
+
+    def inhibit(self, on: bool, now: datetime) -> list[Action]:
+        if on == self.inhibited:
+            return []
+        if on:
+            if not self.paused:
+                self._frozen_since = now
+            self.inhibited = True
+            if self.stage is not Stage.MOVING:
+                self.stage = Stage.WAITING
+            return []
+        self.inhibited = False
+        return self._thaw(now, "inhibit")
+
+    def set_enabled(self, on: bool, now: datetime) -> list[Action]:
+        if on == self.enabled:
+            return []
+        self.enabled = on
+        if on:
+            self._replan(now, self.posture)
+            return [Replanned("the schedule is on")]
+        if self.stage is not Stage.MOVING:
+            self.stage = Stage.WAITING
+        return []
+
+    def confirm(self, now: datetime) -> list[Action]:
+        if self.stage is not Stage.CONFIRMING:
+            raise IllegalTransition("there is no move waiting for a confirmation")
+        block = self.next_change()
+        if block is None:  # pragma: no cover - confirming always has its block
+            self.stage = Stage.WAITING
+            return []
+        return self._start_move(block)
+
+    def use_profile(self, profile: Profile, now: datetime) -> list[Action]:
+        """Switch profile live: re-plan from now in the current posture."""
+        self.profile = profile
+        self._replan(now, self.posture)
+        return [Replanned(f"profile {profile.name}")]
+
+    # -- keeping the timers where they were ---------------------------------------------------
+    def _thaw(self, now: datetime, why: str) -> list[Action]:
+        if self.paused or self.inhibited or self._frozen_since is None:
+            return []
+        lasted = now - self._frozen_since
+        self._frozen_since = None
+        if lasted <= timedelta(0):
+            return []
+        self._shift_from(now - lasted, lasted, now)
+        return [Replanned(f"{why} ended; timers kept")]
+
+    def _shift_from(self, since: datetime, by: timedelta, now: datetime) -> None:
+        """Move every block starting at or after `since` later by `by`, cut at its range's end."""
+        spans = working_spans(self.profile, self.day, self.tz)
+        shifted: list[Block] = []
+        for block in self.blocks:
+            if block.end <= since:
+                shifted.append(block)
+                continue
+            span_end = next((end for start, end in spans if start <= block.start < end), None)
+            if block.start < since:  # the block in progress grows by the frozen time
+                new = replace(block, end=block.end + by)
+            else:
+                new = replace(block, start=block.start + by, end=block.end + by)
+            if span_end is not None:
+                if new.start >= span_end:
+                    continue
+                new = replace(new, end=min(new.end, span_end))
+            shifted.append(new)
+        self.blocks = shifted
+        if self._done_until is not None and self._done_until >= since:
+            self._done_until = min(self._done_until, now)

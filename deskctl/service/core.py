@@ -1,0 +1,237 @@
+"""The service: one task owns all state; links, commands and the clock feed it events.
+
+Design: `Service.run()` is the owner task. Everything else (link callbacks, move tasks,
+reconnect tasks, control-socket connections) only puts items on its queue; the owner takes them
+one at a time, asks each desk's scheduler what to do, and carries the actions out. Between items
+it sleeps until the earliest `wake_at` of all desks (at most a minute, to notice a clock jump:
+when wall time moves more than `JUMP_S` away from monotonic time, every scheduler re-plans from
+now, so a suspend never fires a burst of overdue moves). Commands arrive as `Command` items with a
+future for the answer; a move command answers when the move ends. Shutting down stops every
+moving desk before the links close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from deskctl.clock import Clock
+from deskctl.core.units import parse_duration_s, parse_height_mm
+from deskctl.errors import DeskctlError, InputError, LinkError
+from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
+
+__all__ = ["JUMP_S", "Command", "EventSink", "Service"]
+
+log = logging.getLogger("deskctl.service")
+
+JUMP_S = 60.0
+_MAX_SLEEP_S = 60.0
+
+EventSink = Callable[[str, datetime, str, dict[str, Any]], None]  # (desk, at, type, fields)
+
+
+@dataclass
+class Command:
+    cmd: str
+    desk: str | None
+    args: dict[str, Any]
+    answer: asyncio.Future[dict[str, Any]] = field(repr=False)
+
+
+class Service:
+    """Runs every configured desk's schedule; see the module docstring."""
+
+    def __init__(self, clock: Clock, sinks: list[EventSink] | None = None) -> None:
+        self.clock = clock
+        self.desks: dict[str, DeskRunner] = {}
+        self.sinks: list[EventSink] = list(sinks or [])
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self._stopping = asyncio.Event()
+        self._waiting_moves: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._last_wall: datetime | None = None
+        self._last_mono = 0.0
+
+    # -- wiring -------------------------------------------------------------------------------
+    def emitter(self, desk: str) -> Callable[[str, dict[str, Any]], None]:
+        def emit(kind: str, fields: dict[str, Any]) -> None:
+            at = self.clock.now()
+            for sink in self.sinks:
+                try:
+                    sink(desk, at, kind, fields)
+                except Exception:  # a sink failing never stops the service or another sink
+                    log.exception("an event sink failed on %s", kind)
+
+        return emit
+
+    def post(self, item: object) -> None:
+        self.queue.put_nowait(item)
+
+    def add_desk(self, runner: DeskRunner) -> None:
+        self.desks[runner.name] = runner
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    # -- the owner task -----------------------------------------------------------------------
+    async def run(self) -> None:
+        for runner in self.desks.values():
+            try:
+                await runner.link.connect()
+            except LinkError as exc:
+                log.warning("%s: %s; will keep trying", runner.name, exc)
+                runner.start_reconnect()
+        stopper = asyncio.create_task(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                now = self._now_checking_jumps()
+                for runner in self.desks.values():
+                    runner.tick(now)
+                getter = asyncio.create_task(self.queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, stopper},
+                    timeout=self.clock.real_seconds(self._sleep_s(now)),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if getter in done:
+                    self._dispatch(getter.result(), self.clock.now())
+                else:
+                    getter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await getter
+        finally:
+            stopper.cancel()
+            await self._shutdown()
+
+    def _sleep_s(self, now: datetime) -> float:
+        wakes = [r.scheduler.wake_at(now) for r in self.desks.values()]
+        sleep_s = _MAX_SLEEP_S
+        for wake in wakes:
+            if wake is not None:
+                sleep_s = min(sleep_s, max(0.0, (wake - now) / timedelta(seconds=1)))
+        return sleep_s
+
+    def _now_checking_jumps(self) -> datetime:
+        now = self.clock.now()
+        mono = self.clock.monotonic()
+        if self._last_wall is not None:
+            expected = self._last_wall + timedelta(seconds=mono - self._last_mono)
+            if abs((now - expected) / timedelta(seconds=1)) > JUMP_S:
+                log.warning("the clock jumped by %s; re-planning", now - expected)
+                for runner in self.desks.values():
+                    runner.carry_out(runner.scheduler.clock_jumped(now), now)
+        self._last_wall, self._last_mono = now, mono
+        return now
+
+    def _dispatch(self, item: object, now: datetime) -> None:
+        if isinstance(item, Command):
+            self._command(item, now)
+        elif isinstance(item, MoveFinished):
+            mover = self.desks[item.desk]
+            mover.move_finished(item, now)
+            waiting = self._waiting_moves.pop(item.desk, None)
+            if waiting is not None and not waiting.done():
+                if item.error is not None:
+                    waiting.set_exception(item.error)
+                else:
+                    waiting.set_result(mover.status(now))
+        elif isinstance(item, Reconnected):
+            log.info("%s: connected again", item.desk)
+        elif isinstance(item, tuple) and len(item) == 2:
+            desk, event = item
+            runner = self.desks.get(desk)
+            if runner is not None:
+                runner.handle_link_event(event, now)
+
+    async def _shutdown(self) -> None:
+        for runner in self.desks.values():
+            try:
+                await runner.close()
+            except DeskctlError as exc:
+                log.warning("%s: %s", runner.name, exc)
+        for waiting in self._waiting_moves.values():
+            if not waiting.done():
+                waiting.set_exception(LinkError("the service is stopping"))
+
+    # -- commands -----------------------------------------------------------------------------
+    async def call(
+        self, cmd: str, desk: str | None = None, args: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Hand a command to the owner task and wait for its answer."""
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.post(Command(cmd, desk, dict(args or {}), answer))
+        return await answer
+
+    def _runner(self, name: str | None) -> DeskRunner:
+        if name is None:
+            if len(self.desks) == 1:
+                return next(iter(self.desks.values()))
+            known = ", ".join(sorted(self.desks))
+            raise InputError(f"several desks are running ({known}); choose one with --desk NAME")
+        if name not in self.desks:
+            known = ", ".join(sorted(self.desks))
+            raise InputError(f"no desk named {name!r} is running; the desks are: {known}")
+        return self.desks[name]
+
+    def _command(self, command: Command, now: datetime) -> None:
+        try:
+            result = self._execute(command, now)
+        except DeskctlError as exc:
+            command.answer.set_exception(exc)
+            return
+        if result is not None:
+            command.answer.set_result(result)
+
+    def _execute(self, command: Command, now: datetime) -> dict[str, Any] | None:
+        cmd, args = command.cmd, command.args
+        if cmd == "status":
+            if command.desk is None:
+                return {"desks": [r.status(now) for r in self.desks.values()], "service": True}
+            return self._runner(command.desk).status(now)
+        runner = self._runner(command.desk)
+        sched = runner.scheduler
+        if cmd in ("sit", "stand", "move"):
+            if cmd == "move":
+                target_mm = parse_height_mm(str(args.get("height", "")))
+            else:
+                target_mm = runner.profile.sit_mm if cmd == "sit" else runner.profile.stand_mm
+            runner.start_move(target_mm, scheduled=False)
+            self._waiting_moves[runner.name] = command.answer
+            return None
+        if cmd == "stop":
+            task = asyncio.create_task(runner.stop_now())
+
+            def answer(_task: asyncio.Task[None]) -> None:
+                if not command.answer.done():
+                    command.answer.set_result(runner.status(self.clock.now()))
+
+            task.add_done_callback(answer)
+            return None
+        if cmd == "pause":
+            for_s = parse_duration_s(str(args["for"])) if args.get("for") else None
+            actions = sched.pause(now, for_s)
+        elif cmd == "resume":
+            actions = sched.resume(now)
+        elif cmd == "skip":
+            actions = sched.skip(now)
+        elif cmd == "snooze":
+            actions = sched.snooze(parse_duration_s(str(args.get("for") or "10m")), now)
+        elif cmd == "confirm":
+            actions = sched.confirm(now)
+        elif cmd == "inhibit":
+            actions = sched.inhibit(bool(args.get("on", True)), now)
+        elif cmd == "schedule":
+            actions = sched.set_enabled(bool(args.get("on", True)), now)
+        elif cmd == "profile_use":
+            from deskctl.profile_library import remember_profile
+
+            profile = remember_profile(str(args.get("name", "")), runner.name)
+            actions = sched.use_profile(profile, now)
+        else:
+            raise InputError(f"{cmd!r} is not a command the service knows")
+        runner.carry_out(actions, now)
+        return runner.status(now)

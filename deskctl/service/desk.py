@@ -1,0 +1,319 @@
+"""One desk inside the service: its link, its schedule, and what it has done today.
+
+Design: `DeskRunner` is plain state plus methods that the service's single owner task calls; it
+never runs on its own except for two helpers it starts and tracks: the move task (a move takes
+seconds, and a stop must get through meanwhile) and the reconnect task. Both report back by
+putting events on the service's queue, so every decision is still taken by the owner task.
+The scheduler decides; this class carries its actions out (warn, move, show the cue, hold) and
+turns what the link says (heights, manual moves, drops) into scheduler inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from deskctl.clock import Clock
+from deskctl.core.cues import CuePicker
+from deskctl.core.planner import Block, day_seed, plan_day
+from deskctl.core.posture import posture_of
+from deskctl.core.profile import Posture, Profile
+from deskctl.core.schedule import (
+    Action,
+    AskConfirm,
+    Dropped,
+    Held,
+    Move,
+    Replanned,
+    Scheduler,
+    ShowCue,
+    Warn,
+)
+from deskctl.errors import DeskctlError, LinkError, ManualOverride, MoveError, Obstruction
+from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, LinkEvent, ManualMove
+
+__all__ = ["DeskRunner", "MoveFinished", "Reconnected"]
+
+log = logging.getLogger("deskctl.service")
+
+Emit = Callable[[str, dict[str, Any]], None]  # (event type, fields) -> notifiers, store, MQTT
+Post = Callable[[object], None]  # put an event on the owner task's queue
+
+
+@dataclass(frozen=True, slots=True)
+class MoveFinished:
+    desk: str
+    scheduled: bool
+    height_mm: int | None
+    error: DeskctlError | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    desk: str
+
+
+_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class DeskRunner:
+    """One desk: link, scheduler, and today's posture bookkeeping."""
+
+    def __init__(
+        self,
+        name: str,
+        link: DeskLink,
+        profile: Profile,
+        *,
+        clock: Clock,
+        tz: tzinfo,
+        cues: list[Any],
+        emit: Emit,
+        post: Post,
+    ) -> None:
+        self.name = name
+        self.link = link
+        self.clock = clock
+        self.tz = tz
+        self._cues = cues
+        self._emit = emit
+        self._post = post
+        now = clock.now()
+        self.scheduler = Scheduler(profile, tz, self._plan, now)
+        self.posture: Posture | None = None
+        self.posture_since: datetime = now
+        self.standing_today_s = 0.0
+        self.last_cue: dict[str, Any] | None = None
+        self.move_task: asyncio.Task[None] | None = None
+        self.reconnect_task: asyncio.Task[None] | None = None
+        self.closing = False
+        link.subscribe(self._on_link_event)
+
+    # -- planning -----------------------------------------------------------------------------
+    def _plan(
+        self,
+        profile: Profile,
+        day: Any,
+        tz: tzinfo,
+        now: datetime | None,
+        posture_now: Posture | None,
+    ) -> list[Block]:
+        picker = CuePicker(
+            self._cues,
+            seed=day_seed(day),
+            prefer_areas=profile.prefer_areas,
+            prefer_kinds=profile.prefer_kinds,
+        )
+        return plan_day(
+            profile,
+            day,
+            tz,
+            picker=picker,
+            now=now,
+            posture_now=posture_now,
+            min_mm=self.link.min_mm,
+            max_mm=self.link.max_mm,
+        )
+
+    @property
+    def profile(self) -> Profile:
+        return self.scheduler.profile
+
+    # -- posture bookkeeping ------------------------------------------------------------------
+    def _set_posture(self, posture: Posture | None, now: datetime) -> None:
+        if posture == self.posture:
+            return
+        if now.astimezone(self.tz).date() != self.posture_since.astimezone(self.tz).date():
+            self.standing_today_s = 0.0
+            self.posture_since = max(
+                self.posture_since,
+                datetime.combine(now.astimezone(self.tz).date(), datetime.min.time(), self.tz),
+            )
+        if self.posture == "stand":
+            self.standing_today_s += (now - self.posture_since).total_seconds()
+        self.posture = posture
+        self.posture_since = now
+        self._emit("posture", {"posture": posture, "height_mm": self.link.height_mm})
+
+    def tick(self, now: datetime) -> None:
+        """Time passed: carry out what the schedule says; outside working hours, stop counting."""
+        self.carry_out(self.scheduler.tick(now), now)
+        off_hours = self.scheduler.current_block(now) is None
+        if off_hours and self.posture is not None and not self.link.moving:
+            self._set_posture(None, now)
+
+    def _posture_of(self, height_mm: int) -> Posture:
+        return posture_of(height_mm, self.profile.sit_mm, self.profile.stand_mm)
+
+    def status(self, now: datetime) -> dict[str, Any]:
+        """The desk's state, as `deskctl status --json` and MQTT `B/D/state` give it."""
+        next_block = self.scheduler.next_change()
+        standing_s = self.standing_today_s
+        if self.posture == "stand":
+            standing_s += (now - self.posture_since).total_seconds()
+        sitting_bout_s = (now - self.posture_since).total_seconds() if self.posture == "sit" else 0
+        return {
+            "desk": self.name,
+            "height_mm": self.link.height_mm,
+            "posture": self.posture,
+            "moving": self.link.moving,
+            "connected": self.link.connected,
+            "profile": self.profile.name,
+            "schedule": self.scheduler.state(now).value,
+            "paused_until": _iso(self.scheduler.paused_until),
+            "held": self.scheduler.held,
+            "next_change_at": None if next_block is None else next_block.start.isoformat(),
+            "next_posture": None if next_block is None else next_block.posture,
+            "next_cue": None
+            if next_block is None or next_block.cue is None
+            else next_block.cue.to_json(),
+            "standing_today_s": round(standing_s),
+            "sitting_bout_s": round(sitting_bout_s),
+            "last_cue": self.last_cue,
+        }
+
+    # -- the link -----------------------------------------------------------------------------
+    def _on_link_event(self, event: LinkEvent) -> None:
+        self._post((self.name, event))
+
+    def handle_link_event(self, event: LinkEvent, now: datetime) -> None:
+        """Called by the owner task for every event the link sent."""
+        if isinstance(event, HeightChanged):
+            if not event.moving and self.posture is None:
+                self._set_posture(self._posture_of(event.height_mm), now)
+        elif isinstance(event, ManualMove):
+            if not event.ended:
+                self._emit("manual_move", {"height_mm": event.height_mm, "ended": False})
+                return
+            posture = self._posture_of(event.height_mm)
+            self._emit("manual_move", {"height_mm": event.height_mm, "ended": True})
+            self._set_posture(posture, now)
+            self.carry_out(self.scheduler.manual_move(posture, now), now)
+        elif isinstance(event, ConnectionChanged):
+            self._emit("connection", {"connected": event.connected, "reason": event.reason})
+            if not event.connected and not self.closing:
+                self.start_reconnect()
+
+    def start_reconnect(self) -> None:
+        if self.reconnect_task is None or self.reconnect_task.done():
+            self.reconnect_task = asyncio.create_task(self._reconnect(), name=f"{self.name}-link")
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while not self.closing:
+            try:
+                await self.link.connect()
+            except LinkError as exc:
+                delay_s = _BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)]
+                log.warning("%s: %s; trying again in %.0f s", self.name, exc, delay_s)
+                attempt += 1
+                await self.clock.sleep(delay_s)
+                continue
+            self._post(Reconnected(self.name))
+            return
+
+    # -- carrying out the scheduler's actions ---------------------------------------------------
+    def carry_out(self, actions: list[Action], now: datetime) -> None:
+        for action in actions:
+            if isinstance(action, Warn):
+                self._emit("warning", _block_fields(action.block, move_at=action.move_at))
+            elif isinstance(action, AskConfirm):
+                self._emit("confirm", _block_fields(action.block))
+            elif isinstance(action, Move):
+                height_mm = action.block.height_mm
+                if height_mm is not None:
+                    self.start_move(height_mm, scheduled=True)
+            elif isinstance(action, ShowCue):
+                self.last_cue = {**action.cue.to_json(), "at": now.isoformat()}
+                self._emit("cue", {"cue": action.cue, "change": str(action.block.change)})
+                if action.block.posture == "away":
+                    self._set_posture("away", now)
+            elif isinstance(action, Held):
+                self._emit("held", {"reason": action.reason})
+            elif isinstance(action, Dropped):
+                fields = _block_fields(action.block)
+                fields["why"] = action.why
+                self._emit("dropped", fields)
+            elif isinstance(action, Replanned):
+                log.info("%s: re-planned (%s)", self.name, action.why)
+
+    def start_move(self, target_mm: int, *, scheduled: bool) -> None:
+        """Start a move in its own task; its end comes back as `MoveFinished`."""
+        if self.move_task is not None and not self.move_task.done():
+            raise MoveError("the desk is already moving; stop it first")
+        self._emit("move_started", {"target_mm": target_mm, "scheduled": scheduled})
+        self.move_task = asyncio.create_task(
+            self._move(target_mm, scheduled), name=f"{self.name}-move"
+        )
+
+    async def _move(self, target_mm: int, scheduled: bool) -> None:
+        try:
+            height_mm = await self.link.move_to(target_mm)
+        except DeskctlError as exc:
+            self._post(MoveFinished(self.name, scheduled, self.link.height_mm, exc))
+        else:
+            self._post(MoveFinished(self.name, scheduled, height_mm, None))
+
+    def move_finished(self, event: MoveFinished, now: datetime) -> None:
+        error = event.error
+        if error is None:
+            self._emit("arrived", {"height_mm": event.height_mm})
+            if event.height_mm is not None:
+                posture = self._posture_of(event.height_mm)
+                self._set_posture(posture, now)
+                if not event.scheduled:
+                    self.carry_out(self.scheduler.manual_move(posture, now), now)
+        elif isinstance(error, Obstruction | ManualOverride):
+            kind = "obstruction" if isinstance(error, Obstruction) else "manual_move"
+            self._emit(kind, {"height_mm": event.height_mm, "reason": str(error)})
+        else:
+            self._emit("error", {"reason": str(error)})
+        if event.scheduled:
+            self.carry_out(self.scheduler.move_done(error is None, now, str(error or "")), now)
+
+    async def stop_now(self) -> None:
+        """Stop the desk at once (a command, an obstruction, or the service going down)."""
+        if self.link.connected:
+            with contextlib.suppress(LinkError):
+                await self.link.stop()
+
+    async def close(self) -> None:
+        self.closing = True
+        for task in (self.reconnect_task,):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.move_task is not None and not self.move_task.done():
+            await self.stop_now()
+            with contextlib.suppress(asyncio.CancelledError, DeskctlError):
+                await asyncio.wait_for(self.move_task, self.clock.real_seconds(5.0))
+        self._set_posture(None, self.clock.now())
+        await self.link.close()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _block_fields(block: Block, **extra: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "posture": block.posture,
+        "height_mm": block.height_mm,
+        "start": block.start.isoformat(),
+        "cue": block.cue,
+    }
+    for key, value in extra.items():
+        fields[key] = value.isoformat() if isinstance(value, datetime) else value
+    return fields
+
+
+def seconds_until(now: datetime, then: datetime | None) -> float | None:
+    if then is None:
+        return None
+    return max(0.0, (then - now) / timedelta(seconds=1))
