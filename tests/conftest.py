@@ -1,0 +1,24 @@
+"""Fixtures shared by the tests (helpers live in their own modules under tests/)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mosquitto import Broker, run_mosquitto
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Broker]:
+    """A real mosquitto on a free loopback port, anonymous, killed after the test."""
+    with run_mosquitto(tmp_path / "mosquitto") as broker:
+        yield broker
+
+
+@pytest.fixture
+def mosquitto_tls(tmp_path: Path) -> Iterator[Broker]:
+    """A real mosquitto with TLS (self-signed for 127.0.0.1) and a password file."""
+    with run_mosquitto(tmp_path / "mosquitto-tls", tls=True) as broker:
+        yield broker
