@@ -98,7 +98,7 @@ def test_show_an_unknown_id_exits_2_with_one_sentence_and_close_matches(
     done = cues("show", cue_id)
     assert done.exit_code == 2
     assert done.stdout == ""
-    assert done.stderr == f"deskctl: There is no cue {cue_id!r}; {hint}\n"
+    assert done.stderr == f"deskctl: there is no cue {cue_id!r}; {hint}\n"
 
 
 MY_CUES = """

@@ -143,7 +143,7 @@ def test_profile_use_of_an_unknown_name_exits_2_naming_the_known_ones(tmp_path: 
     done = deskctl(tmp_path, "profile", "use", "tall")
     assert done.returncode == 2
     assert one_sentence(done.stderr) == (
-        "deskctl: There is no profile 'tall'; the known ones are " + ", ".join(SHIPPED) + "."
+        "deskctl: there is no profile 'tall'; the known ones are " + ", ".join(SHIPPED) + "."
     )
     assert not (tmp_path / "state" / "profile.json").exists()
 

@@ -282,19 +282,26 @@ def test_a_midday_switch_replans_from_now_with_the_new_cycle() -> None:
 
 
 @pytest.mark.parametrize(
-    ("posture_now", "first_change"),
-    [(None, Change.TO_SIT), ("stand", Change.TO_SIT), ("away", Change.TO_SIT), ("sit", None)],
+    ("posture_now", "first_posture", "first_change", "second_change"),
+    [
+        (None, "sit", Change.TO_SIT, Change.TO_STAND),
+        ("away", "sit", Change.TO_SIT, Change.TO_STAND),
+        ("sit", "sit", None, Change.TO_STAND),
+        # the person stood up by hand: the cycle goes on from standing, it does not fight them
+        ("stand", "stand", None, Change.TO_SIT),
+    ],
 )
-def test_a_replan_knows_what_the_person_is_doing_now(
-    posture_now: Any, first_change: Change | None
+def test_a_replan_follows_what_the_person_is_doing_now(
+    posture_now: Any, first_posture: str, first_change: Change | None, second_change: Change
 ) -> None:
     picker = ByChange()
     blocks = plan_day(
         make(), MONDAY, BERLIN, now=at(MONDAY, "10:07"), posture_now=posture_now, picker=picker
     )
+    assert blocks[0].posture == first_posture
     assert blocks[0].change is first_change
     assert (blocks[0].cue is None) == (first_change is None)
-    assert blocks[1].change is Change.TO_STAND
+    assert blocks[1].change is second_change
 
 
 @pytest.mark.parametrize(

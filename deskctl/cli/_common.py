@@ -26,7 +26,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     text = message.strip()
     if text and text[-1] not in ".!?":
         text += "."
-    print(f"deskctl: {text[:1].upper()}{text[1:]}", file=sys.stderr)
+    print(f"deskctl: {text}", file=sys.stderr)
     raise typer.Exit(code)
 
 

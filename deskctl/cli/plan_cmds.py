@@ -50,35 +50,6 @@ def _desk(desk: str | None) -> tuple[str, DeskSettings | None]:
     return desk, settings.desks.get(desk)
 
 
-def _local_tz(name: str | None) -> tzinfo:
-    """The zone named, else the system's own (TZ, /etc/localtime), else its current offset."""
-    import contextlib
-    import os
-    from datetime import datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from deskctl.errors import InputError
-
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InputError(
-                f"{name!r} is not a time zone; use a name like Europe/Berlin"
-            ) from None
-    keys = [os.environ.get("TZ", "").lstrip(":")]
-    with contextlib.suppress(OSError):
-        keys.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
-    for key in keys:
-        if key:
-            try:
-                return ZoneInfo(key)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else ZoneInfo("UTC")
-
-
 def _parse_date(text: str | None, tz: tzinfo) -> date:
     from datetime import date, datetime
 
@@ -130,9 +101,10 @@ def plan(
 ) -> None:
     """Show a day's plan: when the desk goes up and down, and the cue at each change."""
     from deskctl.core.planner import plan_json
+    from deskctl.localzone import local_tz
     from deskctl.profile_library import active_profile_name, load_profile
 
-    tz = _local_tz(tz_name)
+    tz = local_tz(tz_name)
     when = _parse_date(day, tz)
     desk_name, settings = _desk(desk)
     name = profile or active_profile_name(desk_name, None if settings is None else settings.profile)

@@ -14,9 +14,10 @@ Design: `plan_day(profile, day, tz, ...)` is a pure function.
   (`to_sit`, `to_stand`, `away`) and carries the picker's cue for that change. The first block of
   every range counts as a change too: the person arrives at the desk (in the morning, after lunch)
   and the desk moves to that posture, so the day starts with mobility, as HEALTH.md advises.
-- `now` re-plans mid-day (a change of profile): ranges that are over are dropped, and the range
-  that holds `now` restarts the cycle at `now`. `posture_now`, when known, says what the person
-  is doing at `now`: a first block of that same posture is then no change and gets no cue.
+- `now` re-plans mid-day (a change of profile, a manual move): ranges that are over are dropped,
+  and the range that holds `now` restarts the cycle at `now`. `posture_now`, when known, says what
+  the person is doing at `now`: the cycle then restarts at its first step in that posture, which
+  is no change and gets no cue, so a re-plan never fights the posture the person chose.
 - The desk's limits (`min_mm`/`max_mm`) are checked before anything is planned: a profile whose
   sit or stand height lies outside them raises `ConfigError`.
 """
@@ -150,13 +151,27 @@ def plan_day(
     for hours in profile.hours_for(day):
         start, end = _span(hours, day, tz)
         previous: Posture | None = None
+        first_step = 0
         if now_utc is not None:
             if end <= now_utc:
                 continue
             if start < now_utc:
                 start, previous = now_utc, posture_now
-        blocks.extend(_fill(profile, start, end, tz=tz, picker=picker, previous=previous))
+                first_step = _step_of(profile, posture_now)
+        blocks.extend(
+            _fill(
+                profile, start, end, tz=tz, picker=picker, previous=previous, first_step=first_step
+            )
+        )
     return blocks
+
+
+def _step_of(profile: Profile, posture: Posture | None) -> int:
+    """The first step of the cycle in `posture` (0 if none is): a re-plan follows the person."""
+    for index, step in enumerate(profile.cycle):
+        if step.posture == posture:
+            return index
+    return 0
 
 
 def _fill(
@@ -167,12 +182,13 @@ def _fill(
     tz: tzinfo,
     picker: Picker | None,
     previous: Posture | None,
+    first_step: int = 0,
 ) -> list[Block]:
-    """One range (UTC instants) filled with the cycle from its first step, cut at `end`."""
+    """One range (UTC instants) filled with the cycle from `first_step`, cut at `end`."""
     blocks: list[Block] = []
     cycle = profile.cycle
     at = start
-    index = 0
+    index = first_step
     while at < end:
         step = cycle[index % len(cycle)]
         stop = min(at + timedelta(minutes=step.minutes), end)
