@@ -263,6 +263,24 @@ def test_reading_height_speed_gives_the_desks_height(height_mm: int) -> None:
     virtual(scenario)
 
 
+def test_pairing_when_asked_needs_the_desk_in_pairing_mode() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk):
+            desk.pairable = False  # nobody held the desk's Bluetooth button
+            client = BleakClient(desk.address, timeout=5.0, pair=True, backend=radio.client_backend)
+            with pytest.raises(BleakError, match="Pairing failed"):
+                await client.connect()
+            assert not client.is_connected
+            assert not desk.connected
+
+            desk.pairable = True
+            await client.connect()
+            assert await read_height(client) == HeightReport(750, 0)
+            await client.disconnect()
+
+    virtual(scenario)
+
+
 # -- moving -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("start_mm", "target_mm"), [(750, 1100), (1100, 700), (700, 701)])
 def test_targets_move_the_desk_and_reports_follow_it(start_mm: int, target_mm: int) -> None:

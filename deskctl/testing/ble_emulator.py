@@ -22,8 +22,9 @@ Fault switches: `drop_link(away_s=...)` cuts every connection as a lost radio li
 keeps the desk out of reach for `away_s`); `notifying = False` silences height reports;
 `refuse_writes = True` answers writes with the GATT error Write Not Permitted (writes without
 response are dropped); `collision_mm` puts an obstacle at a height; DPG1C mode is a model built
-with `needs_wake_up=True`. `press()` is a hand on the desk's own buttons; `at_rest()` waits
-until the motor has stopped.
+with `needs_wake_up=True`; `pairable = False` refuses pairing, as a desk whose Bluetooth button
+was not held. `press()` is a hand on the desk's own buttons; `at_rest()` waits until the motor
+has stopped.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any, Self
 from bumble import att, core, gatt, hci
 from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
+from bumble.pairing import PairingConfig, PairingDelegate
 
 from deskctl.clock import Clock
 from deskctl.core.linak import (
@@ -91,6 +93,17 @@ def _advertising_data(name: str) -> bytes:
     return bytes(AdvertisingData([uuids, (name_type, encoded)]))
 
 
+class _PairingButton(PairingDelegate):
+    """The desk's Bluetooth button: pairing succeeds only while the desk is `pairable`."""
+
+    def __init__(self, desk: EmulatedDesk) -> None:
+        super().__init__()
+        self._desk = desk
+
+    async def accept(self) -> bool:
+        return self._desk.pairable
+
+
 class EmulatedDesk:
     """A LINAK desk on a virtual radio; `async with` it, or `start()` and `stop()` it."""
 
@@ -119,6 +132,7 @@ class EmulatedDesk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reachable = True
         self._stopping = False
+        self.pairable = True
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -128,6 +142,9 @@ class EmulatedDesk:
         device = self.radio.add_device(self.name, self.address)
         device.add_services(self._services())
         device.on(Device.EVENT_CONNECTION, self._on_connection)
+        device.pairing_config_factory = lambda connection: PairingConfig(
+            delegate=_PairingButton(self)
+        )
         self._device = device
         self._stopping = False
         await device.power_on()

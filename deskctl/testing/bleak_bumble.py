@@ -15,7 +15,8 @@ The backends behave as bleak's BlueZ backend does where it matters to a desk lin
 - GATT error responses raise `BleakGATTProtocolError` with the ATT error code; an operation cut
   short by a lost link, or tried while disconnected, raises `BleakError`;
 - `disconnected_callback` is called once per connection when it ends, whoever ended it.
-The virtual radio keeps no bonds: `pair()` runs Bumble's pairing, `unpair()` has nothing to forget.
+The virtual radio keeps no bonds: `pair()` runs Bumble's pairing (a refusal raises `BleakError` and
+ends the connection), `unpair()` has nothing to forget.
 """
 
 from __future__ import annotations
@@ -364,7 +365,13 @@ class BumbleBleakClient(BaseBleakClient):
         self._on_lost(connection)
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        await self._gatt(self._live().pair())
+        """Pair (Just Works); a refusal ends the connection, as BlueZ's failed pairing does."""
+        connection = self._live()
+        try:
+            await self._gatt(connection.pair())
+        except BleakError as exc:
+            await self.disconnect()
+            raise BleakError(f"Pairing failed: {exc}") from exc
 
     async def unpair(self) -> None:
         """The virtual radio keeps no bonds, so there is nothing to forget."""
