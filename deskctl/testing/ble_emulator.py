@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -55,13 +54,10 @@ from deskctl.testing.desk_model import DeskModel
 
 __all__ = ["ADVERTISING_INTERVAL_MS", "EmulatedDesk"]
 
-log = logging.getLogger(__name__)
-
 ADVERTISING_INTERVAL_MS = 20.0
 _LEGACY_ADVERTISEMENT_BYTES = 31
-_MASK_VALUE = (
-    b"\x01"  # the meaning of 0029/002a is not documented; the desk only needs to serve one
-)
+# What 0029/002a hold is not documented; the emulated desk serves one byte so they can be read.
+_MASK_VALUE = b"\x01"
 
 _P = gatt.Characteristic.Properties
 _READ = gatt.Characteristic.READABLE
@@ -131,6 +127,8 @@ class EmulatedDesk:
         self._motor: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._reachable = True
+        self._return: asyncio.Task[None] | None = None
+        self._advertising = asyncio.Lock()
         self._stopping = False
         self.pairable = True
 
@@ -197,10 +195,12 @@ class EmulatedDesk:
     async def drop_link(self, *, away_s: float = 0.0) -> None:
         """Cut every connection as a lost radio link would; advertise again after `away_s`."""
         self._reachable = False
+        if self._return is not None:
+            self._return.cancel()
         for connection in list(self._connections):
             with contextlib.suppress(core.BaseBumbleError):
                 await connection.disconnect(reason=hci.HCI_CONNECTION_TIMEOUT_ERROR)
-        self._spawn(self._come_back(away_s))
+        self._return = self._spawn(self._come_back(away_s))
 
     @property
     def notifying(self) -> bool:
@@ -276,14 +276,17 @@ class EmulatedDesk:
 
     # -- radio --------------------------------------------------------------------------------
     async def _advertise(self) -> None:
-        device = self._device
-        if device is None or self._stopping or not self._reachable or self._connections:
-            return
-        await device.start_advertising(
-            advertising_data=_advertising_data(self.name),
-            advertising_interval_min=ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=ADVERTISING_INTERVAL_MS,
-        )
+        async with self._advertising:  # Bumble's start_advertising must not overlap itself
+            device = self._device
+            if device is None or self._stopping or not self._reachable or self._connections:
+                return
+            if device.is_advertising:
+                return
+            await device.start_advertising(
+                advertising_data=_advertising_data(self.name),
+                advertising_interval_min=ADVERTISING_INTERVAL_MS,
+                advertising_interval_max=ADVERTISING_INTERVAL_MS,
+            )
 
     def _on_connection(self, connection: Connection) -> None:
         self._connections.append(connection)
@@ -301,10 +304,11 @@ class EmulatedDesk:
         self._reachable = True
         await self._advertise()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- the motor ----------------------------------------------------------------------------
     async def _run_motor(self) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar
 
 from bleak.args import SizedBuffer
@@ -155,10 +155,9 @@ class BumbleRadio:
                 connection: Connection = await adapter.connect(address, timeout=timeout_s)
             except core.TimeoutError:
                 raise TimeoutError(f"no answer from {_address_text(address)}") from None
-            except core.ConnectionError as exc:
-                raise BleakError(f"could not connect to {_address_text(address)}: {exc}") from exc
             except asyncio.CancelledError:
-                with contextlib.suppress(core.BaseBumbleError):  # Bumble leaves it pending
+                # Bumble only cancels the attempt on its own timeout, not when its caller is
+                with contextlib.suppress(core.BaseBumbleError):
                     await adapter.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
                 raise
             except core.BaseBumbleError as exc:
@@ -166,6 +165,7 @@ class BumbleRadio:
             return connection
 
     async def start_scanning(self, *, active: bool) -> Device:
+        """Scan on the adapter (shared: the first scanner's mode holds until the last stops)."""
         adapter = await self.adapter()
         self._scanners += 1
         if self._scanners == 1:
@@ -180,6 +180,7 @@ class BumbleRadio:
     async def close(self) -> None:
         """Disconnect and remove everything on the radio (emulated desks should stop first)."""
         adapter, self._adapter = self._adapter, None
+        self._scanners = 0
         if adapter is not None:
             for connection in list(adapter.connections.values()):
                 with contextlib.suppress(core.BaseBumbleError):
@@ -382,9 +383,12 @@ class BumbleBleakClient(BaseBleakClient):
             raise BleakError("Not connected")
         return self._connection
 
-    async def _gatt(self, operation: Awaitable[T]) -> T:
+    async def _gatt(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run a Bumble GATT operation; its errors become bleak's."""
-        connection = self._live()
+        connection = self._connection
+        if connection is None:
+            operation.close()
+            raise BleakError("Not connected")
         try:
             return await operation
         except att.ATT_Error as exc:
