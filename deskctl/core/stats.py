@@ -1,0 +1,305 @@
+"""The desk's history as values, and the per-day stats drawn from it (pure).
+
+Design: the history is a list of `Event`s (desk, aware time, kind, data). `check_event` is the one
+place that says which kinds exist and what each carries; the store calls it before writing.
+
+| kind       | data                                                                             |
+|------------|----------------------------------------------------------------------------------|
+| `height`   | `height_mm` (int): the desk came to rest at a new height                          |
+| `posture`  | `posture` (sit/stand/away), `height_mm` (int or None): a posture bout starts      |
+| `move`     | `from_mm` (int or None), `to_mm` (int), `outcome`, `reason`                       |
+| `cue`      | `id`, `title`, `area` (str), `status` (shown/done/skipped/snoozed)                |
+| `schedule` | `state` (running/paused/inhibited/off_hours/off), optional `until` (aware time)  |
+| `session`  | `state` (start/stop): the service started or stopped                             |
+Other keys may ride along (any JSON value or aware datetime).
+
+`daily_stats` turns one desk's events into a row per local day. Bouts: a `posture` event starts a
+bout that lasts until the next `posture` event of another posture (the same posture again just
+continues the bout), a `session` stop, or `now` if still open. A `session` start while a bout is
+open means the service died without a stop: the bout ends at the last event seen before it, the
+last moment the history vouches for. Each bout is clipped at local midnights, so a bout across
+midnight counts on both days and its longest part is per day. All arithmetic runs in UTC, so a
+23- or 25-hour DST day holds exactly the seconds it has (aware datetimes sharing a ZoneInfo
+subtract by wall clock, which is wrong across a DST change). Events after `now` are ignored.
+A change is a posture event whose posture differs from the open bout's; it counts on its day.
+Cues done/skipped, moves and obstructions count on the local day they happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, NamedTuple
+
+__all__ = [
+    "CUE_STATUSES",
+    "KINDS",
+    "MOVE_OUTCOMES",
+    "MOVE_REASONS",
+    "POSTURES",
+    "SCHEDULE_STATES",
+    "SESSION_STATES",
+    "DayStats",
+    "Event",
+    "Totals",
+    "check_event",
+    "daily_stats",
+    "stats_json",
+    "totals",
+]
+
+POSTURES = ("sit", "stand", "away")
+MOVE_OUTCOMES = ("arrived", "obstruction", "manual_press", "timeout", "stopped", "link_lost")
+MOVE_REASONS = ("scheduled", "command", "manual")
+CUE_STATUSES = ("shown", "done", "skipped", "snoozed")
+SCHEDULE_STATES = ("running", "paused", "inhibited", "off_hours", "off")
+SESSION_STATES = ("start", "stop")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened at a desk."""
+
+    desk: str
+    at: datetime
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Field(NamedTuple):
+    kind: type
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+    required: bool = True
+
+
+_SCHEMA: dict[str, dict[str, _Field]] = {
+    "height": {"height_mm": _Field(int)},
+    "posture": {"posture": _Field(str, POSTURES), "height_mm": _Field(int, nullable=True)},
+    "move": {
+        "from_mm": _Field(int, nullable=True),
+        "to_mm": _Field(int),
+        "outcome": _Field(str, MOVE_OUTCOMES),
+        "reason": _Field(str, MOVE_REASONS),
+    },
+    "cue": {
+        "id": _Field(str),
+        "title": _Field(str),
+        "area": _Field(str),
+        "status": _Field(str, CUE_STATUSES),
+    },
+    "schedule": {
+        "state": _Field(str, SCHEDULE_STATES),
+        "until": _Field(datetime, nullable=True, required=False),
+    },
+    "session": {"state": _Field(str, SESSION_STATES)},
+}
+KINDS = tuple(_SCHEMA)
+
+
+def check_event(kind: str, data: Mapping[str, Any]) -> None:
+    """Raise ValueError (a caller's bug) unless `data` is what `kind` carries."""
+    schema = _SCHEMA.get(kind)
+    if schema is None:
+        raise ValueError(f"{kind!r} is not a kind of event; the kinds are {', '.join(KINDS)}")
+    for name, spec in schema.items():
+        if name not in data:
+            if spec.required:
+                raise ValueError(f"a {kind} event needs {name!r}")
+            continue
+        value = data[name]
+        if value is None and spec.nullable:
+            continue
+        if not isinstance(value, spec.kind) or (spec.kind is int and isinstance(value, bool)):
+            raise ValueError(f"{kind}.{name} must be {spec.kind.__name__}, not {value!r}")
+        if spec.choices and value not in spec.choices:
+            raise ValueError(f"{kind}.{name} is one of {', '.join(spec.choices)}, not {value!r}")
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError(f"{kind}.{name} needs a time zone")
+
+
+@dataclass(frozen=True)
+class DayStats:
+    """One local day of a desk's history; durations in whole seconds."""
+
+    day: date
+    sitting_s: int = 0
+    standing_s: int = 0
+    away_s: int = 0
+    changes: int = 0
+    longest_sitting_bout_s: int = 0
+    cues_done: int = 0
+    cues_skipped: int = 0
+    moves: int = 0
+    obstructions: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented `stats --json` day row."""
+        return {"date": self.day.isoformat(), **_counts(self)}
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over days; `longest_sitting_bout_s` is the longest of any day."""
+
+    sitting_s: int = 0
+    standing_s: int = 0
+    away_s: int = 0
+    changes: int = 0
+    longest_sitting_bout_s: int = 0
+    cues_done: int = 0
+    cues_skipped: int = 0
+    moves: int = 0
+    obstructions: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return _counts(self)
+
+
+_COUNTS = (
+    "sitting_s",
+    "standing_s",
+    "away_s",
+    "changes",
+    "longest_sitting_bout_s",
+    "cues_done",
+    "cues_skipped",
+    "moves",
+    "obstructions",
+)
+
+
+def _counts(row: DayStats | Totals) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _COUNTS}
+
+
+def totals(days: Sequence[DayStats]) -> Totals:
+    """Add the days up (the longest bout is the maximum, not a sum)."""
+    sums = {name: sum(getattr(d, name) for d in days) for name in _COUNTS}
+    sums["longest_sitting_bout_s"] = max((d.longest_sitting_bout_s for d in days), default=0)
+    return Totals(**sums)
+
+
+def stats_json(desk: str, tz_name: str, days: Sequence[DayStats]) -> dict[str, Any]:
+    """The documented `deskctl stats --json` object."""
+    return {
+        "desk": desk,
+        "tz": tz_name,
+        "days": [d.as_json() for d in days],
+        "totals": totals(days).as_json(),
+    }
+
+
+class _Bout(NamedTuple):
+    posture: str
+    start: datetime  # UTC
+    end: datetime  # UTC
+
+
+def _utc(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError(f"{at.isoformat()} needs a time zone")
+    return at.astimezone(UTC)
+
+
+def _bouts(ordered: Sequence[Event], now: datetime) -> tuple[list[_Bout], list[datetime]]:
+    """Posture bouts and posture-change instants (UTC) from time-ordered events up to `now`."""
+    bouts: list[_Bout] = []
+    changes: list[datetime] = []
+    open_: tuple[str, datetime] | None = None
+    last_seen: datetime | None = None
+    for event in ordered:
+        at = _utc(event.at)
+        if at > now:
+            break
+        if event.kind == "posture" and event.data.get("posture") in POSTURES:
+            posture = str(event.data["posture"])
+            if open_ is None:
+                open_ = (posture, at)
+            elif open_[0] != posture:
+                bouts.append(_Bout(open_[0], open_[1], at))
+                changes.append(at)
+                open_ = (posture, at)
+        elif event.kind == "session" and open_ is not None:
+            end = at if event.data.get("state") == "stop" else (last_seen or at)
+            bouts.append(_Bout(open_[0], open_[1], end))
+            open_ = None
+        last_seen = at
+    if open_ is not None:
+        bouts.append(_Bout(open_[0], open_[1], now))
+    return bouts, changes
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    """The UTC instant a local day starts (a midnight lost to DST starts at the jump)."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+@dataclass
+class _Day:
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(POSTURES, 0.0))
+    longest_sit_s: float = 0.0
+    changes: int = 0
+    cues_done: int = 0
+    cues_skipped: int = 0
+    moves: int = 0
+    obstructions: int = 0
+
+
+def daily_stats(
+    events: Iterable[Event], first: date, last: date, tz: tzinfo, now: datetime
+) -> list[DayStats]:
+    """One `DayStats` per local day from `first` to `last` (inclusive), as of `now`.
+
+    Pass one desk's events in the order they were recorded, including the latest posture or
+    session event from before `first` so a bout already open at the first midnight counts.
+    """
+    if last < first:
+        raise ValueError("the last day comes before the first")
+    now_utc = _utc(now)
+    ordered = sorted(events, key=lambda e: _utc(e.at))
+    count = (last - first).days + 1
+    starts = [_midnight(first + timedelta(days=n), tz) for n in range(count + 1)]
+    acc = [_Day() for _ in range(count)]
+
+    def index(at: datetime) -> int:
+        return (at.astimezone(tz).date() - first).days
+
+    bouts, changes = _bouts(ordered, now_utc)
+    for bout in bouts:
+        for n in range(max(0, index(bout.start)), min(count, index(bout.end) + 1)):
+            overlap_s = (min(bout.end, starts[n + 1]) - max(bout.start, starts[n])).total_seconds()
+            if overlap_s > 0:
+                acc[n].seconds[bout.posture] += overlap_s
+                if bout.posture == "sit":
+                    acc[n].longest_sit_s = max(acc[n].longest_sit_s, overlap_s)
+    for at in changes:
+        if 0 <= index(at) < count:
+            acc[index(at)].changes += 1
+    for event in ordered:
+        at = _utc(event.at)
+        n = index(at)
+        if at > now_utc or not 0 <= n < count:
+            continue
+        if event.kind == "cue":
+            acc[n].cues_done += event.data.get("status") == "done"
+            acc[n].cues_skipped += event.data.get("status") == "skipped"
+        elif event.kind == "move":
+            acc[n].moves += 1
+            acc[n].obstructions += event.data.get("outcome") == "obstruction"
+    return [
+        DayStats(
+            day=first + timedelta(days=n),
+            sitting_s=round(a.seconds["sit"]),
+            standing_s=round(a.seconds["stand"]),
+            away_s=round(a.seconds["away"]),
+            changes=a.changes,
+            longest_sitting_bout_s=round(a.longest_sit_s),
+            cues_done=a.cues_done,
+            cues_skipped=a.cues_skipped,
+            moves=a.moves,
+            obstructions=a.obstructions,
+        )
+        for n, a in enumerate(acc)
+    ]
