@@ -96,3 +96,24 @@ def test_no_desk_configured_says_what_to_do(tmp_path: Path) -> None:
     done = deskctl(tmp_path, "status")
     assert done.returncode == 2
     assert "--simulate" in done.stderr
+
+
+def test_move_over_the_real_ble_link_to_the_emulated_desk_lands_within_1_mm(
+    tmp_path: Path,
+) -> None:
+    done = deskctl(tmp_path, "move", "110cm", "--sim", "ble", "--json", "--time-scale", "10")
+    assert done.returncode == 0, done.stderr
+    assert abs(json.loads(done.stdout)["height_mm"] - 1100) <= 1
+
+
+def test_scan_without_a_bluetooth_adapter_says_so_and_exits_1(tmp_path: Path) -> None:
+    done = deskctl(tmp_path, "scan", "--timeout", "1")
+    assert done.returncode == 1
+    assert "no Bluetooth adapter" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_scan_finds_the_emulated_desk(tmp_path: Path) -> None:
+    done = deskctl(tmp_path, "scan", "--sim", "ble", "--timeout", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    assert [d["name"] for d in json.loads(done.stdout)] == ["Desk 1234"]

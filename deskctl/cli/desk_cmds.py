@@ -26,6 +26,14 @@ DeskOpt = Annotated[
     str | None, typer.Option("--desk", help="Which desk, when several are configured.")
 ]
 SimOpt = Annotated[bool, typer.Option("--simulate", help="Use the built-in simulated desk.")]
+SimKindOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sim",
+        help="Simulate the desk: 'model' (in process) or 'ble' (the real BLE link and bleak, "
+        "against an emulated desk on a virtual radio).",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings file to use.")]
 ScaleOpt = Annotated[
@@ -39,10 +47,18 @@ _SIT_MM = 720
 _STAND_MM = 1100
 
 
-def _desk(config: Path | None, desk: str | None, simulate: bool) -> tuple[str, DeskSettings]:
+def _desk(
+    config: Path | None, desk: str | None, simulate: bool, sim: str | None = None
+) -> tuple[str, DeskSettings]:
+    from deskctl.errors import InputError
     from deskctl.settings import load_settings, select_desk
 
-    return select_desk(load_settings(config), desk, simulate=simulate)
+    if sim is not None and sim not in ("model", "ble"):
+        raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
+    name, settings = select_desk(load_settings(config), desk, simulate=simulate or sim is not None)
+    if sim is not None:
+        settings = settings.model_copy(update={"sim": sim})
+    return name, settings
 
 
 def _clock(desk: DeskSettings, time_scale: float) -> Clock:
@@ -128,6 +144,7 @@ def move(
     ],
     desk: DeskOpt = None,
     simulate: SimOpt = False,
+    sim: SimKindOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     time_scale: ScaleOpt = 1.0,
@@ -136,7 +153,7 @@ def move(
     from deskctl.core.units import parse_height_mm
 
     target_mm = parse_height_mm(height)
-    name, desk_settings = _desk(config, desk, simulate)
+    name, desk_settings = _desk(config, desk, simulate, sim)
     _run_move(target_mm, name, desk_settings, time_scale, as_json)
 
 
@@ -145,12 +162,13 @@ def move(
 def sit(
     desk: DeskOpt = None,
     simulate: SimOpt = False,
+    sim: SimKindOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     time_scale: ScaleOpt = 1.0,
 ) -> None:
     """Move the desk to the active profile's sitting height."""
-    name, desk_settings = _desk(config, desk, simulate)
+    name, desk_settings = _desk(config, desk, simulate, sim)
     sit_mm, _ = posture_heights(name, desk_settings)
     _run_move(sit_mm, name, desk_settings, time_scale, as_json)
 
@@ -160,12 +178,13 @@ def sit(
 def stand(
     desk: DeskOpt = None,
     simulate: SimOpt = False,
+    sim: SimKindOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     time_scale: ScaleOpt = 1.0,
 ) -> None:
     """Move the desk to the active profile's standing height."""
-    name, desk_settings = _desk(config, desk, simulate)
+    name, desk_settings = _desk(config, desk, simulate, sim)
     _, stand_mm = posture_heights(name, desk_settings)
     _run_move(stand_mm, name, desk_settings, time_scale, as_json)
 
@@ -231,3 +250,44 @@ def status(
     else:
         moving_note = ", moving" if moving else ""
         print(f"{name}: {format_height(height_mm)}, {posture or 'unknown posture'}{moving_note}")
+
+
+async def _scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
+    from deskctl.links.ble import scan as ble_scan
+
+    if sim == "ble":
+        from deskctl.clock import Clock
+        from deskctl.testing.ble_emulator import EmulatedDesk
+        from deskctl.testing.bleak_bumble import BumbleRadio
+
+        radio = BumbleRadio()
+        async with EmulatedDesk(radio, clock=Clock()):
+            found = await ble_scan(timeout_s, backend=radio.scanner_backend)
+        await radio.close()
+    else:
+        found = await ble_scan(timeout_s)
+    return [{"name": d.name, "address": d.address, "rssi": d.rssi} for d in found]
+
+
+@app.command()
+@guard
+def scan(
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.5, max=120, help="Seconds to listen.")
+    ] = 5.0,
+    as_json: JsonOpt = False,
+    sim: SimKindOpt = None,
+) -> None:
+    """Find LINAK desks (IKEA IDÅSEN and others) advertising over Bluetooth LE."""
+    import asyncio
+
+    desks = asyncio.run(_scan(timeout, sim))
+    if as_json:
+        print_json(desks)
+        return
+    if not desks:
+        print("No desk found. Is it on, near, and not connected to another device?")
+        return
+    for desk in desks:
+        print(f"{desk['address']}  {desk['rssi']:>4} dBm  {desk['name']}")
+    print('Add one to your settings: [desks.office] link = "ble" address = "..."')

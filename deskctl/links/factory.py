@@ -16,4 +16,21 @@ def open_link(name: str, desk: DeskSettings, clock: Clock) -> DeskLink:
         from deskctl.links.sim import SimLink
 
         return SimLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    if desk.link == "sim":
+        from deskctl.links.sim import SimBleLink
+
+        return SimBleLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    if desk.link == "ble" and desk.address:
+        from deskctl.links.ble import BleakGattClient
+        from deskctl.links.linak import LinakLink
+
+        gatt = BleakGattClient(desk.address, timeout_s=desk.connect_timeout_s, pair=desk.pair)
+        return LinakLink(
+            name,
+            gatt,
+            clock,
+            min_mm=desk.min_mm,
+            max_mm=desk.max_mm,
+            calibration_mm=desk.calibration_mm,
+        )
     raise ConfigError(f"desk {name!r}: link {desk.link!r} is not available in this version")

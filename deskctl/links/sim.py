@@ -62,3 +62,32 @@ class SimLink(LinakLink):
             paths.state_dir().mkdir(parents=True, exist_ok=True)
             with open(self._state_file(self.name), "w", encoding="utf-8") as file:
                 json.dump({"height_mm": self.model.height_mm}, file)
+
+
+class SimBleLink(LinakLink):
+    """The LINAK link over bleak and Bumble's virtual radio to an emulated desk (`--sim ble`).
+
+    The real bleak client, the real GATT bytes, no Bluetooth hardware: the emulated desk starts
+    with the link and stops with it.
+    """
+
+    def __init__(
+        self, name: str, clock: Clock, *, min_mm: int, max_mm: int, height_mm: int = _START_MM
+    ) -> None:
+        from deskctl.links.ble import BleakGattClient
+        from deskctl.testing.ble_emulator import EmulatedDesk
+        from deskctl.testing.bleak_bumble import BumbleRadio
+
+        self.radio = BumbleRadio()
+        self.desk = EmulatedDesk(self.radio, DeskModel(height_mm=height_mm), clock=clock)
+        gatt = BleakGattClient(self.desk.address, timeout_s=10.0, backend=self.radio.client_backend)
+        super().__init__(name, gatt, clock, min_mm=min_mm, max_mm=max_mm)
+
+    async def connect(self) -> None:
+        await self.desk.start()
+        await super().connect()
+
+    async def close(self) -> None:
+        await super().close()
+        await self.desk.stop()
+        await self.radio.close()
