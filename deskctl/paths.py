@@ -40,6 +40,9 @@ def runtime_dir() -> Path:
     override = os.environ.get("DESKCTL_RUNTIME_DIR")
     if override:
         return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_runtime_dir(_APP))
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return Path(xdg) / _APP
+    # no session runtime dir (a container, cron, ssh without logind): a private folder in /tmp,
+    # made owner-only by whoever creates it
+    return Path(f"/tmp/{_APP}-{os.getuid()}")  # noqa: S108

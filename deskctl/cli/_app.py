@@ -21,6 +21,8 @@ _COMMAND_MODULES = (
     "plan_cmds",
     "cue_cmds",
     "run_cmds",
+    "service_cmds",
+    "config_cmds",
 )
 for _module in _COMMAND_MODULES:
     importlib.import_module(f"deskctl.cli.{_module}")
