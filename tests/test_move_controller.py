@@ -577,7 +577,7 @@ def test_random_events_raise_only_illegal_transitions_and_write_only_the_given_t
             allowed_targets = set()  # no move runs: no target may be written until the next start
 
 
-def test_a_desk_that_will_not_stir_for_a_step_within_tolerance_arrives_at_the_start_timeout() -> None:
+def test_a_desk_that_will_not_stir_for_a_tiny_step_arrives_at_the_start_timeout() -> None:
     c = idle()
     c.start(721, 0.0)
     c.report(HeightReport(720, 0), 0.1)
