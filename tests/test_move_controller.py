@@ -229,9 +229,7 @@ def test_start_wakes_the_desk_then_writes_the_target() -> None:
 @pytest.mark.parametrize(
     ("target_mm", "arrived"), [(720, True), (721, False), (719, False), (722, False), (718, False)]
 )
-def test_start_arrives_at_once_only_when_exactly_there(
-    target_mm: int, arrived: bool
-) -> None:
+def test_start_arrives_at_once_only_when_exactly_there(target_mm: int, arrived: bool) -> None:
     c = idle()
     d = c.start(target_mm, 0.0)
     if arrived:
