@@ -23,6 +23,7 @@ from deskctl.errors import ConfigError
 __all__ = [
     "DEFAULT_DESK",
     "DeskSettings",
+    "MqttDeskSettings",
     "MqttSettings",
     "NotifySettings",
     "Settings",
@@ -39,6 +40,60 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class MqttDeskSettings(_Strict):
+    """An ESPHome-style desk on the `[mqtt]` broker: its topics, payload units and landing.
+
+    `preset = "upsy"` (Upsy Desky): `<prefix>/sensor/desk_height/state` and
+    `<prefix>/number/target_desk_height/command`, in inches unless `unit` says otherwise.
+    `preset = "cover"` (an ESPHome cover): `<prefix>/cover/<cover_id>/position/state` and
+    `.../position/command` as 0..100 between `cover_min_mm` and `cover_max_mm`, STOP on
+    `.../command`. `preset = "custom"`: `state_topic` and `command_topic` are required. Any topic
+    given here overrides the preset's. Availability is `<prefix>/status` (`online`/`offline`).
+    """
+
+    preset: Literal["upsy", "cover", "custom"] = "upsy"
+    prefix: str | None = Field(None, min_length=1, description="the ESPHome node name")
+    cover_id: str = Field("desk", min_length=1)
+    state_topic: str | None = Field(None, min_length=1)
+    command_topic: str | None = Field(None, min_length=1)
+    availability_topic: str | None = Field(None, min_length=1)
+    stop_topic: str | None = Field(None, min_length=1)
+    stop_payload: str | None = None
+    unit: Literal["in", "cm", "mm"] | None = None
+    decimals: int | None = Field(None, ge=0, le=4)
+    json_key: str | None = Field(None, min_length=1)
+    cover_min_mm: int | None = Field(None, ge=0, le=2000)
+    cover_max_mm: int | None = Field(None, ge=0, le=2000)
+    tolerance_mm: int | None = Field(None, ge=1, le=50)
+    stop_lead_mm: int = Field(5, ge=0, le=100)
+    move_timeout_s: float = Field(60.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _complete(self) -> MqttDeskSettings:
+        if self.preset == "custom":
+            if not (self.state_topic and self.command_topic):
+                raise ValueError("preset 'custom' needs state_topic and command_topic")
+        elif self.prefix is None and not (self.state_topic and self.command_topic):
+            raise ValueError(
+                f"preset {self.preset!r} needs the desk's prefix (its ESPHome node name, "
+                "like upsy-desky-a1b2c3)"
+            )
+        if self.preset == "cover":
+            if self.cover_min_mm is None or self.cover_max_mm is None:
+                raise ValueError(
+                    "preset 'cover' needs cover_min_mm and cover_max_mm "
+                    "(the heights at position 0 and 100)"
+                )
+            if self.cover_min_mm >= self.cover_max_mm:
+                raise ValueError(
+                    f"cover_min_mm ({self.cover_min_mm}) must be below "
+                    f"cover_max_mm ({self.cover_max_mm})"
+                )
+        if self.stop_payload is not None and self.stop_topic is None and self.preset != "cover":
+            raise ValueError("stop_payload needs a stop_topic to send it to")
+        return self
+
+
 class DeskSettings(_Strict):
     """One desk: how to reach it and how far it may move."""
 
@@ -51,6 +106,7 @@ class DeskSettings(_Strict):
     profile: str | None = None
     connect_timeout_s: float = Field(20.0, gt=0, le=300)
     pair: bool = False
+    mqtt: MqttDeskSettings | None = None
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> DeskSettings:
@@ -58,6 +114,11 @@ class DeskSettings(_Strict):
             raise ValueError(f"min_mm ({self.min_mm}) must be below max_mm ({self.max_mm})")
         if self.link == "ble" and not self.address:
             raise ValueError("a desk with link = 'ble' needs an address (see `deskctl scan`)")
+        if self.link == "mqtt" and self.mqtt is None:
+            raise ValueError(
+                "a desk with link = 'mqtt' needs an mqtt table with its preset and prefix "
+                '(like [desks.NAME.mqtt] preset = "upsy", prefix = "upsy-desky-a1b2c3")'
+            )
         return self
 
 

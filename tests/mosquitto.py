@@ -128,6 +128,7 @@ def _config(port: int, folder: Path, tls: tuple[Path, Path, Path] | None) -> str
     lines = [
         f"listener {port} {HOST}",
         "persistence false",
+        "set_tcp_nodelay true",  # no Nagle delay: tests run desks on a fast clock
         f"log_dest file {folder / 'mosquitto.log'}",
         "log_type error",
         "log_type warning",

@@ -35,6 +35,7 @@ import contextlib
 import json
 import logging
 import math
+import socket
 import ssl
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 
 _DEFAULT_DECIMALS = {"in": 1, "cm": 1, "mm": 0}
 _ONLINE, _OFFLINE = "online", "offline"
+_NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 # -- topics and payloads (pure) -----------------------------------------------------------------
@@ -129,15 +131,14 @@ class DeskTopics:
         if self.cover_range_mm is not None:
             low, high = self.cover_range_mm
             return (high - low) / 100
-        assert_unit = self.unit or "mm"
-        return float(MM_PER_UNIT[assert_unit]) / 10**self.decimals
+        return float(MM_PER_UNIT[self.unit or "mm"]) * 10.0 ** (-self.decimals)
 
     @property
     def tolerance_mm(self) -> int:
-        """How close a landing must be: configured, or one step of the resolution."""
+        """How close a landing must be: configured, or the whole mm within one step."""
         if self.tolerance is not None:
             return self.tolerance
-        return max(1, math.ceil(self.resolution_mm - 1e-9))
+        return max(1, math.floor(self.resolution_mm + 1e-9))
 
     def decode(self, payload: str) -> int | None:
         """A state payload → whole mm; None for `nan`, `unknown` or anything unreadable."""
@@ -218,6 +219,7 @@ def broker_client(
         will=will,
         tls_context=_tls_context(broker) if broker.tls else None,
         timeout=timeout_s,
+        socket_options=[_NO_DELAY],  # a stop must leave now, not wait for an ACK (Nagle)
     )
 
 
@@ -236,8 +238,6 @@ def broker_error(exc: aiomqtt.MqttError, broker: MqttSettings) -> LinkError:
                 f"{where} refused this client as not authorised; check username and password "
                 "in the [mqtt] settings and the broker's access rules"
             )
-        if isinstance(exc, aiomqtt.MqttConnectError):
-            return LinkError(f"{where} refused the connection ({exc}); check the [mqtt] settings")
     text = str(exc)
     lowered = text.lower()
     if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
@@ -280,10 +280,6 @@ class MqttTiming:
     runaway_mm: int = 30  # running on this far past the target after the stop: held buttons
     learn_min_mm: int = 40  # moves at least this long teach the run-on
     broker_timeout_s: float = 10.0  # real seconds: aiomqtt's network timeout
-
-
-class _Stopped(MoveError):
-    """`stop()` ended the move (raised inside the move; surfaces as a MoveError)."""
 
 
 class MqttDeskLink(DeskLink):
@@ -514,11 +510,8 @@ class MqttDeskLink(DeskLink):
         if not self._broker_up:
             raise LinkError(f"desk {self.name!r} is not connected to the MQTT broker")
         if self._reports is not None:
-            self._feed(
-                _Stopped(
-                    f"the move was stopped at {format_height(self._height_mm)}", self._height_mm
-                )
-            )
+            message = f"the move was stopped at {format_height(self._height_mm)}"
+            self._feed(MoveError(message, self._height_mm))
         await self._send_stop()
 
     # -- moving -------------------------------------------------------------------------------
