@@ -1,0 +1,515 @@
+"""The service's side of the control socket, and the lock that keeps one service per user.
+
+Design: `ControlServer` listens on a Unix stream socket (docs/control-socket.md is the protocol)
+and hands each request to one `handler(request, progress)` coroutine that the service supplies;
+it owns no desk state itself. Each connection is one task that reads JSON lines (at most 64 KiB;
+a longer line is answered and skipped up to its newline), checks each one into a `Request`,
+awaits the handler and writes one response line; requests on a connection are answered in
+order, while connections run side by side (so `stop` can arrive during a move). A handler's
+`DeskctlError` becomes an error answer with its sentence and exit code; anything else is logged
+and answered as an internal error; nothing a peer sends or a handler raises ends the server.
+Progress lines go straight into the connection's transport and are dropped when the peer reads
+too slowly; the final answer is always written.
+Safety of the socket: its folder is created 0700 (an existing one must be ours and not writable
+by others); the socket is bound under a temporary name, set to 0600, then renamed into place,
+which also replaces a stale socket left by a crash (one that refuses connections) atomically; a
+live socket or a non-socket at the path is never touched. Every peer's uid is checked with
+SO_PEERCRED. On exit the server stops listening, answers requests still running with "the
+deskctl service is stopping", and removes its socket if it is still the one it bound.
+`ServiceLock` is an exclusive, non-blocking `flock` on `runtime_dir()/service.lock` holding the
+owner's pid; the kernel releases it when the process dies, so no stale lock survives a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import socket
+import stat
+import struct
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from deskctl.control_client import (
+    COMMANDS,
+    MAX_LINE_BYTES,
+    ControlError,
+    lock_path,
+    socket_path,
+)
+from deskctl.errors import DeskctlError
+
+__all__ = [
+    "COMMANDS",
+    "AlreadyRunning",
+    "ControlServer",
+    "Handler",
+    "ProgressSink",
+    "Request",
+    "ServiceLock",
+]
+
+log = logging.getLogger(__name__)
+
+_FIELDS = frozenset({"id", "cmd", "desk", "args", "progress"})
+_PROGRESS_BACKLOG_BYTES = 64 * 1024
+_MAX_UNIX_PATH_BYTES = 107
+_STOPPING = "the deskctl service is stopping"
+_REFUSAL_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command from a client, checked: `cmd` is known, `desk` and `args` have their types."""
+
+    id: int
+    cmd: str
+    desk: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    progress: bool = False
+
+
+class ProgressSink:
+    """Where a handler reports progress: `progress({"height_mm": 812})`; never blocks.
+
+    `send` is None when the client did not ask for progress (calls are then dropped); tests of a
+    handler can pass `list.append`.
+    """
+
+    def __init__(self, send: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self._send = send
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the client asked for progress lines."""
+        return self._send is not None
+
+    def __call__(self, progress: Mapping[str, Any]) -> None:
+        if self._send is not None:
+            self._send(dict(progress))
+
+    def close(self) -> None:
+        """Drop everything from now on (the answer has been sent)."""
+        self._send = None
+
+
+Handler = Callable[[Request, ProgressSink], Awaitable[dict[str, Any]]]
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, request_id: int | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+class _TooLong:
+    pass
+
+
+_TOO_LONG = _TooLong()
+
+
+def _encode(message: Mapping[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+
+
+def _error(request_id: int | None, sentence: str, exit_code: int) -> bytes:
+    return _encode({"id": request_id, "ok": False, "error": sentence, "exit_code": exit_code})
+
+
+def _parse_request(line: bytes, commands: Collection[str]) -> Request:
+    try:
+        message = json.loads(line.decode())
+    except UnicodeDecodeError:
+        raise _BadRequest("the request is not UTF-8 text") from None
+    except ValueError:
+        raise _BadRequest("the request is not valid JSON") from None
+    if not isinstance(message, dict):
+        raise _BadRequest("a request must be a JSON object")
+    raw_id = message.get("id")
+    request_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+    unknown = sorted(set(message) - _FIELDS)
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise _BadRequest(f"unknown field in the request: {names}", request_id)
+    if request_id is None:
+        raise _BadRequest("a request needs an integer id")
+    cmd = message.get("cmd")
+    if not isinstance(cmd, str):
+        raise _BadRequest("a request needs a command name in cmd", request_id)
+    if cmd not in commands:
+        raise _BadRequest(f"unknown command {cmd!r}", request_id)
+    desk = message.get("desk")
+    if desk is not None and (not isinstance(desk, str) or not desk):
+        raise _BadRequest("desk must be a desk's name or null", request_id)
+    args = message.get("args", {})
+    if not isinstance(args, dict):
+        raise _BadRequest("args must be a JSON object", request_id)
+    progress = message.get("progress", False)
+    if not isinstance(progress, bool):
+        raise _BadRequest("progress must be true or false", request_id)
+    return Request(request_id, cmd, desk, args, progress)
+
+
+class _Lines:
+    """Lines from a stream, each at most MAX_LINE_BYTES; a longer one is reported once, skipped."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+        self._buffer = bytearray()
+        self._skipping = False
+
+    async def next(self) -> bytes | _TooLong | None:
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                if self._skipping:
+                    self._skipping = False
+                    continue
+                return _TOO_LONG if len(line) > MAX_LINE_BYTES else line
+            if len(self._buffer) > MAX_LINE_BYTES:
+                self._buffer.clear()
+                if not self._skipping:
+                    self._skipping = True
+                    return _TOO_LONG
+            chunk = await self._reader.read(65536)
+            if not chunk:
+                line = bytes(self._buffer)
+                self._buffer.clear()
+                return line if line and not self._skipping else None
+            self._buffer += chunk
+
+
+def _peer_uid(writer: asyncio.StreamWriter) -> int | None:
+    sock = writer.get_extra_info("socket")
+    option = getattr(socket, "SO_PEERCRED", None)
+    if sock is None or option is None:
+        return None
+    raw = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return int(uid)
+
+
+def _private_folder(folder: Path) -> None:
+    """Create `folder` 0700, or check an existing one is ours and not writable by others."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+        os.chmod(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ControlError(f"cannot create the runtime folder {folder}: {exc.strerror}") from None
+    info = os.stat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ControlError(f"the runtime folder {folder} is not a folder")
+    if info.st_uid != os.geteuid():
+        raise ControlError(f"the runtime folder {folder} belongs to uid {info.st_uid}, not to you")
+    if info.st_mode & 0o022:
+        raise ControlError(
+            f"the runtime folder {folder} is writable by others; make it private (chmod 700) "
+            "or set DESKCTL_RUNTIME_DIR"
+        )
+
+
+def _check_replaceable(path: Path) -> None:
+    """Nothing at `path`, or a stale socket nobody listens on; else ControlError."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ControlError(f"{path} is in the way and is not a socket; move it away")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:
+        log.info("replacing the stale control socket %s", path)
+        return
+    except OSError as exc:
+        raise ControlError(f"cannot tell whether {path} is in use: {exc.strerror or exc}") from None
+    finally:
+        probe.close()
+    raise ControlError(f"another deskctl service is listening on {path}; stop it first")
+
+
+def _bind_private(path: Path) -> socket.socket:
+    """A listening socket at `path`, mode 0600 from its first moment there."""
+    if len(os.fsencode(path)) > _MAX_UNIX_PATH_BYTES:
+        raise ControlError(f"the control socket path {path} is too long for a Unix socket")
+    temp = path.with_name(f".{os.getpid():x}~")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        temp.unlink(missing_ok=True)
+        sock.bind(str(temp))
+        os.chmod(temp, 0o600)
+        sock.listen(16)
+        os.replace(temp, path)
+    except OSError as exc:
+        sock.close()
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        reason = exc.strerror or str(exc)
+        raise ControlError(f"cannot open the control socket {path}: {reason}") from None
+    sock.setblocking(False)
+    return sock
+
+
+class ControlServer:
+    """`async with ControlServer(path, handler) as server:` serves the control socket meanwhile.
+
+    `path` None means `runtime_dir()/control.sock`. `commands` is the set of accepted `cmd`
+    names (the documented ones by default). Raises `ControlError` on entry when the socket
+    cannot be opened safely, or another service listens there.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        handler: Handler,
+        *,
+        commands: Collection[str] = COMMANDS,
+    ) -> None:
+        self._path = Path(path) if path is not None else Path(socket_path())
+        self._handler = handler
+        self._commands = frozenset(commands)
+        self._server: asyncio.Server | None = None
+        self._inode: int | None = None
+        self._connections: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    @property
+    def path(self) -> Path:
+        """Where the socket is."""
+        return self._path
+
+    async def __aenter__(self) -> Self:
+        _private_folder(self._path.parent)
+        _check_replaceable(self._path)
+        sock = _bind_private(self._path)
+        self._inode = os.stat(self._path).st_ino
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, sock=sock)
+        except BaseException:
+            sock.close()
+            self._remove_socket()
+            raise
+        log.info("control socket listening on %s", self._path)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        running = list(self._connections)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        self._remove_socket()
+
+    def _remove_socket(self) -> None:
+        with contextlib.suppress(OSError):
+            if os.lstat(self._path).st_ino == self._inode:
+                self._path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        try:
+            if not self._stopping and self._peer_allowed(writer):
+                await self._converse(_Lines(reader), writer)
+            elif not self._stopping:
+                await self._refuse(reader, writer)
+        except ConnectionError:
+            pass
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # We cancelled it to stop: end quietly (Python 3.11 logs a cancelled callback task).
+        finally:
+            if task is not None:
+                self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    def _peer_allowed(self, writer: asyncio.StreamWriter) -> bool:
+        uid = _peer_uid(writer)
+        if uid is None or uid == os.geteuid():
+            return True
+        log.warning("refused a control connection from uid %d", uid)
+        return False
+
+    @staticmethod
+    async def _refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Say why, then let the peer finish sending, so it reads the sentence, not a reset."""
+        writer.write(_error(None, f"this deskctl service belongs to uid {os.geteuid()}", 1))
+        writer.write_eof()
+        await writer.drain()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_REFUSAL_GRACE_S):
+                while await reader.read(65536):
+                    pass
+
+    async def _converse(self, lines: _Lines, writer: asyncio.StreamWriter) -> None:
+        while (line := await lines.next()) is not None:
+            if isinstance(line, _TooLong):
+                answer = _error(None, f"a request line may hold at most {MAX_LINE_BYTES} bytes", 2)
+            elif not line.strip():
+                continue
+            else:
+                try:
+                    request = _parse_request(line, self._commands)
+                except _BadRequest as bad:
+                    answer = _error(bad.request_id, str(bad), 2)
+                else:
+                    answer = await self._answer(request, writer)
+            writer.write(answer)
+            await writer.drain()
+
+    async def _answer(self, request: Request, writer: asyncio.StreamWriter) -> bytes:
+        sink = ProgressSink(self._progress_to(writer, request.id) if request.progress else None)
+        try:
+            result = await self._handler(request, sink)
+            if not isinstance(result, dict):
+                raise TypeError(f"the handler returned {type(result).__name__}, not a dict")
+            return _encode({"id": request.id, "ok": True, "result": result})
+        except DeskctlError as exc:
+            code = exc.exit_code if exc.exit_code in (1, 2) else 1
+            return _error(request.id, str(exc) or "the command failed", code)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and not task.cancelling():
+                log.error("the control handler for %r cancelled itself", request.cmd)
+                return _error(request.id, "internal error: the command was cancelled", 1)
+            if self._stopping and not writer.is_closing():
+                writer.write(_error(request.id, _STOPPING, 1))
+            raise
+        except Exception as exc:
+            log.exception("the control handler failed on %r", request.cmd)
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return _error(request.id, f"internal error: {detail}", 1)
+        finally:
+            sink.close()
+
+    @staticmethod
+    def _progress_to(
+        writer: asyncio.StreamWriter, request_id: int
+    ) -> Callable[[dict[str, Any]], None]:
+        def send(progress: dict[str, Any]) -> None:
+            transport = writer.transport
+            if (
+                transport.is_closing()
+                or transport.get_write_buffer_size() > _PROGRESS_BACKLOG_BYTES
+            ):
+                return
+            try:
+                line = _encode({"id": request_id, "progress": progress})
+            except (TypeError, ValueError):
+                log.warning("dropped a progress line that is not JSON: %r", progress)
+                return
+            writer.write(line)
+
+        return send
+
+
+class AlreadyRunning(ControlError):
+    """Another deskctl service holds the lock; `pid` is its process id when known."""
+
+    def __init__(self, pid: int | None) -> None:
+        who = f" (pid {pid})" if pid is not None else ""
+        super().__init__(f"deskctl is already running{who}; stop it first", 1)
+        self.pid = pid
+
+
+class ServiceLock:
+    """One service at a time: `with ServiceLock():` holds an exclusive flock and records the pid.
+
+    `path` None means `runtime_dir()/service.lock`. Raises `AlreadyRunning` when another process
+    holds it. The file stays (removing lock files races); it is emptied on release.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._path = Path(path) if path is not None else Path(lock_path())
+        self._fd: int | None = None
+
+    @property
+    def path(self) -> Path:
+        """Where the lock file is."""
+        return self._path
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise `AlreadyRunning` naming the holder's pid."""
+        if self._fd is not None:
+            return
+        _private_folder(self._path.parent)
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        try:
+            fd = os.open(self._path, flags, 0o600)
+        except OSError as exc:
+            raise ControlError(f"cannot open the lock file {self._path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _read_pid(fd)
+            os.close(fd)
+            raise AlreadyRunning(pid) from None
+        except OSError as exc:
+            os.close(fd)
+            raise ControlError(f"cannot lock {self._path}: {exc.strerror}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let go of the lock (nothing happens when it is not held)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
