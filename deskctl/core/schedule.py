@@ -191,9 +191,9 @@ class Scheduler:
             self._new_day(now)
             actions.append(Replanned("a new day"))
         if self.paused and self.paused_until is not None and now >= self.paused_until:
-            actions.extend(self._thaw(now, "pause"))
             self.paused = False
             self.paused_until = None
+            actions.extend(self._thaw(now, "pause"))
         if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
             return actions
         actions.extend(self._drop_missed(now))
