@@ -1,8 +1,11 @@
-"""Per-day stats from a desk's history: each bout rule as a table, DST days and midnight."""
+"""Per-day stats from a desk's history: the bout rules as tables, DST, midnight; `deskctl stats`."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +19,8 @@ from deskctl.core.stats import (
     stats_json,
     totals,
 )
+from deskctl.store import Store
+from tests.cli import deskctl
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MON = date(2026, 3, 2)
@@ -369,3 +374,185 @@ def test_check_event_refuses_what_a_kind_does_not_carry(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         check_event(kind, data)
+
+
+# `deskctl stats` as a user runs it, from a history filled here (DESKCTL_STATE_DIR in tmp_path)
+
+
+def fill(tmp_path: Path, desk: str = "office") -> None:
+    """Monday 9:00-10:00 (a cue done, one skipped, an obstruction), then a bout across midnight."""
+    with Store(tmp_path / "state" / "history.sqlite3") as store:
+        store.record(desk, at(MON, "9:00"), "session", state="start")
+        store.record(desk, at(MON, "9:00"), "posture", posture="sit", height_mm=720)
+        store.record(
+            desk,
+            at(MON, "9:30"),
+            "move",
+            from_mm=720,
+            to_mm=1100,
+            outcome="arrived",
+            reason="scheduled",
+        )
+        store.record(desk, at(MON, "9:30"), "posture", posture="stand", height_mm=1100)
+        store.record(desk, at(MON, "9:30"), "cue", id="a", title="A", area="hips", status="done")
+        store.record(
+            desk,
+            at(MON, "9:45"),
+            "move",
+            from_mm=1100,
+            to_mm=720,
+            outcome="obstruction",
+            reason="scheduled",
+        )
+        store.record(desk, at(MON, "9:45"), "cue", id="b", title="B", area="neck", status="skipped")
+        store.record(desk, at(MON, "10:00"), "session", state="stop")
+        store.record(desk, at(MON, "23:00"), "session", state="start")
+        store.record(desk, at(MON, "23:00"), "posture", posture="sit", height_mm=720)
+        store.record(desk, at(TUE, "0:30"), "posture", posture="away", height_mm=720)
+        store.record(desk, at(TUE, "0:45"), "session", state="stop")
+
+
+def run_stats(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return deskctl(tmp_path, "stats", "--tz", "Europe/Berlin", "--to", "2026-03-03", *args)
+
+
+def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path) -> None:
+    fill(tmp_path)
+    done = run_stats(tmp_path, "--days", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == {"desk", "tz", "days", "totals"}
+    assert (out["desk"], out["tz"]) == ("office", "Europe/Berlin")
+    monday, tuesday = out["days"]
+    assert monday == {
+        "date": "2026-03-02",
+        "sitting_s": 1800 + 3600,
+        "standing_s": 1800,
+        "away_s": 0,
+        "changes": 1,
+        "longest_sitting_bout_s": 3600,
+        "cues_done": 1,
+        "cues_skipped": 1,
+        "moves": 2,
+        "obstructions": 1,
+    }
+    assert tuesday == {
+        "date": "2026-03-03",
+        "sitting_s": 1800,
+        "standing_s": 0,
+        "away_s": 900,
+        "changes": 1,
+        "longest_sitting_bout_s": 1800,
+        "cues_done": 0,
+        "cues_skipped": 0,
+        "moves": 0,
+        "obstructions": 0,
+    }
+    assert out["totals"] == {
+        "sitting_s": 7200,
+        "standing_s": 1800,
+        "away_s": 900,
+        "changes": 2,
+        "longest_sitting_bout_s": 3600,
+        "cues_done": 1,
+        "cues_skipped": 1,
+        "moves": 2,
+        "obstructions": 1,
+    }
+
+
+def test_stats_counts_a_bout_open_since_before_the_first_day(tmp_path: Path) -> None:
+    fill(tmp_path)
+    done = run_stats(tmp_path, "--days", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    (tuesday,) = json.loads(done.stdout)["days"]
+    assert (tuesday["date"], tuesday["sitting_s"], tuesday["away_s"]) == ("2026-03-03", 1800, 900)
+
+
+def test_stats_csv_is_a_header_then_a_row_per_day(tmp_path: Path) -> None:
+    fill(tmp_path)
+    done = run_stats(tmp_path, "--days", "3", "--csv")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines == [
+        "date,sitting_s,standing_s,away_s,changes,longest_sitting_bout_s,cues_done,cues_skipped,"
+        "moves,obstructions",
+        "2026-03-01,0,0,0,0,0,0,0,0,0",
+        "2026-03-02,5400,1800,0,1,3600,1,1,2,1",
+        "2026-03-03,1800,0,900,1,1800,0,0,0,0",
+    ]
+
+
+def test_stats_draws_a_row_and_a_bar_per_day_and_the_totals(tmp_path: Path) -> None:
+    fill(tmp_path)
+    done = run_stats(tmp_path, "--days", "2")
+    assert done.returncode == 0, done.stderr
+    rows = {
+        line.split()[0] + " " + line.split()[1]: line
+        for line in done.stdout.splitlines()
+        if line.startswith(("Mon", "Tue"))
+    }
+    assert set(rows) == {"Mon 03-02", "Tue 03-03"}
+    assert "▄" in rows["Mon 03-02"]  # sitting
+    assert "█" in rows["Mon 03-02"]  # standing
+    assert rows["Mon 03-02"].split()[-6:] == ["1h30m", "30m", "–", "1", "1h", "1/1"]
+    assert rows["Tue 03-03"].split()[-6:] == ["30m", "–", "15m", "1", "30m", "0/0"]
+    (total,) = [line for line in done.stdout.splitlines() if line.startswith("total")]
+    assert total.split()[1:] == ["2h", "30m", "15m", "2", "1h", "1/1"]
+
+
+def test_stats_with_no_history_says_so_in_one_sentence_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    done = deskctl(tmp_path, "stats")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.count("\n") == 1
+    assert done.stdout.startswith("No history yet")
+    assert not (tmp_path / "state" / "history.sqlite3").exists()
+    as_json = json.loads(deskctl(tmp_path, "stats", "--json", "--days", "3").stdout)
+    assert len(as_json["days"]) == 3
+    assert as_json["totals"]["sitting_s"] == 0
+
+
+def test_stats_with_nothing_in_the_days_asked_says_so(tmp_path: Path) -> None:
+    fill(tmp_path)
+    done = deskctl(tmp_path, "stats", "--tz", "Europe/Berlin", "--to", "2026-02-20")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "Nothing recorded for desk 'office' from 2026-02-14 to 2026-02-20.\n"
+
+
+def test_stats_picks_the_desk_asked_for_and_asks_when_several_have_history(
+    tmp_path: Path,
+) -> None:
+    fill(tmp_path, "office")
+    with Store(tmp_path / "state" / "history.sqlite3") as store:
+        store.record("home", at(MON, "12:00"), "posture", posture="stand", height_mm=1000)
+        store.record("home", at(MON, "12:10"), "session", state="stop")
+    asked = run_stats(tmp_path, "--json")
+    assert asked.returncode == 2
+    assert asked.stderr == (
+        "deskctl: several desks have history (home, office); choose one with --desk NAME.\n"
+    )
+    home = json.loads(run_stats(tmp_path, "--json", "--desk", "home").stdout)
+    assert (home["desk"], home["totals"]["standing_s"], home["totals"]["sitting_s"]) == (
+        "home",
+        600,
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--json", "--csv"], "choose one of --json and --csv.", id="both formats"),
+        pytest.param(["--to", "yesterday"], "'yesterday' is not a date", id="a bad date"),
+        pytest.param(["--tz", "Mars/Olympus"], "'Mars/Olympus' is not a time zone", id="bad tz"),
+    ],
+)
+def test_stats_bad_usage_is_one_sentence_and_exit_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = deskctl(tmp_path, "stats", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1

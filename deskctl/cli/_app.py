@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "run_cmds",
     "service_cmds",
     "config_cmds",
+    "stats_cmds",
 )
 for _module in _COMMAND_MODULES:
     importlib.import_module(f"deskctl.cli.{_module}")
