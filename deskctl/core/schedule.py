@@ -5,7 +5,8 @@ inhibit, skip, snooze, schedule on/off, confirm) and answers every input with a 
 for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
 - A change is a block that starts with a change of posture. `warn_s` before it the scheduler
   says `Warn`; at its start it says `Move` (or `AskConfirm` when the profile wants a confirmation,
-  then `Move` on `confirm`). The shell reports the move's end with `move_done`: on arrival the
+  then `Move` on `confirm`). A warning always gives the full `warn_s`: when it comes late (a pause
+  or an inhibit ended just before the change) the move waits until `warn_s` after it. The shell reports the move's end with `move_done`: on arrival the
   change is done and its `Cue` is shown; on an obstruction or a manual press the schedule is held
   until the person acts (resume, skip, a command move, or moving the desk by hand).
 - Nothing moves while the schedule is off, paused, inhibited or held, or outside working hours.
@@ -132,6 +133,7 @@ class Scheduler:
         self.paused_until: datetime | None = None
         self.held: str | None = None
         self.stage = Stage.WAITING
+        self._move_at: datetime | None = None  # when WARNED: when the move comes
         self._frozen_since: datetime | None = None
         self._done_until: datetime | None = None  # changes starting at or before this are done
         self.day = now.astimezone(tz).date()
@@ -181,7 +183,7 @@ class Scheduler:
         if block is None:
             return midnight
         if self.stage is Stage.WARNED:
-            return block.start
+            return self._move_at or block.start
         return max(now, block.start - timedelta(seconds=self.profile.warn_s))
 
     # -- time ---------------------------------------------------------------------------------
@@ -203,8 +205,9 @@ class Scheduler:
         warn_at = block.start - timedelta(seconds=self.profile.warn_s)
         if self.stage is Stage.WAITING and now >= warn_at:
             self.stage = Stage.WARNED
-            actions.append(Warn(block, block.start))
-        if self.stage is Stage.WARNED and now >= block.start:
+            self._move_at = max(block.start, now + timedelta(seconds=self.profile.warn_s))
+            actions.append(Warn(block, self._move_at))
+        if self.stage is Stage.WARNED and now >= (self._move_at or block.start):
             if self.profile.confirm:
                 self.stage = Stage.CONFIRMING
                 actions.append(AskConfirm(block))
@@ -214,12 +217,14 @@ class Scheduler:
 
     def _drop_missed(self, now: datetime) -> list[Action]:
         dropped: list[Action] = []
+        warned = self.next_change() if self.stage is Stage.WARNED else None
         for block in self.blocks:
             if block.change is None or block.start > now:
                 continue
             if self._done_until is not None and block.start <= self._done_until:
                 continue
-            if (now - block.start).total_seconds() > self.late_s:
+            due = self._move_at if block == warned and self._move_at else block.start
+            if (now - due).total_seconds() > self.late_s:
                 self._done_until = block.start
                 dropped.append(Dropped(block, "missed"))
                 if self.stage is Stage.WARNED:
