@@ -5,7 +5,8 @@ inhibit, skip, snooze, schedule on/off, confirm) and answers every input with a 
 for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
 - A change is a block that starts with a change of posture. `warn_s` before it the scheduler
   says `Warn`; at its start it says `Move` (or `AskConfirm` when the profile wants a confirmation,
-  then `Move` on `confirm`). A warning always gives the full `warn_s`: when it comes late (a pause
+  then `Move` on `confirm`; a question nobody answers lapses `warn_s` before its block ends, so a
+  late `confirm` never moves the desk to a posture whose time is over). A warning always gives the full `warn_s`: when it comes late (a pause
   or an inhibit ended just before the change) the move waits until `warn_s` after it. The shell reports the move's end with `move_done`: on arrival the
   change is done and its `Cue` is shown; on an obstruction or a manual press the schedule is held
   until the person acts (resume, skip, a command move, or moving the desk by hand).
@@ -98,7 +99,7 @@ class Dropped:
     """A change that was skipped, snoozed past its range, or missed (overdue)."""
 
     block: Block
-    why: str  # "skipped" | "missed"
+    why: str  # "skipped" | "missed" | "unconfirmed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ class Scheduler:
         self.held: str | None = None
         self.stage = Stage.WAITING
         self._move_at: datetime | None = None  # when WARNED: when the move comes
+        self._change: Block | None = None  # when CONFIRMING or MOVING: the change at stake
         self._frozen_since: datetime | None = None
         self._done_until: datetime | None = None  # changes starting at or before this are done
         self.day = now.astimezone(tz).date()
@@ -177,6 +179,8 @@ class Scheduler:
         midnight = datetime.combine(self.day + timedelta(days=1), datetime.min.time(), self.tz)
         if self.paused:
             return min(self.paused_until or midnight, midnight)
+        if self.stage is Stage.CONFIRMING and self._change is not None and not self.frozen:
+            return min(self._confirm_until(self._change), midnight)
         if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
             return midnight
         block = self.next_change()
@@ -196,6 +200,13 @@ class Scheduler:
             self.paused = False
             self.paused_until = None
             actions.extend(self._thaw(now, "pause"))
+        asked = self._change
+        if self.stage is Stage.CONFIRMING and asked is not None:
+            if now < self._confirm_until(asked):
+                return actions
+            self.stage = Stage.WAITING
+            self._mark_done(asked.start)
+            actions.append(Dropped(asked, "unconfirmed"))
         if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
             return actions
         actions.extend(self._drop_missed(now))
@@ -210,6 +221,7 @@ class Scheduler:
         if self.stage is Stage.WARNED and now >= (self._move_at or block.start):
             if self.profile.confirm:
                 self.stage = Stage.CONFIRMING
+                self._change = block
                 actions.append(AskConfirm(block))
             else:
                 actions.extend(self._start_move(block))
@@ -231,15 +243,25 @@ class Scheduler:
                     self.stage = Stage.WAITING
         return dropped
 
+    def _confirm_until(self, block: Block) -> datetime:
+        """When an unanswered question about `block` lapses: `warn_s` before the block ends."""
+        return max(block.start, block.end - timedelta(seconds=self.profile.warn_s))
+
+    def _mark_done(self, start: datetime) -> None:
+        """Every change starting at or before `start` is done (never moves the mark back)."""
+        if self._done_until is None or start > self._done_until:
+            self._done_until = start
+
     def _start_move(self, block: Block) -> list[Action]:
         self.stage = Stage.MOVING
+        self._change = block
         if block.height_mm is None:  # away: nothing moves, the cue is the walk
             return self._arrived(block)
         return [Move(block)]
 
     def _arrived(self, block: Block) -> list[Action]:
         self.stage = Stage.WAITING
-        self._done_until = block.start
+        self._mark_done(block.start)
         self.posture = block.posture
         return [ShowCue(block, block.cue)] if block.cue is not None else []
 
@@ -253,7 +275,8 @@ class Scheduler:
         self.day = now.astimezone(self.tz).date()
         self.blocks = self._plan(self.profile, self.day, self.tz, None, None)
         self._done_until = None
-        self.stage = Stage.WAITING
+        if self.stage is not Stage.MOVING:  # a move across midnight still reports its end
+            self.stage = Stage.WAITING
 
     def _replan(self, now: datetime, posture: Posture | None) -> None:
         self.day = now.astimezone(self.tz).date()
@@ -265,16 +288,13 @@ class Scheduler:
     # -- what the desk did --------------------------------------------------------------------
     def move_done(self, arrived: bool, now: datetime, reason: str = "") -> list[Action]:
         """The scheduled move ended: arrived, or failed for `reason` (one sentence)."""
-        if self.stage is not Stage.MOVING:
+        block = self._change
+        if self.stage is not Stage.MOVING or block is None:
             raise IllegalTransition("no scheduled move is running")
-        block = self.next_change()
-        if block is None:  # pragma: no cover - a running move always has its block
-            self.stage = Stage.WAITING
-            return []
         if arrived:
             return self._arrived(block)
         self.stage = Stage.WAITING
-        self._done_until = block.start
+        self._mark_done(block.start)
         self.held = reason or "the move did not arrive"
         return [Held(self.held)]
 
@@ -366,12 +386,9 @@ class Scheduler:
         return []
 
     def confirm(self, now: datetime) -> list[Action]:
-        if self.stage is not Stage.CONFIRMING:
+        block = self._change
+        if self.stage is not Stage.CONFIRMING or block is None:
             raise IllegalTransition("there is no move waiting for a confirmation")
-        block = self.next_change()
-        if block is None:  # pragma: no cover - confirming always has its block
-            self.stage = Stage.WAITING
-            return []
         return self._start_move(block)
 
     def use_profile(self, profile: Profile, now: datetime) -> list[Action]:
