@@ -316,13 +316,12 @@ class Scheduler:
     def skip(self, now: datetime) -> list[Action]:
         """Skip the next change (it is dropped; the posture stays)."""
         block = self.next_change()
-        if self.held is not None:
-            self.held = None
         if block is None:
             raise IllegalTransition("there is no change left today to skip")
         if self.stage is Stage.MOVING:
             raise IllegalTransition("the desk is moving; stop it first")
-        self._done_until = block.start
+        self.held = None
+        self._mark_done(block.start)
         self.stage = Stage.WAITING
         return [Dropped(block, "skipped")]
 
