@@ -6,14 +6,17 @@ for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
 - A change is a block that starts with a change of posture. `warn_s` before it the scheduler
   says `Warn`; at its start it says `Move` (or `AskConfirm` when the profile wants a confirmation,
   then `Move` on `confirm`; a question nobody answers lapses `warn_s` before its block ends, so a
-  late `confirm` never moves the desk to a posture whose time is over). A warning always gives the full `warn_s`: when it comes late (a pause
-  or an inhibit ended just before the change) the move waits until `warn_s` after it. The shell reports the move's end with `move_done`: on arrival the
-  change is done and its `Cue` is shown; on an obstruction or a manual press the schedule is held
-  until the person acts (resume, skip, a command move, or moving the desk by hand).
+  late `confirm` never moves the desk to a posture whose time is over). A warning always gives
+  the full `warn_s`: when it comes late (a pause or an inhibit ended just before the change) the
+  move waits until `warn_s` after it. The shell reports the move's end with `move_done`: on
+  arrival the change is done and its `Cue` is shown; on an obstruction or a manual press the
+  schedule is held until the person acts (resume, skip, a command move, or moving the desk by
+  hand).
 - Nothing moves while the schedule is off, paused, inhibited or held, or outside working hours.
-- Pause, inhibit and snooze keep the timers where they were: when they end, every later block of
-  the working range is shifted by the time they lasted (and cut at the range's end), so the time
-  left to the next change is what it was.
+- Pause, inhibit and snooze keep the timers where they were: when they end, the block in progress
+  grows and every later block of the working range is shifted by the time they lasted (and cut at
+  the range's end), so the time left to the next change is what it was; a later range is shifted
+  only by the part of that time that fell inside it.
 - A change found more than `late_s` overdue (a suspend, a clock jump) is dropped, never fired:
   `clock_jumped` re-plans from now, and no burst of overdue moves can happen.
 - A manual move is the person's choice: the plan restarts from now in the posture they chose.
@@ -408,23 +411,30 @@ class Scheduler:
         return [Replanned(f"{why} ended; timers kept")]
 
     def _shift_from(self, since: datetime, by: timedelta, now: datetime) -> None:
-        """Move every block starting at or after `since` later by `by`, cut at its range's end."""
+        """Put the plan off from `since` by `by`, range by range, each block cut at its range's end.
+
+        A range is put off by the part of `since` .. `since + by` that fell inside it: the range
+        holding `since` by all of it (its block in progress, or the one ending right at `since`,
+        grows; the later ones move along), a later range only by what overlapped it (usually
+        nothing: a pause in the morning leaves the afternoon where it was).
+        """
         spans = working_spans(self.profile, self.day, self.tz)
+        until = since + by
         shifted: list[Block] = []
         for block in self.blocks:
-            if block.end <= since:
+            span = next(((s, e) for s, e in spans if s <= block.start < e), None)
+            if block.end < since or span is None:
                 shifted.append(block)
                 continue
-            span_end = next((end for start, end in spans if start <= block.start < end), None)
-            if block.start < since:  # the block in progress grows by the frozen time
-                new = replace(block, end=block.end + by)
+            span_start, span_end = span
+            shift = max(timedelta(0), min(until, span_end) - max(since, span_start))
+            if block.start < since:  # in progress: it grows by the frozen time
+                new = replace(block, end=block.end + shift)
             else:
-                new = replace(block, start=block.start + by, end=block.end + by)
-            if span_end is not None:
-                if new.start >= span_end:
-                    continue
-                new = replace(new, end=min(new.end, span_end))
-            shifted.append(new)
+                new = replace(block, start=block.start + shift, end=block.end + shift)
+            if new.start >= span_end:
+                continue
+            shifted.append(replace(new, end=min(new.end, span_end)))
         self.blocks = shifted
         if self._done_until is not None and self._done_until >= since:
             self._done_until = min(self._done_until, now)
