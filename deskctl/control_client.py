@@ -48,7 +48,7 @@ DEFAULT_TIMEOUT_S = 10.0
 COMMANDS = frozenset(
     {
         "status", "sit", "stand", "move", "stop", "pause", "resume", "skip", "snooze", "confirm",
-        "profile_use",
+        "profile_use", "inhibit", "schedule",
     }
 )  # fmt: skip
 

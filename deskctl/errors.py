@@ -6,7 +6,7 @@
     │   ├── DurationError        a duration that cannot be parsed
     │   └── ConfigError          a broken settings, profile or cue file (names file and field)
     ├── ProtocolError            bytes from a desk that do not fit the protocol
-    ├── IllegalTransition        an event a state machine cannot take now; state is unchanged
+    ├── IllegalTransition        an event a state machine cannot take now (exit 2); unchanged
     └── DeskError                a failure at run time: the CLI exits 1
         ├── LinkError            the desk cannot be reached, or the link dropped
         └── MoveError            a move did not arrive
@@ -65,7 +65,12 @@ class ProtocolError(DeskctlError):
 
 
 class IllegalTransition(DeskctlError):
-    """A state machine was given an event it cannot take in its current state."""
+    """A state machine was given an event it cannot take in its current state.
+
+    When a person's command meets it (confirm with nothing to confirm), that is bad usage: exit 2.
+    """
+
+    exit_code = 2
 
 
 class DeskError(DeskctlError):

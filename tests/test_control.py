@@ -111,6 +111,8 @@ SHAPES = [
     ("snooze", None, {"duration_s": 600}),
     ("confirm", None, {}),
     ("profile_use", "office", {"name": "tall"}),
+    ("inhibit", "office", {"on": True}),
+    ("schedule", None, {"on": False}),
 ]
 
 
@@ -142,7 +144,7 @@ async def test_the_default_path_is_in_the_runtime_folder(run_dir: Path) -> None:
         (InputError("unknown profile 'tal'; known: default, tall"), 2),
         (Obstruction("something is in the way: the desk stopped at 84.2 cm", 842), 1),
         (LinkError("the desk office cannot be reached"), 1),
-        (IllegalTransition("cannot confirm: no change is waiting"), 1),
+        (IllegalTransition("cannot confirm: no change is waiting"), 2),
     ],
 )
 async def test_a_deskctl_error_keeps_its_sentence_and_exit_code(

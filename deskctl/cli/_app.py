@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "plan_cmds",
     "cue_cmds",
     "run_cmds",
+    "schedule_cmds",
     "service_cmds",
     "config_cmds",
     "stats_cmds",

@@ -1,14 +1,19 @@
-"""Desk commands: move, sit, stand, stop, status (talking to the desk directly).
+"""Desk commands: move, sit, stand, stop, status, scan.
 
-Design: each command loads the settings, picks the desk (`--desk`, or the only one, or the simulated
-default with `--simulate`), opens its link and does one thing. Heights are parsed before anything
+Design: when the service runs, a command goes to it over the control socket (the desk takes one
+BLE connection, and the service holds it); that path loads no settings and no heavy library, so
+`deskctl status` answers as fast as `deskctl --help` starts. When no service runs, or with
+`--simulate`/`--sim`, the command loads the settings, picks the desk (`--desk`, the only one, or
+the simulated default), opens its link and does one thing. Heights are parsed before anything
 connects, so bad input never moves a desk. A long move shows a live progress bar on a terminal;
 `--json` prints one object instead. Ctrl-C during a move stops the desk before exiting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -45,6 +50,53 @@ ScaleOpt = Annotated[
 
 _SIT_MM = 720
 _STAND_MM = 1100
+_MOVE_TIMEOUT_S = 120.0
+
+
+def via_service(
+    cmd: str,
+    desk: str | None,
+    args: dict[str, Any] | None = None,
+    *,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    timeout_s: float = 10.0,
+) -> dict[str, Any] | None:
+    """The running service's answer, or None when no service runs."""
+    from deskctl import control_client
+
+    try:
+        return control_client.call(cmd, desk, args, timeout_s=timeout_s, on_progress=on_progress)
+    except control_client.NoService:
+        return None
+    except KeyboardInterrupt:
+        if cmd in ("sit", "stand", "move"):
+            with contextlib.suppress(control_client.ControlError):
+                control_client.call("stop", desk, timeout_s=5.0)
+        raise
+
+
+@contextlib.contextmanager
+def progress_bar(target_mm: int, show: bool) -> Iterator[Callable[[int], None]]:
+    """A live bar for a move (on a terminal); yields the function to call with each height."""
+    if not show:
+        yield lambda _height_mm: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from deskctl.core.units import format_height
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[now]}"))
+    start: list[int] = []
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(f"→ {format_height(target_mm)}", total=None, now="")
+
+        def update(height_mm: int) -> None:
+            if not start:
+                start.append(height_mm)
+                bar.update(task, total=max(1, abs(target_mm - height_mm)))
+            bar.update(task, completed=abs(height_mm - start[0]), now=format_height(height_mm))
+
+        yield update
 
 
 def _desk(
@@ -86,32 +138,8 @@ def posture_heights(name: str, desk: DeskSettings) -> tuple[int, int]:
 async def _move(link: DeskLink, target_mm: int, show_progress: bool) -> dict[str, Any]:
     async with link:
         start_mm = link.height_mm
-        if not show_progress or start_mm is None:
-            landed_mm = await link.move_to(target_mm)
-        else:
-            from rich.progress import BarColumn, Progress, TextColumn
-
-            from deskctl.core.units import format_height
-
-            total = max(1, abs(target_mm - start_mm))
-            columns = (
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.fields[now]}"),
-            )
-            with Progress(*columns, transient=True) as bar:
-                task = bar.add_task(
-                    f"{format_height(start_mm)} → {format_height(target_mm)}",
-                    total=total,
-                    now=format_height(start_mm),
-                )
-
-                def progress(height_mm: int) -> None:
-                    bar.update(
-                        task, completed=abs(height_mm - start_mm), now=format_height(height_mm)
-                    )
-
-                landed_mm = await link.move_to(target_mm, progress)
+        with progress_bar(target_mm, show_progress) as progress:
+            landed_mm = await link.move_to(target_mm, progress)
         return {
             "desk": link.name,
             "height_mm": landed_mm,
@@ -120,20 +148,61 @@ async def _move(link: DeskLink, target_mm: int, show_progress: bool) -> dict[str
         }
 
 
-def _run_move(
-    target_mm: int, name: str, desk: DeskSettings, time_scale: float, as_json: bool
-) -> None:
-    import asyncio
+def _show_move(result: dict[str, Any], as_json: bool) -> None:
+    from deskctl.core.units import format_height
 
-    from deskctl.core.units import check_limits, format_height
-
-    check_limits(target_mm, desk.min_mm, desk.max_mm)
-    link = _link(name, desk, _clock(desk, time_scale))
-    result = asyncio.run(_move(link, target_mm, not as_json and sys.stderr.isatty()))
     if as_json:
         print_json(result)
     else:
-        print(f"{name}: at {format_height(result['height_mm'])}")
+        print(f"{result['desk']}: at {format_height(result['height_mm'])}")
+
+
+def _move_command(
+    cmd: str,
+    height: str | None,
+    *,
+    desk: str | None,
+    simulate: bool,
+    sim: str | None,
+    as_json: bool,
+    config: Path | None,
+    time_scale: float,
+) -> None:
+    """sit, stand or move: through the service when it runs, else to the desk directly."""
+    import asyncio
+
+    from deskctl.core.units import check_limits, parse_height_mm
+
+    target_mm = None if height is None else parse_height_mm(height)
+    show = not as_json and sys.stderr.isatty()
+    if not simulate and sim is None and config is None:
+        args = {} if target_mm is None else {"height_mm": target_mm}
+        with progress_bar(target_mm or 0, show and target_mm is not None) as progress:
+            answer = via_service(
+                cmd,
+                desk,
+                args,
+                on_progress=lambda p: progress(int(p["height_mm"])),
+                timeout_s=_MOVE_TIMEOUT_S,
+            )
+        if answer is not None:
+            height_mm = answer.get("height_mm")
+            _show_move(
+                {
+                    "desk": answer.get("desk"),
+                    "height_mm": height_mm,
+                    "target_mm": target_mm or height_mm,
+                },
+                as_json,
+            )
+            return
+    name, desk_settings = _desk(config, desk, simulate, sim)
+    if target_mm is None:
+        sit_mm, stand_mm = posture_heights(name, desk_settings)
+        target_mm = sit_mm if cmd == "sit" else stand_mm
+    check_limits(target_mm, desk_settings.min_mm, desk_settings.max_mm)
+    link = _link(name, desk_settings, _clock(desk_settings, time_scale))
+    _show_move(asyncio.run(_move(link, target_mm, show)), as_json)
 
 
 @app.command()
@@ -150,11 +219,16 @@ def move(
     time_scale: ScaleOpt = 1.0,
 ) -> None:
     """Move the desk to HEIGHT."""
-    from deskctl.core.units import parse_height_mm
-
-    target_mm = parse_height_mm(height)
-    name, desk_settings = _desk(config, desk, simulate, sim)
-    _run_move(target_mm, name, desk_settings, time_scale, as_json)
+    _move_command(
+        "move",
+        height,
+        desk=desk,
+        simulate=simulate,
+        sim=sim,
+        as_json=as_json,
+        config=config,
+        time_scale=time_scale,
+    )
 
 
 @app.command()
@@ -168,9 +242,16 @@ def sit(
     time_scale: ScaleOpt = 1.0,
 ) -> None:
     """Move the desk to the active profile's sitting height."""
-    name, desk_settings = _desk(config, desk, simulate, sim)
-    sit_mm, _ = posture_heights(name, desk_settings)
-    _run_move(sit_mm, name, desk_settings, time_scale, as_json)
+    _move_command(
+        "sit",
+        None,
+        desk=desk,
+        simulate=simulate,
+        sim=sim,
+        as_json=as_json,
+        config=config,
+        time_scale=time_scale,
+    )
 
 
 @app.command()
@@ -184,9 +265,16 @@ def stand(
     time_scale: ScaleOpt = 1.0,
 ) -> None:
     """Move the desk to the active profile's standing height."""
-    name, desk_settings = _desk(config, desk, simulate, sim)
-    _, stand_mm = posture_heights(name, desk_settings)
-    _run_move(stand_mm, name, desk_settings, time_scale, as_json)
+    _move_command(
+        "stand",
+        None,
+        desk=desk,
+        simulate=simulate,
+        sim=sim,
+        as_json=as_json,
+        config=config,
+        time_scale=time_scale,
+    )
 
 
 async def _stop(link: DeskLink) -> dict[str, Any]:
@@ -206,6 +294,20 @@ def stop(
     """Stop the desk now."""
     import asyncio
 
+    if not simulate and config is None:
+        answer = via_service("stop", desk)
+        if answer is not None:
+            if as_json:
+                print_json(
+                    {
+                        "desk": answer.get("desk"),
+                        "height_mm": answer.get("height_mm"),
+                        "stopped": True,
+                    }
+                )
+            else:
+                print(f"{answer.get('desk')}: stopped")
+            return
     name, desk_settings = _desk(config, desk, simulate)
     result = asyncio.run(_stop(_link(name, desk_settings, _clock(desk_settings, 1.0))))
     if as_json:
@@ -227,9 +329,14 @@ def status(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Show the desk's height, posture and connection."""
+    """Show the desk's height, posture and connection (and the schedule, with the service)."""
     import asyncio
 
+    if not simulate and config is None:
+        answer = via_service("status", desk)
+        if answer is not None:
+            _show_service_status(answer, as_json)
+            return
     from deskctl.core.posture import posture_of
     from deskctl.core.units import format_height
 
@@ -250,6 +357,29 @@ def status(
     else:
         moving_note = ", moving" if moving else ""
         print(f"{name}: {format_height(height_mm)}, {posture or 'unknown posture'}{moving_note}")
+
+
+def _show_service_status(answer: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(answer)
+        return
+    from deskctl.core.units import format_duration, format_height
+
+    for state in answer.get("desks", [answer]):
+        line = f"{state['desk']}: {format_height(state.get('height_mm'))}"
+        line += f", {state.get('posture') or 'unknown posture'}"
+        line += ", moving" if state.get("moving") else ""
+        line += "" if state.get("connected") else " (not connected)"
+        print(line)
+        print(f"  profile {state.get('profile')}, schedule {state.get('schedule')}")
+        if state.get("next_change_at"):
+            cue = state.get("next_cue") or {}
+            then = f" with {cue['title']}" if cue.get("title") else ""
+            print(f"  next: {state['next_posture']} at {state['next_change_at'][11:16]}{then}")
+        print(
+            f"  standing today {format_duration(state.get('standing_today_s') or 0)}, "
+            f"sitting bout {format_duration(state.get('sitting_bout_s') or 0)}"
+        )
 
 
 async def _scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:

@@ -257,11 +257,16 @@ def _describe(profile: Profile, source: str) -> list[str]:
 def profile_use(
     name: Annotated[str, typer.Argument(help="The profile's name.")], desk: DeskOpt = None
 ) -> None:
-    """Choose the desk's profile; remembered across restarts."""
+    """Choose the desk's profile; remembered across restarts, and live in a running service."""
+    from deskctl.cli.desk_cmds import via_service
     from deskctl.core.planner import check_fits
     from deskctl.core.units import format_height
     from deskctl.profile_library import load_profile, remember_profile
 
+    live = via_service("profile_use", desk, {"name": name})
+    if live is not None:
+        print(f"{live.get('desk')}: now using profile {name!r}; the day is re-planned from now")
+        return
     desk_name, settings = _desk(desk)
     if settings is not None:
         check_fits(load_profile(name), settings.min_mm, settings.max_mm)

@@ -19,8 +19,11 @@ from deskctl.cli._app import app
 from deskctl.cli._common import guard
 
 if TYPE_CHECKING:
+    from deskctl.clock import Clock
     from deskctl.core.profile import Profile
-    from deskctl.service.core import Service
+    from deskctl.notify import Notifiers
+    from deskctl.service.core import EventSink, Service
+    from deskctl.store import Store
 
 
 def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
@@ -89,16 +92,23 @@ def _parse_start(text: str, tz: tzinfo) -> datetime:
 
 
 def build_service(
-    settings: object, tz: tzinfo, *, simulate: bool, time_scale: float, start_at: datetime | None
+    settings: object,
+    tz: tzinfo,
+    *,
+    simulate: bool,
+    time_scale: float,
+    start_at: datetime | None,
+    store: Store | None = None,
+    notifiers: Notifiers | None = None,
 ) -> Service:
     """The service with every desk added (links not yet connected)."""
     from deskctl.clock import Clock
     from deskctl.cue_library import load_cues
     from deskctl.links.factory import open_link
     from deskctl.profile_library import active_profile
-    from deskctl.service.console import console_sink
     from deskctl.service.core import Service
     from deskctl.service.desk import DeskRunner
+    from deskctl.service.events import HistorySink, NoticeSink
     from deskctl.settings import DEFAULT_DESK, DeskSettings, Settings
 
     if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
@@ -121,7 +131,12 @@ def build_service(
         clock = Clock(scale=time_scale, start=start_at or simulated_start(first, wall, tz), tz=tz)
     else:
         clock = Clock(tz=tz)
-    service = Service(clock, sinks=[console_sink])
+    sinks: list[EventSink] = []
+    if notifiers is not None:
+        sinks.append(NoticeSink(notifiers))
+    if store is not None:
+        sinks.append(HistorySink(store))
+    service = Service(clock, sinks=sinks, store=store)
     cues = load_cues()
     for name, desk in desks.items():
         link = open_link(name, desk, clock)
@@ -143,12 +158,50 @@ async def _serve(
     settings: object, tz: tzinfo, *, simulate: bool, time_scale: float, start_at: datetime | None
 ) -> None:
     import asyncio
+    import logging
     import signal
 
-    service = build_service(
-        settings, tz, simulate=simulate, time_scale=time_scale, start_at=start_at
-    )
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, service.request_stop)
-    await service.run()
+    from deskctl.control import ControlServer, ServiceLock
+    from deskctl.notify import build_notifiers
+    from deskctl.settings import Settings
+    from deskctl.store import Store
+
+    if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
+        raise TypeError("settings")
+    with ServiceLock(), Store() as store:
+        async with build_notifiers(settings.notify) as notifiers:
+            service = build_service(
+                settings,
+                tz,
+                simulate=simulate,
+                time_scale=time_scale,
+                start_at=start_at,
+                store=store,
+                notifiers=notifiers,
+            )
+            _log_in_clock_time(service.clock)
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, service.request_stop)
+            async with ControlServer(None, service.handle):
+                logging.getLogger("deskctl.service").info(
+                    "deskctl is running %s; stop it with Ctrl-C", ", ".join(service.desks)
+                )
+                await service.run()
+
+
+def _log_in_clock_time(clock: Clock) -> None:
+    """Stamp log lines with the service's clock (the simulated time in a demo)."""
+    import logging
+
+    class _ClockTime(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            try:
+                record.clock = clock.now().strftime("%H:%M:%S")
+            except RuntimeError:  # no running loop (at exit)
+                record.clock = "--:--:--"
+            return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_ClockTime())
+        handler.setFormatter(logging.Formatter("%(clock)s %(message)s"))

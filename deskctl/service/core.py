@@ -23,7 +23,9 @@ from typing import Any
 from deskctl.clock import Clock
 from deskctl.core.units import parse_duration_s, parse_height_mm
 from deskctl.errors import DeskctlError, InputError, LinkError
+from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
+from deskctl.store import Store
 
 __all__ = ["JUMP_S", "Command", "EventSink", "Service"]
 
@@ -46,8 +48,11 @@ class Command:
 class Service:
     """Runs every configured desk's schedule; see the module docstring."""
 
-    def __init__(self, clock: Clock, sinks: list[EventSink] | None = None) -> None:
+    def __init__(
+        self, clock: Clock, sinks: list[EventSink] | None = None, store: Store | None = None
+    ) -> None:
         self.clock = clock
+        self.store = store
         self.desks: dict[str, DeskRunner] = {}
         self.sinks: list[EventSink] = list(sinks or [])
         self.queue: asyncio.Queue[object] = asyncio.Queue()
@@ -80,6 +85,8 @@ class Service:
     # -- the owner task -----------------------------------------------------------------------
     async def run(self) -> None:
         for runner in self.desks.values():
+            self._restore(runner)
+            runner.emit("session", {"state": "start"})
             try:
                 await runner.link.connect()
             except LinkError as exc:
@@ -153,9 +160,71 @@ class Service:
                 await runner.close()
             except DeskctlError as exc:
                 log.warning("%s: %s", runner.name, exc)
+            self._save(runner)
+            runner.emit("session", {"state": "stop"})
         for waiting in self._waiting_moves.values():
             if not waiting.done():
                 waiting.set_exception(LinkError("the service is stopping"))
+
+    # -- surviving restarts -------------------------------------------------------------------
+    def _save(self, runner: DeskRunner) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.set_state(runner.name, "schedule", runner.saved())
+        except DeskctlError as exc:
+            log.error("%s: the schedule's state was not saved: %s", runner.name, exc)
+
+    def _restore(self, runner: DeskRunner) -> None:
+        """Continue today from the history: switches, posture and time stood so far."""
+        if self.store is None:
+            return
+        from deskctl.core.stats import daily_stats
+
+        now = self.clock.now()
+        today = now.astimezone(runner.tz).date()
+        try:
+            saved = self.store.get_state(runner.name, "schedule", {}) or {}
+            midnight = datetime.combine(today, datetime.min.time(), runner.tz)
+            events = self.store.events(runner.name, midnight, now)
+        except DeskctlError as exc:
+            log.error("%s: the history could not be read: %s", runner.name, exc)
+            return
+        day = daily_stats(events, today, today, runner.tz, now)[0]
+        last = next((e for e in reversed(events) if e.kind == "posture"), None)
+        posture = None if last is None else last.data.get("posture")
+        if posture not in ("sit", "stand"):
+            posture = None
+        runner.restore(
+            saved,
+            posture=posture,
+            standing_today_s=float(day.standing_s),
+            since=None if last is None else last.at,
+            now=now,
+        )
+
+    # -- the control socket --------------------------------------------------------------------
+    async def handle(
+        self, request: Any, progress: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
+        """The control socket's handler: one request, through the owner task, one answer."""
+        unsubscribe: Callable[[], None] | None = None
+        if request.cmd in ("sit", "stand", "move") and getattr(progress, "wanted", False):
+            runner = self.desks.get(request.desk) if request.desk else None
+            if runner is None and len(self.desks) == 1:
+                runner = next(iter(self.desks.values()))
+            if runner is not None:
+
+                def forward(event: LinkEvent) -> None:
+                    if isinstance(event, HeightChanged):
+                        progress({"height_mm": event.height_mm})
+
+                unsubscribe = runner.link.subscribe(forward)
+        try:
+            return await self.call(request.cmd, request.desk, request.args)
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
 
     # -- commands -----------------------------------------------------------------------------
     async def call(
@@ -183,20 +252,24 @@ class Service:
         except DeskctlError as exc:
             command.answer.set_exception(exc)
             return
+        for runner in self.desks.values():
+            runner.note_schedule(now)
+            if command.cmd not in ("status", "stop"):
+                self._save(runner)
         if result is not None:
             command.answer.set_result(result)
 
     def _execute(self, command: Command, now: datetime) -> dict[str, Any] | None:
         cmd, args = command.cmd, command.args
         if cmd == "status":
-            if command.desk is None:
+            if command.desk is None and len(self.desks) != 1:
                 return {"desks": [r.status(now) for r in self.desks.values()], "service": True}
-            return self._runner(command.desk).status(now)
+            return {**self._runner(command.desk).status(now), "service": True}
         runner = self._runner(command.desk)
         sched = runner.scheduler
         if cmd in ("sit", "stand", "move"):
             if cmd == "move":
-                target_mm = parse_height_mm(str(args.get("height", "")))
+                target_mm = _height_arg(args)
             else:
                 target_mm = runner.profile.sit_mm if cmd == "sit" else runner.profile.stand_mm
             runner.start_move(target_mm, scheduled=False)
@@ -212,14 +285,13 @@ class Service:
             task.add_done_callback(answer)
             return None
         if cmd == "pause":
-            for_s = parse_duration_s(str(args["for"])) if args.get("for") else None
-            actions = sched.pause(now, for_s)
+            actions = sched.pause(now, _duration_arg(args))
         elif cmd == "resume":
             actions = sched.resume(now)
         elif cmd == "skip":
             actions = sched.skip(now)
         elif cmd == "snooze":
-            actions = sched.snooze(parse_duration_s(str(args.get("for") or "10m")), now)
+            actions = sched.snooze(_duration_arg(args) or 600.0, now)
         elif cmd == "confirm":
             actions = sched.confirm(now)
         elif cmd == "inhibit":
@@ -235,3 +307,25 @@ class Service:
             raise InputError(f"{cmd!r} is not a command the service knows")
         runner.carry_out(actions, now)
         return runner.status(now)
+
+
+def _height_arg(args: dict[str, Any]) -> int:
+    """`height_mm` (an int, from the CLI) or `height` (text with a unit, from MQTT)."""
+    value = args.get("height_mm")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if "height" in args:
+        return parse_height_mm(str(args["height"]))
+    raise InputError("a move needs a height, like 110cm")
+
+
+def _duration_arg(args: dict[str, Any]) -> float | None:
+    """`duration_s` (a number, from the CLI) or `for` (text like 45m), or None."""
+    value = args.get("duration_s")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value <= 0:
+            raise InputError("a duration must be above zero")
+        return float(value)
+    if args.get("for"):
+        return parse_duration_s(str(args["for"]))
+    return None

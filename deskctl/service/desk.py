@@ -34,7 +34,14 @@ from deskctl.core.schedule import (
     ShowCue,
     Warn,
 )
-from deskctl.errors import DeskctlError, LinkError, ManualOverride, MoveError, Obstruction
+from deskctl.errors import (
+    DeskctlError,
+    LinkError,
+    ManualOverride,
+    MoveError,
+    MoveTimeout,
+    Obstruction,
+)
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, LinkEvent, ManualMove
 
 __all__ = ["DeskRunner", "MoveFinished", "Reconnected"]
@@ -81,7 +88,7 @@ class DeskRunner:
         self.clock = clock
         self.tz = tz
         self._cues = cues
-        self._emit = emit
+        self.emit = emit
         self._post = post
         now = clock.now()
         self.scheduler = Scheduler(profile, tz, self._plan, now)
@@ -90,6 +97,9 @@ class DeskRunner:
         self.standing_today_s = 0.0
         self.last_cue: dict[str, Any] | None = None
         self.move_task: asyncio.Task[None] | None = None
+        self._move_from_mm: int | None = None
+        self._rest_mm: int | None = None
+        self._schedule_noted: tuple[str, datetime | None] | None = None
         self.reconnect_task: asyncio.Task[None] | None = None
         self.closing = False
         link.subscribe(self._on_link_event)
@@ -138,7 +148,7 @@ class DeskRunner:
             self.standing_today_s += (now - self.posture_since).total_seconds()
         self.posture = posture
         self.posture_since = now
-        self._emit("posture", {"posture": posture, "height_mm": self.link.height_mm})
+        self.emit("posture", {"posture": posture, "height_mm": self.link.height_mm})
 
     def tick(self, now: datetime) -> None:
         """Time passed: carry out what the schedule says; outside working hours, stop counting."""
@@ -146,6 +156,56 @@ class DeskRunner:
         off_hours = self.scheduler.current_block(now) is None
         if off_hours and self.posture is not None and not self.link.moving:
             self._set_posture(None, now)
+        self.note_schedule(now)
+
+    def note_schedule(self, now: datetime) -> None:
+        """Emit a `schedule` event when the schedule's state (or pause end) changed."""
+        state = (self.scheduler.state(now).value, self.scheduler.paused_until)
+        if state != self._schedule_noted:
+            self._schedule_noted = state
+            self.emit("schedule", {"state": state[0], "until": state[1]})
+
+    # -- surviving a restart --------------------------------------------------------------------
+    def saved(self) -> dict[str, Any]:
+        """What a restart needs to continue the day (kept in the history's state table)."""
+        sched = self.scheduler
+        return {
+            "day": sched.day.isoformat(),
+            "profile": sched.profile.name,
+            "enabled": sched.enabled,
+            "inhibited": sched.inhibited,
+            "paused": sched.paused,
+            "paused_until": sched.paused_until,
+            "held": sched.held,
+        }
+
+    def restore(
+        self,
+        saved: dict[str, Any],
+        *,
+        posture: Posture | None,
+        standing_today_s: float,
+        since: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Continue today where the last run left it: switches, posture, time stood."""
+        if saved.get("day") == now.astimezone(self.tz).date().isoformat():
+            sched = self.scheduler
+            sched.enabled = bool(saved.get("enabled", True))
+            sched.held = saved.get("held")
+            if saved.get("inhibited"):
+                sched.inhibit(True, now)
+            until = saved.get("paused_until")
+            if saved.get("paused") and (until is None or until > now):
+                for_s = None if until is None else (until - now).total_seconds()
+                sched.pause(now, for_s)
+        self.standing_today_s = standing_today_s
+        if posture is not None and since is not None:
+            self.posture = posture
+            self.posture_since = since
+            if posture == "stand":
+                self.standing_today_s = max(0.0, standing_today_s - (now - since).total_seconds())
+            self.carry_out(self.scheduler.manual_move(posture, now), now)
 
     def _posture_of(self, height_mm: int) -> Posture:
         return posture_of(height_mm, self.profile.sit_mm, self.profile.stand_mm)
@@ -184,18 +244,21 @@ class DeskRunner:
     def handle_link_event(self, event: LinkEvent, now: datetime) -> None:
         """Called by the owner task for every event the link sent."""
         if isinstance(event, HeightChanged):
-            if not event.moving and self.posture is None:
+            if not event.moving and event.height_mm != self._rest_mm:
+                self._rest_mm = event.height_mm
+                self.emit("height", {"height_mm": event.height_mm})
+            if not event.moving and self.posture is None and self.scheduler.current_block(now):
                 self._set_posture(self._posture_of(event.height_mm), now)
         elif isinstance(event, ManualMove):
             if not event.ended:
-                self._emit("manual_move", {"height_mm": event.height_mm, "ended": False})
+                self.emit("manual_move", {"height_mm": event.height_mm, "ended": False})
                 return
             posture = self._posture_of(event.height_mm)
-            self._emit("manual_move", {"height_mm": event.height_mm, "ended": True})
+            self.emit("manual_move", {"height_mm": event.height_mm, "ended": True})
             self._set_posture(posture, now)
             self.carry_out(self.scheduler.manual_move(posture, now), now)
         elif isinstance(event, ConnectionChanged):
-            self._emit("connection", {"connected": event.connected, "reason": event.reason})
+            self.emit("connection", {"connected": event.connected, "reason": event.reason})
             if not event.connected and not self.closing:
                 self.start_reconnect()
 
@@ -221,24 +284,24 @@ class DeskRunner:
     def carry_out(self, actions: list[Action], now: datetime) -> None:
         for action in actions:
             if isinstance(action, Warn):
-                self._emit("warning", _block_fields(action.block, move_at=action.move_at))
+                self.emit("warning", _block_fields(action.block, move_at=action.move_at))
             elif isinstance(action, AskConfirm):
-                self._emit("confirm", _block_fields(action.block))
+                self.emit("confirm", _block_fields(action.block))
             elif isinstance(action, Move):
                 height_mm = action.block.height_mm
                 if height_mm is not None:
                     self.start_move(height_mm, scheduled=True)
             elif isinstance(action, ShowCue):
                 self.last_cue = {**action.cue.to_json(), "at": now.isoformat()}
-                self._emit("cue", {"cue": action.cue, "change": str(action.block.change)})
+                self.emit("cue", {"cue": action.cue, "change": str(action.block.change)})
                 if action.block.posture == "away":
                     self._set_posture("away", now)
             elif isinstance(action, Held):
-                self._emit("held", {"reason": action.reason})
+                self.emit("held", {"reason": action.reason})
             elif isinstance(action, Dropped):
                 fields = _block_fields(action.block)
                 fields["why"] = action.why
-                self._emit("dropped", fields)
+                self.emit("dropped", fields)
             elif isinstance(action, Replanned):
                 log.info("%s: re-planned (%s)", self.name, action.why)
 
@@ -246,7 +309,9 @@ class DeskRunner:
         """Start a move in its own task; its end comes back as `MoveFinished`."""
         if self.move_task is not None and not self.move_task.done():
             raise MoveError("the desk is already moving; stop it first")
-        self._emit("move_started", {"target_mm": target_mm, "scheduled": scheduled})
+        self.emit("move_started", {"target_mm": target_mm, "scheduled": scheduled})
+        self._move_from_mm = self.link.height_mm
+        self._move_to_mm = target_mm
         self.move_task = asyncio.create_task(
             self._move(target_mm, scheduled), name=f"{self.name}-move"
         )
@@ -261,8 +326,17 @@ class DeskRunner:
 
     def move_finished(self, event: MoveFinished, now: datetime) -> None:
         error = event.error
+        self.emit(
+            "move",
+            {
+                "from_mm": self._move_from_mm,
+                "to_mm": self._move_to_mm,
+                "outcome": _outcome(error),
+                "reason": "scheduled" if event.scheduled else "command",
+            },
+        )
         if error is None:
-            self._emit("arrived", {"height_mm": event.height_mm})
+            self.emit("arrived", {"height_mm": event.height_mm})
             if event.height_mm is not None:
                 posture = self._posture_of(event.height_mm)
                 self._set_posture(posture, now)
@@ -270,9 +344,9 @@ class DeskRunner:
                     self.carry_out(self.scheduler.manual_move(posture, now), now)
         elif isinstance(error, Obstruction | ManualOverride):
             kind = "obstruction" if isinstance(error, Obstruction) else "manual_move"
-            self._emit(kind, {"height_mm": event.height_mm, "reason": str(error)})
+            self.emit(kind, {"height_mm": event.height_mm, "reason": str(error)})
         else:
-            self._emit("error", {"reason": str(error)})
+            self.emit("error", {"reason": str(error)})
         if event.scheduled:
             self.carry_out(self.scheduler.move_done(error is None, now, str(error or "")), now)
 
@@ -295,6 +369,20 @@ class DeskRunner:
                 await asyncio.wait_for(self.move_task, self.clock.real_seconds(5.0))
         self._set_posture(None, self.clock.now())
         await self.link.close()
+
+
+def _outcome(error: DeskctlError | None) -> str:
+    if error is None:
+        return "arrived"
+    if isinstance(error, Obstruction):
+        return "obstruction"
+    if isinstance(error, ManualOverride):
+        return "manual_press"
+    if isinstance(error, MoveTimeout):
+        return "timeout"
+    if isinstance(error, LinkError):
+        return "link_lost"
+    return "stopped"
 
 
 def _iso(value: datetime | None) -> str | None:
