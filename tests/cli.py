@@ -15,6 +15,7 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         DESKCTL_STATE_DIR=str(tmp_path / "state"),
         DESKCTL_RUNTIME_DIR=str(tmp_path / "run"),
         COLUMNS="120",
+        TZ="Europe/Berlin",
     )
     env.update(extra)
     return env

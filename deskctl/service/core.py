@@ -160,6 +160,13 @@ class Service:
                 await runner.close()
             except DeskctlError as exc:
                 log.warning("%s: %s", runner.name, exc)
+        while not self.queue.empty():  # moves that ended in the stop: record how they ended
+            item = self.queue.get_nowait()
+            if isinstance(item, MoveFinished):
+                self._dispatch(item, self.clock.now())
+            elif isinstance(item, Command) and not item.answer.done():
+                item.answer.set_exception(LinkError("the deskctl service is stopping"))
+        for runner in self.desks.values():
             self._save(runner)
             runner.emit("session", {"state": "stop"})
         for waiting in self._waiting_moves.values():
