@@ -13,6 +13,7 @@ from deskctl.cli.run_cmds import build_service
 from deskctl.links.sim import SimLink
 from deskctl.service.core import Service
 from deskctl.settings import Settings
+from deskctl.store import Store
 from deskctl.testing.virtual_time import run_virtual
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -37,13 +38,14 @@ def run_service(
     script: Callable[[Service, Recorded], Awaitable[None]],
     *,
     settings: Settings | None = None,
+    store: Store | None = None,
 ) -> Recorded:
     """Build the simulated service from `start`, run `script` beside it, then stop it."""
     recorded = Recorded()
 
     async def main() -> None:
         service = build_service(
-            settings or Settings(), TZ, simulate=True, time_scale=1.0, start_at=start
+            settings or Settings(), TZ, simulate=True, time_scale=1.0, start_at=start, store=store
         )
         for runner in service.desks.values():
             if isinstance(runner.link, SimLink):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from deskctl.core.stats import daily_stats
 from deskctl.service.core import Service
+from deskctl.store import Store
 from tests.service_harness import TZ, Recorded, run_service, sim
 
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=TZ)
@@ -61,3 +64,23 @@ def test_no_sitting_bout_is_longer_than_the_profile_allows() -> None:
         if fields["posture"] == "sit":
             longest = max(longest, next_at - at)
     assert timedelta(minutes=20) < longest <= timedelta(minutes=31)
+
+
+def test_stats_afterwards_match_the_day_that_happened(tmp_path: Path) -> None:
+    async def day(service: Service, recorded: Recorded) -> None:
+        await service.clock.sleep(11 * 3600)
+
+    with Store(tmp_path / "history.sqlite3") as store:
+        recorded = run_service(MONDAY, day, store=store)
+        events = store.events("desk", MONDAY, MONDAY + timedelta(days=1))
+    [stats] = daily_stats(events, MONDAY.date(), MONDAY.date(), TZ, MONDAY + timedelta(hours=11))
+    arrived = recorded.of("arrived")
+    assert stats.moves == len(arrived)
+    assert stats.cues_done == len(recorded.of("cue"))
+    assert stats.changes >= len(arrived) - 1
+    assert stats.longest_sitting_bout_s <= 31 * 60
+    # the default profile stands about 2 h 15 min in its 7.5 working hours
+    assert 2 * 3600 <= stats.standing_s <= 2.5 * 3600
+    assert 4.5 * 3600 <= stats.sitting_s <= 5.5 * 3600
+    kinds = {e.kind for e in events}
+    assert {"session", "posture", "move", "cue", "schedule", "height"} <= kinds

@@ -44,6 +44,10 @@ def run(
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Run on the simulated desk.")
     ] = False,
+    sim: Annotated[
+        str | None,
+        typer.Option("--sim", help="Simulate with 'model' (= --simulate) or 'ble' (real bleak)."),
+    ] = None,
     time_scale: Annotated[
         float,
         typer.Option(
@@ -68,6 +72,9 @@ def run(
     from deskctl.localzone import local_tz
     from deskctl.settings import load_settings
 
+    if sim is not None and sim not in ("model", "ble"):
+        raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
+    simulate = simulate or sim is not None
     if not simulate and (time_scale != 1.0 or start is not None):
         raise InputError("--time-scale and --from only work with --simulate")
     logging.basicConfig(
@@ -76,7 +83,16 @@ def run(
     settings = load_settings(config)
     tz = local_tz(tz_name)
     start_at = _parse_start(start, tz) if start else None
-    asyncio.run(_serve(settings, tz, simulate=simulate, time_scale=time_scale, start_at=start_at))
+    asyncio.run(
+        _serve(
+            settings,
+            tz,
+            simulate=simulate,
+            sim=sim or "model",
+            time_scale=time_scale,
+            start_at=start_at,
+        )
+    )
 
 
 def _parse_start(text: str, tz: tzinfo) -> datetime:
@@ -98,6 +114,7 @@ def build_service(
     simulate: bool,
     time_scale: float,
     start_at: datetime | None,
+    sim: str = "model",
     store: Store | None = None,
     notifiers: Notifiers | None = None,
 ) -> Service:
@@ -115,8 +132,8 @@ def build_service(
         raise TypeError("settings")
     desks = dict(settings.desks)
     if simulate:
-        desks = {n: d.model_copy(update={"link": "sim"}) for n, d in desks.items()}
         desks = desks or {DEFAULT_DESK: DeskSettings()}
+        desks = {n: d.model_copy(update={"link": "sim", "sim": sim}) for n, d in desks.items()}
     if not desks:
         from deskctl.errors import ConfigError
         from deskctl.settings import settings_path
@@ -155,7 +172,13 @@ def build_service(
 
 
 async def _serve(
-    settings: object, tz: tzinfo, *, simulate: bool, time_scale: float, start_at: datetime | None
+    settings: object,
+    tz: tzinfo,
+    *,
+    simulate: bool,
+    sim: str,
+    time_scale: float,
+    start_at: datetime | None,
 ) -> None:
     import asyncio
     import logging
@@ -174,6 +197,7 @@ async def _serve(
                 settings,
                 tz,
                 simulate=simulate,
+                sim=sim,
                 time_scale=time_scale,
                 start_at=start_at,
                 store=store,

@@ -7,7 +7,8 @@ lasts or what the person sees:
   posts it to the notifiers (terminal, desktop, command hook, MQTT); other events go to the debug
   log only. Posting never waits: a slow channel cannot hold up the owner task.
 - `HistorySink` records what `deskctl stats` and a restart need: postures (off hours count as
-  away), rest heights, moves, cues shown and skipped, schedule states, sessions. A history that
+  away), rest heights, moves, cues (`done`: given at a change that happened; `skipped`: its
+  change was skipped), schedule states, sessions. A history that
   cannot be written (full disk, read-only file) is said once per failure streak and never stops
   the service: the desk stays safe whatever the disk does.
 """
@@ -130,7 +131,7 @@ class HistorySink:
             )
         elif kind == "cue":
             cue = fields["cue"]
-            record(desk, at, "cue", id=cue.id, title=cue.title, area=cue.area.value, status="shown")
+            record(desk, at, "cue", id=cue.id, title=cue.title, area=cue.area.value, status="done")
         elif kind == "dropped" and fields.get("why") == "skipped":
             cue = fields.get("cue")
             if isinstance(cue, Cue):
