@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deskctl.core.stats import daily_stats
 from deskctl.service.core import Service
+from deskctl.settings import DeskSettings, Settings
 from deskctl.store import Store
 from tests.service_harness import TZ, Recorded, run_service, sim
 
@@ -84,3 +85,33 @@ def test_stats_afterwards_match_the_day_that_happened(tmp_path: Path) -> None:
     assert 4.5 * 3600 <= stats.sitting_s <= 5.5 * 3600
     kinds = {e.kind for e in events}
     assert {"session", "posture", "move", "cue", "schedule", "height"} <= kinds
+
+
+def test_two_desks_in_one_service_follow_their_own_profiles() -> None:
+    settings = Settings(
+        desks={
+            "office": DeskSettings(link="sim"),
+            "lab": DeskSettings(link="sim", profile="cornell-20-8-2"),
+        }
+    )
+
+    async def day(service: Service, recorded: Recorded) -> None:
+        assert set(service.desks) == {"office", "lab"}
+        await service.clock.sleep(3 * 3600)
+
+    recorded = run_service(MONDAY, day, settings=settings)
+    moves = {
+        desk: [at for d, at, kind, _ in recorded.events if d == desk and kind == "move_started"]
+        for desk in ("office", "lab")
+    }
+    walks = [f for d, _, kind, f in recorded.events if d == "lab" and kind == "cue"]
+    office_walks = [
+        f
+        for d, _, kind, f in recorded.events
+        if d == "office" and kind == "cue"
+        if f["cue"].kind.value == "walk"
+    ]
+    # 09:00-11:00: the default profile changes every 30/15 min, Cornell every 20/8/2 min
+    assert len(moves["lab"]) > len(moves["office"]) >= 4
+    assert any(f["cue"].kind.value == "walk" for f in walks)
+    assert office_walks == []
