@@ -62,6 +62,10 @@ if TYPE_CHECKING:
 __all__ = ["DeskTopics", "MqttDeskLink", "MqttTiming", "broker_client", "broker_error"]
 
 log = logging.getLogger(__name__)
+# paho's own log (socket errors as a client disconnects): kept out of the terminal unless the
+# application configures logging.
+_CLIENT_LOG = logging.getLogger("deskctl.mqtt.client")
+_CLIENT_LOG.addHandler(logging.NullHandler())
 
 _DEFAULT_DECIMALS = {"in": 1, "cm": 1, "mm": 0}
 _ONLINE, _OFFLINE = "online", "offline"
@@ -216,6 +220,7 @@ def broker_client(
         username=broker.username,
         password=broker.password.get_secret_value() if broker.password is not None else None,
         identifier=client_id,
+        logger=_CLIENT_LOG,
         will=will,
         tls_context=_tls_context(broker) if broker.tls else None,
         timeout=timeout_s,
@@ -247,13 +252,13 @@ def broker_error(exc: aiomqtt.MqttError, broker: MqttSettings) -> LinkError:
         )
     if "timed out" in lowered:
         return LinkError(
-            f"{where} did not answer in time; check host and port in the [mqtt] settings and "
-            "the network"
+            f"{where} did not answer in time; check host, port and tls in the [mqtt] settings "
+            "and the network"
         )
     if "refused" in lowered:
         return LinkError(
             f"cannot reach {where}: the connection was refused; check that the broker runs and "
-            "host and port in the [mqtt] settings"
+            "that host and port in the [mqtt] settings are right"
         )
     if "name or service" in lowered or "nodename" in lowered or "resolution" in lowered:
         return LinkError(

@@ -29,7 +29,8 @@ Public API:
         .position_mm, .velocity_mm_s, .reading, .reading_mm, .resolution_mm, .active
     EsphomeDesk(broker, *, prefix="upsy-desky-emu", preset="upsy", clock=None, cover_id="desk",
                 model=None)     async context manager; .model, .reporting, .commands,
-                                .go_offline(), .go_online(), .topics (name → topic)
+                                await .command(predicate, after=, timeout_s=), .press(direction),
+                                .go_offline(), .go_online(), .wait_closed(), .topics (name → topic)
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class EsphomeDeskModel:
         self.target_mm: float | None = None
         self._held = 0  # the button the firmware holds: +1 up, -1 down
         self._pressed = 0  # a person's hand on the desk's own buttons
+        self._hit_from = 0  # the direction the desk ran into the obstacle
 
     # -- the reading --------------------------------------------------------------------------
     @property
@@ -191,16 +193,25 @@ class EsphomeDeskModel:
             self.velocity_mm_s = max(goal, self.velocity_mm_s - change)
         before = self.position_mm
         after = min(max(before + self.velocity_mm_s * dt_s, self.bottom_mm), self.top_mm)
-        obstacle = self.obstacle_mm
-        if obstacle is not None and min(before, after) < obstacle < max(before, after):
-            after = obstacle
-            self.velocity_mm_s = 0.0
-        elif obstacle is not None and after == obstacle:
+        if self.obstacle_mm is not None and self._hits_obstacle(before, after):
+            self._hit_from = 1 if after > before else -1
+            after = float(self.obstacle_mm)
             self.velocity_mm_s = 0.0
         if after in (self.bottom_mm, self.top_mm):
             self.velocity_mm_s = 0.0
         self.position_mm = after
         self._firmware()
+
+    def _hits_obstacle(self, before: float, after: float) -> bool:
+        """Whether moving from `before` to `after` runs into (or pushes against) the obstacle."""
+        obstacle = self.obstacle_mm
+        if obstacle is None:
+            return False
+        if before < obstacle:
+            return after >= obstacle
+        if before > obstacle:
+            return after <= obstacle
+        return (after - before) * self._hit_from > 0  # pushing on against it
 
     def _firmware(self) -> None:
         """Release the held button once the reading has reached the target (plus any run-past)."""
@@ -250,6 +261,7 @@ class EsphomeDesk:
         self._tasks: list[asyncio.Task[None]] = []
         self._published: dict[str, str] = {}
         self._wake = asyncio.Event()
+        self._commanded = asyncio.Condition()
         self._last_s = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -296,9 +308,12 @@ class EsphomeDesk:
                 await stack.aclose()
 
     async def wait_closed(self) -> None:
-        """Wait until the broker connection ends (for `deskctl emulate`)."""
+        """Wait until the broker connection ends; raises LinkError saying why."""
         if self._tasks:
-            await self._tasks[0]
+            try:
+                await self._tasks[0]
+            except aiomqtt.MqttError as exc:
+                raise broker_error(exc, self.broker) from None
 
     # -- fault switches -----------------------------------------------------------------------
     async def go_offline(self) -> None:
@@ -309,6 +324,28 @@ class EsphomeDesk:
     async def go_online(self) -> None:
         self._offline = False
         await self._publish(self.topics["status"], "online")
+
+    async def command(
+        self,
+        predicate: Callable[[str, str], bool] = lambda _topic, _payload: True,
+        *,
+        after: int = 0,
+        timeout_s: float = 5.0,
+    ) -> tuple[str, str]:
+        """The first command received (from index `after`) that matches `predicate(topic,
+        payload)`, waiting for it up to `timeout_s` real seconds (TimeoutError after that)."""
+        async with asyncio.timeout(timeout_s), self._commanded:
+            while True:
+                for topic, payload in self.commands[after:]:
+                    if predicate(topic, payload):
+                        return topic, payload
+                await self._commanded.wait()
+
+    def press(self, direction: int) -> None:
+        """A hand on the desk's own buttons: +1 up, -1 down, 0 lets go."""
+        self._catch_up()
+        self.model.press(direction)
+        self._wake.set()
 
     # -- inside -------------------------------------------------------------------------------
     def _command_topics(self) -> tuple[str, ...]:
@@ -364,6 +401,8 @@ class EsphomeDesk:
                 text = str(payload).strip()
             topic = message.topic.value
             self.commands.append((topic, text))
+            async with self._commanded:
+                self._commanded.notify_all()
             if self._offline:
                 continue
             self._catch_up()
