@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "service_cmds",
     "config_cmds",
     "stats_cmds",
+    "emulate_cmds",
 )
 for _module in _COMMAND_MODULES:
     importlib.import_module(f"deskctl.cli.{_module}")

@@ -1,0 +1,134 @@
+"""`deskctl emulate esphome`: an emulated ESPHome desk on an MQTT broker, to try deskctl's MQTT
+desk link (or Home Assistant's MQTT integration) without hardware.
+
+Design: the command builds `deskctl.testing.esphome_desk.EsphomeDesk` (an Upsy Desky, or an
+ESPHome cover, with a hold-to-move motor at 38 mm/s) on the broker named by `--host`/`--port`,
+prints the settings that make deskctl drive it, and runs until Ctrl-C or SIGTERM, when it says
+`offline` on `<prefix>/status` and exits 0. A broker that cannot be reached, or that drops the
+emulator, is one sentence and exit 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import signal
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from deskctl.cli._app import app
+from deskctl.cli._common import guard
+
+if TYPE_CHECKING:
+    from deskctl.testing.esphome_desk import EsphomeDesk
+
+emulate_app = typer.Typer(
+    name="emulate",
+    help="Run an emulated desk, to try deskctl without hardware.",
+    no_args_is_help=True,
+)
+app.add_typer(emulate_app, name="emulate")
+
+
+class EmulatedPreset(enum.StrEnum):
+    upsy = "upsy"
+    cover = "cover"
+
+
+_BOTTOM_MM, _TOP_MM = 620, 1270
+
+
+def _settings_hint(preset: EmulatedPreset, prefix: str, host: str, port: int) -> str:
+    lines = [
+        "[mqtt]",
+        f'host = "{host}"',
+        f"port = {port}",
+        "",
+        "[desks.emulated]",
+        'link = "mqtt"',
+        "",
+        "[desks.emulated.mqtt]",
+        f'preset = "{preset.value}"',
+        f'prefix = "{prefix}"',
+    ]
+    if preset is EmulatedPreset.cover:
+        lines += [f"cover_min_mm = {_BOTTOM_MM}", f"cover_max_mm = {_TOP_MM}"]
+    return "\n".join(lines)
+
+
+async def _serve(desk: EsphomeDesk, hint: str) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with desk:
+        print(f"# settings for deskctl to drive this desk:\n{hint}", flush=True)
+        print(
+            f"emulating {desk.prefix!r} on {desk.broker.host}:{desk.broker.port}; Ctrl-C stops it",
+            file=sys.stderr,
+        )
+        closed = asyncio.create_task(desk.wait_closed())
+        stopped = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({closed, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (closed, stopped):
+            task.cancel()
+        if closed in done and not closed.cancelled():
+            closed.result()  # raises the LinkError that ended it
+
+
+@emulate_app.command("esphome")
+@guard
+def esphome(
+    host: Annotated[str, typer.Option("--host", help="The MQTT broker's host.")] = "localhost",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The broker's port.")
+    ] = 1883,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="The ESPHome node name; every topic starts with it.")
+    ] = "upsy-desky-emu",
+    preset: Annotated[
+        EmulatedPreset,
+        typer.Option(
+            "--preset",
+            help="upsy: an Upsy Desky (height sensor in inches, target number); "
+            "cover: an ESPHome cover (position 0..100 over 62..127 cm).",
+        ),
+    ] = EmulatedPreset.upsy,
+    height: Annotated[str, typer.Option("--height", help="Where the desk starts.")] = "75cm",
+    username: Annotated[str | None, typer.Option("--username", help="Broker user.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--password", envvar="DESKCTL_MQTT__PASSWORD", help="Broker password."),
+    ] = None,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", min=0.01, max=1000, help="Run the motor faster.")
+    ] = 1.0,
+) -> None:
+    """Run an emulated ESPHome desk (Upsy Desky or cover) on an MQTT broker."""
+    from pydantic import SecretStr
+
+    from deskctl.clock import Clock
+    from deskctl.core.units import check_limits, parse_height_mm
+    from deskctl.settings import MqttSettings
+    from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
+
+    start_mm = check_limits(parse_height_mm(height), _BOTTOM_MM, _TOP_MM)
+    if not prefix.strip() or any(c in prefix for c in "#+"):
+        from deskctl.errors import InputError
+
+        raise InputError(
+            f"{prefix!r} cannot be a topic prefix; use a node name like upsy-desky-emu"
+        )
+    broker = MqttSettings(
+        host=host,
+        port=port,
+        username=username,
+        password=SecretStr(password) if password is not None else None,
+    )
+    model = EsphomeDeskModel(preset.value, height_mm=start_mm, bottom_mm=_BOTTOM_MM, top_mm=_TOP_MM)
+    desk = EsphomeDesk(
+        broker, prefix=prefix, preset=preset.value, clock=Clock(scale=time_scale), model=model
+    )
+    asyncio.run(_serve(desk, _settings_hint(preset, prefix, host, port)))
