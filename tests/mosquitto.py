@@ -6,7 +6,8 @@ its own user and cannot read the files), starts the broker, waits (bounded) unti
 connections, yields a `Broker` and kills it after. With `tls=True` it also makes a self-signed
 certificate for `localhost`/`127.0.0.1` with the `openssl` CLI and a password file with
 `mosquitto_passwd -b`; anonymous clients are then refused. If the port was taken between picking
-and binding (another test won the race) it starts again on another port.
+and binding (another test won the race) it starts again on another port. `Broker.kill()` and
+`Broker.restart()` play a broker crash and a broker restart.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ class BrokerUnavailable(RuntimeError):
     """mosquitto is not installed or would not start."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Broker:
-    """A running test broker and how to reach it."""
+    """A running test broker and how to reach it; `restart()` starts it again on its port."""
 
     host: str
     port: int
@@ -75,6 +76,19 @@ class Broker:
         if self.username is not None and self.password is not None:
             args += ["-u", self.username, "-P", self.password]
         return args
+
+    def kill(self) -> None:
+        """Kill the broker at once (as a crash would); `restart()` brings it back."""
+        _stop(self.process)
+
+    def restart(self) -> None:
+        """Kill the broker and start it again on the same port (retained messages are gone)."""
+        _stop(self.process)
+        process = _launch(self.folder)
+        if not _wait_ready(process, self.port):
+            _stop(process)
+            raise BrokerUnavailable(f"mosquitto would not start again on port {self.port}")
+        self.process = process
 
     def log(self) -> str:
         try:
@@ -172,11 +186,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=10)
 
 
+def _launch(folder: Path) -> subprocess.Popen[bytes]:
+    with open(folder / "stderr.log", "ab") as stderr:
+        return subprocess.Popen(
+            [_program("mosquitto"), "-c", str(folder / "mosquitto.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+
 @contextmanager
 def run_mosquitto(folder: Path, *, tls: bool = False) -> Iterator[Broker]:
     """A mosquitto in `folder`, plain or with TLS and a password, killed on exit."""
     folder.mkdir(parents=True, exist_ok=True)
-    program = _program("mosquitto")
     files = None
     if tls:
         cert, key = _make_certificate(folder)
@@ -185,10 +207,7 @@ def run_mosquitto(folder: Path, *, tls: bool = False) -> Iterator[Broker]:
         port = _free_port()
         config = folder / "mosquitto.conf"
         config.write_text(_config(port, folder, files), encoding="utf-8")
-        with open(folder / "stderr.log", "wb") as stderr:
-            process = subprocess.Popen(
-                [program, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=stderr
-            )
+        process = _launch(folder)
         try:
             ready = _wait_ready(process, port)
         except BaseException:
@@ -209,7 +228,7 @@ def run_mosquitto(folder: Path, *, tls: bool = False) -> Iterator[Broker]:
         try:
             yield broker
         finally:
-            _stop(process)
+            _stop(broker.process)
         return
     said = ""
     for name in ("stderr.log", "mosquitto.log"):

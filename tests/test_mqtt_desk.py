@@ -234,11 +234,43 @@ async def test_the_broker_dying_mid_move_ends_the_move_with_a_link_error(
         events = Events(link)
         move = asyncio.create_task(link.move_to(1200))
         await _moving(events, 750)
-        mosquitto.process.kill()
+        mosquitto.kill()
         with pytest.raises(LinkError, match="lost the connection"):
             await move
         assert (await events.next(ConnectionChanged)).connected is False
         assert not link.connected
+
+
+@pytest.mark.fault
+async def test_after_a_broker_restart_the_link_connects_again_and_resumes_nothing(
+    mosquitto: Broker,
+) -> None:
+    clock = Clock(scale=SCALE)
+    model = EsphomeDeskModel(height_mm=750)
+    link = MqttDeskLink("office", mosquitto.settings(), _desk_settings("upsy"), clock)
+    events = Events(link)
+    async with asyncio.timeout(BOUND_S):
+        async with EsphomeDesk(mosquitto.settings(), prefix=PREFIX, clock=clock, model=model):
+            await link.connect()
+            move = asyncio.create_task(link.move_to(1200))
+            await _moving(events, 750)
+            mosquitto.restart()
+            with pytest.raises(LinkError):
+                await move
+        model.stop()
+        model.advance(5.0)  # the desk comes to rest while the broker is away
+        rested_mm = round(model.reading_mm)
+        async with (
+            EsphomeDesk(mosquitto.settings(), prefix=PREFIX, clock=clock, model=model) as desk,
+            link,
+        ):
+            await events.next(ConnectionChanged, lambda e: e.connected)
+            assert link.height_mm == rested_mm
+            landed_mm = await link.move_to(900)
+            assert abs(landed_mm - 900) < UPSY_STEP_MM
+            first_topic, first_payload = desk.commands[0]
+            assert first_topic.endswith("target_desk_height/command")
+            assert abs(float(first_payload) * 25.4 - 900) < 10, "the first command aims at 900"
 
 
 # -- moves that do not arrive -------------------------------------------------------------------

@@ -347,6 +347,7 @@ class MqttDeskLink(DeskLink):
     async def connect(self) -> None:
         if self._broker_up:
             return
+        await self._teardown()  # what is left of a connection the broker dropped
         client = broker_client(self.broker, timeout_s=self.timing.broker_timeout_s)
         stack = contextlib.AsyncExitStack()
         try:
@@ -393,6 +394,9 @@ class MqttDeskLink(DeskLink):
         if self._reports is not None and self._broker_up:
             self._feed(LinkError(f"the link to desk {self.name!r} was closed during the move"))
             await self._stop_quietly()
+        await self._teardown()
+
+    async def _teardown(self) -> None:
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
