@@ -69,7 +69,10 @@ async def desk_and_link(
 ) -> AsyncIterator[tuple[EsphomeDesk, MqttDeskLink]]:
     clock = Clock(scale=SCALE)
     model = EsphomeDeskModel(
-        "cover" if preset == "cover" else "upsy", height_mm=height_mm, runs_past_mm=runs_past_mm
+        "cover" if preset == "cover" else "upsy",
+        height_mm=height_mm,
+        runs_past_mm=runs_past_mm,
+        unit=changes.get("unit", "in"),
     )
     emulator = EsphomeDesk(
         broker.settings(), prefix=PREFIX, preset=model.preset, clock=clock, model=model
@@ -105,15 +108,20 @@ async def _moving(events: Events, start_mm: int, away_mm: int = 20) -> None:
 TARGETS_MM = [1000, 1100, 800, 720, 1051, 900, 1180, 700, 763]
 
 
-@pytest.mark.parametrize(("preset", "step_mm"), [("upsy", UPSY_STEP_MM), ("cover", COVER_STEP_MM)])
+@pytest.mark.parametrize(
+    ("preset", "unit", "step_mm"),
+    [("upsy", "in", UPSY_STEP_MM), ("upsy", "cm", 1.0), ("cover", None, COVER_STEP_MM)],
+    ids=["upsy-inches", "upsy-cm", "cover"],
+)
 async def test_the_link_lands_the_desk_within_its_resolution_up_and_down(
-    mosquitto: Broker, preset: str, step_mm: float
+    mosquitto: Broker, preset: str, unit: str | None, step_mm: float
 ) -> None:
-    async with desk_and_link(mosquitto, preset) as (desk, link):
+    changes: dict[str, Any] = {"unit": unit} if unit else {}
+    async with desk_and_link(mosquitto, preset, **changes) as (desk, link):
         for target_mm in TARGETS_MM:
             landed_mm = await link.move_to(target_mm)
-            assert abs(landed_mm - target_mm) < step_mm, target_mm
-            assert abs(desk.model.reading_mm - target_mm) < step_mm, "the desk's own reading"
+            assert abs(landed_mm - target_mm) <= step_mm, target_mm
+            assert abs(desk.model.reading_mm - target_mm) <= step_mm, "the desk's own reading"
             assert landed_mm == link.height_mm
             assert not desk.model.active, "the desk is at rest when move_to returns"
 
@@ -145,6 +153,16 @@ async def test_a_target_outside_the_limits_sends_nothing(mosquitto: Broker) -> N
         with pytest.raises(HeightError, match="1270 mm"):
             await link.move_to(1300)
         assert desk.commands == []
+
+
+async def test_a_wrong_unit_is_caught_before_anything_moves(mosquitto: Broker) -> None:
+    clock = Clock(scale=SCALE)
+    emulator = EsphomeDesk(mosquitto.settings(), prefix=PREFIX, clock=clock)  # inches
+    link = MqttDeskLink("office", mosquitto.settings(), _desk_settings("upsy", unit="cm"), clock)
+    async with asyncio.timeout(BOUND_S), emulator, link:
+        with pytest.raises(ConfigError, match=r"'29\.5'.*check unit"):
+            await link.move_to(1000)
+        assert emulator.commands == []
 
 
 # -- availability --------------------------------------------------------------------------------

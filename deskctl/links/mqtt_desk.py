@@ -22,6 +22,8 @@ corrected with a new aim, at most `max_corrections` times. The move ends with:
   starts): something is in the way, or the desk went silent;
 - `ManualOverride` when it moves away from the target, or runs on far past it after the stop;
 - `MoveTimeout` past `move_timeout_s`; `LinkError` when the broker drops or the desk goes offline.
+Before moving, a height far outside the desk's limits (a wrong unit, most likely) is a
+`ConfigError`, and nothing is sent.
 Every ending but a lost link sends the stop. All timing is clock time from the injected `Clock`
 (so a scaled clock speeds it up with the emulated motor); only the broker's own network timeout
 (`MqttTiming.broker_timeout_s`) is in real seconds. aiomqtt's errors become `LinkError` with one
@@ -70,6 +72,7 @@ _CLIENT_LOG.addHandler(logging.NullHandler())
 _DEFAULT_DECIMALS = {"in": 1, "cm": 1, "mm": 0}
 _ONLINE, _OFFLINE = "online", "offline"
 _NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+_PLAUSIBLE_MM = 200  # a report this far outside the limits means a wrong unit or topic
 
 
 # -- topics and payloads (pure) -----------------------------------------------------------------
@@ -322,6 +325,7 @@ class MqttDeskLink(DeskLink):
         self._reports: asyncio.Queue[int | DeskError] | None = None
         self._progress: Progress | None = None
         self._quiet_until_s = 0.0
+        self._last_payload = ""
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -436,6 +440,7 @@ class MqttDeskLink(DeskLink):
             if height_mm is None:
                 log.debug("%s: ignored a height payload %r", self.name, text[:40])
                 return
+            self._last_payload = text.strip()[:40]
             self._on_height(height_mm)
 
     def _on_availability(self, state: str) -> None:
@@ -539,12 +544,21 @@ class MqttDeskLink(DeskLink):
                 f"desk {self.name!r} has not said it is online on {topic}; check its prefix and "
                 "that it is powered and on the network"
             )
-        if self._height_mm is None:
+        height_mm = self._height_mm
+        if height_mm is None:
             raise LinkError(
                 f"desk {self.name!r} has not reported its height on {self.topics.state_topic}; "
                 "check the topic and the unit"
             )
-        return self._height_mm
+        if not self.min_mm - _PLAUSIBLE_MM <= height_mm <= self.max_mm + _PLAUSIBLE_MM:
+            unit = self.topics.unit or "a cover position"
+            raise ConfigError(
+                f"desk {self.name!r} reports {self._last_payload!r} on {self.topics.state_topic}, "
+                f"which reads as {height_mm} mm ({unit}), far outside its limits of "
+                f"{self.min_mm}..{self.max_mm} mm; check unit (or cover_min_mm and cover_max_mm) "
+                "in its mqtt settings"
+            )
+        return height_mm
 
     async def _move_to(self, target_mm: int, progress: Progress | None) -> int:
         if self._reports is not None:
