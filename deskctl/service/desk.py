@@ -289,8 +289,13 @@ class DeskRunner:
                 self.emit("confirm", _block_fields(action.block))
             elif isinstance(action, Move):
                 height_mm = action.block.height_mm
-                if height_mm is not None:
+                if height_mm is None:
+                    continue
+                try:
                     self.start_move(height_mm, scheduled=True)
+                except MoveError:  # a command move runs: never fight it; it ends the hold
+                    reason = "the desk was already moving on your command"
+                    self.carry_out(self.scheduler.move_done(False, now, reason), now)
             elif isinstance(action, ShowCue):
                 self.last_cue = {**action.cue.to_json(), "at": now.isoformat()}
                 self.emit("cue", {"cue": action.cue, "change": str(action.block.change)})
