@@ -390,6 +390,27 @@ async def test_commands_are_never_retained(mosquitto: Broker) -> None:
     assert topics.stop_topic not in retained
 
 
+# -- the emulated desk on its own (pure stepping) -----------------------------------------------
+def test_the_emulated_motor_runs_about_38_mm_s_after_a_short_ramp() -> None:
+    model = EsphomeDeskModel(height_mm=750)
+    model.press(+1)
+    model.advance(5.0)
+    assert 750 + 38 * 5 - 5 < model.position_mm < 750 + 38 * 5
+    model.press(0)
+    model.advance(1.0)
+    assert not model.active
+
+
+@pytest.mark.parametrize(("start_mm", "target_mm"), [(750, 1000), (1100, 800)])
+def test_the_emulated_firmware_alone_runs_past_its_target(start_mm: int, target_mm: int) -> None:
+    model = EsphomeDeskModel(height_mm=start_mm)
+    model.set_target_mm(target_mm)
+    model.advance(30.0)
+    direction = 1 if target_mm > start_mm else -1
+    assert (model.position_mm - target_mm) * direction > 1, "no exact move-to of its own"
+    assert abs(model.position_mm - target_mm) < 10
+
+
 # -- topics, payloads and settings (no broker) --------------------------------------------------
 @pytest.mark.parametrize(
     ("settings", "state", "command", "stop"),

@@ -15,7 +15,8 @@ sends the stop itself: `STOP` on a cover's command topic; for a number (Upsy Des
 last reported height back as the new target (firmware that replaces a running target then releases
 the button; set `stop_topic`/`stop_payload`, e.g. a stop button's `PRESS`, for firmware that does
 not). Silence for `settle_s` after that means the desk has landed; the run-on of long moves is
-learned, and a landing outside `tolerance_mm` (default: one step of the payload's resolution) is
+learned, and a landing outside `tolerance_mm` (default: the whole mm within one step of the
+payload's resolution: 2 mm for 0.1 in, 1 mm for 0.1 cm, 6 mm for one percent of 620..1270 mm) is
 corrected with a new aim, at most `max_corrections` times. The move ends with:
 - the landed height, from the desk's own report;
 - `Obstruction` when the height stops changing for `stall_s` well short of the aim (or never
@@ -421,7 +422,10 @@ class MqttDeskLink(DeskLink):
                     text = bytes(payload).decode("utf-8", errors="replace")
                 else:
                     text = "" if payload is None else str(payload)
-                self._on_message(message.topic.value, text)
+                try:
+                    self._on_message(message.topic.value, text)
+                except Exception:  # a subscriber's bug must not silence the desk
+                    log.exception("%s: handling a message on %s failed", self.name, message.topic)
         except aiomqtt.MqttError as exc:
             self._on_broker_lost(broker_error(exc, self.broker))
 
@@ -583,7 +587,7 @@ class MqttDeskLink(DeskLink):
             raise
         except asyncio.CancelledError:
             with contextlib.suppress(DeskError, TimeoutError):
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(1.0):  # real seconds: a bound on one publish
                     await self._stop_quietly()
             raise
         finally:

@@ -10,7 +10,8 @@ Design: two layers, as with the LINAK model.
   for a firmware with a slow loop; the motor then runs on. A new target while moving that lies
   behind the motion, or within one step of the reading, releases the button (the desk stops; it
   never reverses in one go); at rest, a target one step or more away starts a move. Hands on the
-  desk's own buttons (`press`) override the firmware; `obstacle_mm` blocks the motor there.
+  desk's own buttons (`press`) override the firmware; `obstacle_mm` stops the motor there
+  (no back-off) for as long as it is driven against it.
 - `EsphomeDesk` puts the model on a broker with ESPHome's MQTT conventions: availability
   `<prefix>/status` (`online` retained, `offline` as last will and on exit); the `upsy` preset
   publishes `<prefix>/sensor/desk_height/state` (like `29.5`) and takes
@@ -20,7 +21,8 @@ Design: two layers, as with the LINAK model.
   (`OPEN`, `CLOSE`, `STOP`, `TOGGLE`). States are retained, as ESPHome retains them. It steps the
   model every `TICK_S` of its `Clock` while something moves (a scaled clock runs it faster) and
   publishes the height whenever the reading changes. Fault switches: `reporting = False` (the
-  firmware goes silent: no state messages, though the desk still moves), `go_offline()`.
+  firmware goes silent: no state messages, though the desk still moves), `go_offline()` (says
+  `offline` and ignores commands until `go_online()`).
 
 Public API:
     EsphomeDeskModel(preset="upsy", *, height_mm=750, bottom_mm=620, top_mm=1270, unit="in",
