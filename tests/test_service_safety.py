@@ -113,6 +113,18 @@ def test_snooze_10m_moves_10_minutes_later_and_the_next_block_keeps_its_length()
     assert abs(sat_at - stood_at - timedelta(minutes=15)) <= timedelta(seconds=1), "15 min stand"
 
 
+def test_a_service_started_just_after_a_change_warns_the_full_30_s_before_moving() -> None:
+    async def script(service: Service, recorded: Recorded) -> None:
+        await until(service, at(10, 17))
+
+    recorded = run_service(at(10, 16), script)  # the 10:15 change is a minute old
+    (warned_at, warning), *_ = recorded.of("warning")
+    (moved_at, target), *_ = moves(recorded)
+    assert warning["height_mm"] == target == STAND_MM
+    assert near(warned_at, at(10, 16))
+    assert moved_at - warned_at >= timedelta(seconds=30), "a full warning, even when late"
+
+
 # --- pause and inhibit -------------------------------------------------------------------------
 
 
