@@ -22,3 +22,12 @@ def mosquitto_tls(tmp_path: Path) -> Iterator[Broker]:
     """A real mosquitto with TLS (self-signed for 127.0.0.1) and a password file."""
     with run_mosquitto(tmp_path / "mosquitto-tls", tls=True) as broker:
         yield broker
+
+
+@pytest.fixture(autouse=True)
+def own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own config, state and runtime folders: nothing of the person running
+    the tests (a remembered profile, their history, a running service's socket) leaks in."""
+    for kind in ("CONFIG", "STATE", "RUNTIME"):
+        monkeypatch.setenv(f"DESKCTL_{kind}_DIR", str(tmp_path / "deskctl" / kind.lower()))
+    monkeypatch.delenv("DESKCTL_CONFIG", raising=False)

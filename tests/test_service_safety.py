@@ -395,3 +395,25 @@ def test_an_illegal_command_answers_one_sentence_and_moves_nothing(
         assert status["schedule"] in ("running", "off_hours")
 
     run_service(START, script)
+
+
+def test_inhibit_during_a_scheduled_move_stops_the_desk_at_once() -> None:
+    async def script(service: Service, recorded: Recorded) -> None:
+        link = sim(service)
+        await until(service, at(9, 30, 3))
+        assert link.moving, "the 09:30 move to standing is under way"
+        since = len(link.model.writes)
+        await service.call("inhibit", args={"on": True})
+        await until(service, at(9, 31))
+        assert stops_after_target(link, 0)
+        assert (Char.COMMAND, Command.STOP.value) in [
+            (c, d) for _, c, d in link.model.writes[since:]
+        ]
+        assert link.model.height_mm < STAND_MM - 50
+        await until(service, at(10, 30))
+
+    recorded = run_service(START, script)
+    assert [f["outcome"] for _, f in recorded.of("move")][-1] == "stopped"
+    assert all(when < at(9, 30, 5) for when, _ in recorded.of("move_started")[1:]), (
+        "nothing moved while inhibited"
+    )

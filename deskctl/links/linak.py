@@ -75,9 +75,24 @@ class LinakLink(DeskLink):
     # -- connection ---------------------------------------------------------------------------
     async def connect(self) -> None:
         await self.gatt.connect(self._on_disconnect)
+        await self._stop_writer(drain=False)
         self._controller = MoveController(self._config, base_mm=self.base_mm)
         self._writes = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name=f"{self.name}-writer")
+        try:
+            await self._set_up()
+        except (LinkError, ProtocolError) as exc:
+            await self._stop_writer(drain=False)
+            await self.gatt.disconnect()
+            if isinstance(exc, LinkError):
+                raise
+            raise LinkError(
+                f"desk {self.name!r} answered with bytes that make no sense: {exc}"
+            ) from None
+        self._emit(ConnectionChanged(True))
+
+    async def _set_up(self) -> None:
+        """Read the base height, wake the desk, and follow its height reports."""
         await self.gatt.subscribe(Char.DPG, self._on_dpg)
         base_payload = await self._dpg_read(DpgCommand.BASE_OFFSET)
         if base_payload is not None:
@@ -86,7 +101,6 @@ class LinakLink(DeskLink):
         await self._wake_up()
         await self.gatt.subscribe(Char.HEIGHT_SPEED, self._on_height)
         self._on_height(await self.gatt.read(Char.HEIGHT_SPEED))
-        self._emit(ConnectionChanged(True))
 
     async def _wake_up(self) -> None:
         """Wake DPG1C/DPG1M controllers, which ignore moves until their user id says 1."""

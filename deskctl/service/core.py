@@ -97,7 +97,7 @@ class Service:
             while not self._stopping.is_set():
                 now = self._now_checking_jumps()
                 for runner in self.desks.values():
-                    runner.tick(now)
+                    self._guarded(runner.name, runner.tick, now)
                 getter = asyncio.create_task(self.queue.get())
                 done, _ = await asyncio.wait(
                     {getter, stopper},
@@ -105,7 +105,7 @@ class Service:
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 if getter in done:
-                    self._dispatch(getter.result(), self.clock.now())
+                    self._guarded("service", self._dispatch, getter.result(), self.clock.now())
                 else:
                     getter.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -113,6 +113,14 @@ class Service:
         finally:
             stopper.cancel()
             await self._shutdown()
+
+    def _guarded(self, desk: str, step: Callable[..., None], *args: Any) -> None:
+        """Run one step of the owner task; a deskctl error in it is reported, never fatal."""
+        try:
+            step(*args)
+        except DeskctlError as exc:
+            log.error("%s: %s", desk, exc)
+            self.emitter(desk)("error", {"reason": str(exc)})
 
     def _sleep_s(self, now: datetime) -> float:
         wakes = [r.scheduler.wake_at(now) for r in self.desks.values()]
@@ -302,7 +310,10 @@ class Service:
         elif cmd == "confirm":
             actions = sched.confirm(now)
         elif cmd == "inhibit":
-            actions = sched.inhibit(bool(args.get("on", True)), now)
+            on = bool(args.get("on", True))
+            actions = sched.inhibit(on, now)
+            if on and runner.scheduled_move_running:
+                asyncio.create_task(runner.stop_now())  # noqa: RUF006 - the move task reports
         elif cmd == "schedule":
             actions = sched.set_enabled(bool(args.get("on", True)), now)
         elif cmd == "profile_use":

@@ -98,6 +98,8 @@ class DeskRunner:
         self.last_cue: dict[str, Any] | None = None
         self.move_task: asyncio.Task[None] | None = None
         self._move_from_mm: int | None = None
+        self._move_to_mm = 0
+        self._move_scheduled = False
         self._rest_mm: int | None = None
         self._schedule_noted: tuple[str, datetime | None] | None = None
         self.reconnect_task: asyncio.Task[None] | None = None
@@ -310,6 +312,10 @@ class DeskRunner:
             elif isinstance(action, Replanned):
                 log.info("%s: re-planned (%s)", self.name, action.why)
 
+    @property
+    def scheduled_move_running(self) -> bool:
+        return self.move_task is not None and not self.move_task.done() and self._move_scheduled
+
     def start_move(self, target_mm: int, *, scheduled: bool) -> None:
         """Start a move in its own task; its end comes back as `MoveFinished`."""
         if self.move_task is not None and not self.move_task.done():
@@ -317,6 +323,7 @@ class DeskRunner:
         self.emit("move_started", {"target_mm": target_mm, "scheduled": scheduled})
         self._move_from_mm = self.link.height_mm
         self._move_to_mm = target_mm
+        self._move_scheduled = scheduled
         self.move_task = asyncio.create_task(
             self._move(target_mm, scheduled), name=f"{self.name}-move"
         )
