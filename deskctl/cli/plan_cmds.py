@@ -64,21 +64,14 @@ def _parse_date(text: str | None, tz: tzinfo) -> date:
 
 
 def _plan(profile: Profile, day: date, tz: tzinfo, settings: DeskSettings | None) -> list[Block]:
-    from deskctl.core.cues import CuePicker
-    from deskctl.core.planner import day_seed, plan_day
+    from deskctl.core.planner import plan_with_cues
     from deskctl.cue_library import load_cues
 
-    picker = CuePicker(
-        load_cues(),
-        seed=day_seed(day),
-        prefer_areas=profile.prefer_areas,
-        prefer_kinds=profile.prefer_kinds,
-    )
-    return plan_day(
+    return plan_with_cues(
         profile,
         day,
         tz,
-        picker=picker,
+        load_cues(),
         min_mm=None if settings is None else settings.min_mm,
         max_mm=None if settings is None else settings.max_mm,
     )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from deskctl.core.cues import Change, Cue
+from deskctl.core.cues import Change, Cue, CuePicker
 from deskctl.core.profile import Hours, Posture, Profile
 from deskctl.core.units import format_height
 from deskctl.errors import ConfigError
@@ -42,6 +42,7 @@ __all__ = [
     "longest_bout",
     "plan_day",
     "plan_json",
+    "plan_with_cues",
     "time_in",
     "working_spans",
 ]
@@ -164,6 +165,36 @@ def plan_day(
             )
         )
     return blocks
+
+
+def plan_with_cues(
+    profile: Profile,
+    day: date,
+    tz: tzinfo,
+    cues: Sequence[Cue],
+    *,
+    now: datetime | None = None,
+    posture_now: Posture | None = None,
+    min_mm: int | None = None,
+    max_mm: int | None = None,
+) -> list[Block]:
+    """`plan_day` with the day's seeded picker: `deskctl plan` shows the cues the service gives."""
+    picker = CuePicker(
+        cues,
+        seed=day_seed(day),
+        prefer_areas=profile.prefer_areas,
+        prefer_kinds=profile.prefer_kinds,
+    )
+    return plan_day(
+        profile,
+        day,
+        tz,
+        picker=picker,
+        now=now,
+        posture_now=posture_now,
+        min_mm=min_mm,
+        max_mm=max_mm,
+    )
 
 
 def _step_of(profile: Profile, posture: Posture | None) -> int:

@@ -19,8 +19,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from deskctl.clock import Clock
-from deskctl.core.cues import CuePicker
-from deskctl.core.planner import Block, day_seed, plan_day
+from deskctl.core.planner import Block, plan_with_cues
 from deskctl.core.posture import posture_of
 from deskctl.core.profile import Posture, Profile
 from deskctl.core.schedule import (
@@ -115,17 +114,11 @@ class DeskRunner:
         now: datetime | None,
         posture_now: Posture | None,
     ) -> list[Block]:
-        picker = CuePicker(
-            self._cues,
-            seed=day_seed(day),
-            prefer_areas=profile.prefer_areas,
-            prefer_kinds=profile.prefer_kinds,
-        )
-        return plan_day(
+        return plan_with_cues(
             profile,
             day,
             tz,
-            picker=picker,
+            self._cues,
             now=now,
             posture_now=posture_now,
             min_mm=self.link.min_mm,
