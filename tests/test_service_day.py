@@ -115,3 +115,18 @@ def test_two_desks_in_one_service_follow_their_own_profiles() -> None:
     assert len(moves["lab"]) > len(moves["office"]) >= 4
     assert any(f["cue"].kind.value == "walk" for f in walks)
     assert office_walks == []
+
+
+def test_the_cues_given_are_the_ones_deskctl_plan_shows() -> None:
+    from deskctl.core.planner import plan_with_cues
+    from deskctl.cue_library import load_cues
+    from deskctl.profile_library import load_profile
+
+    planned = plan_with_cues(load_profile("default"), MONDAY.date(), TZ, load_cues())
+
+    async def day(service: Service, recorded: Recorded) -> None:
+        await service.clock.sleep(11 * 3600)
+
+    recorded = run_service(MONDAY, day)
+    given = [f["cue"].id for _, f in recorded.of("cue")]
+    assert given == [b.cue.id for b in planned if b.cue is not None]
