@@ -234,8 +234,6 @@ async def test_a_refused_login_says_to_check_username_and_password(
     assert "\n" not in str(caught.value)
 
 
-# paho-mqtt 2.2 leaves the socket of a failed TLS handshake for the garbage collector.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_an_untrusted_certificate_says_to_check_ca_file(mosquitto_tls: Broker) -> None:
     broker = mosquitto_tls.settings(ca_file=None)
     link = MqttDeskLink("office", broker, MqttDeskSettings(prefix=PREFIX), Clock())

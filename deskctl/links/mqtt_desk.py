@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import math
 import socket
 import ssl
+import warnings
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
@@ -232,6 +234,25 @@ def broker_client(
     )
 
 
+def _release_failed_tls_socket(exc: BaseException) -> None:
+    """Close the socket of a failed TLS handshake now.
+
+    paho-mqtt 2.2 drops that socket without closing it (the traceback of the handshake error
+    still holds it), so each failed attempt (a reconnect loop with a wrong ca_file) would keep a
+    file descriptor until the garbage collector runs, and then warn (ResourceWarning) in whatever
+    code happens to run at that moment. The error is replaced by a LinkError sentence anyway.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        seen: set[int] = set()
+        inner = exc.__cause__ or exc.__context__
+        while inner is not None and id(inner) not in seen:
+            seen.add(id(inner))
+            inner.__traceback__ = None
+            inner = inner.__cause__ or inner.__context__
+        gc.collect()
+
+
 def broker_error(exc: aiomqtt.MqttError, broker: MqttSettings) -> LinkError:
     """One sentence a person can act on, for whatever aiomqtt raised."""
     where = f"the MQTT broker at {broker.host}:{broker.port}"
@@ -250,6 +271,7 @@ def broker_error(exc: aiomqtt.MqttError, broker: MqttSettings) -> LinkError:
     text = str(exc)
     lowered = text.lower()
     if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+        _release_failed_tls_socket(exc)
         return LinkError(
             f"the TLS handshake with {where} failed ({text}); check ca_file and tls in the "
             "[mqtt] settings and that this port speaks TLS"
