@@ -85,6 +85,12 @@ class Hours:
         return self.end_min - self.start_min
 
 
+def _shown(key: object) -> str:
+    """A key as an error names it: as written, or quoted with escapes if it would break the line."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
 def _clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
@@ -160,7 +166,7 @@ def _parse_hours_on(value: object) -> dict[int, tuple[Hours, ...]]:
             try:
                 day = _parse_day(key)
             except ValueError as exc:
-                raise _Problem(f".{key}", str(exc)) from None
+                raise _Problem(f".{_shown(key)}", str(exc)) from None
         try:
             out[day] = _parse_day_hours(ranges)
         except _Problem as exc:
@@ -328,7 +334,7 @@ def _describe(error: ErrorDetails) -> str:
         if isinstance(part, int):
             where += f"[{part}]"
         elif part != "[key]":
-            where += f".{part}" if where else str(part)
+            where += f".{_shown(part)}" if where else _shown(part)
     ctx = error.get("ctx") or {}
     kind = error["type"]
     cause = ctx.get("error")
