@@ -73,4 +73,9 @@ def _read_one(source: str, entry: Traversable) -> list[Cue]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"the cue file {source} is not valid TOML: {exc}") from exc
+    except (ValueError, RecursionError):  # tomllib's own limits: int digits, nesting depth
+        raise ConfigError(
+            f"the cue file {source} is not valid TOML: it nests too deeply or holds a number "
+            "with too many digits"
+        ) from None
     return parse_cues(data, source)

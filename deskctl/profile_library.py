@@ -96,6 +96,10 @@ def _read(source: str, entry: Traversable, name: str) -> Profile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except (ValueError, RecursionError):  # tomllib's own limits: int digits, nesting depth
+        raise ConfigError(
+            f"{source}: not valid TOML: it nests too deeply or holds a number with too many digits"
+        ) from None
     return parse_profile(data, name=name, source=source)
 
 

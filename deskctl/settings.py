@@ -172,6 +172,9 @@ class _FileSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
+_TOML_LIMITS = "it nests too deeply or holds a number with too many digits"
+
+
 def settings_path() -> Path:
     """Where the settings file is: `DESKCTL_CONFIG` if set, else the user's config dir."""
     override = os.environ.get("DESKCTL_CONFIG")
@@ -193,6 +196,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: is not valid TOML ({exc})") from None
+    except (ValueError, RecursionError):  # tomllib's own limits: int digits, nesting depth
+        raise ConfigError(f"{path}: is not valid TOML ({_TOML_LIMITS})") from None
 
 
 def _origin(loc: tuple[int | str, ...], path: Path) -> str:
