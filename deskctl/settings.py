@@ -10,12 +10,18 @@ the field and what is wrong. With no file at all the defaults stand, so `--simul
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from deskctl import paths
 from deskctl.errors import ConfigError
@@ -231,6 +237,15 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 
     try:
         return _FromFile(**overrides)
+    except SettingsError as exc:  # an environment variable that should hold JSON does not
+        found = re.search(r'field "(\w+)"', str(exc))
+        if found is None:
+            raise ConfigError("a DESKCTL_ environment variable is not valid JSON") from None
+        variable = _ENV_PREFIX + found.group(1).upper()
+        raise ConfigError(
+            f"{variable}: is not valid JSON; set one key at a time instead, like "
+            f"{variable}__KEY=value"
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
