@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,9 +24,8 @@ from deskctl.cli._app import app
 from deskctl.cli._common import guard, print_json
 
 if TYPE_CHECKING:
-    from deskctl.clock import Clock
     from deskctl.links.base import DeskLink
-    from deskctl.settings import DeskSettings
+    from deskctl.settings import DeskSettings, MqttSettings
 
 DeskOpt = Annotated[
     str | None, typer.Option("--desk", help="Which desk, when several are configured.")
@@ -99,30 +99,33 @@ def progress_bar(target_mm: int, show: bool) -> Iterator[Callable[[int], None]]:
         yield update
 
 
-def _desk(
-    config: Path | None, desk: str | None, simulate: bool, sim: str | None = None
-) -> tuple[str, DeskSettings]:
+@dataclass(frozen=True)
+class _Chosen:
+    """The desk a command is for, with what it takes to reach it."""
+
+    name: str
+    desk: DeskSettings
+    broker: MqttSettings | None
+
+    def link(self, time_scale: float = 1.0) -> DeskLink:
+        from deskctl.clock import Clock
+        from deskctl.links.factory import open_link
+
+        clock = Clock(scale=time_scale if self.desk.link == "sim" else 1.0)
+        return open_link(self.name, self.desk, clock, broker=self.broker)
+
+
+def _desk(config: Path | None, desk: str | None, simulate: bool, sim: str | None = None) -> _Chosen:
     from deskctl.errors import InputError
     from deskctl.settings import load_settings, select_desk
 
     if sim is not None and sim not in ("model", "ble"):
         raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
-    name, settings = select_desk(load_settings(config), desk, simulate=simulate or sim is not None)
+    settings = load_settings(config)
+    name, chosen = select_desk(settings, desk, simulate=simulate or sim is not None)
     if sim is not None:
-        settings = settings.model_copy(update={"sim": sim})
-    return name, settings
-
-
-def _clock(desk: DeskSettings, time_scale: float) -> Clock:
-    from deskctl.clock import Clock
-
-    return Clock(scale=time_scale if desk.link == "sim" else 1.0)
-
-
-def _link(name: str, desk: DeskSettings, clock: Clock) -> DeskLink:
-    from deskctl.links.factory import open_link
-
-    return open_link(name, desk, clock)
+        chosen = chosen.model_copy(update={"sim": sim})
+    return _Chosen(name, chosen, settings.mqtt)
 
 
 def posture_heights(name: str, desk: DeskSettings) -> tuple[int, int]:
@@ -196,12 +199,12 @@ def _move_command(
                 as_json,
             )
             return
-    name, desk_settings = _desk(config, desk, simulate, sim)
+    chosen = _desk(config, desk, simulate, sim)
     if target_mm is None:
-        sit_mm, stand_mm = posture_heights(name, desk_settings)
+        sit_mm, stand_mm = posture_heights(chosen.name, chosen.desk)
         target_mm = sit_mm if cmd == "sit" else stand_mm
-    check_limits(target_mm, desk_settings.min_mm, desk_settings.max_mm)
-    link = _link(name, desk_settings, _clock(desk_settings, time_scale))
+    check_limits(target_mm, chosen.desk.min_mm, chosen.desk.max_mm)
+    link = chosen.link(time_scale)
     _show_move(asyncio.run(_move(link, target_mm, show)), as_json)
 
 
@@ -308,8 +311,9 @@ def stop(
             else:
                 print(f"{answer.get('desk')}: stopped")
             return
-    name, desk_settings = _desk(config, desk, simulate)
-    result = asyncio.run(_stop(_link(name, desk_settings, _clock(desk_settings, 1.0))))
+    chosen = _desk(config, desk, simulate)
+    name = chosen.name
+    result = asyncio.run(_stop(chosen.link()))
     if as_json:
         print_json(result)
     else:
@@ -340,9 +344,10 @@ def status(
     from deskctl.core.posture import posture_of
     from deskctl.core.units import format_height
 
-    name, desk_settings = _desk(config, desk, simulate)
-    height_mm, moving = asyncio.run(_status(_link(name, desk_settings, _clock(desk_settings, 1.0))))
-    sit_mm, stand_mm = posture_heights(name, desk_settings)
+    chosen = _desk(config, desk, simulate)
+    name = chosen.name
+    height_mm, moving = asyncio.run(_status(chosen.link()))
+    sit_mm, stand_mm = posture_heights(name, chosen.desk)
     posture = None if height_mm is None else posture_of(height_mm, sit_mm, stand_mm)
     result = {
         "desk": name,

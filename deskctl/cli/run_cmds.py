@@ -156,7 +156,7 @@ def build_service(
     service = Service(clock, sinks=sinks, store=store)
     cues = load_cues()
     for name, desk in desks.items():
-        link = open_link(name, desk, clock)
+        link = open_link(name, desk, clock, broker=settings.mqtt)
         runner = DeskRunner(
             name,
             link,
