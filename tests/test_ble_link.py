@@ -133,3 +133,40 @@ def test_no_desk_at_the_address_says_what_to_check() -> None:
         await radio.close()
 
     run_virtual(main())
+
+
+def test_a_desk_not_in_pairing_mode_explains_the_button_and_the_agent() -> None:
+    async def main() -> None:
+        clock = Clock()
+        radio = BumbleRadio()
+        desk = EmulatedDesk(radio, DeskModel(height_mm=750), clock=clock)
+        desk.pairable = False
+        async with desk:
+            gatt = BleakGattClient(
+                desk.address, timeout_s=5, pair=True, backend=radio.client_backend
+            )
+            link = LinakLink("desk", gatt, clock)
+            with pytest.raises(LinkError, match=r"Bluetooth button .* BlueZ agent"):
+                await link.connect()
+            assert not link.connected
+        await radio.close()
+
+    run_virtual(main())
+
+
+def test_the_calibration_offset_moves_every_height_the_same_way() -> None:
+    async def main() -> None:
+        clock = Clock()
+        radio = BumbleRadio()
+        desk = EmulatedDesk(radio, DeskModel(height_mm=750), clock=clock)
+        async with desk:
+            gatt = BleakGattClient(desk.address, timeout_s=5, backend=radio.client_backend)
+            link = LinakLink("desk", gatt, clock, calibration_mm=7)
+            await link.connect()
+            assert link.height_mm == 757  # the desk says 750 above its floor; the tape says 757
+            assert await link.move_to(1007) == 1007
+            assert desk.model.height_mm == 1000
+            await link.close()
+        await radio.close()
+
+    run_virtual(main())
