@@ -181,6 +181,12 @@ class _FileSource(PydanticBaseSettingsSource):
 _TOML_LIMITS = "it nests too deeply or holds a number with too many digits"
 
 
+def _shown(key: object) -> str:
+    """A key as an error names it: as written, or quoted with escapes if it would break the line."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
 def settings_path() -> Path:
     """Where the settings file is: `DESKCTL_CONFIG` if set, else the user's config dir."""
     override = os.environ.get("DESKCTL_CONFIG")
@@ -249,7 +255,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
-        field = ".".join(str(p) for p in loc) or "(top level)"
+        field = ".".join(_shown(p) for p in loc) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "is not a known setting"
