@@ -156,7 +156,7 @@ class DeskTopics:
         if self.json_key is not None:
             try:
                 data = json.loads(payload)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
                 return None
             text = data.get(self.json_key) if isinstance(data, dict) else None
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
@@ -167,12 +167,16 @@ class DeskTopics:
             return None
         if not value.is_finite():
             return None
-        if self.cover_range_mm is not None:
-            low, high = self.cover_range_mm
-            value = Decimal(low) + min(max(value, Decimal(0)), Decimal(100)) * (high - low) / 100
-        else:
-            value *= MM_PER_UNIT[self.unit or "mm"]
-        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        try:
+            if self.cover_range_mm is not None:
+                low, high = self.cover_range_mm
+                position = min(max(value, Decimal(0)), Decimal(100))
+                value = Decimal(low) + position * (high - low) / 100
+            else:
+                value *= MM_PER_UNIT[self.unit or "mm"]
+            return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        except ArithmeticError:  # decimal's InvalidOperation or Overflow: no height is that long
+            return None
 
     def encode(self, height_mm: float) -> str:
         """A height → the command payload (a number in the unit, or a cover's position)."""
