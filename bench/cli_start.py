@@ -1,43 +1,151 @@
-"""How fast `deskctl --help` starts, against a bare `python -c pass` on the same interpreter.
+"""Figure 1, CLI start: `deskctl --help` and `deskctl status` (service running) against the peers.
 
-Run: `.venv/bin/python bench/cli_start.py [--runs N]`. Prints medians and the ratio; never asserts.
+How: every command runs as a fresh process, as a person runs it, round after round (interleaved,
+after two warm-up rounds), with its folders and HOME in a temporary directory:
+- `python -c pass` on the same interpreter: the floor no Python CLI can beat;
+- `deskctl --help`, and `deskctl status` answered by a running `deskctl run --simulate` (started
+  as a subprocess outside working hours, so it is idle);
+- `idasen --help` and `linak-controller --help`, installed from PyPI into their own venvs under
+  `~/.cache/deskctl-bench/peers/` (made once, then reused; `--peers-dir` moves them). A peer that
+  cannot be installed is reported with the reason and left out.
+Also the status round trip over the control socket from inside a running Python process (what
+a status bar applet would pay), without any interpreter start.
+
+Run: `.venv/bin/python bench/cli_start.py [--quick] [--runs N] [--no-peers]`.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from _common import (
+    BIN,
+    Summary,
+    bench_parser,
+    deskctl_home,
+    ms,
+    print_table,
+    ratio,
+    running_service,
+    socket_of,
+    time_commands,
+)
+
+PEERS = {"idasen": "idasen", "linak-controller": "linak-controller"}  # PyPI name: command
+IDLE_START = "2026-11-29T20:00"  # a Sunday evening: outside every shipped profile's hours
+_INSTALL_TIMEOUT_S = 600
 
 
-def time_command(argv: list[str], runs: int) -> list[float]:
+def default_peers_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "deskctl-bench" / "peers"
+
+
+def install_peer(package: str, command: str, peers_dir: Path) -> tuple[Path | None, str]:
+    """The peer's command in its own venv (made on first use), and its version or why not."""
+    venv = peers_dir / package
+    python = venv / "bin" / "python"
+    exe = venv / "bin" / command
+    if not exe.exists():
+        print(f"installing {package} from PyPI into {venv} ...", flush=True)
+        steps = [
+            [sys.executable, "-m", "venv", "--clear", str(venv)],
+            [str(python), "-m", "pip", "install", "--quiet", package],
+        ]
+        for argv in steps:
+            try:
+                done = subprocess.run(
+                    argv, capture_output=True, text=True, timeout=_INSTALL_TIMEOUT_S, check=False
+                )
+            except subprocess.TimeoutExpired:
+                return None, f"`{' '.join(argv[-3:])}` took over {_INSTALL_TIMEOUT_S} s"
+            if done.returncode != 0:
+                tail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-2:])
+                return None, f"`{' '.join(argv[-3:])}` failed: {tail}"
+        if not exe.exists():
+            return None, f"{package} installed no `{command}` command"
+    version = subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return exe, version or "unknown version"
+
+
+def status_round_trips(sock: Path, runs: int) -> list[float]:
+    """`call("status")` from this process: the socket round trip and the service's answer."""
+    from deskctl.control_client import call
+
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        call("status", path=sock)
         samples.append(time.perf_counter() - start)
     return samples
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=20)
+    parser = bench_parser(__doc__)
+    parser.add_argument("--runs", type=int, help="runs per command (default 30, quick 10)")
+    parser.add_argument("--no-peers", action="store_true", help="leave idasen and linak out")
+    parser.add_argument("--peers-dir", type=Path, default=default_peers_dir())
     args = parser.parse_args()
-    commands = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "deskctl --help": [sys.executable, "-m", "deskctl", "--help"],
-    }
-    medians = {}
-    print(f"{'command':<20} {'median ms':>10} {'p90 ms':>8}")
-    for label, argv in commands.items():
-        samples = sorted(time_command(argv, args.runs))
-        medians[label] = statistics.median(samples)
-        p90 = samples[int(0.9 * (len(samples) - 1))]
-        print(f"{label:<20} {medians[label] * 1000:>10.1f} {p90 * 1000:>8.1f}")
-    ratio = medians["deskctl --help"] / medians["python -c pass"]
-    print(f"ratio deskctl --help / python -c pass: {ratio:.1f}x over {args.runs} runs")
+    runs = args.runs or (10 if args.quick else 30)
+
+    peers: dict[str, list[str]] = {}
+    notes: list[str] = []
+    if not args.no_peers:
+        for package, command in PEERS.items():
+            exe, detail = install_peer(package, command, args.peers_dir)
+            if exe is None:
+                print(f"{package}: not measured: {detail}")
+                continue
+            peers[f"{command} --help"] = [str(exe), "--help"]
+            notes.append(f"{package} {detail}")
+
+    with deskctl_home() as (root, env):
+        (root / "home").mkdir()
+        env["HOME"] = str(root / "home")  # a peer that writes a config on start writes it here
+        env["XDG_CONFIG_HOME"] = str(root / "home" / ".config")
+        service_args = ["--simulate", "--from", IDLE_START]
+        with running_service(env, service_args, root / "service.log") as (_, ready_s):
+            commands = {
+                "python -c pass": [sys.executable, "-c", "pass"],
+                "deskctl --help": [str(BIN / "deskctl"), "--help"],
+                "deskctl status (service running)": [str(BIN / "deskctl"), "status"],
+                **peers,
+            }
+            samples = time_commands(commands, runs, env)
+            trips = Summary.of(status_round_trips(socket_of(env), runs * 10))
+
+    summaries = {label: Summary.of(values) for label, values in samples.items()}
+    floor = summaries["python -c pass"].median
+    ours = summaries["deskctl --help"].median
+    rows = [
+        [label, ms(s.median), ms(s.p90), ms(s.p99), ratio(s.median, floor), ratio(s.median, ours)]
+        for label, s in summaries.items()
+        if s.n
+    ]
+    print_table(
+        f"CLI start: {runs} runs each, interleaved (wall time of the whole process)",
+        ["command", "median ms", "p90 ms", "p99 ms", "x python", "x deskctl --help"],
+        rows,
+    )
+    print(f"peers: {', '.join(notes) if notes else 'none measured'}")
+    print(
+        f"status round trip in process (no interpreter start), {trips.n} calls: "
+        f"median {ms(trips.median, 2)} ms, p99 {ms(trips.p99, 2)} ms; "
+        f"the service answered its socket {ready_s:.2f} s after `deskctl run` started"
+    )
+    for label in PEERS.values():
+        peer = summaries.get(f"{label} --help")
+        if peer is not None and peer.n:
+            print(f"{label} --help takes {ratio(peer.median, ours)} the time of deskctl --help")
 
 
 if __name__ == "__main__":
