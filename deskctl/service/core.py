@@ -22,16 +22,17 @@ from typing import Any
 
 from deskctl.clock import Clock
 from deskctl.core.units import parse_duration_s, parse_height_mm
-from deskctl.errors import DeskctlError, InputError, LinkError
+from deskctl.errors import DeskctlError, DurationError, InputError, LinkError
 from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
 from deskctl.store import Store
 
-__all__ = ["JUMP_S", "Command", "EventSink", "Service"]
+__all__ = ["JUMP_S", "MAX_DURATION_S", "Command", "EventSink", "Service"]
 
 log = logging.getLogger("deskctl.service")
 
 JUMP_S = 60.0
+MAX_DURATION_S = 30 * 24 * 3600.0  # the longest pause or snooze a command may ask for
 _MAX_SLEEP_S = 60.0
 
 EventSink = Callable[[str, datetime, str, dict[str, Any]], None]  # (desk, at, type, fields)
@@ -338,12 +339,21 @@ def _height_arg(args: dict[str, Any]) -> int:
 
 
 def _duration_arg(args: dict[str, Any]) -> float | None:
-    """`duration_s` (a number, from the CLI) or `for` (text like 45m), or None."""
+    """`duration_s` (a number, from the CLI) or `for` (text like 45m), or None.
+
+    At most `MAX_DURATION_S`: a pause or snooze of years (or of infinity, which JSON allows)
+    would overflow the date arithmetic; a pause without a duration lasts until resume.
+    """
     value = args.get("duration_s")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value <= 0:
-            raise InputError("a duration must be above zero")
-        return float(value)
-    if args.get("for"):
-        return parse_duration_s(str(args["for"]))
-    return None
+        seconds = float(value)
+    elif args.get("for"):
+        seconds = parse_duration_s(str(args["for"]))
+    else:
+        return None
+    if not 0 < seconds <= MAX_DURATION_S:  # also refuses NaN
+        raise DurationError(
+            "a duration must be above zero and at most 30 days; "
+            "a pause without a duration lasts until resume"
+        )
+    return seconds
