@@ -129,7 +129,7 @@ def _parse_request(line: bytes, commands: Collection[str]) -> Request:
         message = json.loads(line.decode())
     except UnicodeDecodeError:
         raise _BadRequest("the request is not UTF-8 text") from None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         raise _BadRequest("the request is not valid JSON") from None
     if not isinstance(message, dict):
         raise _BadRequest("a request must be a JSON object")
