@@ -2,10 +2,11 @@
 with 50 simulated desks.
 
 How: `deskctl run --simulate --from T` runs as a subprocess with its folders in a temporary
-directory (50 desks come from a settings file with 50 `[desks.dN] link = "sim"` tables). Once its
-control socket answers, the script waits 3 s more for start-up to finish, then reads the
-process's CPU time (utime + stime from /proc/<pid>/stat, every thread) at the start and the end
-of the window, and its memory from /proc/<pid>/status (VmRSS at the end, VmHWM the peak).
+directory (50 desks come from a settings file with 50 `[desks.dN] link = "sim"` tables). Once
+its control socket answers a `status` (which comes only after every desk is connected), the
+script waits 3 s more for start-up to finish, then reads the process's CPU time (utime + stime
+from /proc/<pid>/stat, every thread) at the start and the end of the window, and its memory
+from /proc/<pid>/status (VmRSS at the end, VmHWM the peak).
 - off hours: T = Sunday 2026-11-29 20:00, outside every working range, so the service is truly
   idle: no schedule, the desks at rest;
 - a working minute (not with --quick): T = Monday 2026-11-30 10:14:10, so the window holds what
@@ -22,7 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import bench_parser, deskctl_home, print_table, running_service
+from _common import bench_parser, deskctl_home, print_table, running_service, socket_of
+
+from deskctl.control_client import call
 
 OFF_HOURS = "2026-11-29T20:00"  # a Sunday evening
 WORKING_MINUTE = "2026-11-30T10:14:10"  # a Monday, 50 s before a change to standing
@@ -34,7 +37,8 @@ TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 class Reading:
     label: str
     desks: int
-    ready_s: float  # from exec to the control socket answering
+    ready_s: float  # from exec to the control socket accepting
+    status_s: float  # from exec to the first `status` answered (every desk connected)
     startup_cpu_s: float  # CPU time used before the window
     window_s: float
     cpu_s: float  # CPU time used in the window
@@ -70,7 +74,10 @@ def measure(label: str, desks: int, start_at: str, window_s: float) -> Reading:
             settings = root / "config" / "settings.toml"
             settings.write_text(desks_toml(desks))
             args += ["--config", str(settings)]
+        began = time.perf_counter()
         with running_service(env, args, root / "service.log") as (process, ready_s):
+            call("status", path=socket_of(env), timeout_s=120)
+            status_s = time.perf_counter() - began
             time.sleep(SETTLE_S)
             cpu_before = cpu_s(process.pid)
             begin = time.perf_counter()
@@ -79,7 +86,15 @@ def measure(label: str, desks: int, start_at: str, window_s: float) -> Reading:
             elapsed = time.perf_counter() - begin
             rss_kib, peak_kib = memory_kib(process.pid)
     return Reading(
-        label, desks, ready_s, cpu_before, elapsed, cpu_after - cpu_before, rss_kib, peak_kib
+        label,
+        desks,
+        ready_s,
+        status_s,
+        cpu_before,
+        elapsed,
+        cpu_after - cpu_before,
+        rss_kib,
+        peak_kib,
     )
 
 
@@ -104,6 +119,7 @@ def main() -> None:
             f"{r.rss_kib / 1024:.1f}",
             f"{r.peak_kib / 1024:.1f}",
             f"{r.ready_s:.2f}",
+            f"{r.status_s:.2f}",
             f"{r.startup_cpu_s:.2f}",
         ]
         for r in readings
@@ -117,14 +133,16 @@ def main() -> None:
             "CPU %",
             "RSS MiB",
             "peak MiB",
-            "ready s",
+            "socket s",
+            "status s",
             "start CPU s",
         ],
         rows,
     )
     print(
-        f"CPU % is of one core; 'ready s' is from exec to the control socket answering; "
-        f"'start CPU s' is the CPU time used before the window ({SETTLE_S:g} s after ready)"
+        "CPU % is of one core. From exec: 'socket s' until the control socket accepts, "
+        "'status s' until the first status is answered (every desk connected); 'start CPU s' is "
+        f"the CPU time used before the window, which opens {SETTLE_S:g} s after that answer"
     )
 
 
