@@ -96,17 +96,18 @@ class HistorySink:
 
     def __call__(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
         try:
-            self._record(desk, at, kind, fields)
+            wrote = self._record(desk, at, kind, fields)
         except DeskError as exc:
             if not self._failing:
                 log.error("history not saved (the desk stays safe): %s", exc)
             self._failing = True
         else:
-            if self._failing:
+            if wrote and self._failing:  # an event it does not keep proves nothing about the disk
                 log.warning("history is being saved again")
-            self._failing = False
+                self._failing = False
 
-    def _record(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
+    def _record(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> bool:
+        """Write the event if the history keeps its kind; True if something was written."""
         record = self.store.record
         if kind == "posture":
             record(
@@ -134,19 +135,17 @@ class HistorySink:
             record(desk, at, "cue", id=cue.id, title=cue.title, area=cue.area.value, status="done")
         elif kind == "dropped" and fields.get("why") == "skipped":
             cue = fields.get("cue")
-            if isinstance(cue, Cue):
-                record(
-                    desk,
-                    at,
-                    "cue",
-                    id=cue.id,
-                    title=cue.title,
-                    area=cue.area.value,
-                    status="skipped",
-                )
+            if not isinstance(cue, Cue):
+                return False
+            record(
+                desk, at, "cue", id=cue.id, title=cue.title, area=cue.area.value, status="skipped"
+            )
         elif kind == "schedule":
             until = fields.get("until")
             extra = {"until": until} if isinstance(until, datetime) else {}
             record(desk, at, "schedule", state=fields["state"], **extra)
         elif kind == "session":
             record(desk, at, "session", state=fields["state"])
+        else:
+            return False
+        return True
