@@ -61,6 +61,7 @@ class Service:
         self._waiting_moves: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._last_wall: datetime | None = None
         self._last_mono = 0.0
+        self._state_failing = False  # the last save of a schedule's state failed
 
     # -- wiring -------------------------------------------------------------------------------
     def emitter(self, desk: str) -> Callable[[str, dict[str, Any]], None]:
@@ -189,7 +190,13 @@ class Service:
         try:
             self.store.set_state(runner.name, "schedule", runner.saved())
         except DeskctlError as exc:
-            log.error("%s: the schedule's state was not saved: %s", runner.name, exc)
+            if not self._state_failing:  # once per failure streak, not at every command
+                log.error("%s: the schedule's state was not saved: %s", runner.name, exc)
+            self._state_failing = True
+        else:
+            if self._state_failing:
+                log.warning("the schedule's state is being saved again")
+            self._state_failing = False
 
     def _restore(self, runner: DeskRunner) -> None:
         """Continue today from the history: switches, posture and time stood so far."""
