@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from deskctl.clock import Clock
-from deskctl.core.units import parse_duration_s, parse_height_mm
+from deskctl.core.units import format_duration, parse_duration_s, parse_height_mm
 from deskctl.errors import DeskctlError, DurationError, InputError, LinkError
 from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
@@ -137,8 +137,11 @@ class Service:
         mono = self.clock.monotonic()
         if self._last_wall is not None:
             expected = self._last_wall + timedelta(seconds=mono - self._last_mono)
-            if abs((now - expected) / timedelta(seconds=1)) > JUMP_S:
-                log.warning("the clock jumped by %s; re-planning", now - expected)
+            jump_s = (now - expected) / timedelta(seconds=1)
+            if abs(jump_s) > JUMP_S:
+                way = "forward" if jump_s > 0 else "back"
+                by = format_duration(abs(jump_s))
+                log.warning("the clock jumped %s by %s; re-planning", way, by)
                 for runner in self.desks.values():
                     runner.carry_out(runner.scheduler.clock_jumped(now), now)
         self._last_wall, self._last_mono = now, mono
