@@ -89,11 +89,8 @@ class Service:
         for runner in self.desks.values():
             self._restore(runner)
             runner.emit("session", {"state": "start"})
-            try:
-                await runner.link.connect()
-            except LinkError as exc:
-                log.warning("%s: %s; will keep trying", runner.name, exc)
-                runner.start_reconnect()
+        # every desk connects at once: one slow or absent desk never holds up the others
+        await asyncio.gather(*(self._first_connect(r) for r in self.desks.values()))
         stopper = asyncio.create_task(self._stopping.wait())
         try:
             while not self._stopping.is_set():
@@ -115,6 +112,13 @@ class Service:
         finally:
             stopper.cancel()
             await self._shutdown()
+
+    async def _first_connect(self, runner: DeskRunner) -> None:
+        try:
+            await runner.link.connect()
+        except LinkError as exc:
+            log.warning("%s: %s; will keep trying", runner.name, exc)
+            runner.start_reconnect()
 
     def _guarded(self, desk: str, step: Callable[..., None], *args: Any) -> None:
         """Run one step of the owner task; a deskctl error in it is reported, never fatal."""
