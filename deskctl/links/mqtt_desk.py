@@ -28,7 +28,8 @@ Before moving, a height far outside the desk's limits (a wrong unit, most likely
 Every ending but a lost link sends the stop. All timing is clock time from the injected `Clock`
 (so a scaled clock speeds it up with the emulated motor); only the broker's own network timeout
 (`MqttTiming.broker_timeout_s`) is in real seconds. aiomqtt's errors become `LinkError` with one
-sentence saying what to check (`broker_error`).
+sentence saying what to check (`broker_error`). TLS checks the broker's certificate and host name;
+`tls_insecure` skips only the host name, and the link says so in a warning (once per link).
 """
 
 from __future__ import annotations
@@ -353,6 +354,7 @@ class MqttDeskLink(DeskLink):
         self._progress: Progress | None = None
         self._quiet_until_s = 0.0
         self._last_payload = ""
+        self._said_insecure = False
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -378,6 +380,15 @@ class MqttDeskLink(DeskLink):
     async def connect(self) -> None:
         if self._broker_up:
             return
+        if self.broker.tls_insecure and not self._said_insecure:
+            self._said_insecure = True  # once per link, not at every reconnect
+            log.warning(
+                "%s: mqtt tls_insecure is on: the broker's certificate is not checked against "
+                "the host name %r, so whoever answers there can pose as the broker and drive "
+                "the desk; prefer ca_file",
+                self.name,
+                self.broker.host,
+            )
         await self._teardown()  # what is left of a connection the broker dropped
         client = broker_client(self.broker, timeout_s=self.timing.broker_timeout_s)
         stack = contextlib.AsyncExitStack()
