@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,17 +50,44 @@ desktop = false
 """
 
 
+_MASK = "**********"
+
+
+def _secret(name: str) -> bool:
+    return any(word in name.upper() for word in _SECRET_WORDS)
+
+
+def _masked_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _MASK if _secret(str(k)) else _masked_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_json(item) for item in value]
+    return value
+
+
+def _masked_value(key: str, value: str) -> str:
+    """A variable's value with secrets masked, also inside JSON (`DESKCTL_MQTT='{...}'`)."""
+    if _secret(key):
+        return _MASK
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return _MASK if _secret(value) else value
+    if isinstance(parsed, dict | list):
+        return json.dumps(_masked_json(parsed))
+    return value
+
+
 def _masked_env() -> dict[str, str]:
     """The DESKCTL_ variables that override settings, secrets masked."""
     from deskctl.settings import Settings
 
     sections = tuple(f"DESKCTL_{name.upper()}" for name in Settings.model_fields)
-    shown = {}
-    for key, value in sorted(os.environ.items()):
-        if key.upper().startswith(sections):
-            secret = any(word in key.upper() for word in _SECRET_WORDS)
-            shown[key] = "**********" if secret else value
-    return shown
+    return {
+        key: _masked_value(key, value)
+        for key, value in sorted(os.environ.items())
+        if key.upper().startswith(sections)
+    }
 
 
 @config_app.command("path")
@@ -99,8 +127,6 @@ def show(
     if as_json:
         print_json(result)
         return
-    import json
-
     print(f"# from {file}" + ("" if file.exists() else " (absent: defaults)"))
     for key, value in environment.items():
         print(f"# overridden by {key}={value}")
