@@ -144,5 +144,8 @@ def init(config: ConfigOpt = None) -> None:
     if file.exists():
         raise InputError(f"{file} already exists; edit it, or remove it first")
     file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(STARTER, encoding="utf-8")
+    # owner-only from the first byte: this is where the MQTT password goes
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(STARTER)
     print(f"Wrote {file}; edit it, then check it with: deskctl config show")
