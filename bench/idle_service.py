@@ -3,10 +3,10 @@ with 50 simulated desks.
 
 How: `deskctl run --simulate --from T` runs as a subprocess with its folders in a temporary
 directory (50 desks come from a settings file with 50 `[desks.dN] link = "sim"` tables). Once
-its control socket answers a `status` (which comes only after every desk is connected), the
-script waits 3 s more for start-up to finish, then reads the process's CPU time (utime + stime
-from /proc/<pid>/stat, every thread) at the start and the end of the window, and its memory
-from /proc/<pid>/status (VmRSS at the end, VmHWM the peak).
+its control socket answers a `status` (the service answers once every desk's first connect
+has ended), the script waits 3 s more for start-up to finish, then reads the process's CPU
+time (utime + stime from /proc/<pid>/stat, every thread) at the start and the end of the
+window, and its memory from /proc/<pid>/status (VmRSS at the end, VmHWM the peak).
 - off hours: T = Sunday 2026-11-29 20:00, outside every working range, so the service is truly
   idle: no schedule, the desks at rest;
 - a working minute (not with --quick): T = Monday 2026-11-30 10:14:10, so the window holds what
@@ -38,7 +38,7 @@ class Reading:
     label: str
     desks: int
     ready_s: float  # from exec to the control socket accepting
-    status_s: float  # from exec to the first `status` answered (every desk connected)
+    status_s: float  # from exec to the first `status` answered (every desk's connect ended)
     startup_cpu_s: float  # CPU time used before the window
     window_s: float
     cpu_s: float  # CPU time used in the window
@@ -141,8 +141,9 @@ def main() -> None:
     )
     print(
         "CPU % is of one core. From exec: 'socket s' until the control socket accepts, "
-        "'status s' until the first status is answered (every desk connected); 'start CPU s' is "
-        f"the CPU time used before the window, which opens {SETTLE_S:g} s after that answer"
+        "'status s' until the first status is answered (every desk's connect ended); "
+        "'start CPU s' is the CPU time used before the window, which opens "
+        f"{SETTLE_S:g} s after that answer"
     )
 
 
