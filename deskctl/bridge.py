@@ -1,0 +1,568 @@
+"""The MQTT bridge: Home Assistant (or anything that speaks MQTT) sees and drives the desks.
+
+Design: `run_bridge(service, mqtt, bridge_id=..., stop=...)` runs beside `Service.run()` until
+`stop` is set. It connects with aiomqtt (TLS verified unless `tls_insecure`, which is logged as a
+warning), leaves a retained last will `offline` on the bridge's availability topic, and after
+the broker goes away reconnects with backoff. Each connection:
+1. publishes `online`, reads the retained records of the desks each bridge published (its own
+   echo on a private topic marks the end of the retained messages), clears the retained
+   discovery, state and availability of desks that left the settings, and warns of desk names
+   another bridge publishes too;
+2. publishes the discovery of every desk (retained; again whenever Home Assistant's birth message
+   says it started), its own record, and each desk's availability and state;
+3. subscribes to the command topics and serves them until `stop`, then says `offline`.
+What the service does reaches MQTT through an event sink (news goes out on `B/D/event` at once)
+and through each link's events (height reports); both only mark the desk's state as changed and
+wake the publisher, which sends `B/D/state` (retained) when it differs from the last one sent:
+at once, but at most once per `moving_interval_s` while the desk moves; every `refresh_s` it
+looks again (durations grow, profiles on disk come and go).
+Commands are parsed by `deskctl.core.ha`. Each desk has a worker that carries its commands out in
+order. A move first makes a status round trip through the service's queue (so an inhibit sent
+just before it counts), then passes `check_request` (limits, connected, inhibited, held), then
+goes to the service; its end is not awaited, so a `stop` gets through while it runs. A command
+that cannot be done publishes an `error` event saying why; nothing arriving crashes the bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
+
+from deskctl import __version__
+from deskctl.core.ha import (
+    DEFAULT_BRIDGE_ID,
+    OFFLINE,
+    ONLINE,
+    DeskInfo,
+    Refusal,
+    Request,
+    Topics,
+    check_desk_name,
+    check_request,
+    discovery_payload,
+    encode,
+    event_payload,
+    parse_command,
+    parse_record,
+    record_payload,
+    state_due_in_s,
+    state_payload,
+    topics_to_clear,
+)
+from deskctl.errors import DeskctlError, LinkError
+from deskctl.links.base import DeskLink, LinkEvent
+from deskctl.links.mqtt_desk import broker_client, broker_error
+from deskctl.profile_library import find_profiles
+from deskctl.service.core import Command, Service
+from deskctl.settings import MqttSettings
+
+__all__ = ["BridgeTiming", "MqttBridge", "run_bridge"]
+
+log = logging.getLogger("deskctl.bridge")
+
+_AUTH_CODES = {4, 5, 0x86, 0x87}  # CONNACK: bad user name or password, not authorised
+_MAKERS: dict[str, tuple[str | None, str]] = {
+    "SimLink": ("deskctl", "Simulated LINAK desk"),
+    "SimBleLink": ("deskctl", "Emulated LINAK desk over Bluetooth LE"),
+    "LinakLink": ("LINAK", "Desk over Bluetooth LE"),
+    "MqttDeskLink": (None, "ESPHome desk over MQTT"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeTiming:
+    """How the bridge paces itself, in real seconds (the broker lives in real time)."""
+
+    moving_interval_s: float = 0.5  # at most one state per this while a desk moves
+    refresh_s: float = 30.0  # look at every desk's state and the profiles on disk this often
+    sync_timeout_s: float = 5.0  # wait this long for the retained records after connecting
+    call_timeout_s: float = 10.0  # a command the service does not answer in this is an error
+    broker_timeout_s: float = 10.0  # aiomqtt's network timeout
+    backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+    queue_max: int = 100  # commands waiting per desk; more are refused
+
+
+async def run_bridge(
+    service: Service,
+    mqtt: MqttSettings,
+    *,
+    bridge_id: str = DEFAULT_BRIDGE_ID,
+    stop: asyncio.Event,
+    timing: BridgeTiming | None = None,
+) -> None:
+    """Bridge `service`'s desks to the broker until `stop` is set.
+
+    Raises `ConfigError` for a desk name or topic setting MQTT cannot carry, and `LinkError`
+    (one sentence) when the broker refuses the user name or password, or the first TLS
+    handshake fails; every other broker failure is retried with backoff.
+    """
+    await MqttBridge(service, mqtt, bridge_id=bridge_id, timing=timing).run(stop)
+
+
+class MqttBridge:
+    """One service's desks on one broker; see the module docstring."""
+
+    def __init__(
+        self,
+        service: Service,
+        mqtt: MqttSettings,
+        *,
+        bridge_id: str = DEFAULT_BRIDGE_ID,
+        timing: BridgeTiming | None = None,
+    ) -> None:
+        self.service = service
+        self.mqtt = mqtt
+        self.topics = Topics(mqtt.base_topic, mqtt.discovery_prefix, bridge_id)
+        for name in service.desks:
+            check_desk_name(name)
+        self.timing = timing or BridgeTiming()
+        self.client_id = mqtt.client_id or f"deskctl-bridge-{bridge_id}"
+        self.connected = False
+        self._outbox: deque[tuple[str, bytes]] = deque(maxlen=1000)
+        self._wake = asyncio.Event()
+        self._dirty: set[str] = set()
+        self._sent_state: dict[str, bytes] = {}
+        self._sent_at: dict[str, float] = {}
+        self._sent_availability: dict[str, str] = {}
+        self._republish = False
+        self._profiles: tuple[str, ...] = ()
+        self._moves_started = dict.fromkeys(service.desks, 0)
+        self._queues: dict[str, asyncio.Queue[Request]] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._records: dict[str, dict[str, list[str]] | None] = {}
+        self._sync_token = ""
+        self._synced = asyncio.Event()
+
+    @property
+    def desks(self) -> list[str]:
+        return list(self.service.desks)
+
+    # -- lifetime -----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.mqtt.tls_insecure:
+            log.warning(
+                "mqtt: tls_insecure is on: the broker's certificate is not checked against the "
+                "host name %r, so whoever answers there can pose as the broker; prefer ca_file",
+                self.mqtt.host,
+            )
+        self._attach()
+        try:
+            await self._connect_loop(stop)
+        finally:
+            await self._detach()
+
+    def _attach(self) -> None:
+        self.service.sinks.append(self._on_event)
+        for name, runner in self.service.desks.items():
+            self._unsubscribe.append(runner.link.subscribe(self._link_listener(name)))
+            queue: asyncio.Queue[Request] = asyncio.Queue()
+            self._queues[name] = queue
+            self._workers.append(asyncio.create_task(self._work(name, queue), name=f"mqtt-{name}"))
+
+    async def _detach(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.service.sinks.remove(self._on_event)
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._unsubscribe.clear()
+        self._workers.clear()
+        self._queues.clear()
+
+    async def _connect_loop(self, stop: asyncio.Event) -> None:
+        attempt = 0
+        ever_connected = False
+        while not stop.is_set():
+            will = aiomqtt.Will(self.topics.bridge_availability, OFFLINE, qos=1, retain=True)
+            client = broker_client(
+                self.mqtt,
+                client_id=self.client_id,
+                will=will,
+                timeout_s=self.timing.broker_timeout_s,
+            )
+            try:
+                async with client:
+                    ever_connected = True
+                    attempt = 0
+                    log.info(
+                        "MQTT bridge %r: connected to %s:%d",
+                        self.topics.bridge_id,
+                        self.mqtt.host,
+                        self.mqtt.port,
+                    )
+                    await self._session(client, stop)
+            except aiomqtt.MqttError as exc:
+                error = self._error_of(exc)
+                fatal = _refused(exc) or (not ever_connected and _tls_failed(exc))
+            else:
+                continue
+            finally:
+                self.connected = False
+            if fatal:
+                raise error  # outside the except: no chained traceback, no socket kept alive
+            if stop.is_set():
+                break
+            delay_s = self.timing.backoff_s[min(attempt, len(self.timing.backoff_s) - 1)]
+            attempt += 1
+            log.warning("MQTT bridge: %s; trying again in %g s", error, delay_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay_s)
+
+    def _error_of(self, exc: aiomqtt.MqttError) -> LinkError:
+        if isinstance(exc, aiomqtt.MqttCodeError) and not isinstance(
+            exc, MqttConnectError
+        ):  # a publish or subscribe failed: its code is not a CONNACK code
+            return LinkError(
+                f"lost the connection to the MQTT broker at {self.mqtt.host}:{self.mqtt.port} "
+                f"({exc})"
+            )
+        return broker_error(exc, self.mqtt)
+
+    async def _session(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        self.connected = True
+        self._sent_state.clear()
+        self._sent_availability.clear()
+        self._outbox.clear()
+        reader = asyncio.create_task(self._read(client), name="mqtt-bridge-reader")
+        stopper = asyncio.create_task(stop.wait())
+        tasks: set[asyncio.Task[Any]] = {reader, stopper}
+        try:
+            await client.publish(self.topics.bridge_availability, ONLINE, qos=1, retain=True)
+            await self._clean_up(client, reader)
+            await self._publish_discovery(client)
+            filters = [*self.topics.command_filters(self.desks), self.topics.ha_status]
+            await client.subscribe([(f, 1) for f in filters])
+            self._mark(*self.desks)
+            tasks.add(asyncio.create_task(self._publish_loop(client), name="mqtt-bridge-out"))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper:
+                    task.result()  # the broker went away: raises MqttError
+            await self._goodbye(client)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _goodbye(self, client: aiomqtt.Client) -> None:
+        with contextlib.suppress(aiomqtt.MqttError):
+            await self._flush(client)
+            for desk in self.desks:
+                topic = self.topics.desk(desk, "availability")
+                await client.publish(topic, OFFLINE, qos=1, retain=True)
+            await client.publish(self.topics.bridge_availability, OFFLINE, qos=1, retain=True)
+
+    # -- what was published before ------------------------------------------------------------
+    async def _clean_up(self, client: aiomqtt.Client, reader: asyncio.Task[None]) -> None:
+        """Clear what this bridge published for desks it no longer has; warn of shared names."""
+        self._records.clear()
+        self._synced.clear()
+        self._sync_token = secrets.token_hex(8)
+        filters = [*self.topics.records, self.topics.sync]
+        await client.subscribe([(f, 1) for f in filters])
+        await client.publish(self.topics.sync, self._sync_token, qos=1)
+        waiter = asyncio.create_task(self._synced.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, reader},
+                timeout=self.timing.sync_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waiter.cancel()
+        if reader in done:
+            reader.result()
+        await client.unsubscribe(filters)
+        if not self._synced.is_set():
+            log.warning(
+                "MQTT bridge: the broker did not echo within %g s, so desks removed from the "
+                "settings keep their Home Assistant entities for now",
+                self.timing.sync_timeout_s,
+            )
+            return
+        current = {desk: self.topics.retained(desk) for desk in self.desks}
+        own = self._records.get(self.topics.record)
+        for topic in topics_to_clear(self.topics, own, current):
+            log.info("MQTT bridge: clearing %s (that desk is no longer configured)", topic)
+            await client.publish(topic, b"", qos=1, retain=True)
+        for topic, record in sorted(self._records.items()):
+            shared = sorted(set(record or ()) & set(current))
+            if topic != self.topics.record and shared:
+                log.warning(
+                    "MQTT bridge: %s also lists desk(s) %s: two bridges on one base topic would "
+                    "mix their commands and state; give every desk a name of its own",
+                    topic,
+                    ", ".join(shared),
+                )
+
+    async def _publish_discovery(self, client: aiomqtt.Client) -> None:
+        self._profiles = self._scan_profiles()
+        for desk, runner in self.service.desks.items():
+            payload = discovery_payload(
+                self.topics, _desk_info(desk, runner.link), self._profiles, sw_version=__version__
+            )
+            await client.publish(self.topics.discovery(desk), encode(payload), qos=1, retain=True)
+        record = record_payload(
+            self.topics.bridge_id, {desk: self.topics.retained(desk) for desk in self.desks}
+        )
+        await client.publish(self.topics.record, encode(record), qos=1, retain=True)
+
+    def _scan_profiles(self) -> tuple[str, ...]:
+        names = {runner.profile.name for runner in self.service.desks.values()}
+        try:
+            names |= set(find_profiles())
+        except (OSError, DeskctlError) as exc:
+            log.warning("MQTT bridge: cannot list the profiles: %s", exc)
+        return tuple(sorted(names))
+
+    # -- what the service says ----------------------------------------------------------------
+    def _on_event(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
+        if desk not in self._queues:
+            return
+        if kind == "move_started":
+            self._moves_started[desk] += 1
+        payload = event_payload(desk, at, kind, fields)
+        if payload is not None and self.connected:
+            self._outbox.append((self.topics.desk(desk, "event"), encode(payload)))
+        self._mark(desk)
+
+    def _link_listener(self, desk: str) -> Callable[[LinkEvent], None]:
+        def changed(_event: LinkEvent) -> None:
+            self._mark(desk)
+
+        return changed
+
+    def _mark(self, *desks: str) -> None:
+        self._dirty.update(desks)
+        self._wake.set()
+
+    def _error(self, desk: str, reason: str, topic: str = "") -> None:
+        """Publish an `error` event: a command on `topic` could not be done, for `reason`."""
+        log.warning("MQTT bridge: %s: %s (%s)", desk, reason, topic or "no topic")
+        fields = {"reason": reason, **({"topic": topic} if topic else {})}
+        payload = event_payload(desk, self.service.clock.now(), "error", fields)
+        if payload is not None and self.connected:
+            self._outbox.append((self.topics.desk(desk, "event"), encode(payload)))
+            self._wake.set()
+
+    async def _publish_loop(self, client: aiomqtt.Client) -> None:
+        loop = asyncio.get_running_loop()
+        next_refresh = loop.time() + self.timing.refresh_s
+        while True:
+            self._wake.clear()
+            await self._flush(client)
+            if loop.time() >= next_refresh:
+                next_refresh = loop.time() + self.timing.refresh_s
+                self._republish |= self._scan_profiles() != self._profiles
+                self._mark(*self.desks)
+            if self._republish:
+                self._republish = False
+                await self._publish_discovery(client)
+                self._sent_state.clear()
+                self._sent_availability.clear()
+                self._mark(*self.desks)
+            wait_s = await self._publish_states(client)
+            await self._flush(client)
+            wait_s = min(wait_s, next_refresh - loop.time())
+            if wait_s > 0 and not self._wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait_s)
+
+    async def _flush(self, client: aiomqtt.Client) -> None:
+        while self._outbox:
+            topic, payload = self._outbox.popleft()
+            await client.publish(topic, payload, qos=1)
+
+    async def _publish_states(self, client: aiomqtt.Client) -> float:
+        """Send what changed; return how long until a held-back state is due (inf: none)."""
+        loop = asyncio.get_running_loop()
+        wait_s = math.inf
+        for desk in sorted(self._dirty):
+            self._dirty.discard(desk)
+            runner = self.service.desks[desk]
+            status = runner.status(self.service.clock.now())
+            available = ONLINE if status.get("connected") else OFFLINE
+            if self._sent_availability.get(desk) != available:
+                topic = self.topics.desk(desk, "availability")
+                await client.publish(topic, available, qos=1, retain=True)
+                self._sent_availability[desk] = available
+            payload = encode(state_payload(status, inhibited=runner.scheduler.inhibited))
+            if payload == self._sent_state.get(desk):
+                continue
+            last = self._sent_at.get(desk)
+            due_s = state_due_in_s(
+                moving=bool(status.get("moving")),
+                since_last_s=None if last is None else loop.time() - last,
+                interval_s=self.timing.moving_interval_s,
+            )
+            if due_s > 0:
+                self._dirty.add(desk)
+                wait_s = min(wait_s, due_s)
+                continue
+            await client.publish(self.topics.desk(desk, "state"), payload, qos=1, retain=True)
+            self._sent_state[desk] = payload
+            self._sent_at[desk] = loop.time()
+        return wait_s
+
+    # -- what arrives -------------------------------------------------------------------------
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            try:
+                self._on_message(topic, _as_bytes(message.payload), message.retain)
+            except Exception:  # whatever arrives, the bridge goes on
+                log.exception("MQTT bridge: a message on %s could not be handled", topic)
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic == self.topics.sync:
+            if payload == self._sync_token.encode():
+                self._synced.set()
+            return
+        if topic == self.topics.ha_status:
+            if payload.strip() == ONLINE.encode():  # Home Assistant (re)started
+                self._republish = True
+                self._wake.set()
+            return
+        if topic.startswith(f"{self.topics.base}/bridge/") and topic.endswith("/desks"):
+            self._records[topic] = parse_record(payload)
+            return
+        profiles = self._scan_profiles() if topic.endswith("/profile/set") else self._profiles
+        result = parse_command(self.topics, topic, payload, profiles=profiles, retained=retained)
+        if result is None:
+            return
+        targets = self.desks if result.target is None else [result.target]
+        for desk in targets:
+            queue = self._queues.get(desk)
+            if queue is None:
+                continue
+            if isinstance(result, Refusal):
+                self._error(desk, result.reason, topic)
+            elif queue.qsize() >= self.timing.queue_max:
+                self._error(desk, "too many commands are waiting; this one is dropped", topic)
+            else:
+                queue.put_nowait(result)
+
+    # -- carrying commands out ----------------------------------------------------------------
+    async def _work(self, desk: str, queue: asyncio.Queue[Request]) -> None:
+        while True:
+            request = await queue.get()
+            try:
+                await self._carry_out(desk, request)
+            except Exception:
+                log.exception("MQTT bridge: %s: the %s command failed", desk, request.command)
+                self._error(desk, "the command failed inside deskctl; see its log", request.topic)
+            self._mark(desk)
+
+    async def _carry_out(self, desk: str, request: Request) -> None:
+        if not request.moves:
+            await self._ask(request.command, desk, request.args, request.topic)
+            return
+        status = await self._ask("status", desk, {}, request.topic)
+        if status is None:
+            return
+        runner = self.service.desks[desk]
+        refusal = check_request(
+            request,
+            status,
+            min_mm=runner.link.min_mm,
+            max_mm=runner.link.max_mm,
+            sit_mm=runner.profile.sit_mm,
+            stand_mm=runner.profile.stand_mm,
+            inhibited=runner.scheduler.inhibited,
+        )
+        if refusal is not None:
+            self._error(desk, refusal.reason, request.topic)
+            return
+        before = self._moves_started[desk]
+        answer = self._post(request.command, desk, request.args)
+
+        def ended(future: asyncio.Future[dict[str, Any]]) -> None:
+            error = None if future.cancelled() else future.exception()
+            if error is not None and self._moves_started.get(desk) == before:
+                self._error(desk, str(error), request.topic)  # it never started: say why
+            self._mark(desk)
+
+        answer.add_done_callback(ended)
+
+    def _post(
+        self, command: str, desk: str, args: dict[str, Any] | Any
+    ) -> asyncio.Future[dict[str, Any]]:
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        answer.add_done_callback(_retrieve)
+        self.service.post(Command(command, desk, dict(args), answer))
+        return answer
+
+    async def _ask(
+        self, command: str, desk: str, args: dict[str, Any] | Any, topic: str
+    ) -> dict[str, Any] | None:
+        answer = self._post(command, desk, args)
+        try:
+            return await asyncio.wait_for(asyncio.shield(answer), self.timing.call_timeout_s)
+        except DeskctlError as exc:
+            self._error(desk, str(exc), topic)
+        except TimeoutError:
+            self._error(
+                desk,
+                f"the service did not answer the {command} command within "
+                f"{self.timing.call_timeout_s:g} s",
+                topic,
+            )
+        return None
+
+
+def _desk_info(name: str, link: DeskLink) -> DeskInfo:
+    manufacturer, model = _MAKERS.get(type(link).__name__, (None, type(link).__name__))
+    reported = {
+        key: value
+        for key in ("manufacturer", "model", "sw_version", "hw_version")
+        if isinstance(value := getattr(link, key, None), str) and value
+    }
+    return DeskInfo(
+        name,
+        link.min_mm,
+        link.max_mm,
+        manufacturer=reported.get("manufacturer", manufacturer),
+        model=reported.get("model", model),
+        sw_version=reported.get("sw_version"),
+        hw_version=reported.get("hw_version"),
+    )
+
+
+def _as_bytes(payload: object) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if payload is None:
+        return b""
+    return str(payload).encode()
+
+
+def _refused(exc: aiomqtt.MqttError) -> bool:
+    """The broker turned the credentials down (retrying cannot help)."""
+    if not isinstance(exc, MqttConnectError):
+        return False
+    return getattr(exc.rc, "value", exc.rc) in _AUTH_CODES
+
+
+def _tls_failed(exc: aiomqtt.MqttError) -> bool:
+    text = str(exc).lower()
+    return "certificate" in text or "ssl" in text
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark an answer's error as seen (a late answer after a timeout has no reader)."""
+    if not future.cancelled():
+        future.exception()
