@@ -99,15 +99,19 @@ async def run_bridge(
     *,
     bridge_id: str = DEFAULT_BRIDGE_ID,
     stop: asyncio.Event,
+    events: bool = True,
     timing: BridgeTiming | None = None,
 ) -> None:
     """Bridge `service`'s desks to the broker until `stop` is set.
 
+    `events=False` (`notify.mqtt = false`) keeps the service's news (warnings, cues, moves) off
+    `B/D/event`; the `error` answers to MQTT commands that cannot be done still go out.
     Raises `ConfigError` for a desk name or topic setting MQTT cannot carry, and `LinkError`
     (one sentence) when the broker refuses the user name or password, or the first TLS
     handshake fails; every other broker failure is retried with backoff.
     """
-    await MqttBridge(service, mqtt, bridge_id=bridge_id, timing=timing).run(stop)
+    bridge = MqttBridge(service, mqtt, bridge_id=bridge_id, events=events, timing=timing)
+    await bridge.run(stop)
 
 
 class MqttBridge:
@@ -119,9 +123,11 @@ class MqttBridge:
         mqtt: MqttSettings,
         *,
         bridge_id: str = DEFAULT_BRIDGE_ID,
+        events: bool = True,
         timing: BridgeTiming | None = None,
     ) -> None:
         self.service = service
+        self.events = events
         self.mqtt = mqtt
         self.topics = Topics(mqtt.base_topic, mqtt.discovery_prefix, bridge_id)
         for name in service.desks:
@@ -335,7 +341,7 @@ class MqttBridge:
             return
         if kind == "move_started":
             self._moves_started[desk] += 1
-        payload = event_payload(desk, at, kind, fields)
+        payload = event_payload(desk, at, kind, fields) if self.events else None
         if payload is not None and self.connected:
             self._outbox.append((self.topics.desk(desk, "event"), encode(payload)))
         self._mark(desk)

@@ -225,6 +225,7 @@ async def serving(
     scale: float = 20.0,
     bridge_id: str = "default",
     timing: BridgeTiming = FAST,
+    events: bool = True,
 ) -> AsyncIterator[Running]:
     settings = Settings(desks={name: DeskSettings() for name in desks})
     service = build_service(settings, TZ, simulate=True, time_scale=scale, start_at=start)
@@ -233,7 +234,7 @@ async def serving(
         runner.link._persist = False
     recorded = Recorded()
     service.sinks.append(recorded)
-    bridge = MqttBridge(service, mqtt, bridge_id=bridge_id, timing=timing)
+    bridge = MqttBridge(service, mqtt, bridge_id=bridge_id, events=events, timing=timing)
     running = Running(service, bridge, recorded, asyncio.Event())
     service.sinks.append(lambda *_: running.changed.set())
     mark = watcher.mark() if watcher is not None else 0
@@ -453,6 +454,20 @@ async def test_remote_moves_wait_while_inhibited(mosquitto: Broker, watcher: Wat
         await pub(mosquitto, "deskctl/office/posture/set", "stand")
         assert (await watcher.event("office", "arrived", mark))["height_mm"] == 1100
         assert run.kinds("office").count("move_started") == 1
+
+
+async def test_without_mqtt_notices_only_command_errors_are_events(
+    mosquitto: Broker, watcher: Watcher
+) -> None:
+    async with serving(mosquitto.settings(), watcher, events=False):
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/height/set", "90")
+        await watcher.state("office", mark, having(height_mm=900, moving=False))
+        await pub(mosquitto, "deskctl/office/height/set", "900")
+        error = await watcher.event("office", "error", mark)
+        assert "above this desk's highest" in error["reason"]
+        kinds = [m.json()["type"] for m in watcher.since(mark, "deskctl/office/event")]
+    assert kinds == ["error"]
 
 
 async def test_a_retained_command_is_ignored(mosquitto: Broker, watcher: Watcher) -> None:
