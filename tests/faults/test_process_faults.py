@@ -45,8 +45,12 @@ def start_service(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     while time.monotonic() < deadline:  # a bounded wait for a condition, not a fixed sleep
         if proc.poll() is not None:
             raise AssertionError(f"the service ended early: {proc.communicate()[0]}")
-        if sock.exists() and control_client.service_running(sock):
-            return proc
+        if (
+            sock.exists()
+            and control_client.service_running(sock)
+            and control_client.call("status", path=sock)["height_mm"] is not None
+        ):
+            return proc  # listening, and the desk has reported where it stands
         time.sleep(0.05)
     proc.kill()
     raise AssertionError("the service did not open its control socket within 30 s")

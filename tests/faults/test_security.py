@@ -101,6 +101,10 @@ def test_secrets_reach_no_log_no_status_no_hook_no_file_and_no_config_show(tmp_p
             "the control socket", lambda: sock.exists() and control_client.service_running(sock)
         )
         _wait_for("a notice through the hook", lambda: hook_out.exists() and hook_out.read_text())
+        _wait_for(
+            "the desk's first report",
+            lambda: control_client.call("status", path=sock)["height_mm"] is not None,
+        )
         control_client.call("move", args={"height_mm": 1000}, path=sock, timeout_s=30)
         status = deskctl(tmp_path, "status", "--json", DESKCTL_MQTT__PASSWORD=ENV_SECRET)
         assert status.returncode == 0, status.stderr
