@@ -371,7 +371,7 @@ def test_a_pause_over_lunch_does_not_push_the_afternoon_past_its_range() -> None
     assert (at(13, 30), "sit") in d.moves()
 
 
-def test_schedule_off_moves_nothing_and_on_plans_from_now() -> None:
+def test_schedule_off_moves_nothing_and_on_plans_from_now_keeping_the_sitting_timer() -> None:
     d = day()
     d.until(at(9, 10))
     d.do("set_enabled", False)
@@ -379,9 +379,11 @@ def test_schedule_off_moves_nothing_and_on_plans_from_now() -> None:
     d.until(at(11))
     assert len(d.moves()) == 1
     d.do("set_enabled", True)
-    assert d.plan.calls[-1] == (at(11), "sit")
-    d.until(at(11, 31))
-    assert d.moves()[-1] == (at(11, 30), "stand")
+    # seated since 09:00: the sitting block in progress is already full, so the stand comes
+    # right after a full warning instead of after another 30 minutes
+    assert d.plan.calls[-1] == (at(10, 30, 31), "sit")
+    d.until(at(11, 2))
+    assert d.moves()[-1] == (at(11, 0, 31), "stand")
 
 
 # --- confirmation ------------------------------------------------------------------------------
@@ -498,11 +500,12 @@ def test_a_clock_jump_re_plans_and_fires_no_burst_of_overdue_moves() -> None:
     d = day()
     d.until(at(9, 20))
     d.now = at(11, 20)  # the laptop slept for two hours
-    assert d.sched.clock_jumped(d.now) == [Replanned("the clock jumped")]
+    assert d.sched.clock_jumped(d.now, 7200) == [Replanned("the clock jumped")]
     d.until(at(11, 21))
     assert d.moves() == [(at(9), "sit")], "nothing overdue fires"
     d.until(at(12, 31))
-    assert d.moves()[1] == (at(11, 50), "stand"), "the plan goes on from the posture at 11:20"
+    # seated 20 minutes before the sleep: 10 more after it, then stand
+    assert d.moves()[1] == (at(11, 30), "stand"), "the plan goes on from the posture at 11:20"
 
 
 def test_a_late_tick_drops_overdue_changes_instead_of_firing_them() -> None:

@@ -131,6 +131,7 @@ class Scheduler:
         self._plan = plan
         self.late_s = late_s
         self.posture: Posture | None = posture
+        self.posture_since: datetime | None = None  # when the person took up `posture`
         self.enabled = True
         self.inhibited = False
         self.paused = False
@@ -266,12 +267,19 @@ class Scheduler:
         self.stage = Stage.WAITING
         self._mark_done(block.start)
         self.posture = block.posture
+        self.posture_since = block.start
         return [ShowCue(block, block.cue)] if block.cue is not None else []
 
-    def clock_jumped(self, now: datetime) -> list[Action]:
-        """Wall time jumped (suspend, DST, NTP): re-plan from now; nothing overdue fires."""
-        self.stage = Stage.WAITING if self.stage is not Stage.MOVING else self.stage
-        self._replan(now, self.posture)
+    def clock_jumped(self, now: datetime, jump_s: float = 0.0) -> list[Action]:
+        """Wall time jumped by `jump_s` (suspend, DST, NTP): re-plan from now; nothing overdue
+        fires. The posture's timer keeps the time actually spent in it (the jump does not count);
+        a jump during a move plans from the posture the desk is going to."""
+        if self.posture_since is not None:
+            self.posture_since += timedelta(seconds=jump_s)
+        if self.stage is Stage.MOVING and self._change is not None:
+            self._replan(now, self._change.posture, now)
+        else:
+            self._replan(now, self.posture, self.posture_since)
         return [Replanned("the clock jumped")]
 
     def _new_day(self, now: datetime) -> None:
@@ -281,9 +289,20 @@ class Scheduler:
         if self.stage is not Stage.MOVING:  # a move across midnight still reports its end
             self.stage = Stage.WAITING
 
-    def _replan(self, now: datetime, posture: Posture | None) -> None:
+    def _replan(
+        self, now: datetime, posture: Posture | None, since: datetime | None = None
+    ) -> None:
+        """Plan the rest of the day from the person's posture, keeping the time they have been
+        in it (`since`): the block in progress ends when it would have, never later than one
+        step of the cycle, and with a full warning if it is already due."""
+        origin = now
+        step_s = next((st.minutes * 60 for st in self.profile.cycle if st.posture == posture), 0)
+        if posture is not None and since is not None and step_s:
+            kept_s = (now - since).total_seconds()
+            kept_s = max(0.0, min(kept_s, step_s - self.profile.warn_s - 1))
+            origin = now - timedelta(seconds=kept_s)
         self.day = now.astimezone(self.tz).date()
-        self.blocks = self._plan(self.profile, self.day, self.tz, now, posture)
+        self.blocks = self._plan(self.profile, self.day, self.tz, origin, posture)
         self._done_until = now
         if self.stage is not Stage.MOVING:
             self.stage = Stage.WAITING
@@ -311,6 +330,7 @@ class Scheduler:
         if posture == self.posture and self.stage is Stage.WAITING:
             return actions
         self.posture = posture
+        self.posture_since = now
         self._replan(now, posture)
         actions.append(Replanned(f"you chose to {posture}"))
         return actions
@@ -381,7 +401,7 @@ class Scheduler:
             return []
         self.enabled = on
         if on:
-            self._replan(now, self.posture)
+            self._replan(now, self.posture, self.posture_since)
             return [Replanned("the schedule is on")]
         if self.stage is not Stage.MOVING:
             self.stage = Stage.WAITING
@@ -396,7 +416,7 @@ class Scheduler:
     def use_profile(self, profile: Profile, now: datetime) -> list[Action]:
         """Switch profile live: re-plan from now in the current posture."""
         self.profile = profile
-        self._replan(now, self.posture)
+        self._replan(now, self.posture, self.posture_since)
         return [Replanned(f"profile {profile.name}")]
 
     # -- keeping the timers where they were ---------------------------------------------------

@@ -89,8 +89,10 @@ class Service:
         for runner in self.desks.values():
             self._restore(runner)
             runner.emit("session", {"state": "start"})
-        # every desk connects at once: one slow or absent desk never holds up the others
-        await asyncio.gather(*(self._first_connect(r) for r in self.desks.values()))
+        # every desk connects in its own task (with backoff): the owner task takes commands at
+        # once, and one slow or absent desk never holds up the others
+        for runner in self.desks.values():
+            runner.start_reconnect()
         stopper = asyncio.create_task(self._stopping.wait())
         try:
             while not self._stopping.is_set():
@@ -112,13 +114,6 @@ class Service:
         finally:
             stopper.cancel()
             await self._shutdown()
-
-    async def _first_connect(self, runner: DeskRunner) -> None:
-        try:
-            await runner.link.connect()
-        except LinkError as exc:
-            log.warning("%s: %s; will keep trying", runner.name, exc)
-            runner.start_reconnect()
 
     def _guarded(self, desk: str, step: Callable[..., None], *args: Any) -> None:
         """Run one step of the owner task; a deskctl error in it is reported, never fatal."""
@@ -146,8 +141,9 @@ class Service:
                 way = "forward" if jump_s > 0 else "back"
                 by = format_duration(abs(jump_s))
                 log.warning("the clock jumped %s by %s; re-planning", way, by)
+                jump_s = (now - expected) / timedelta(seconds=1)
                 for runner in self.desks.values():
-                    runner.carry_out(runner.scheduler.clock_jumped(now), now)
+                    runner.carry_out(runner.scheduler.clock_jumped(now, jump_s), now)
         self._last_wall, self._last_mono = now, mono
         return now
 
@@ -164,7 +160,7 @@ class Service:
                 else:
                     waiting.set_result(mover.status(now))
         elif isinstance(item, Reconnected):
-            log.info("%s: connected again", item.desk)
+            log.info("%s: connected", item.desk)
         elif isinstance(item, tuple) and len(item) == 2:
             desk, event = item
             runner = self.desks.get(desk)

@@ -112,11 +112,6 @@ def test_a_jump_while_the_desk_moves_lets_the_move_land_and_fires_nothing_twice(
     assert_each_warned(recorded, mark[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a re-plan after a clock jump restarts the current block from now, so a "
-    "90 s jump at 09:20 puts the 09:30 stand off to 09:51 (51 min seated); see docs/robustness.md",
-)
 def test_a_short_jump_does_not_put_the_next_change_off_by_a_whole_block() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 20))
@@ -130,11 +125,6 @@ def test_a_short_jump_does_not_put_the_next_change_off_by_a_whole_block() -> Non
     assert stands[0] <= at(9, 31, 30), f"the stand came at {stands[0]:%H:%M:%S}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a re-plan while the desk moves to standing plans from the sitting posture, "
-    "so after it lands the person is told 'Time to stand' while standing; see docs/robustness.md",
-)
 def test_after_a_jump_during_a_move_the_plan_follows_the_posture_the_desk_reached() -> None:
     mark: list[int] = []
 
