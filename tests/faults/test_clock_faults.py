@@ -4,9 +4,9 @@ The service runs on the simulated desk and virtual time; `clock.jump(s)` moves w
 monotonic time) as a suspend, an NTP step or a wrong manual setting does. tests/
 test_service_safety.py covers a 2 h jump forward at rest. These add the clock set back an hour,
 jumps either way while the desk moves (the move is timed on the monotonic clock, so it still
-lands and nothing fires twice), and two findings kept as strict expected failures until the
-schedule is fixed (see docs/robustness.md): a short jump puts the next change off by a whole
-block, and a jump during a move re-plans from the posture the desk is leaving.
+lands and nothing fires twice), and two things this suite found and the schedule now gets right
+(docs/robustness.md): a short jump does not put the next change off by a whole block, and a
+jump during a move plans from the posture the desk is going to, not the one it leaves.
 """
 
 from __future__ import annotations
