@@ -365,26 +365,12 @@ def status(
 
 
 def _show_service_status(answer: dict[str, Any], as_json: bool) -> None:
+    from deskctl.cli._fast import status_lines
+
     if as_json:
         print_json(answer)
-        return
-    from deskctl.core.units import format_duration, format_height
-
-    for state in answer.get("desks", [answer]):
-        line = f"{state['desk']}: {format_height(state.get('height_mm'))}"
-        line += f", {state.get('posture') or 'unknown posture'}"
-        line += ", moving" if state.get("moving") else ""
-        line += "" if state.get("connected") else " (not connected)"
-        print(line)
-        print(f"  profile {state.get('profile')}, schedule {state.get('schedule')}")
-        if state.get("next_change_at"):
-            cue = state.get("next_cue") or {}
-            then = f" with {cue['title']}" if cue.get("title") else ""
-            print(f"  next: {state['next_posture']} at {state['next_change_at'][11:16]}{then}")
-        print(
-            f"  standing today {format_duration(state.get('standing_today_s') or 0)}, "
-            f"sitting bout {format_duration(state.get('sitting_bout_s') or 0)}"
-        )
+    else:
+        print("\n".join(status_lines(answer)))
 
 
 async def _scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
