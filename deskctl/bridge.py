@@ -494,7 +494,8 @@ class MqttBridge:
             self._error(desk, refusal.reason, request.topic)
             return
         before = self._moves_started[desk]
-        answer = self._post(request.command, desk, request.args)
+        # `remote`: the service itself refuses the move if inhibit came on meanwhile
+        answer = self._post(request.command, desk, {**request.args, "remote": True})
 
         def ended(future: asyncio.Future[dict[str, Any]]) -> None:
             error = None if future.cancelled() else future.exception()

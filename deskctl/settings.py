@@ -142,6 +142,7 @@ class MqttSettings(_Strict):
     password: SecretStr | None = None
     client_id: str | None = None
     base_topic: str = Field("deskctl", min_length=1)
+    bridge_id: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     discovery_prefix: str = Field("homeassistant", min_length=1)
 
 

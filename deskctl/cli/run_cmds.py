@@ -19,10 +19,13 @@ from deskctl.cli._app import app
 from deskctl.cli._common import guard
 
 if TYPE_CHECKING:
+    import asyncio
+
     from deskctl.clock import Clock
     from deskctl.core.profile import Profile
     from deskctl.notify import Notifiers
     from deskctl.service.core import EventSink, Service
+    from deskctl.settings import Settings
     from deskctl.store import Store
 
 
@@ -192,6 +195,7 @@ async def _serve(
     if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
         raise TypeError("settings")
     with ServiceLock(), Store() as store:
+        # the bridge publishes events to MQTT itself, so the notifiers get no MQTT channel
         async with build_notifiers(settings.notify) as notifiers:
             service = build_service(
                 settings,
@@ -204,14 +208,62 @@ async def _serve(
                 notifiers=notifiers,
             )
             _log_in_clock_time(service.clock)
+            bridge_stop = asyncio.Event()
+            bridge = _start_bridge(service, settings, bridge_stop)
+
+            async def shut_down() -> None:
+                bridge_stop.set()  # the bridge says goodbye (offline) while the desks still run
+                if bridge is not None:
+                    await asyncio.wait({bridge}, timeout=5)
+                service.request_stop()
+
             loop = asyncio.get_running_loop()
+            stopping: list[asyncio.Task[None]] = []
             for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, service.request_stop)
+                loop.add_signal_handler(
+                    signum, lambda: stopping.append(loop.create_task(shut_down()))
+                )
             async with ControlServer(None, service.handle):
                 logging.getLogger("deskctl.service").info(
                     "deskctl is running %s; stop it with Ctrl-C", ", ".join(service.desks)
                 )
                 await service.run()
+            if bridge is not None:
+                bridge_stop.set()
+                await asyncio.wait({bridge}, timeout=5)
+                error = None if bridge.cancelled() or not bridge.done() else bridge.exception()
+                if error is not None:
+                    raise error
+
+
+def _start_bridge(
+    service: Service, settings: Settings, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """The MQTT bridge beside the service when `[mqtt]` is set; a broker that refuses the
+    credentials or the certificate stops the service with that one sentence."""
+    import asyncio
+
+    if settings.mqtt is None:
+        return None
+    from deskctl.bridge import run_bridge
+
+    task = asyncio.get_running_loop().create_task(
+        run_bridge(
+            service,
+            settings.mqtt,
+            bridge_id=settings.mqtt.bridge_id,
+            stop=stop,
+            events=settings.notify.mqtt,
+        ),
+        name="mqtt-bridge",
+    )
+
+    def ended(done: asyncio.Task[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            service.request_stop()
+
+    task.add_done_callback(ended)
+    return task
 
 
 def _log_in_clock_time(clock: Clock) -> None:

@@ -294,6 +294,9 @@ class Service:
         runner = self._runner(command.desk)
         sched = runner.scheduler
         if cmd in ("sit", "stand", "move"):
+            if args.get("remote") and (sched.inhibited or sched.held is not None):
+                why = "inhibit is on" if sched.inhibited else f"the schedule is held ({sched.held})"
+                raise InputError(f"remote moves wait while {why}")
             if cmd == "move":
                 target_mm = _height_arg(args)
             else:

@@ -220,6 +220,7 @@ class DeskRunner:
             "connected": self.link.connected,
             "profile": self.profile.name,
             "schedule": self.scheduler.state(now).value,
+            "inhibited": self.scheduler.inhibited,
             "paused_until": _iso(self.scheduler.paused_until),
             "held": self.scheduler.held,
             "next_change_at": None if next_block is None else next_block.start.isoformat(),
