@@ -214,14 +214,14 @@ def test_writes_refused_mid_move_leave_the_desk_stopped_short_within_a_second() 
 # --- garbage ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("seed", "dpg_p"), [(1, 0.0), (2, 0.0), (3, 0.5), (4, 1.0)])
 def test_garbage_reports_never_crash_the_service_and_every_move_ends_in_bound(
-    seed: int, caplog: pytest.LogCaptureFixture
+    seed: int, dpg_p: float, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     rng = random.Random(seed)
     targets = [rng.randint(650, 1250) for _ in range(4)]
-    desk = GarbledDesk(seed, height_p=0.3, height_mm=750)
+    desk = GarbledDesk(seed, height_p=0.3, dpg_p=dpg_p, height_mm=750)
     answers: list[str] = []
 
     async def script(service: Service, recorded: Recorded) -> None:
