@@ -48,6 +48,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 import aiomqtt
+from paho.mqtt.enums import MQTTErrorCode
 
 from deskctl.core.units import MM_PER_UNIT, format_height
 from deskctl.errors import (
@@ -261,7 +262,9 @@ def _release_failed_tls_socket(exc: BaseException) -> None:
 def broker_error(exc: aiomqtt.MqttError, broker: MqttSettings) -> LinkError:
     """One sentence a person can act on, for whatever aiomqtt raised."""
     where = f"the MQTT broker at {broker.host}:{broker.port}"
-    if isinstance(exc, aiomqtt.MqttCodeError):
+    # a login refusal comes as the broker's reason code (CONNACK); paho's own client-side codes
+    # (MQTTErrorCode: 4 is "not connected", 5 "connection refused") share the numbers
+    if isinstance(exc, aiomqtt.MqttCodeError) and not isinstance(exc.rc, MQTTErrorCode):
         code = getattr(exc.rc, "value", exc.rc)
         if code in (4, 0x86):
             return LinkError(
