@@ -152,3 +152,20 @@ def test_targets_outside_the_limits_are_refused_before_any_byte_is_sent() -> Non
         assert link.model.writes == []
 
     on_sim(body)
+
+
+def test_a_garbled_report_beyond_any_desks_travel_is_ignored_mid_move() -> None:
+    from deskctl.core.linak import encode_height_speed
+
+    async def body(link: SimLink) -> None:
+        garbled: list[int] = []
+
+        def progress(height_mm: int) -> None:
+            if height_mm > 900 and not garbled:
+                garbled.append(height_mm)
+                link._on_height(encode_height_speed(0xFFF0, 0))  # one garbled notification
+
+        assert await link.move_to(1100, progress) == 1100
+        assert garbled
+
+    on_sim(body)

@@ -28,6 +28,7 @@ __all__ = ["LinakLink"]
 log = logging.getLogger(__name__)
 
 _DPG_TIMEOUT_S = 2.0
+_TRAVEL_MM = 700  # LINAK desks travel 650 mm; a report farther above the base is garbled
 
 
 class LinakLink(DeskLink):
@@ -222,6 +223,13 @@ class LinakLink(DeskLink):
             report = linak.decode_height_speed(bytes(data), self.base_mm)
         except ProtocolError as exc:
             log.warning("%s: ignored a malformed height report: %s", self.name, exc)
+            return
+        if report.height_mm > self.base_mm + _TRAVEL_MM:
+            log.warning(
+                "%s: ignored a height report of %d mm, beyond any LINAK desk's travel",
+                self.name,
+                report.height_mm,
+            )
             return
         self._speed = report.speed
         self._apply(self._controller.report(report, self.clock.monotonic()))

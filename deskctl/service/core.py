@@ -22,7 +22,7 @@ from typing import Any
 
 from deskctl.clock import Clock
 from deskctl.core.units import format_duration, parse_duration_s, parse_height_mm
-from deskctl.errors import DeskctlError, DurationError, InputError, LinkError
+from deskctl.errors import DeskctlError, DeskError, DurationError, InputError, LinkError
 from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
 from deskctl.store import Store
@@ -116,12 +116,16 @@ class Service:
             await self._shutdown()
 
     def _guarded(self, desk: str, step: Callable[..., None], *args: Any) -> None:
-        """Run one step of the owner task; a deskctl error in it is reported, never fatal."""
+        """Run one step of the owner task; an error in it is reported, never fatal: the
+        service holds the desks, so it must outlive its own bugs."""
         try:
             step(*args)
         except DeskctlError as exc:
             log.error("%s: %s", desk, exc)
             self.emitter(desk)("error", {"reason": str(exc)})
+        except Exception:
+            log.exception("%s: internal error (please report it)", desk)
+            self.emitter(desk)("error", {"reason": "internal error; see the service's log"})
 
     def _sleep_s(self, now: datetime) -> float:
         wakes = [r.scheduler.wake_at(now) for r in self.desks.values()]
@@ -277,6 +281,10 @@ class Service:
             result = self._execute(command, now)
         except DeskctlError as exc:
             command.answer.set_exception(exc)
+            return
+        except Exception:
+            log.exception("the %s command failed (please report it)", command.cmd)
+            command.answer.set_exception(DeskError("internal error; see the service's log"))
             return
         for runner in self.desks.values():
             runner.note_schedule(now)

@@ -64,7 +64,7 @@ class Reconnected:
     desk: str
 
 
-_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
 
 
 class DeskRunner:
