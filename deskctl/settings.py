@@ -9,6 +9,7 @@ the field and what is wrong. With no file at all the defaults stand, so `--simul
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -206,11 +207,28 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: is not UTF-8 text") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: is not valid TOML ({exc})") from None
     except (ValueError, RecursionError):  # tomllib's own limits: int digits, nesting depth
         raise ConfigError(f"{path}: is not valid TOML ({_TOML_LIMITS})") from None
+    _warn_if_exposed(path, data)
+    return data
+
+
+def _warn_if_exposed(path: Path, data: dict[str, Any]) -> None:
+    """A settings file with a password should be the owner's alone; say so if it is not."""
+    mqtt = data.get("mqtt")
+    if not (isinstance(mqtt, dict) and mqtt.get("password")):
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        logging.getLogger("deskctl.settings").warning(
+            "%s holds a password and others may read it; run: chmod 600 %s", path, path
+        )
 
 
 def _origin(loc: tuple[int | str, ...], path: Path) -> str:

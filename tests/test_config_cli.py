@@ -48,3 +48,19 @@ def test_path_lists_every_place(tmp_path: Path) -> None:
     assert done.returncode == 0
     for word in ("settings", "profiles", "cues", "history", "socket"):
         assert word in done.stdout
+
+
+def test_a_settings_file_with_a_password_that_others_can_read_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    settings = config / "settings.toml"
+    settings.write_text('[mqtt]\nhost = "broker"\npassword = "pw-1234"\n')
+    settings.chmod(0o644)
+    loose = deskctl(tmp_path, "config", "show")
+    assert "chmod 600" in loose.stderr
+    assert "pw-1234" not in loose.stderr + loose.stdout
+    settings.chmod(0o600)
+    tight = deskctl(tmp_path, "config", "show")
+    assert "chmod 600" not in tight.stderr
