@@ -44,7 +44,10 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings file 
 ScaleOpt = Annotated[
     float,
     typer.Option(
-        "--time-scale", min=0.01, max=10000, help="Run a simulated desk this many times faster."
+        "--time-scale",
+        min=0.01,
+        max=240,
+        help="Run a simulated desk this many times faster (up to 240).",
     ),
 ]
 

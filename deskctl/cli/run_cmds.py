@@ -54,7 +54,10 @@ def run(
     time_scale: Annotated[
         float,
         typer.Option(
-            "--time-scale", min=0.01, max=10000, help="With --simulate: run X times faster."
+            "--time-scale",
+            min=0.01,
+            max=240,
+            help="With --simulate: run X times faster (up to 240).",
         ),
     ] = 1.0,
     start: Annotated[
