@@ -145,7 +145,6 @@ class Service:
                 way = "forward" if jump_s > 0 else "back"
                 by = format_duration(abs(jump_s))
                 log.warning("the clock jumped %s by %s; re-planning", way, by)
-                jump_s = (now - expected) / timedelta(seconds=1)
                 for runner in self.desks.values():
                     runner.carry_out(runner.scheduler.clock_jumped(now, jump_s), now)
         self._last_wall, self._last_mono = now, mono
