@@ -147,3 +147,17 @@ def test_a_restart_mid_day_continues_the_pause(tmp_path: Path) -> None:
 
 def _t(year: int) -> datetime:
     return datetime(year, 1, 1, tzinfo=UTC)
+
+
+def test_profile_use_switches_the_running_service_live_and_is_remembered(
+    tmp_path: Path, service: subprocess.Popen[str]
+) -> None:
+    done = deskctl(tmp_path, "profile", "use", "cornell-20-8-2")
+    assert done.returncode == 0, done.stderr
+    state = json.loads(deskctl(tmp_path, "status", "--json").stdout)
+    assert state["profile"] == "cornell-20-8-2"
+    remembered = json.loads((tmp_path / "state" / "profile.json").read_text())
+    assert remembered == {"desk": "cornell-20-8-2"}
+    unknown = deskctl(tmp_path, "profile", "use", "tall")
+    assert unknown.returncode == 2
+    assert json.loads(deskctl(tmp_path, "status", "--json").stdout)["profile"] == "cornell-20-8-2"
