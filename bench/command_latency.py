@@ -145,10 +145,25 @@ class ServiceThread:
                 link.gatt = self.gatt
                 async with ControlServer(self.sock, service.handle):
                     runner = asyncio.create_task(service.run())
+                    await _first_report(link)
                     self._ready.set()
                     await self._stop.wait()
                     service.request_stop()
                     await runner
+
+
+async def _first_report(link: LinakLink) -> None:
+    """Until the desk has reported its height (it connects after the service starts; a move
+    before its first report is refused)."""
+    known = asyncio.Event()
+    unsubscribe = link.subscribe(lambda _event: known.set())
+    try:
+        async with asyncio.timeout(_WAIT_S):
+            while link.height_mm is None:
+                known.clear()
+                await known.wait()
+    finally:
+        unsubscribe()
 
 
 def sample(gatt: StampedGatt, send: Callable[[], object]) -> tuple[float, float] | None:
