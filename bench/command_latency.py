@@ -1,10 +1,11 @@
 """Figure 3, command latency: a move command to the first write on the desk link.
 
-How: the service runs in this process, in a thread with its own (real-time) event loop: built by
-`build_service` on the simulated desk, with the SQLite history and the notifiers as `deskctl run`
-has them, serving a `ControlServer` on a socket in a temporary folder. Its desk link's GATT
-client is wrapped so that every write the link sends to the desk is stamped with
-`time.perf_counter()` (one clock for the whole process, threads included). Timed from the moment
+How: the service runs in this process, in a thread with its own (real-time) event loop
+(`_service.ServiceThread`): built by `build_service` on the simulated desk, with the SQLite
+history and the notifiers as `deskctl run` has them, serving a `ControlServer` on a socket in a
+temporary folder. Its desk link's GATT client is wrapped so that every write the link sends to
+the desk is stamped with `time.perf_counter()` (one clock for the whole process, threads
+included). Sampling starts once the desk has reported its height. Timed from the moment
 a command leaves until the first write of the move reaches the desk's GATT client:
 - `call("move")` from a Python client in this process: socket, request check, the service's
   owner task, the move controller, the link's writer task;
@@ -23,147 +24,22 @@ Run: `.venv/bin/python bench/command_latency.py [--quick] [--runs N] [--time-sca
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from _common import BIN, Summary, bench_parser, deskctl_home, ms, print_table, socket_of
+from _service import ServiceThread, StampedGatt
 
-from deskctl.cli.run_cmds import build_service
 from deskctl.control import ControlServer
 from deskctl.control_client import call
-from deskctl.core.linak import Char
-from deskctl.links.gatt import GattClient
-from deskctl.links.linak import LinakLink
-from deskctl.notify import build_notifiers
-from deskctl.settings import Settings
-from deskctl.store import Store
 
-TZ = ZoneInfo("Europe/Berlin")
-IDLE_START = datetime(2026, 11, 29, 20, 0, tzinfo=TZ)  # a Sunday evening: no schedule
 HEIGHTS_MM = (1000, 1010)
 _WAIT_S = 30.0
-
-
-class StampedGatt:
-    """A `GattClient` that stamps the first write, and the first target, after `arm()`."""
-
-    def __init__(self, inner: GattClient) -> None:
-        self.inner = inner
-        self.first_write: float | None = None
-        self.first_target: float | None = None
-        self.target_seen = threading.Event()
-
-    def arm(self) -> None:
-        self.first_write = self.first_target = None
-        self.target_seen.clear()
-
-    @property
-    def is_connected(self) -> bool:
-        return self.inner.is_connected
-
-    async def connect(self, on_disconnect: Callable[[], None]) -> None:
-        await self.inner.connect(on_disconnect)
-
-    async def disconnect(self) -> None:
-        await self.inner.disconnect()
-
-    async def read(self, char: Char) -> bytes:
-        return await self.inner.read(char)
-
-    async def write(self, char: Char, data: bytes) -> None:
-        now = time.perf_counter()
-        if self.first_write is None:
-            self.first_write = now
-        if char is Char.REFERENCE_INPUT and self.first_target is None:
-            self.first_target = now
-            self.target_seen.set()
-        await self.inner.write(char, data)
-
-    async def subscribe(self, char: Char, callback: Callable[[bytes], None]) -> None:
-        await self.inner.subscribe(char, callback)
-
-
-class ServiceThread:
-    """The simulated service, its history, notifiers and control socket, in a thread."""
-
-    def __init__(self, sock: Path, time_scale: float) -> None:
-        self.sock = sock
-        self.time_scale = time_scale
-        self.gatt: StampedGatt | None = None
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="service", daemon=True)
-
-    def start(self) -> StampedGatt:
-        self._thread.start()
-        if not self._ready.wait(_WAIT_S) or self.gatt is None:
-            raise RuntimeError(f"the in-process service did not start: {self._error!r}")
-        return self.gatt
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(_WAIT_S)
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        settings = Settings()
-        with Store() as store:
-            async with build_notifiers(settings.notify) as notifiers:
-                service = build_service(
-                    settings,
-                    TZ,
-                    simulate=True,
-                    time_scale=self.time_scale,
-                    start_at=IDLE_START,
-                    store=store,
-                    notifiers=notifiers,
-                )
-                link = next(iter(service.desks.values())).link
-                if not isinstance(link, LinakLink):
-                    raise TypeError(f"the simulated desk's link is a {type(link).__name__}")
-                self.gatt = StampedGatt(link.gatt)
-                link.gatt = self.gatt
-                async with ControlServer(self.sock, service.handle):
-                    runner = asyncio.create_task(service.run())
-                    await _first_report(link)
-                    self._ready.set()
-                    await self._stop.wait()
-                    service.request_stop()
-                    await runner
-
-
-async def _first_report(link: LinakLink) -> None:
-    """Until the desk has reported its height (it connects after the service starts; a move
-    before its first report is refused)."""
-    known = asyncio.Event()
-    unsubscribe = link.subscribe(lambda _event: known.set())
-    try:
-        async with asyncio.timeout(_WAIT_S):
-            while link.height_mm is None:
-                known.clear()
-                await known.wait()
-    finally:
-        unsubscribe()
 
 
 def sample(gatt: StampedGatt, send: Callable[[], object]) -> tuple[float, float] | None:
@@ -218,7 +94,11 @@ def main() -> None:
     with deskctl_home() as (_, env):
         os.environ.update(env)  # the in-process service keeps its history in the temp folder
         sock = socket_of(env)
-        service = ServiceThread(sock, args.time_scale)
+        service = ServiceThread(
+            args.time_scale,
+            history=True,
+            beside=lambda service, _stop: ControlServer(sock, service.handle),
+        )
         gatt = service.start()
         try:
             results = measure(gatt, runs, sock, env)

@@ -3,7 +3,7 @@
 How: a mosquitto on a free loopback port (started here with the test suite's helper, unless
 `--host`/`--port` name one), and the service with its MQTT bridge in a thread with its own
 real-time event loop, on the simulated desk. Its desk link's GATT client is wrapped (the
-`StampedGatt` of command_latency.py) so every write the link sends is stamped with
+`StampedGatt` of bench/_service.py) so every write the link sends is stamped with
 `time.perf_counter()`, one clock for the whole process. This process, like Home Assistant,
 publishes `deskctl/desk/height/set` from its own aiomqtt client and loop; timed from just before
 the publish until the desk's GATT client sees the move's first write (COMMAND wake) and its first
@@ -32,78 +32,32 @@ import json
 import os
 import socket
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiomqtt
 from _common import Summary, bench_parser, deskctl_home, ms, print_table
-from command_latency import StampedGatt
+from _service import ServiceThread, StampedGatt
 
 from deskctl.bridge import run_bridge
-from deskctl.cli.run_cmds import build_service
-from deskctl.links.linak import LinakLink
-from deskctl.settings import MqttSettings, Settings
+from deskctl.service.core import Service
+from deskctl.settings import MqttSettings
 
-TZ = ZoneInfo("Europe/Berlin")
-IDLE_START = datetime(2026, 11, 29, 20, 0, tzinfo=TZ)  # a Sunday evening: no schedule
 HEIGHTS = ("100.0", "101.0")
 TOPIC = "deskctl/desk/height/set"
 _WAIT_S = 30.0
 
 
-class BridgedService:
-    """The simulated service and its MQTT bridge, in a thread with its own event loop."""
-
-    def __init__(self, mqtt: MqttSettings, time_scale: float) -> None:
-        self.mqtt = mqtt
-        self.time_scale = time_scale
-        self.gatt: StampedGatt | None = None
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="service", daemon=True)
-
-    def start(self) -> StampedGatt:
-        self._thread.start()
-        if not self._ready.wait(_WAIT_S) or self.gatt is None:
-            raise RuntimeError(f"the in-process service did not start: {self._error!r}")
-        return self.gatt
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(_WAIT_S)
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        service = build_service(
-            Settings(), TZ, simulate=True, time_scale=self.time_scale, start_at=IDLE_START
-        )
-        link = next(iter(service.desks.values())).link
-        if not isinstance(link, LinakLink):
-            raise TypeError(f"the simulated desk's link is a {type(link).__name__}")
-        self.gatt = StampedGatt(link.gatt)
-        link.gatt = self.gatt
-        runner = asyncio.create_task(service.run())
-        bridge = asyncio.create_task(run_bridge(service, self.mqtt, stop=self._stop))
-        self._ready.set()
-        await self._stop.wait()
-        await bridge
-        service.request_stop()
-        await runner
+@contextlib.asynccontextmanager
+async def bridge_beside(
+    mqtt: MqttSettings, service: Service, stop: asyncio.Event
+) -> AsyncIterator[None]:
+    """The service's MQTT bridge, until `stop` is set."""
+    bridge = asyncio.create_task(run_bridge(service, mqtt, stop=stop))
+    yield
+    await bridge
 
 
 PUBLISHERS = {
@@ -198,7 +152,7 @@ def main() -> None:
     runs = args.runs or (20 if args.quick else 100)
     with deskctl_home() as (_, env), broker(args.host, args.port) as mqtt:
         os.environ.update(env)  # the in-process service keeps its files in the temp folder
-        service = BridgedService(mqtt, args.time_scale)
+        service = ServiceThread(args.time_scale, beside=partial(bridge_beside, mqtt))
         gatt = service.start()
         try:
             samples = asyncio.run(measure(mqtt, gatt, runs))
