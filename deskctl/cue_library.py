@@ -2,15 +2,15 @@
 
 Design: shipped cues are the `deskctl/cues/*.toml` files inside the package (read through
 importlib.resources, so they work from a wheel); the user's are `config_dir()/cues/*.toml`.
-Each file is parsed by `deskctl.core.cues.parse_cues`. A user cue with the id of a shipped one
-replaces it in place; new user cues follow the shipped ones. The same id twice among the shipped
-files, or twice among the user's files, is a `ConfigError` naming both files. Files are read in
-name order, so the library's order (and with it every seeded pick) is stable.
+Each file is read by `deskctl.toml_files.read_toml` and parsed by `deskctl.core.cues.parse_cues`.
+A user cue with the id of a shipped one replaces it in place; new user cues follow the shipped
+ones. The same id twice among the shipped files, or twice among the user's files, is a
+`ConfigError` naming both files. Files are read in name order, so the library's order (and with
+it every seeded pick) is stable.
 """
 
 from __future__ import annotations
 
-import tomllib
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from deskctl import paths
 from deskctl.core.cues import Cue, parse_cues
 from deskctl.errors import ConfigError
+from deskctl.toml_files import read_toml
 
 __all__ = ["load_cues", "shipped_cues", "user_cue_dir"]
 
@@ -64,18 +65,4 @@ def _read_all(entries: list[tuple[str, Traversable]]) -> list[Cue]:
 
 
 def _read_one(source: str, entry: Traversable) -> list[Cue]:
-    try:
-        text = entry.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(f"cannot read the cue file {source}: {reason}") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the cue file {source} is not valid TOML: {exc}") from exc
-    except (ValueError, RecursionError):  # tomllib's own limits: int digits, nesting depth
-        raise ConfigError(
-            f"the cue file {source} is not valid TOML: it nests too deeply or holds a number "
-            "with too many digits"
-        ) from None
-    return parse_cues(data, source)
+    return parse_cues(read_toml(source, entry), source)

@@ -3,9 +3,10 @@
 Design: shipped profiles are the `deskctl/profiles/*.toml` files inside the package (read through
 importlib.resources, so they work from a wheel); a person's own are `config_dir()/profiles/*.toml`.
 A profile's name is its file's stem, so a user file `default.toml` shadows the shipped `default`.
-Each file is parsed by `deskctl.core.profile.parse_profile`; broken files raise `ConfigError`
-naming the file, the field and the problem, but only when that profile is loaded or validated
-(one broken file does not hide the others from `deskctl profile list`).
+Each file is read by `deskctl.toml_files.read_toml` and parsed by
+`deskctl.core.profile.parse_profile`; broken files raise `ConfigError` naming the file, the field
+and the problem, but only when that profile is loaded or validated (one broken file does not hide
+the others from `deskctl profile list`).
 
 The choice made with `deskctl profile use NAME` is remembered per desk in
 `state_dir()/profile.json` (`{"desk": "default", ...}`), written atomically. The active profile
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -27,6 +27,7 @@ from typing import Literal
 from deskctl import paths
 from deskctl.core.profile import Profile, parse_profile
 from deskctl.errors import ConfigError
+from deskctl.toml_files import read_toml
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -87,20 +88,7 @@ def read_profile_file(path: Path) -> Profile:
 
 
 def _read(source: str, entry: Traversable, name: str) -> Profile:
-    try:
-        text = entry.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(f"{source}: cannot read the file: {reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    except (ValueError, RecursionError):  # tomllib's own limits: int digits, nesting depth
-        raise ConfigError(
-            f"{source}: not valid TOML: it nests too deeply or holds a number with too many digits"
-        ) from None
-    return parse_profile(data, name=name, source=source)
+    return parse_profile(read_toml(source, entry), name=name, source=source)
 
 
 def load_profile(name: str, user_dir: Path | None = None) -> Profile:
