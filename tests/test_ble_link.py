@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -21,31 +20,12 @@ from deskctl.testing.ble_emulator import EmulatedDesk
 from deskctl.testing.bleak_bumble import BumbleRadio
 from deskctl.testing.desk_model import DeskModel
 from deskctl.testing.virtual_time import run_virtual
-
-
-def on_radio(
-    body: Callable[[LinakLink, EmulatedDesk, BumbleRadio], Awaitable[None]],
-    model: DeskModel | None = None,
-) -> None:
-    async def main() -> None:
-        clock = Clock()
-        radio = BumbleRadio()
-        desk = EmulatedDesk(radio, model or DeskModel(height_mm=750), clock=clock)
-        async with desk:
-            gatt = BleakGattClient(desk.address, timeout_s=5, backend=radio.client_backend)
-            link = LinakLink("desk", gatt, clock)
-            try:
-                await body(link, desk, radio)
-            finally:
-                await link.close()
-        await radio.close()
-
-    run_virtual(main())
+from tests.ble_harness import on_radio
 
 
 def test_scan_finds_the_desk_by_its_service_with_name_and_signal() -> None:
-    async def body(link: LinakLink, desk: EmulatedDesk, radio: BumbleRadio) -> None:
-        found = await scan(2.0, backend=radio.scanner_backend)
+    async def body(link: LinakLink, desk: EmulatedDesk) -> None:
+        found = await scan(2.0, backend=desk.radio.scanner_backend)
         assert [(d.name, d.address) for d in found] == [("Desk 1234", desk.address)]
         assert -100 < found[0].rssi < 0
 
@@ -56,7 +36,7 @@ def test_a_hundred_random_moves_land_within_1_mm() -> None:
     rng = random.Random(3)
     targets = [620, 1270, 1000, 1001] + [rng.randint(620, 1270) for _ in range(96)]
 
-    async def body(link: LinakLink, desk: EmulatedDesk, radio: BumbleRadio) -> None:
+    async def body(link: LinakLink, desk: EmulatedDesk) -> None:
         await link.connect()
         assert link.height_mm == 750
         assert link.base_mm == 620  # read from the desk (DPG 0x81)
@@ -71,7 +51,7 @@ def test_a_hundred_random_moves_land_within_1_mm() -> None:
 def test_a_dpg1c_desk_moves_only_after_the_wake_up() -> None:
     model = DeskModel(height_mm=750, needs_wake_up=True)
 
-    async def body(link: LinakLink, desk: EmulatedDesk, radio: BumbleRadio) -> None:
+    async def body(link: LinakLink, desk: EmulatedDesk) -> None:
         await link.connect()  # the link wakes it: user id first byte 1, then COMMAND wake
         assert await link.move_to(900) == 900
 
@@ -79,7 +59,7 @@ def test_a_dpg1c_desk_moves_only_after_the_wake_up() -> None:
 
 
 def test_a_link_drop_mid_move_fails_the_move_and_the_old_target_never_resumes() -> None:
-    async def body(link: LinakLink, desk: EmulatedDesk, radio: BumbleRadio) -> None:
+    async def body(link: LinakLink, desk: EmulatedDesk) -> None:
         await link.connect()
         drops: list[asyncio.Task[None]] = []
 
@@ -101,7 +81,7 @@ def test_a_link_drop_mid_move_fails_the_move_and_the_old_target_never_resumes() 
 
 
 def test_a_collision_stops_the_desk_and_reports_an_obstruction() -> None:
-    async def body(link: LinakLink, desk: EmulatedDesk, radio: BumbleRadio) -> None:
+    async def body(link: LinakLink, desk: EmulatedDesk) -> None:
         await link.connect()
         desk.collision_mm = 1000
         desk.model.writes.clear()
@@ -113,7 +93,7 @@ def test_a_collision_stops_the_desk_and_reports_an_obstruction() -> None:
 
 
 def test_refused_writes_fail_the_move_with_a_clear_sentence() -> None:
-    async def body(link: LinakLink, desk: EmulatedDesk, radio: BumbleRadio) -> None:
+    async def body(link: LinakLink, desk: EmulatedDesk) -> None:
         await link.connect()
         desk.refuse_writes = True
         with pytest.raises(LinkError, match="refused"):

@@ -17,20 +17,17 @@ from datetime import datetime
 import pytest
 
 from deskctl.cli.run_cmds import build_service
-from deskctl.clock import Clock
 from deskctl.core.linak import Char, Command
 from deskctl.core.move import MoveConfig
 from deskctl.errors import DeskError, LinkError, MoveTimeout
 from deskctl.links.base import Progress
-from deskctl.links.ble import BleakGattClient
 from deskctl.links.linak import LinakLink
 from deskctl.links.sim import SimBleLink
 from deskctl.service.core import Service
 from deskctl.settings import Settings
 from deskctl.testing.ble_emulator import EmulatedDesk
-from deskctl.testing.bleak_bumble import BumbleRadio
-from deskctl.testing.desk_model import DeskModel
 from deskctl.testing.virtual_time import run_virtual
+from tests.ble_harness import on_radio
 from tests.faults.garbled import GarbledDesk
 from tests.faults.tally import counter
 from tests.service_harness import TZ, Recorded
@@ -39,28 +36,10 @@ pytestmark = pytest.mark.fault
 TALLY = counter(__name__)
 CONFIG = MoveConfig()
 STOP = (Char.COMMAND, Command.STOP.value)
-Body = Callable[[LinakLink, EmulatedDesk], Awaitable[None]]
 
 
 def bound_s(from_mm: int, to_mm: int) -> float:
     return CONFIG.start_timeout_s + abs(to_mm - from_mm) / CONFIG.min_speed_mm_s + CONFIG.settle_s
-
-
-def on_radio(body: Body, model: DeskModel | None = None) -> None:
-    async def main() -> None:
-        clock = Clock()
-        radio = BumbleRadio()
-        desk = EmulatedDesk(radio, model or DeskModel(height_mm=750), clock=clock)
-        async with desk:
-            gatt = BleakGattClient(desk.address, timeout_s=5, backend=radio.client_backend)
-            link = LinakLink("desk", gatt, clock)
-            try:
-                await body(link, desk)
-            finally:
-                await link.close()
-        await radio.close()
-
-    run_virtual(main())
 
 
 async def timed_move(
