@@ -20,26 +20,7 @@ import pytest
 from deskctl import control_client
 from deskctl.store import Store
 from tests.cli import cli_env, deskctl
-
-
-def start_service(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deskctl", "run", "--simulate", *args],
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    sock = tmp_path / "run" / "control.sock"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the service ended early: {proc.communicate()[0]}")
-        if sock.exists() and control_client.service_running(sock):
-            return proc
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("the service did not open its control socket within 30 s")
+from tests.service_process import start_service
 
 
 def stop_service(proc: subprocess.Popen[str]) -> str:

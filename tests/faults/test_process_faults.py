@@ -15,45 +15,18 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from deskctl import control_client
-from tests.cli import cli_env
 from tests.faults.tally import counter
+from tests.service_process import start_service
 
 pytestmark = pytest.mark.fault
 TALLY = counter(__name__)
 Row = tuple[int, str, str, str, str]
 TARGETS_MM = [1100, 720, 950, 1200, 680, 1010, 760, 1150]
-
-
-def start_service(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deskctl", "run", "--simulate", "--time-scale", "60", *args],
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    sock = tmp_path / "run" / "control.sock"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # a bounded wait for a condition, not a fixed sleep
-        if proc.poll() is not None:
-            raise AssertionError(f"the service ended early: {proc.communicate()[0]}")
-        if (
-            sock.exists()
-            and control_client.service_running(sock)
-            and control_client.call("status", path=sock)["height_mm"] is not None
-        ):
-            return proc  # listening, and the desk has reported where it stands
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("the service did not open its control socket within 30 s")
 
 
 def committed_rows(db: Path) -> list[Row]:
@@ -79,7 +52,7 @@ def test_kill_9_while_writing_history_keeps_every_committed_row_and_the_file_int
 ) -> None:
     db = tmp_path / "state" / "history.sqlite3"
     sock_path = tmp_path / "run" / "control.sock"
-    proc = start_service(tmp_path, "--from", "2026-11-30T08:59:00+01:00")
+    proc = start_service(tmp_path, "--time-scale", "60", "--from", "2026-11-30T08:59:00+01:00")
     seen: list[Row] = []
     try:
         for target_mm in TARGETS_MM:
@@ -109,7 +82,7 @@ def test_kill_9_while_writing_history_keeps_every_committed_row_and_the_file_int
     after = committed_rows(db)
     assert after[: len(seen)] == seen, "every row committed before the kill is there, unchanged"
 
-    again = start_service(tmp_path, "--from", "2026-11-30T10:00:00+01:00")
+    again = start_service(tmp_path, "--time-scale", "60", "--from", "2026-11-30T10:00:00+01:00")
     try:
         status = control_client.call("status", path=sock_path, timeout_s=10)
         assert status["service"] is True
