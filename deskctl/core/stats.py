@@ -28,7 +28,7 @@ Cues done/skipped, moves and obstructions count on the local day they happened.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
@@ -119,59 +119,44 @@ def check_event(kind: str, data: Mapping[str, Any]) -> None:
             raise ValueError(f"{kind}.{name} needs a time zone")
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Counts:
+    """What a stats row counts; durations in whole seconds."""
+
+    sitting_s: int = 0
+    standing_s: int = 0
+    away_s: int = 0
+    changes: int = 0
+    longest_sitting_bout_s: int = 0
+    cues_done: int = 0
+    cues_skipped: int = 0
+    moves: int = 0
+    obstructions: int = 0
+
+    def _counts(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _COUNTS}
+
+
 @dataclass(frozen=True)
-class DayStats:
+class DayStats(_Counts):
     """One local day of a desk's history; durations in whole seconds."""
 
     day: date
-    sitting_s: int = 0
-    standing_s: int = 0
-    away_s: int = 0
-    changes: int = 0
-    longest_sitting_bout_s: int = 0
-    cues_done: int = 0
-    cues_skipped: int = 0
-    moves: int = 0
-    obstructions: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The documented `stats --json` day row."""
-        return {"date": self.day.isoformat(), **_counts(self)}
+        return {"date": self.day.isoformat(), **self._counts()}
 
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_Counts):
     """Sums over days; `longest_sitting_bout_s` is the longest of any day."""
 
-    sitting_s: int = 0
-    standing_s: int = 0
-    away_s: int = 0
-    changes: int = 0
-    longest_sitting_bout_s: int = 0
-    cues_done: int = 0
-    cues_skipped: int = 0
-    moves: int = 0
-    obstructions: int = 0
-
     def as_json(self) -> dict[str, Any]:
-        return _counts(self)
+        return self._counts()
 
 
-_COUNTS = (
-    "sitting_s",
-    "standing_s",
-    "away_s",
-    "changes",
-    "longest_sitting_bout_s",
-    "cues_done",
-    "cues_skipped",
-    "moves",
-    "obstructions",
-)
-
-
-def _counts(row: DayStats | Totals) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in _COUNTS}
+_COUNTS = tuple(f.name for f in fields(_Counts))
 
 
 def totals(days: Sequence[DayStats]) -> Totals:
