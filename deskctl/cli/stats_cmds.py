@@ -28,18 +28,6 @@ if TYPE_CHECKING:
 _STYLE = {"sit": "blue", "stand": "green", "away": "yellow"}
 _MARK = {"sit": "▄", "stand": "█", "away": "░"}
 _BAR_CELLS = 32
-CSV_COLUMNS = (
-    "date",
-    "sitting_s",
-    "standing_s",
-    "away_s",
-    "changes",
-    "longest_sitting_bout_s",
-    "cues_done",
-    "cues_skipped",
-    "moves",
-    "obstructions",
-)
 
 
 @app.command()
@@ -124,10 +112,13 @@ def _print_csv(rows: Sequence[DayStats]) -> None:
     import sys
 
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(CSV_COLUMNS)
+    from deskctl.core.stats import COUNTS
+
+    columns = ("date", *COUNTS)
+    out.writerow(columns)
     for row in rows:
         line = row.as_json()
-        out.writerow([line[column] for column in CSV_COLUMNS])
+        out.writerow([line[column] for column in columns])
 
 
 def _draw(desk: str, first: date, last: date, rows: Sequence[DayStats]) -> None:

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 __all__ = [
+    "COUNTS",
     "CUE_STATUSES",
     "KINDS",
     "MOVE_OUTCOMES",
@@ -134,7 +135,7 @@ class _Counts:
     obstructions: int = 0
 
     def _counts(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _COUNTS}
+        return {name: getattr(self, name) for name in COUNTS}
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,12 @@ class Totals(_Counts):
         return self._counts()
 
 
-_COUNTS = tuple(f.name for f in fields(_Counts))
+COUNTS = tuple(f.name for f in fields(_Counts))  # a stats row's counts, in their stable order
 
 
 def totals(days: Sequence[DayStats]) -> Totals:
     """Add the days up (the longest bout is the maximum, not a sum)."""
-    sums = {name: sum(getattr(d, name) for d in days) for name in _COUNTS}
+    sums = {name: sum(getattr(d, name) for d in days) for name in COUNTS}
     sums["longest_sitting_bout_s"] = max((d.longest_sitting_bout_s for d in days), default=0)
     return Totals(**sums)
 
