@@ -164,9 +164,28 @@ class MqttBridge:
                 self.mqtt.host,
             )
         self._attach()
+        connecting = asyncio.create_task(self._connect_loop(stop), name="mqtt-bridge-connect")
+        stopper = asyncio.create_task(stop.wait())
         try:
-            await self._connect_loop(stop)
+            await asyncio.wait({connecting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not connecting.done():
+                # stopping: the bridge says goodbye (offline) within a bound, whatever the broker
+                # does meanwhile, so a service never waits on MQTT to stop its desks
+                grace_s = self.timing.broker_timeout_s + 2.0
+                await asyncio.wait({connecting}, timeout=grace_s)
+                if not connecting.done():
+                    log.warning("MQTT bridge: the broker did not take the goodbye in %g s", grace_s)
+                    connecting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await connecting
+                    return
+            connecting.result()  # a fatal broker error (login, certificate) goes on up
         finally:
+            stopper.cancel()
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
             await self._detach()
 
     def _attach(self) -> None:

@@ -28,6 +28,7 @@ __all__ = ["LinakLink"]
 log = logging.getLogger(__name__)
 
 _DPG_TIMEOUT_S = 2.0
+_DRAIN_S = 5.0  # real seconds a stop may take to go out before the link gives up on it
 _TRAVEL_MM = 700  # LINAK desks travel 650 mm; a report farther above the base is garbled
 
 
@@ -143,8 +144,7 @@ class LinakLink(DeskLink):
         if writer is None:
             return
         if drain and not writer.done():
-            with contextlib.suppress(LinkError):
-                await self._writes.join()
+            await self._drained()
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, LinkError):
             await writer
@@ -177,7 +177,20 @@ class LinakLink(DeskLink):
         if not self.gatt.is_connected:
             raise LinkError(f"desk {self.name!r} is not connected")
         self._apply(self._controller.stop(self.clock.monotonic()))
-        await self._writes.join()
+        if not await self._drained():
+            raise LinkError(f"desk {self.name!r} did not take the stop in time")
+
+    async def _drained(self) -> bool:
+        """Wait (bounded) until every queued write went out; False if the writer is gone."""
+        writer = self._writer
+        if writer is None or writer.done():
+            return self._writes.empty()
+        joined = asyncio.ensure_future(self._writes.join())
+        done, _ = await asyncio.wait(
+            {joined, writer}, timeout=_DRAIN_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        joined.cancel()
+        return joined in done
 
     # -- applying decisions -------------------------------------------------------------------
     def _apply(self, decision: Decision) -> None:
