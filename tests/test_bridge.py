@@ -725,4 +725,6 @@ async def test_a_broker_restart_mid_day_loses_no_scheduled_change(mosquitto: Bro
             restarted.wait(timeout=10)
     assert discovery.json()["device"]["name"] == "office"
     moves = [f for _, _, kind, f in run.recorded.events if kind == "arrived"]
-    assert [m["height_mm"] for m in moves] == [1100, 720]
+    # 09:30 (broker away) and 09:45 (broker back) both happened; at 240x a slow machine may
+    # see later changes too before the test stops the service
+    assert [m["height_mm"] for m in moves][:2] == [1100, 720]
