@@ -8,14 +8,18 @@ Design: one `Clock` class covers the three uses.
   `loop.time()` jumps ahead whenever every task waits, so a workday passes in well under a second.
 Monotonic time is derived from `loop.time()` of the running loop, so all three share one path.
 Wall time: the real service (scale 1, no start) reads the system's wall clock, so it sees a
-suspend or a DST change the way the person does; a simulated clock derives wall time from its
-start, and `jump()` moves it (to test what a suspend does).
+suspend the way the person does; a simulated clock derives wall time from its start, and `jump()`
+moves it (to test what a suspend does). Either way the instant is found in UTC and then shown in
+the zone, so a simulated night crosses a DST change as the system's clock does (01:59 CET, then
+03:00 CEST). `now()` carries the offset of its moment as a fixed offset, as
+`datetime.now().astimezone()` does: two readings subtract to the real time between them, which
+two datetimes of one `ZoneInfo` do not across a DST change (Python subtracts those by the wall).
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 __all__ = ["Clock"]
 
@@ -41,8 +45,8 @@ class Clock:
         """(loop time, wall time) when this clock was first read."""
         loop_now = asyncio.get_running_loop().time()
         if self._origin_pair is None:
-            start = self._start or datetime.now(self._tz or UTC).astimezone(self._tz)
-            self._origin_pair = (loop_now, start)
+            start = self._start or datetime.now(UTC)
+            self._origin_pair = (loop_now, start.astimezone(UTC))
         return self._origin_pair
 
     def monotonic(self) -> float:
@@ -53,9 +57,19 @@ class Clock:
     def now(self) -> datetime:
         """Wall time with a time zone (scaled from its start, or the system's)."""
         if self._real_wall:
-            return datetime.now(self._tz or UTC).astimezone(self._tz) + self._jump
-        _, start = self._origin()
-        return start + timedelta(seconds=self.monotonic()) + self._jump
+            utc = datetime.now(UTC)
+        else:
+            _, start = self._origin()
+            utc = start + timedelta(seconds=self.monotonic())
+        local = (utc + self._jump).astimezone(self._zone())
+        offset, name = local.utcoffset() or timedelta(), local.tzname()
+        return local.replace(tzinfo=timezone(offset, name) if name else timezone(offset))
+
+    def _zone(self) -> tzinfo | None:
+        """The zone wall time is shown in: the one given, else the start's, else the system's."""
+        if self._tz is not None:
+            return self._tz
+        return None if self._start is None else self._start.tzinfo
 
     def jump(self, seconds: float) -> None:
         """Move wall time (not monotonic time) by `seconds`, as a suspend or an NTP step does."""

@@ -254,6 +254,20 @@ def test_the_fall_back_night_repeats_an_hour_on_the_wall() -> None:
     assert len(blocks) == 11  # 4 real hours: five 45-minute cycles and 15 minutes of sitting
 
 
+@pytest.mark.parametrize(
+    ("hours", "first", "last"),
+    [
+        ("02:30-03:30", "02:30+0200", "03:30+0100"),  # from the first 02:30: two real hours
+        ("01:00-02:30", "01:00+0200", "02:30+0200"),  # until the first 02:30
+    ],
+)
+def test_a_time_the_fall_back_night_shows_twice_means_the_first_time(
+    hours: str, first: str, last: str
+) -> None:
+    blocks = plan_day(make(weekdays=EVERY_DAY, hours=[hours]), AUTUMN, BERLIN)
+    assert (f"{blocks[0].start:%H:%M%z}", f"{blocks[-1].end:%H:%M%z}") == (first, last)
+
+
 # --- a change of profile mid-day ---------------------------------------------------------------
 
 

@@ -5,8 +5,9 @@ Design: `plan_day(profile, day, tz, ...)` is a pure function.
   attaching the zone to the wall time and converting to UTC. All arithmetic then runs in UTC
   (real minutes), and blocks are handed back in `tz`. So a range on a DST day lasts what the
   clock on the wall says it lasts (01:00-04:00 is 2 h on the spring-forward night, 4 h on the
-  fall-back night), and a 30-minute block is 30 real minutes. A wall time that does not exist
-  (the skipped hour) is read with the offset before the change, as `zoneinfo` does with fold=0.
+  fall-back night), and a 30-minute block is 30 real minutes. A wall time the clock skips (02:30
+  on the spring-forward night) means the moment it skips to (03:00 summer time); a wall time the
+  clock shows twice (02:30 on the fall-back night) means the first time (`wall_time`).
 - In each range the profile's cycle starts from its first step and repeats; the block that
   reaches the end of the range is cut there, and the next range starts the cycle afresh. Days off
   and times outside the ranges get no blocks.
@@ -44,6 +45,7 @@ __all__ = [
     "plan_json",
     "plan_with_cues",
     "time_in",
+    "wall_time",
     "working_spans",
 ]
 
@@ -111,11 +113,17 @@ def check_fits(profile: Profile, min_mm: int | None, max_mm: int | None) -> None
             )
 
 
-def _wall(day: date, minute: int, tz: tzinfo) -> datetime:
-    """The real instant (UTC) of a wall-clock minute of `day` in `tz`; minute 1440 is midnight."""
-    if minute >= 24 * 60:
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz).astimezone(UTC)
+def wall_time(day: date, minute: int, tz: tzinfo) -> datetime:
+    """The real instant (UTC) when the wall clock in `tz` first shows `minute` of `day` (1440 is
+    the midnight after it), or, if the clock skips it, the moment it skips to: 02:30 is 03:00
+    summer time on the spring-forward night, and the first 02:30 on the fall-back night."""
+    wall = datetime.combine(day, time(0)) + timedelta(minutes=minute)
+    for _ in range(2 * 24 * 60):  # a skipped stretch is an hour, at most a day (Samoa, 2011)
+        instant = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the first of two
+        if instant.astimezone(tz).replace(tzinfo=None) == wall:
+            return instant
+        wall += timedelta(minutes=1)  # not on this clock: the skip lands on a later minute
+    return wall.replace(tzinfo=tz).astimezone(UTC)
 
 
 def working_spans(profile: Profile, day: date, tz: tzinfo) -> list[tuple[datetime, datetime]]:
@@ -129,7 +137,7 @@ def working_spans(profile: Profile, day: date, tz: tzinfo) -> list[tuple[datetim
 
 
 def _span(hours: Hours, day: date, tz: tzinfo) -> tuple[datetime, datetime]:
-    return _wall(day, hours.start_min, tz), _wall(day, hours.end_min, tz)
+    return wall_time(day, hours.start_min, tz), wall_time(day, hours.end_min, tz)
 
 
 def plan_day(

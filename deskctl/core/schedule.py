@@ -22,6 +22,10 @@ for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
 - A manual move is the person's choice: the plan restarts from now in the posture they chose.
 - Illegal commands (confirm with nothing to confirm, skip with nothing ahead) raise
   `IllegalTransition` with one sentence and change nothing.
+- Time is real time: inside, every instant is UTC (`now` is converted on the way in, the day's
+  blocks are kept in UTC), because Python compares and subtracts two datetimes of one zone by
+  their wall clocks, which is an hour off across a DST change. What goes out (actions,
+  `next_change`, `current_block`, `paused_until`) is in the person's zone `tz`.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from deskctl.core.cues import Cue
-from deskctl.core.planner import Block, working_spans
+from deskctl.core.planner import Block, wall_time, working_spans
 from deskctl.core.profile import Posture, Profile
 from deskctl.errors import IllegalTransition
 
@@ -131,11 +135,11 @@ class Scheduler:
         self._plan = plan
         self.late_s = late_s
         self.posture: Posture | None = posture
-        self.posture_since: datetime | None = None  # when the person took up `posture`
+        self.posture_since: datetime | None = None  # when the person took up `posture` (UTC)
         self.enabled = True
         self.inhibited = False
         self.paused = False
-        self.paused_until: datetime | None = None
+        self._paused_until: datetime | None = None
         self.held: str | None = None
         self.stage = Stage.WAITING
         self._move_at: datetime | None = None  # when WARNED: when the move comes
@@ -143,7 +147,17 @@ class Scheduler:
         self._frozen_since: datetime | None = None
         self._done_until: datetime | None = None  # changes starting at or before this are done
         self.day = now.astimezone(tz).date()
-        self.blocks: list[Block] = plan(profile, self.day, tz, None, None)
+        self.blocks: list[Block] = self._planned(None, None)  # in UTC
+
+    def _planned(self, now: datetime | None, posture: Posture | None) -> list[Block]:
+        """The day's plan from the planner, its instants in UTC."""
+        blocks = self._plan(self.profile, self.day, self.tz, now, posture)
+        return [_zoned(block, UTC) for block in blocks]
+
+    @property
+    def paused_until(self) -> datetime | None:
+        """When a pause with a duration ends (in `tz`), or None."""
+        return None if self._paused_until is None else self._paused_until.astimezone(self.tz)
 
     # -- what the schedule says ---------------------------------------------------------------
     @property
@@ -163,13 +177,18 @@ class Scheduler:
         return ScheduleState.RUNNING
 
     def current_block(self, now: datetime) -> Block | None:
+        now = _utc(now)
         for block in self.blocks:
             if block.start <= now < block.end:
-                return block
+                return _zoned(block, self.tz)
         return None
 
     def next_change(self) -> Block | None:
         """The next change not yet done (the one being warned about or moved to included)."""
+        block = self._next_change()
+        return None if block is None else _zoned(block, self.tz)
+
+    def _next_change(self) -> Block | None:
         for block in self.blocks:
             if block.change is None:
                 continue
@@ -180,14 +199,15 @@ class Scheduler:
 
     def wake_at(self, now: datetime) -> datetime | None:
         """When `tick` must next be called (None: only an input can change anything today)."""
-        midnight = datetime.combine(self.day + timedelta(days=1), datetime.min.time(), self.tz)
+        now = _utc(now)
+        midnight = wall_time(self.day + timedelta(days=1), 0, self.tz)
         if self.paused:
-            return min(self.paused_until or midnight, midnight)
+            return min(self._paused_until or midnight, midnight)
         if self.stage is Stage.CONFIRMING and self._change is not None and not self.frozen:
             return min(self._confirm_until(self._change), midnight)
         if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
             return midnight
-        block = self.next_change()
+        block = self._next_change()
         if block is None:
             return midnight
         if self.stage is Stage.WARNED:
@@ -196,13 +216,14 @@ class Scheduler:
 
     # -- time ---------------------------------------------------------------------------------
     def tick(self, now: datetime) -> list[Action]:
+        now = _utc(now)
         actions: list[Action] = []
         if now.astimezone(self.tz).date() != self.day:
             self._new_day(now)
             actions.append(Replanned("a new day"))
-        if self.paused and self.paused_until is not None and now >= self.paused_until:
+        if self.paused and self._paused_until is not None and now >= self._paused_until:
             self.paused = False
-            self.paused_until = None
+            self._paused_until = None
             actions.extend(self._thaw(now, "pause"))
         asked = self._change
         if self.stage is Stage.CONFIRMING and asked is not None:
@@ -210,30 +231,30 @@ class Scheduler:
                 return actions
             self.stage = Stage.WAITING
             self._mark_done(asked.start)
-            actions.append(Dropped(asked, "unconfirmed"))
+            actions.append(Dropped(_zoned(asked, self.tz), "unconfirmed"))
         if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
             return actions
         actions.extend(self._drop_missed(now))
-        block = self.next_change()
+        block = self._next_change()
         if block is None:
             return actions
         warn_at = block.start - timedelta(seconds=self.profile.warn_s)
         if self.stage is Stage.WAITING and now >= warn_at:
             self.stage = Stage.WARNED
             self._move_at = max(block.start, now + timedelta(seconds=self.profile.warn_s))
-            actions.append(Warn(block, self._move_at))
+            actions.append(Warn(_zoned(block, self.tz), self._move_at.astimezone(self.tz)))
         if self.stage is Stage.WARNED and now >= (self._move_at or block.start):
             if self.profile.confirm:
                 self.stage = Stage.CONFIRMING
                 self._change = block
-                actions.append(AskConfirm(block))
+                actions.append(AskConfirm(_zoned(block, self.tz)))
             else:
                 actions.extend(self._start_move(block))
         return actions
 
     def _drop_missed(self, now: datetime) -> list[Action]:
         dropped: list[Action] = []
-        warned = self.next_change() if self.stage is Stage.WARNED else None
+        warned = self._next_change() if self.stage is Stage.WARNED else None
         for block in self.blocks:
             if block.change is None or block.start > now:
                 continue
@@ -242,7 +263,7 @@ class Scheduler:
             due = self._move_at if block == warned and self._move_at else block.start
             if (now - due).total_seconds() > self.late_s:
                 self._done_until = block.start
-                dropped.append(Dropped(block, "missed"))
+                dropped.append(Dropped(_zoned(block, self.tz), "missed"))
                 if self.stage is Stage.WARNED:
                     self.stage = Stage.WAITING
         return dropped
@@ -261,19 +282,21 @@ class Scheduler:
         self._change = block
         if block.height_mm is None:  # away: nothing moves, the cue is the walk
             return self._arrived(block)
-        return [Move(block)]
+        return [Move(_zoned(block, self.tz))]
 
     def _arrived(self, block: Block) -> list[Action]:
         self.stage = Stage.WAITING
         self._mark_done(block.start)
         self.posture = block.posture
         self.posture_since = block.start
-        return [ShowCue(block, block.cue)] if block.cue is not None else []
+        return [ShowCue(_zoned(block, self.tz), block.cue)] if block.cue is not None else []
 
     def clock_jumped(self, now: datetime, jump_s: float = 0.0) -> list[Action]:
-        """Wall time jumped by `jump_s` (suspend, DST, NTP): re-plan from now; nothing overdue
-        fires. The posture's timer keeps the time actually spent in it (the jump does not count);
-        a jump during a move plans from the posture the desk is going to."""
+        """Wall time jumped by `jump_s` (a suspend, an NTP step; a DST change is no jump): re-plan
+        from now; nothing overdue fires. The posture's timer keeps the time actually spent in it
+        (the jump does not count); a jump during a move plans from the posture the desk is going
+        to."""
+        now = _utc(now)
         if self.posture_since is not None:
             self.posture_since += timedelta(seconds=jump_s)
         if self.stage is Stage.MOVING and self._change is not None:
@@ -284,7 +307,7 @@ class Scheduler:
 
     def _new_day(self, now: datetime) -> None:
         self.day = now.astimezone(self.tz).date()
-        self.blocks = self._plan(self.profile, self.day, self.tz, None, None)
+        self.blocks = self._planned(None, None)
         self._done_until = None
         if self.stage is not Stage.MOVING:  # a move across midnight still reports its end
             self.stage = Stage.WAITING
@@ -302,7 +325,7 @@ class Scheduler:
             kept_s = max(0.0, min(kept_s, step_s - self.profile.warn_s - 1))
             origin = now - timedelta(seconds=kept_s)
         self.day = now.astimezone(self.tz).date()
-        self.blocks = self._plan(self.profile, self.day, self.tz, origin, posture)
+        self.blocks = self._planned(origin, posture)
         self._done_until = now
         if self.stage is not Stage.MOVING:
             self.stage = Stage.WAITING
@@ -310,6 +333,7 @@ class Scheduler:
     # -- what the desk did --------------------------------------------------------------------
     def move_done(self, arrived: bool, now: datetime, reason: str = "") -> list[Action]:
         """The scheduled move ended: arrived, or failed for `reason` (one sentence)."""
+        now = _utc(now)
         block = self._change
         if self.stage is not Stage.MOVING or block is None:
             raise IllegalTransition("no scheduled move is running")
@@ -322,6 +346,7 @@ class Scheduler:
 
     def manual_move(self, posture: Posture, now: datetime) -> list[Action]:
         """The person moved the desk by hand to `posture`: the plan follows them."""
+        now = _utc(now)
         actions: list[Action] = []
         if self.held is not None:
             self.held = None
@@ -338,7 +363,7 @@ class Scheduler:
     # -- what the person said -----------------------------------------------------------------
     def skip(self, now: datetime) -> list[Action]:
         """Skip the next change (it is dropped; the posture stays)."""
-        block = self.next_change()
+        block = self._next_change()
         if block is None:
             raise IllegalTransition("there is no change left today to skip")
         if self.stage is Stage.MOVING:
@@ -346,15 +371,16 @@ class Scheduler:
         self.held = None
         self._mark_done(block.start)
         self.stage = Stage.WAITING
-        return [Dropped(block, "skipped")]
+        return [Dropped(_zoned(block, self.tz), "skipped")]
 
     def snooze(self, for_s: float, now: datetime) -> list[Action]:
         """Put the next change off by `for_s`; the blocks after it move along."""
+        now = _utc(now)
         if for_s <= 0:
             raise IllegalTransition("a snooze needs a positive duration")
         if self.stage is Stage.MOVING:
             raise IllegalTransition("the desk is moving; stop it first")
-        block = self.next_change()
+        block = self._next_change()
         if block is None:
             raise IllegalTransition("there is no change left today to snooze")
         base = max(now, block.start - timedelta(seconds=self.profile.warn_s))
@@ -363,20 +389,22 @@ class Scheduler:
         return [Replanned(f"snoozed {round(for_s / 60)} min")]
 
     def pause(self, now: datetime, for_s: float | None = None) -> list[Action]:
+        now = _utc(now)
         if self.stage is Stage.MOVING:
             raise IllegalTransition("the desk is moving; stop it first")
         if not self.paused and not self.inhibited:
             self._frozen_since = now
         self.paused = True
-        self.paused_until = None if for_s is None else now + timedelta(seconds=for_s)
+        self._paused_until = None if for_s is None else now + timedelta(seconds=for_s)
         self.stage = Stage.WAITING
         return []
 
     def resume(self, now: datetime) -> list[Action]:
+        now = _utc(now)
         actions: list[Action] = []
         if self.paused:
             self.paused = False
-            self.paused_until = None
+            self._paused_until = None
             actions.extend(self._thaw(now, "pause"))
         if self.held is not None:
             self.held = None
@@ -384,6 +412,7 @@ class Scheduler:
         return actions
 
     def inhibit(self, on: bool, now: datetime) -> list[Action]:
+        now = _utc(now)
         if on == self.inhibited:
             return []
         if on:
@@ -397,6 +426,7 @@ class Scheduler:
         return self._thaw(now, "inhibit")
 
     def set_enabled(self, on: bool, now: datetime) -> list[Action]:
+        now = _utc(now)
         if on == self.enabled:
             return []
         self.enabled = on
@@ -415,6 +445,7 @@ class Scheduler:
 
     def use_profile(self, profile: Profile, now: datetime) -> list[Action]:
         """Switch profile live: re-plan from now in the current posture."""
+        now = _utc(now)
         self.profile = profile
         self._replan(now, self.posture, self.posture_since)
         return [Replanned(f"profile {profile.name}")]
@@ -438,7 +469,7 @@ class Scheduler:
         grows; the later ones move along), a later range only by what overlapped it (usually
         nothing: a pause in the morning leaves the afternoon where it was).
         """
-        spans = working_spans(self.profile, self.day, self.tz)
+        spans = [(_utc(s), _utc(e)) for s, e in working_spans(self.profile, self.day, self.tz)]
         until = since + by
         shifted: list[Block] = []
         for block in self.blocks:
@@ -458,3 +489,12 @@ class Scheduler:
         self.blocks = shifted
         if self._done_until is not None and self._done_until >= since:
             self._done_until = min(self._done_until, now)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _zoned(block: Block, tz: tzinfo) -> Block:
+    """`block` with its instants shown in `tz` (the same instants)."""
+    return replace(block, start=block.start.astimezone(tz), end=block.end.astimezone(tz))

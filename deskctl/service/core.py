@@ -5,9 +5,9 @@ reconnect tasks, control-socket connections) only puts items on its queue; the o
 one at a time, asks each desk's scheduler what to do, and carries the actions out. Between items
 it sleeps until the earliest `wake_at` of all desks (at most a minute, to notice a clock jump:
 when wall time moves more than `JUMP_S` away from monotonic time, every scheduler re-plans from
-now, so a suspend never fires a burst of overdue moves). Commands arrive as `Command` items with a
-future for the answer; a move command answers when the move ends. Shutting down stops every
-moving desk before the links close.
+now, so a suspend never fires a burst of overdue moves; compared in UTC, a DST change is no
+jump). Commands arrive as `Command` items with a future for the answer; a move command answers
+when the move ends. Shutting down stops every moving desk before the links close.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deskctl.clock import Clock
@@ -132,22 +132,24 @@ class Service:
         sleep_s = _MAX_SLEEP_S
         for wake in wakes:
             if wake is not None:
-                sleep_s = min(sleep_s, max(0.0, (wake - now) / timedelta(seconds=1)))
+                until = wake.astimezone(UTC) - now.astimezone(UTC)  # real time, whatever the zone
+                sleep_s = min(sleep_s, max(0.0, until / timedelta(seconds=1)))
         return sleep_s
 
     def _now_checking_jumps(self) -> datetime:
+        """Now; a DST change is no jump: wall time is compared with monotonic time in UTC."""
         now = self.clock.now()
         mono = self.clock.monotonic()
         if self._last_wall is not None:
             expected = self._last_wall + timedelta(seconds=mono - self._last_mono)
-            jump_s = (now - expected) / timedelta(seconds=1)
+            jump_s = (now.astimezone(UTC) - expected) / timedelta(seconds=1)
             if abs(jump_s) > JUMP_S:
                 way = "forward" if jump_s > 0 else "back"
                 by = format_duration(abs(jump_s))
                 log.warning("the clock jumped %s by %s; re-planning", way, by)
                 for runner in self.desks.values():
                     runner.carry_out(runner.scheduler.clock_jumped(now, jump_s), now)
-        self._last_wall, self._last_mono = now, mono
+        self._last_wall, self._last_mono = now.astimezone(UTC), mono
         return now
 
     def _dispatch(self, item: object, now: datetime) -> None:
