@@ -21,10 +21,10 @@ _START_S = 30.0
 _POLL_S = 0.05
 
 
-def start_service(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+def start_service(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "deskctl", "run", "--simulate", *args],
-        env=cli_env(tmp_path),
+        env=cli_env(tmp_path, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
