@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import logging
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -87,6 +86,7 @@ def test_a_night_across_the_clock_change_keeps_every_change_once_and_on_time(
     start, end = midnight(day), midnight(day) + timedelta(hours=5)  # 00:00 to 05:00 on the wall
 
     async def night(service: Service, recorded: Recorded) -> None:
+        assert type(service.clock) is clock
         TALLY.fault()  # the clock change itself
         await service.clock.sleep((utc(end) - utc(service.clock.now())).total_seconds())
 
@@ -146,7 +146,7 @@ def test_a_clock_on_virtual_time_reads_the_wall_as_the_system_clock_does() -> No
     ],
 )
 def test_a_working_range_that_starts_or_ends_in_the_skipped_hour_follows_the_wall_clock(
-    hours: str, first: str | None, last: str | None, real: timedelta, tmp_path: Path
+    hours: str, first: str | None, last: str | None, real: timedelta
 ) -> None:
     TALLY.tried()
     profile = parse_profile({**NIGHT, "hours": [hours]}, name="night", source="night.toml")
