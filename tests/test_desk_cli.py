@@ -106,10 +106,11 @@ def test_move_over_the_real_ble_link_to_the_emulated_desk_lands_within_1_mm(
     assert abs(json.loads(done.stdout)["height_mm"] - 1100) <= 1
 
 
-def test_scan_without_a_bluetooth_adapter_says_so_and_exits_1(tmp_path: Path) -> None:
-    done = deskctl(tmp_path, "scan", "--timeout", "1")
+def test_scan_without_a_system_bus_says_so_and_exits_1(tmp_path: Path) -> None:
+    no_bus = f"unix:path={tmp_path / 'no-bus'}"
+    done = deskctl(tmp_path, "scan", "--timeout", "1", DBUS_SYSTEM_BUS_ADDRESS=no_bus)
     assert done.returncode == 1
-    assert "no Bluetooth adapter" in done.stderr
+    assert "Bluetooth is not available: the system D-Bus cannot be reached" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
