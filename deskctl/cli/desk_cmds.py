@@ -7,6 +7,9 @@ BLE connection, and the service holds it); that path loads no settings and no he
 the simulated default), opens its link and does one thing. Heights are parsed before anything
 connects, so bad input never moves a desk. A long move shows a live progress bar on a terminal;
 `--json` prints one object instead. Ctrl-C during a move stops the desk before exiting.
+A direct move to a real desk holds the desk's only connection, so it stands in for the service
+while it runs (`_DirectMove`: the service's lock and control socket, answering `stop` and
+`status`). `stop` reports stopped only when the desk is seen at rest, else it fails (exit 1).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from deskctl.cli._app import app
 from deskctl.cli._common import guard, print_json
 
 if TYPE_CHECKING:
+    from deskctl.control import ProgressSink, Request
     from deskctl.links.base import DeskLink
     from deskctl.settings import DeskSettings, MqttSettings
 
@@ -141,9 +145,149 @@ def posture_heights(name: str, desk: DeskSettings) -> tuple[int, int]:
     return profile.sit_mm, profile.stand_mm
 
 
-async def _move(link: DeskLink, target_mm: int, show_progress: bool) -> dict[str, Any]:
-    async with link:
+_REST_WAIT_S = 3.0  # how long a stopped desk may take to report that it is at rest
+_DRAIN_S = 10.0  # how long a direct move waits, at its end, for a `stop` it is answering
+
+
+async def _halt(link: DeskLink) -> dict[str, Any]:
+    """Stop the desk and see it at rest; DeskError when it still moves after _REST_WAIT_S."""
+    import asyncio
+
+    from deskctl.errors import DeskError
+    from deskctl.links.base import HeightChanged, LinkEvent
+
+    at_rest = asyncio.Event()
+
+    def on_event(event: LinkEvent) -> None:
+        if isinstance(event, HeightChanged) and not event.moving:
+            at_rest.set()
+
+    unsubscribe = link.subscribe(on_event)
+    try:
+        await link.stop()
+        if link.moving:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_REST_WAIT_S):
+                    await at_rest.wait()
+    finally:
+        unsubscribe()
+    if link.moving or not link.connected:
+        from deskctl.core.units import format_height
+
+        raise DeskError(
+            f"desk {link.name!r} was told to stop but still moves (at "
+            f"{format_height(link.height_mm)}): stop it with its own buttons"
+            if link.connected
+            else f"desk {link.name!r} dropped the link, so it could not be seen to stop"
+        )
+    return {"desk": link.name, "height_mm": link.height_mm, "moving": False, "stopped": True}
+
+
+class _DirectMove:
+    """A `deskctl move` without a service takes the service's place while it runs.
+
+    The desk allows one connection, and this process holds it: so it takes the service's lock (a
+    `deskctl run` started meanwhile refuses) and answers `stop` and `status` on the control
+    socket, as the service does; other commands are refused until the move ends. A `stop` that
+    arrives while the desk is being connected stops the move before it begins.
+    """
+
+    def __init__(
+        self, link: DeskLink, target_mm: int, sit_stand_mm: tuple[int, int] | None
+    ) -> None:
+        import asyncio
+
+        self.link = link
+        self.target_mm = target_mm
+        self.sit_stand_mm = sit_stand_mm
+        self.halted = False
+        self.ready = asyncio.Event()  # set once connecting is over (connected or not)
+        self._answering = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def handle(self, request: Request, _progress: ProgressSink) -> dict[str, Any]:
+        import os
+
+        from deskctl.control_client import ControlError
+        from deskctl.errors import InputError, LinkError
+
+        if request.desk is not None and request.desk != self.link.name:
+            raise InputError(f"only desk {self.link.name!r} is reachable now, by a direct move")
+        if request.cmd == "status":
+            return self.status()
+        if request.cmd != "stop":
+            raise ControlError(
+                f"`deskctl move` (pid {os.getpid()}) is moving desk {self.link.name!r} without "
+                "the service; until it ends only `deskctl stop` and `deskctl status` reach it"
+            )
+        self.halted = True
+        self._answering += 1
+        self._idle.clear()
+        try:
+            await self.ready.wait()
+            if not self.link.connected:
+                raise LinkError(f"desk {self.link.name!r} is not connected")
+            return await _halt(self.link)
+        finally:
+            self._answering -= 1
+            if not self._answering:
+                self._idle.set()
+
+    def status(self) -> dict[str, Any]:
+        from deskctl.core.posture import posture_of
+
+        height_mm = self.link.height_mm
+        posture = None
+        if height_mm is not None and self.sit_stand_mm is not None:  # known for sit and stand
+            posture = posture_of(height_mm, *self.sit_stand_mm)
+        return {
+            "desk": self.link.name,
+            "height_mm": height_mm,
+            "posture": posture,
+            "moving": self.link.moving,
+            "connected": self.link.connected,
+            "target_mm": self.target_mm,
+            "schedule": "off",
+            "service": False,
+        }
+
+    async def drain(self) -> None:
+        """Let the `stop` requests being answered finish (bounded), before the link closes."""
+        import asyncio
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_DRAIN_S):
+                await self._idle.wait()
+
+
+async def _move(
+    link: DeskLink,
+    target_mm: int,
+    show_progress: bool,
+    *,
+    stand_in: bool = False,
+    sit_stand_mm: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """Connect, move, close; with `stand_in`, answer the control socket meanwhile (_DirectMove)."""
+    from deskctl.errors import MoveError
+
+    direct = _DirectMove(link, target_mm, sit_stand_mm)
+    async with contextlib.AsyncExitStack() as stack:
+        if stand_in:
+            from deskctl.control import ControlServer, ServiceLock
+
+            stack.enter_context(ServiceLock())
+            await stack.enter_async_context(ControlServer(None, direct.handle))
+        try:
+            await link.connect()
+        finally:
+            direct.ready.set()
+        stack.push_async_callback(link.close)
+        stack.push_async_callback(direct.drain)
         start_mm = link.height_mm
+        if direct.halted:
+            raise MoveError("the move was stopped before it began", start_mm)
         with progress_bar(target_mm, show_progress) as progress:
             landed_mm = await link.move_to(target_mm, progress)
         return {
@@ -203,12 +347,15 @@ def _move_command(
             )
             return
     chosen = _desk(config, desk, simulate, sim)
+    sit_stand_mm = None
     if target_mm is None:
-        sit_mm, stand_mm = posture_heights(chosen.name, chosen.desk)
-        target_mm = sit_mm if cmd == "sit" else stand_mm
+        sit_stand_mm = posture_heights(chosen.name, chosen.desk)
+        target_mm = sit_stand_mm[0] if cmd == "sit" else sit_stand_mm[1]
     check_limits(target_mm, chosen.desk.min_mm, chosen.desk.max_mm)
     link = chosen.link(time_scale)
-    _show_move(asyncio.run(_move(link, target_mm, show)), as_json)
+    stand_in = chosen.desk.link != "sim"  # a real desk: `stop` must reach this process
+    moved = _move(link, target_mm, show, stand_in=stand_in, sit_stand_mm=sit_stand_mm)
+    _show_move(asyncio.run(moved), as_json)
 
 
 @app.command()
@@ -285,8 +432,32 @@ def stand(
 
 async def _stop(link: DeskLink) -> dict[str, Any]:
     async with link:
-        await link.stop()
-        return {"desk": link.name, "height_mm": link.height_mm, "stopped": True}
+        return await _halt(link)
+
+
+def _seen_at_rest(answer: dict[str, Any], desk: str | None) -> dict[str, Any]:
+    """The service's answer to `stop`, once its status shows the desk at rest; else DeskError."""
+    import time
+
+    from deskctl.core.units import format_height
+    from deskctl.errors import DeskError
+
+    name = answer.get("desk") or desk
+    deadline = time.monotonic() + _REST_WAIT_S
+    while answer.get("connected", True) and answer.get("moving"):
+        if time.monotonic() > deadline:
+            raise DeskError(
+                f"desk {name!r} was told to stop but still moves (at "
+                f"{format_height(answer.get('height_mm'))}): stop it with its own buttons"
+            )
+        time.sleep(0.1)
+        status = via_service("status", name)
+        if status is None:
+            raise DeskError(f"the deskctl service ended before desk {name!r} was seen to stop")
+        answer = status
+    if not answer.get("connected", True):
+        raise DeskError(f"desk {name!r} is not connected, so it could not be seen to stop")
+    return answer
 
 
 @app.command()
@@ -303,6 +474,7 @@ def stop(
     if not simulate and config is None:
         answer = via_service("stop", desk)
         if answer is not None:
+            answer = _seen_at_rest(answer, desk)
             if as_json:
                 print_json(
                     {

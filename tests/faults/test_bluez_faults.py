@@ -2,13 +2,16 @@
 
 bleak's own BlueZ backend (no custom backend) talks to python-dbusmock's bluez5 template on a
 private system bus, with a LINAK desk's GATT objects and a small motor behind it
-(tests/bluez_mock.py). Found there: every BlueZ error read "no Bluetooth adapter was found",
-and a refused pairing was tried three times. Real time throughout (real processes): waits are
-on conditions.
+(tests/bluez_mock.py). Found there: a direct `deskctl move` could not be stopped (and `stop`
+said it had), every BlueZ error read "no Bluetooth adapter was found", and a refused pairing
+was tried three times. Real time throughout (real processes): waits are on conditions.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,11 +26,13 @@ from bleak.exc import (
     BleakGATTProtocolErrorCode,
 )
 
+from deskctl import control_client
 from deskctl.clock import Clock
 from deskctl.errors import LinkError
 from deskctl.links.ble import BleakGattClient, _diagnose, scan
 from deskctl.links.linak import LinakLink
 from tests.bluez_mock import ADDRESS, BluezMock, wait_until
+from tests.cli import cli_env
 from tests.faults.tally import counter
 
 pytestmark = pytest.mark.fault
@@ -175,3 +180,156 @@ async def test_a_refused_pairing_is_tried_once_and_explained_at_once(bluez: Blue
         await desk_link(pair=True).connect()
     assert await bluez.calls("Pair") == 1
     assert time.monotonic() - began_s < 5.0
+
+
+# -- 22: `deskctl stop` reaches a direct move, and says stopped only at rest -----------------------
+def write_settings(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "settings.toml").write_text(
+        f'[desks.office]\nlink = "ble"\naddress = "{ADDRESS}"\nconnect_timeout_s = 10\n',
+        encoding="utf-8",
+    )
+
+
+async def start_cli(tmp_path: Path, bluez: BluezMock, *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "deskctl",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env(tmp_path, **bluez.environ),
+    )
+
+
+async def finish(process: asyncio.subprocess.Process, timeout_s: float) -> tuple[int, str, str]:
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.communicate()
+        pytest.fail(f"deskctl did not finish within {timeout_s:g} s")
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def run_cli(
+    tmp_path: Path, bluez: BluezMock, *args: str, timeout_s: float = 30
+) -> tuple[int, str, str]:
+    return await finish(await start_cli(tmp_path, bluez, *args), timeout_s)
+
+
+async def test_stop_reaches_a_direct_move_and_says_stopped_with_the_desk_at_rest(
+    tmp_path: Path, bluez: BluezMock
+) -> None:
+    write_settings(tmp_path)
+    move = await start_cli(tmp_path, bluez, "move", "125cm", "--json")
+    try:
+        await wait_until(lambda: bluez.desk.moving and bluez.desk.height_mm >= 670, 30)
+        TALLY.fault()
+        stop_code, stop_out, stop_err = await run_cli(tmp_path, bluez, "stop", "--json")
+        assert stop_code == 0, stop_err
+        stopped = json.loads(stop_out)
+        assert stopped["stopped"] is True
+        assert not bluez.desk.moving  # seen at rest when it says so
+        halted_mm = bluez.desk.height_mm
+        assert halted_mm < 1150  # stopped on its way, not at the end of the move
+        assert abs(stopped["height_mm"] - halted_mm) <= 2
+        move_code, _, move_err = await finish(move, 30)
+    finally:
+        if move.returncode is None:
+            move.kill()
+            await move.communicate()
+    assert move_code == 1
+    assert "was stopped at" in move_err
+    assert len(move_err.strip().splitlines()) == 1
+    assert abs(bluez.desk.height_mm - halted_mm) <= 2  # no renewal went on after the stop
+
+
+async def test_a_direct_move_answers_status_and_keeps_a_service_out(
+    tmp_path: Path, bluez: BluezMock
+) -> None:
+    write_settings(tmp_path)
+    move = await start_cli(tmp_path, bluez, "move", "125cm", "--json")
+    try:
+        await wait_until(lambda: bluez.desk.moving, 30)
+        TALLY.fault(2)
+        (status_code, status_out, status_err), (run_code, _, run_err) = await asyncio.gather(
+            run_cli(tmp_path, bluez, "status", "--json", timeout_s=15),
+            run_cli(tmp_path, bluez, "run", timeout_s=15),
+        )
+        assert status_code == 0, status_err
+        status = json.loads(status_out)
+        assert status["desk"] == "office"
+        assert status["moving"] is True
+        assert status["service"] is False
+        assert run_code == 1
+        assert "already running" in run_err
+        stop_code, stop_out, stop_err = await run_cli(tmp_path, bluez, "stop")
+        assert stop_code == 0, stop_err
+        assert stop_out.strip() == "office: stopped"
+        assert (await finish(move, 30))[0] == 1
+    finally:
+        if move.returncode is None:
+            move.kill()
+            await move.communicate()
+
+
+async def test_stop_says_stopped_only_when_the_desk_is_seen_at_rest(
+    tmp_path: Path, bluez: BluezMock
+) -> None:
+    write_settings(tmp_path)
+    bluez.desk.hold_button(+1)  # someone holds the desk's up button: it ignores stop
+    TALLY.fault()
+    await wait_until(lambda: bluez.desk.moving, 10)
+    code, out, err = await run_cli(tmp_path, bluez, "stop", "--json")
+    assert bluez.desk.stops >= 1  # stop was sent
+    assert code == 1, out
+    assert out == ""
+    assert "still moves" in err
+    assert len(err.strip().splitlines()) == 1
+    bluez.desk.hold_button(0)
+    await wait_until(lambda: not bluez.desk.moving, 10)
+    code, out, err = await run_cli(tmp_path, bluez, "stop", "--json")
+    assert code == 0, err
+    assert json.loads(out)["stopped"] is True
+
+
+async def test_stop_through_the_service_says_stopped_only_when_the_desk_is_seen_at_rest(
+    tmp_path: Path, bluez: BluezMock
+) -> None:
+    write_settings(tmp_path)
+    service = await start_cli(tmp_path, bluez, "run")
+    sock = tmp_path / "run" / "control.sock"
+
+    def desk_reported() -> bool:
+        return (
+            sock.exists()
+            and control_client.service_running(sock)
+            and control_client.call("status", path=sock)["height_mm"] is not None
+        )
+
+    try:
+        await wait_until(lambda: bluez.desk.connected, 30)
+        await wait_until(desk_reported, 30)
+        control_client.call("pause", path=sock)  # no scheduled move meddles with the test
+        bluez.desk.hold_button(+1)
+        TALLY.fault()
+        await wait_until(lambda: bluez.desk.moving, 10)
+        code, out, err = await run_cli(tmp_path, bluez, "stop", "--json")
+        assert bluez.desk.stops >= 1
+        assert code == 1, out
+        assert "still moves" in err
+        bluez.desk.hold_button(0)
+        await wait_until(lambda: not bluez.desk.moving, 10)
+        code, out, err = await run_cli(tmp_path, bluez, "stop", "--json")
+        assert code == 0, err
+        assert json.loads(out)["stopped"] is True
+    finally:
+        if service.returncode is None:
+            service.terminate()
+            await finish(service, 30)
