@@ -135,6 +135,17 @@ def _desk(config: Path | None, desk: str | None, simulate: bool, sim: str | None
     return _Chosen(name, chosen, settings.mqtt)
 
 
+def _profile_name(chosen: _Chosen) -> str | None:
+    """The desk's active profile's name, for a status; None when it cannot be read."""
+    from deskctl.errors import DeskctlError
+    from deskctl.profile_library import active_profile_name
+
+    try:
+        return active_profile_name(chosen.name, chosen.desk.profile)
+    except DeskctlError:
+        return None
+
+
 def posture_heights(name: str, desk: DeskSettings) -> tuple[int, int]:
     """The (sit_mm, stand_mm) of the desk's active profile."""
     try:
@@ -193,13 +204,18 @@ class _DirectMove:
     """
 
     def __init__(
-        self, link: DeskLink, target_mm: int, sit_stand_mm: tuple[int, int] | None
+        self,
+        link: DeskLink,
+        target_mm: int,
+        sit_stand_mm: tuple[int, int] | None,
+        profile: str | None,
     ) -> None:
         import asyncio
 
         self.link = link
         self.target_mm = target_mm
         self.sit_stand_mm = sit_stand_mm
+        self.profile = profile
         self.halted = False
         self.ready = asyncio.Event()  # set once connecting is over (connected or not)
         self._answering = 0
@@ -245,6 +261,7 @@ class _DirectMove:
             "desk": self.link.name,
             "height_mm": height_mm,
             "posture": posture,
+            "profile": self.profile,
             "moving": self.link.moving,
             "connected": self.link.connected,
             "target_mm": self.target_mm,
@@ -268,11 +285,12 @@ async def _move(
     *,
     stand_in: bool = False,
     sit_stand_mm: tuple[int, int] | None = None,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Connect, move, close; with `stand_in`, answer the control socket meanwhile (_DirectMove)."""
     from deskctl.errors import MoveError
 
-    direct = _DirectMove(link, target_mm, sit_stand_mm)
+    direct = _DirectMove(link, target_mm, sit_stand_mm, profile)
     async with contextlib.AsyncExitStack() as stack:
         if stand_in:
             from deskctl.control import ControlServer, ServiceLock
@@ -354,7 +372,14 @@ def _move_command(
     check_limits(target_mm, chosen.desk.min_mm, chosen.desk.max_mm)
     link = chosen.link(time_scale)
     stand_in = chosen.desk.link != "sim"  # a real desk: `stop` must reach this process
-    moved = _move(link, target_mm, show, stand_in=stand_in, sit_stand_mm=sit_stand_mm)
+    moved = _move(
+        link,
+        target_mm,
+        show,
+        stand_in=stand_in,
+        sit_stand_mm=sit_stand_mm,
+        profile=_profile_name(chosen),
+    )
     _show_move(asyncio.run(moved), as_json)
 
 

@@ -267,6 +267,7 @@ async def test_a_direct_move_answers_status_and_keeps_a_service_out(
         assert status["desk"] == "office"
         assert status["moving"] is True
         assert status["service"] is False
+        assert status["profile"] == "default"
         assert run_code == 1
         assert "already running" in run_err
         stop_code, stop_out, stop_err = await run_cli(tmp_path, bluez, "stop")
