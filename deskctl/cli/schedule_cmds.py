@@ -2,7 +2,8 @@
 
 Design: these only make sense while `deskctl run` runs, so each is one call over the control
 socket (no settings, no heavy imports); durations are parsed here, so bad input never reaches
-the service. Without a service they say so in one sentence and exit 1.
+the service. A switch takes `on` or `off` (`true`/`false` too, any case, as over MQTT); anything
+else, an empty word included, is exit 2. Without a service they say so in one sentence and exit 1.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typer
 
 from deskctl.cli._app import app
 from deskctl.cli._common import guard, print_json
+from deskctl.errors import InputError
 
 DeskOpt = Annotated[str | None, typer.Option("--desk", help="Which desk, when several run.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the status object.")]
@@ -78,12 +80,26 @@ def confirm(desk: DeskOpt = None, as_json: JsonOpt = False) -> None:
     _call("confirm", desk, {}, as_json, "confirmed")
 
 
+def _switch(command: str, text: str) -> bool:
+    """`on`/`off` (or `true`/`false`, any case, as over MQTT); anything else is exit 2."""
+    word = text.strip().lower()
+    if word in ("on", "true"):
+        return True
+    if word in ("off", "false"):
+        return False
+    raise InputError(f"{command} takes on or off, not {text[:40]!r}")
+
+
 @app.command()
 @guard
 def inhibit(
-    on: Annotated[bool, typer.Argument(help="on: no automatic move (meeting, away); off: go on.")],
+    state: Annotated[
+        str,
+        typer.Argument(metavar="on|off", help="on: no automatic move (meeting, away); off: go on."),
+    ],
     desk: DeskOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hold the desk still (on) or let the schedule move it again (off)."""
+    on = _switch("inhibit", state)
     _call("inhibit", desk, {"on": on}, as_json, "inhibited" if on else "no longer inhibited")

@@ -303,7 +303,7 @@ class Service:
         runner = self._runner(command.desk)
         sched = runner.scheduler
         if cmd in ("sit", "stand", "move"):
-            if args.get("remote") and (sched.inhibited or sched.held is not None):
+            if _bool_arg(args, "remote", False) and (sched.inhibited or sched.held is not None):
                 why = "inhibit is on" if sched.inhibited else f"the schedule is held ({sched.held})"
                 raise InputError(f"remote moves wait while {why}")
             if cmd == "move":
@@ -333,12 +333,12 @@ class Service:
         elif cmd == "confirm":
             actions = sched.confirm(now)
         elif cmd == "inhibit":
-            on = bool(args.get("on", True))
+            on = _bool_arg(args, "on", True)
             actions = sched.inhibit(on, now)
             if on and runner.scheduled_move_running:
                 asyncio.create_task(runner.stop_now())  # noqa: RUF006 - the move task reports
         elif cmd == "schedule":
-            actions = sched.set_enabled(bool(args.get("on", True)), now)
+            actions = sched.set_enabled(_bool_arg(args, "on", True), now)
         elif cmd == "profile_use":
             from deskctl.profile_library import remember_profile
 
@@ -348,6 +348,15 @@ class Service:
             raise InputError(f"{cmd!r} is not a command the service knows")
         runner.carry_out(actions, now)
         return runner.status(now)
+
+
+def _bool_arg(args: dict[str, Any], name: str, default: bool) -> bool:
+    """A JSON true or false; a string like "false" or "off" is refused, not read as true."""
+    value = args.get(name, default)
+    if not isinstance(value, bool):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:36] + "..."
+        raise InputError(f"the argument {name!r} must be true or false (JSON), not {shown}")
+    return value
 
 
 def _height_arg(args: dict[str, Any]) -> int:
