@@ -10,14 +10,21 @@ order, while connections run side by side (so `stop` can arrive during a move). 
 and answered as an internal error; nothing a peer sends or a handler raises ends the server.
 Progress lines go straight into the connection's transport and are dropped when the peer reads
 too slowly; the final answer is always written.
-Safety of the socket: its folder is created 0700 (an existing one must be ours and not writable
-by others); the socket is bound under a temporary name, set to 0600, then renamed into place,
-which also replaces a stale socket left by a crash (one that refuses connections) atomically; a
-live socket or a non-socket at the path is never touched. Every peer's uid is checked with
-SO_PEERCRED. On exit the server stops listening, answers requests still running with "the
-deskctl service is stopping", and removes its socket if it is still the one it bound.
-`ServiceLock` is an exclusive, non-blocking `flock` on `runtime_dir()/service.lock` holding the
-owner's pid; the kernel releases it when the process dies, so no stale lock survives a crash.
+Safety of the socket: its folder is created 0700 (an existing one must be a real folder, not a
+symlink, ours, and not writable by others); the socket is bound under a temporary name, set to
+0600, then renamed into place, which also replaces a stale socket left by a crash (one that
+refuses connections) atomically; a live socket or a non-socket at the path is never touched.
+Every peer's uid is checked with SO_PEERCRED. On exit the server stops listening, answers
+requests still running with "the deskctl service is stopping", and removes its socket if it is
+still the one it bound.
+A flood of connections cannot starve the service: at most `MAX_CONNECTIONS` are open at once (a
+new one past that closes the connection idle longest, or gets one refusal when all are busy), and
+a connection with no request running for `IDLE_TIMEOUT_S` is closed; a request that runs (a
+move sending progress) is never idle. While serving, one lstat every `RECHECK_S` notices that
+the socket vanished (logind removes the runtime folder at logout) and binds it again.
+`ServiceLock` is an exclusive, non-blocking `flock` on `state_dir()/service.lock` holding the
+owner's pid (the state folder, not the runtime folder, so the lock outlives a logout); the kernel
+releases it when the process dies, so no stale lock survives a crash.
 """
 
 from __future__ import annotations
@@ -45,9 +52,13 @@ from deskctl.control_client import (
     socket_path,
 )
 from deskctl.errors import DeskctlError
+from deskctl.paths import runtime_dir_note
 
 __all__ = [
     "COMMANDS",
+    "IDLE_TIMEOUT_S",
+    "MAX_CONNECTIONS",
+    "RECHECK_S",
     "AlreadyRunning",
     "ControlServer",
     "Handler",
@@ -62,7 +73,11 @@ _FIELDS = frozenset({"id", "cmd", "desk", "args", "progress"})
 _PROGRESS_BACKLOG_BYTES = 64 * 1024
 _MAX_UNIX_PATH_BYTES = 107
 _STOPPING = "the deskctl service is stopping"
+_BUSY = "the deskctl service has too many connections open; try again when a move has ended"
 _REFUSAL_GRACE_S = 2.0
+MAX_CONNECTIONS = 64
+IDLE_TIMEOUT_S = 60.0
+RECHECK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -200,7 +215,8 @@ def _peer_uid(writer: asyncio.StreamWriter) -> int | None:
 
 
 def _private_folder(folder: Path) -> None:
-    """Create `folder` 0700, or check an existing one is ours and not writable by others."""
+    """Create `folder` 0700, or check an existing one: a folder (not a symlink to one), ours, and
+    not writable by others."""
     try:
         folder.mkdir(mode=0o700, parents=True)
         os.chmod(folder, 0o700)
@@ -208,7 +224,15 @@ def _private_folder(folder: Path) -> None:
         pass
     except OSError as exc:
         raise ControlError(f"cannot create the runtime folder {folder}: {exc.strerror}") from None
-    info = os.stat(folder)
+    try:
+        info = os.lstat(folder)
+    except OSError as exc:
+        raise ControlError(f"cannot look at the runtime folder {folder}: {exc.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise ControlError(
+            f"the runtime folder {folder} is a symbolic link; refusing to follow it "
+            "(remove it, or set DESKCTL_RUNTIME_DIR)"
+        )
     if not stat.S_ISDIR(info.st_mode):
         raise ControlError(f"the runtime folder {folder} is not a folder")
     if info.st_uid != os.geteuid():
@@ -264,12 +288,26 @@ def _bind_private(path: Path) -> socket.socket:
     return sock
 
 
+@dataclass(eq=False)
+class _Connection:
+    """One client's connection: `busy` while a request of it runs (a move may take a minute)."""
+
+    writer: asyncio.StreamWriter
+    active_at: float
+    busy: bool = False
+    dropped: bool = False
+
+
 class ControlServer:
     """`async with ControlServer(path, handler) as server:` serves the control socket meanwhile.
 
     `path` None means `runtime_dir()/control.sock`. `commands` is the set of accepted `cmd`
-    names (the documented ones by default). Raises `ControlError` on entry when the socket
-    cannot be opened safely, or another service listens there.
+    names (the documented ones by default). At most `max_connections` connections are open at
+    once: a new one past that closes the one idle longest, or is refused with one answer when
+    every one is busy; a connection idle (no request running) for `idle_timeout_s` is closed.
+    While it serves, it checks every `recheck_s` that its socket is still in place, and makes it
+    again when it vanished (the runtime folder removed at logout). Raises `ControlError` on entry
+    when the socket cannot be opened safely, or another service listens there.
     """
 
     def __init__(
@@ -278,13 +316,24 @@ class ControlServer:
         handler: Handler,
         *,
         commands: Collection[str] = COMMANDS,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        recheck_s: float = RECHECK_S,
     ) -> None:
         self._path = Path(path) if path is not None else Path(socket_path())
+        self._default_path = path is None
         self._handler = handler
         self._commands = frozenset(commands)
+        self._max_connections = max_connections
+        self._idle_timeout_s = idle_timeout_s
+        self._recheck_s = recheck_s
         self._server: asyncio.Server | None = None
-        self._inode: int | None = None
-        self._connections: set[asyncio.Task[Any]] = set()
+        self._retired: list[asyncio.Server] = []
+        self._identity: tuple[int, int] | None = None
+        self._connections: dict[asyncio.Task[Any], _Connection] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self._crowded = False  # past the cap: said once per crowd
+        self._rebind_failing = False
         self._stopping = False
 
     @property
@@ -293,18 +342,58 @@ class ControlServer:
         return self._path
 
     async def __aenter__(self) -> Self:
+        if self._default_path and (note := runtime_dir_note()) is not None:
+            log.warning("%s", note)
+        await self._listen()
+        log.info("control socket listening on %s", self._path)
+        self._watcher = asyncio.get_running_loop().create_task(
+            self._watch_socket(), name="control-socket-watch"
+        )
+        return self
+
+    async def _listen(self) -> None:
+        """Bind the socket (again) and serve it; a server listening before stops listening."""
         _private_folder(self._path.parent)
         _check_replaceable(self._path)
         sock = _bind_private(self._path)
-        self._inode = os.stat(self._path).st_ino
+        info = os.lstat(self._path)
+        identity = (info.st_dev, info.st_ino)
         try:
-            self._server = await asyncio.start_unix_server(self._serve, sock=sock)
+            # backlog=1: one accept per wake-up, so a flood cannot open hundreds of descriptors
+            # before `_serve` gets to close the connections idle longest
+            server = await asyncio.start_unix_server(self._serve, sock=sock, backlog=1)
         except BaseException:
             sock.close()
-            self._remove_socket()
+            self._remove_socket(identity)
             raise
-        log.info("control socket listening on %s", self._path)
-        return self
+        if self._server is not None:
+            self._server.close()  # its path is gone; its connections carry on
+            self._retired.append(self._server)
+        self._server, self._identity = server, identity
+
+    def _socket_in_place(self, identity: tuple[int, int] | None = None) -> bool:
+        try:
+            info = os.lstat(self._path)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == (identity or self._identity)
+
+    async def _watch_socket(self) -> None:
+        """One lstat every `recheck_s`: the socket vanished (or was replaced) -> make it again."""
+        while True:
+            await asyncio.sleep(self._recheck_s)
+            if self._socket_in_place():
+                continue
+            try:
+                await self._listen()
+            except ControlError as exc:
+                if not self._rebind_failing:
+                    log.error("the control socket %s vanished and cannot be made again: %s",
+                              self._path, exc)  # fmt: skip
+                self._rebind_failing = True
+            else:
+                log.warning("the control socket %s had vanished; it is back", self._path)
+                self._rebind_failing = False
 
     async def __aexit__(
         self,
@@ -313,30 +402,64 @@ class ControlServer:
         traceback: TracebackType | None,
     ) -> None:
         self._stopping = True
-        if self._server is not None:
-            self._server.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+        servers = [*self._retired, *([self._server] if self._server is not None else [])]
+        for server in servers:
+            server.close()
         running = list(self._connections)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in servers:
+            await server.wait_closed()
         self._remove_socket()
 
-    def _remove_socket(self) -> None:
+    def _remove_socket(self, identity: tuple[int, int] | None = None) -> None:
+        """Remove the socket at our path if it is still the one we bound."""
         with contextlib.suppress(OSError):
-            if os.lstat(self._path).st_ino == self._inode:
+            if self._socket_in_place(identity):
                 self._path.unlink()
+
+    def _make_room(self) -> bool:
+        """Room for one more connection: past the cap, close the one idle longest; False when
+        every open connection is busy."""
+        live = [c for c in self._connections.values() if not c.dropped]
+        if len(live) < self._max_connections:
+            if self._crowded and len(live) < self._max_connections // 2:
+                self._crowded = False
+            return True
+        if not self._crowded:
+            log.warning(
+                "more than %d control connections at once: closing the ones idle longest",
+                self._max_connections,
+            )
+            self._crowded = True
+        idle = [c for c in live if not c.busy]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c.active_at)
+        oldest.dropped = True
+        oldest.writer.transport.abort()
+        return True
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        connection = _Connection(writer, asyncio.get_running_loop().time())
+        room = self._make_room()
         if task is not None:
-            self._connections.add(task)
+            self._connections[task] = connection
         try:
-            if not self._stopping and self._peer_allowed(writer):
-                await self._converse(_Lines(reader), writer)
-            elif not self._stopping:
+            if self._stopping:
+                pass
+            elif not self._peer_allowed(writer):
                 await self._refuse(reader, writer)
+            elif not room:
+                writer.write(_error(None, _BUSY, 1))
+                await writer.drain()
+            else:
+                await self._converse(_Lines(reader), connection)
         except ConnectionError:
             pass
         except asyncio.CancelledError:
@@ -345,7 +468,7 @@ class ControlServer:
             # We cancelled it to stop: end quietly (Python 3.11 logs a cancelled callback task).
         finally:
             if task is not None:
-                self._connections.discard(task)
+                self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
@@ -368,8 +491,19 @@ class ControlServer:
                 while await reader.read(65536):
                     pass
 
-    async def _converse(self, lines: _Lines, writer: asyncio.StreamWriter) -> None:
-        while (line := await lines.next()) is not None:
+    async def _converse(self, lines: _Lines, connection: _Connection) -> None:
+        writer = connection.writer
+        loop = asyncio.get_running_loop()
+        while True:
+            connection.busy, connection.active_at = False, loop.time()
+            try:
+                async with asyncio.timeout(self._idle_timeout_s):
+                    line = await lines.next()
+            except TimeoutError:
+                return  # idle too long: hang up (a request that runs is never idle)
+            if line is None:
+                return
+            connection.busy = True
             if isinstance(line, _TooLong):
                 answer = _error(None, f"a request line may hold at most {MAX_LINE_BYTES} bytes", 2)
             elif not line.strip():
@@ -442,8 +576,10 @@ class AlreadyRunning(ControlError):
 class ServiceLock:
     """One service at a time: `with ServiceLock():` holds an exclusive flock and records the pid.
 
-    `path` None means `runtime_dir()/service.lock`. Raises `AlreadyRunning` when another process
-    holds it. The file stays (removing lock files races); it is emptied on release.
+    `path` None means `state_dir()/service.lock`: the state folder outlives the runtime folder,
+    which logind removes at logout while a `deskctl run` in tmux goes on. Raises `AlreadyRunning`
+    when another process holds it. The file stays (removing lock files races); it is emptied on
+    release. A symlink at the path, or a file that is not ours, is refused.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -464,12 +600,16 @@ class ServiceLock:
         """Take the lock, or raise `AlreadyRunning` naming the holder's pid."""
         if self._fd is not None:
             return
-        _private_folder(self._path.parent)
         flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
         try:
+            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self._path, flags, 0o600)
         except OSError as exc:
             raise ControlError(f"cannot open the lock file {self._path}: {exc.strerror}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(fd)
+            raise ControlError(f"the lock file {self._path} is not a file of yours; move it away")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

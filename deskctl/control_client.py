@@ -6,7 +6,8 @@ its own connection, so a `stop` can go out while another call waits for a move. 
 blocking code on the standard library (socket, json, os) because `deskctl status` against a
 running service must start as fast as `deskctl --help`: no asyncio, pydantic or rich here, and
 `deskctl.paths` (pathlib, platformdirs) only when no path is given. One deadline bounds the
-whole call. Before connecting it checks that the socket belongs to the caller's own uid.
+whole call. Before connecting it checks that the socket and its folder belong to the caller's own
+uid and that neither is a symbolic link (the service refuses the same, so both agree on the path).
 No socket, or a stale one nobody listens on, is `NoService`, so the CLI can fall back to talking
 to the desk directly; every other failure is a `ControlError` carrying one sentence and the exit
 code. The protocol is in docs/control-socket.md; the server is `deskctl.control`.
@@ -54,6 +55,7 @@ COMMANDS = frozenset(
 
 _MAX_REPLY_BYTES = 4 * 1024 * 1024
 _CONNECT_TIMEOUT_S = 2.0
+_BACKLOG_RETRY_S = 0.01
 
 
 class ControlError(DeskctlError):
@@ -71,29 +73,46 @@ class NoService(ControlError):
     """No deskctl service listens on the control socket (none there, or a stale one)."""
 
 
-def _runtime_file(name: str) -> str:
-    from deskctl.paths import runtime_dir
-
-    return os.path.join(runtime_dir(), name)
-
-
 def socket_path() -> str:
     """Where the service's control socket lives: `runtime_dir()/control.sock`."""
-    return _runtime_file(SOCKET_NAME)
+    from deskctl.paths import runtime_dir
+
+    return os.path.join(runtime_dir(), SOCKET_NAME)
 
 
 def lock_path() -> str:
-    """Where the one-service lock lives: `runtime_dir()/service.lock`."""
-    return _runtime_file(LOCK_NAME)
+    """Where the one-service lock lives: `state_dir()/service.lock`, which outlives the runtime
+    folder (logind removes that at logout while a `deskctl run` in tmux goes on)."""
+    from deskctl.paths import state_dir
+
+    return os.path.join(state_dir(), LOCK_NAME)
+
+
+def _check_folder(folder: str) -> None:
+    """The socket's folder is not a symlink and is not somebody else's; else ControlError."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return  # nothing there: the socket is not there either (NoService, below)
+    if stat.S_ISLNK(info.st_mode):
+        raise ControlError(f"the runtime folder {folder} is a symbolic link; refusing to use it")
+    if info.st_uid != os.geteuid():
+        raise ControlError(
+            f"the runtime folder {folder} belongs to uid {info.st_uid}, not to you; "
+            "refusing to use it"
+        )
 
 
 def _connect(target: str, timeout_s: float) -> socket.socket:
+    _check_folder(os.path.dirname(target) or ".")
     try:
-        info = os.stat(target)
+        info = os.lstat(target)
     except (FileNotFoundError, NotADirectoryError):
         raise NoService(f"no deskctl service is running (there is no {target})") from None
     except OSError as exc:
         raise ControlError(f"cannot look at the control socket {target}: {exc.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise ControlError(f"the control socket {target} is a symbolic link; refusing to use it")
     if not stat.S_ISSOCK(info.st_mode):
         raise NoService(f"no deskctl service is running ({target} is not a socket)")
     if info.st_uid != os.geteuid():
@@ -101,10 +120,19 @@ def _connect(target: str, timeout_s: float) -> socket.socket:
             f"the control socket {target} belongs to uid {info.st_uid}, not to you; "
             "refusing to use it"
         )
+    connect_s = max(0.001, min(timeout_s, _CONNECT_TIMEOUT_S))
+    deadline = time.monotonic() + connect_s
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(max(0.001, min(timeout_s, _CONNECT_TIMEOUT_S)))
+    sock.settimeout(connect_s)
     try:
-        sock.connect(target)
+        while True:
+            try:
+                sock.connect(target)
+                break
+            except BlockingIOError:  # the service's backlog is full (a burst): wait our turn
+                if time.monotonic() >= deadline:
+                    raise TimeoutError from None
+                time.sleep(_BACKLOG_RETRY_S)
     except (FileNotFoundError, ConnectionRefusedError):
         sock.close()
         raise NoService(f"no deskctl service is running (nothing listens on {target})") from None

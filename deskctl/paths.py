@@ -3,6 +3,12 @@
 Each follows the platform (platformdirs) and can be moved with an environment variable, which the
 tests use to keep every run in its own folder: DESKCTL_CONFIG_DIR, DESKCTL_STATE_DIR,
 DESKCTL_RUNTIME_DIR.
+The runtime folder (the control socket) is `$XDG_RUNTIME_DIR/deskctl`; without a session runtime
+folder (a container, cron, ssh without logind) it is `run/` in the state folder, which only its
+owner can reach, rather than a name in /tmp that anybody could take first. A Unix socket's path
+holds at most 107 bytes: when the state folder's path is too long for the socket, the runtime
+folder falls back to `/tmp/deskctl-<uid>` (checked like any other: ours, private, no symlink),
+and `runtime_dir_note()` says why. The service and the client take the same path the same way.
 """
 
 from __future__ import annotations
@@ -10,9 +16,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["config_dir", "runtime_dir", "state_dir"]
+__all__ = ["config_dir", "runtime_dir", "runtime_dir_note", "state_dir"]
 
 _APP = "deskctl"
+_MAX_UNIX_PATH_BYTES = 107
+_ROOM_FOR_SOCKET = len("/control.sock")
 
 
 def config_dir() -> Path:
@@ -35,14 +43,32 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(_APP))
 
 
-def runtime_dir() -> Path:
-    """The folder for the control socket (owner-only)."""
+def _fits(folder: Path) -> bool:
+    return len(os.fsencode(folder)) + _ROOM_FOR_SOCKET <= _MAX_UNIX_PATH_BYTES
+
+
+def _runtime_dir() -> tuple[Path, str | None]:
     override = os.environ.get("DESKCTL_RUNTIME_DIR")
     if override:
-        return Path(override)
+        return Path(override), None
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg:
-        return Path(xdg) / _APP
-    # no session runtime dir (a container, cron, ssh without logind): a private folder in /tmp,
-    # made owner-only by whoever creates it
-    return Path(f"/tmp/{_APP}-{os.getuid()}")  # noqa: S108
+    if xdg and _fits(Path(xdg) / _APP):
+        return Path(xdg) / _APP, None
+    private = state_dir() / "run"
+    if _fits(private):
+        return private, None
+    fallback = Path(f"/tmp/{_APP}-{os.getuid()}")  # noqa: S108 - checked: ours, 0700, no symlink
+    return fallback, (
+        f"the control socket is in {fallback}: the path of {private} is too long for a Unix "
+        "socket (set DESKCTL_RUNTIME_DIR to choose another folder)"
+    )
+
+
+def runtime_dir() -> Path:
+    """The folder for the control socket (owner-only); see the module docstring."""
+    return _runtime_dir()[0]
+
+
+def runtime_dir_note() -> str | None:
+    """One sentence when `runtime_dir()` had to fall back to /tmp, else None."""
+    return _runtime_dir()[1]

@@ -676,10 +676,11 @@ def test_the_lock_holder_in_another_process_is_named(tmp_path: Path) -> None:
         assert lock_file.read_text() == f"{os.getpid()}\n"
 
 
-def test_the_lock_is_private_and_released_on_exit(run_dir: Path) -> None:
+def test_the_lock_is_private_and_released_on_exit(tmp_path: Path) -> None:
+    state = tmp_path / "deskctl" / "state"  # the state folder: it outlives the runtime folder
     with ServiceLock() as lock:
-        assert lock.path == run_dir / "service.lock"
-        assert (_mode(run_dir), _mode(lock.path)) == (0o700, 0o600)
+        assert lock.path == state / "service.lock"
+        assert (_mode(state), _mode(lock.path)) == (0o700, 0o600)
         with pytest.raises(AlreadyRunning):
             ServiceLock().acquire()
     assert not lock.held

@@ -2,7 +2,9 @@
 
 Design: builds the service from the settings (every configured desk, or one simulated desk with
 `--simulate`), wires its event sinks (the console/journal, the history, notifications), serves the
-control socket, and runs until SIGINT/SIGTERM, which stop any moving desk before exiting. A
+control socket, and runs until SIGINT, SIGTERM or SIGHUP (its terminal closed), each of which stops
+any moving desk, saves the schedule's state and lets go of the lock before a clean exit. At start
+it raises its soft limit on open files to the hard one (systemd's default soft limit is 1,024). A
 simulated run starts its clock at the start of today's working hours (or the next day's), or at
 `--from`, so the demo shows a whole day whenever it is run; `--time-scale 60` runs it 60x faster.
 """
@@ -197,6 +199,7 @@ async def _serve(
 
     if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
         raise TypeError("settings")
+    _raise_file_limit()
     with ServiceLock(), Store() as store:
         # the bridge publishes events to MQTT itself, so the notifiers get no MQTT channel
         async with build_notifiers(settings.notify) as notifiers:
@@ -222,7 +225,7 @@ async def _serve(
 
             loop = asyncio.get_running_loop()
             stopping: list[asyncio.Task[None]] = []
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(
                     signum, lambda: stopping.append(loop.create_task(shut_down()))
                 )
@@ -237,6 +240,21 @@ async def _serve(
                 error = None if bridge.cancelled() or not bridge.done() else bridge.exception()
                 if error is not None:
                     raise error
+
+
+def _raise_file_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard one: a desk, the broker, the history and a burst of
+    control connections never run out of descriptors under a low default soft limit."""
+    import logging
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == hard:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError) as exc:
+        logging.getLogger("deskctl.service").debug("open-file limit stays at %d: %s", soft, exc)
 
 
 def _start_bridge(
