@@ -46,13 +46,14 @@ from typing import Any, Self
 
 from deskctl.control_client import (
     COMMANDS,
+    LOCK_NAME,
     MAX_LINE_BYTES,
     ControlError,
     lock_path,
     socket_path,
 )
 from deskctl.errors import DeskctlError
-from deskctl.paths import runtime_dir_note
+from deskctl.paths import runtime_dir, runtime_dir_note
 
 __all__ = [
     "COMMANDS",
@@ -579,11 +580,14 @@ class ServiceLock:
     `path` None means `state_dir()/service.lock`: the state folder outlives the runtime folder,
     which logind removes at logout while a `deskctl run` in tmux goes on. Raises `AlreadyRunning`
     when another process holds it. The file stays (removing lock files races); it is emptied on
-    release. A symlink at the path, or a file that is not ours, is refused.
+    release. A symlink at the path, or a file that is not ours, is refused. When the state folder
+    cannot hold the lock (read-only, not a folder), the default lock falls back to the runtime
+    folder, with a warning, so the service still starts.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = Path(path) if path is not None else Path(lock_path())
+        self._default = path is None
         self._fd: int | None = None
 
     @property
@@ -600,16 +604,18 @@ class ServiceLock:
         """Take the lock, or raise `AlreadyRunning` naming the holder's pid."""
         if self._fd is not None:
             return
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
         try:
-            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self._path, flags, 0o600)
-        except OSError as exc:
-            raise ControlError(f"cannot open the lock file {self._path}: {exc.strerror}") from None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-            os.close(fd)
-            raise ControlError(f"the lock file {self._path} is not a file of yours; move it away")
+            fd = self._open(self._path)
+        except ControlError as exc:
+            if not self._default:
+                raise
+            # a read-only or broken state folder: a desk controller still starts (without its
+            # history), locked where the lock used to be
+            fallback = runtime_dir() / LOCK_NAME
+            log.warning("%s; locking %s instead, which does not outlive a logout", exc, fallback)
+            _private_folder(fallback.parent)
+            fd = self._open(fallback)
+            self._path = fallback
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -619,9 +625,25 @@ class ServiceLock:
         except OSError as exc:
             os.close(fd)
             raise ControlError(f"cannot lock {self._path}: {exc.strerror}") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # a full disk: held all the same, only without a pid
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+
+    @staticmethod
+    def _open(path: Path) -> int:
+        """The lock file's descriptor: a regular file of ours, never through a symlink."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o600)
+        except OSError as exc:
+            raise ControlError(f"cannot open the lock file {path}: {exc.strerror}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(fd)
+            raise ControlError(f"the lock file {path} is not a file of yours; move it away")
+        return fd
 
     def release(self) -> None:
         """Let go of the lock (nothing happens when it is not held)."""
@@ -629,7 +651,8 @@ class ServiceLock:
             return
         fd, self._fd = self._fd, None
         try:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)

@@ -687,3 +687,17 @@ def test_the_lock_is_private_and_released_on_exit(tmp_path: Path) -> None:
     assert lock.path.read_text() == ""
     with ServiceLock() as again:
         assert again.held
+
+
+def test_a_state_folder_that_cannot_hold_the_lock_falls_back_to_the_runtime_folder(
+    tmp_path: Path, run_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    not_a_folder = tmp_path / "state-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("DESKCTL_STATE_DIR", str(not_a_folder))
+    with ServiceLock() as lock:
+        assert lock.path == run_dir / "service.lock"
+        assert lock.path.read_text() == f"{os.getpid()}\n"
+        with pytest.raises(AlreadyRunning):
+            ServiceLock().acquire()
+    assert "does not outlive a logout" in caplog.text
