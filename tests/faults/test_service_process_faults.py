@@ -201,6 +201,7 @@ def test_a_flood_of_idle_connections_leaves_status_answered_and_the_log_small(
 async def _hold(request: Request, progress: ProgressSink) -> dict[str, Any]:
     """A handler like a long move: progress now and then until the test lets it end."""
     release = HOLDS[request.args["hold"]]
+    ENTERED.add(request.args["hold"])
     while not release.is_set():
         progress({"height_mm": 700})
         with contextlib.suppress(TimeoutError):
@@ -209,6 +210,15 @@ async def _hold(request: Request, progress: ProgressSink) -> dict[str, Any]:
 
 
 HOLDS: dict[str, asyncio.Event] = {}
+ENTERED: set[str] = set()
+
+
+async def _entered(*names: str) -> None:
+    """Until the handler runs each named request (bounded)."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while not ENTERED.issuperset(names):
+        assert asyncio.get_running_loop().time() < deadline, f"{names} never started"
+        await asyncio.sleep(0.01)
 
 
 async def _open(path: Path, request: dict[str, Any] | None = None) -> Any:
@@ -232,12 +242,14 @@ async def test_an_idle_connection_is_closed_but_a_long_request_is_not_idle(
     tmp_path: Path,
 ) -> None:
     HOLDS.clear()
+    ENTERED.clear()
     HOLDS["move"] = asyncio.Event()
     path = tmp_path / "run" / "control.sock"
-    async with ControlServer(path, _hold, idle_timeout_s=0.5):
+    async with ControlServer(path, _hold, idle_timeout_s=2.0):
         busy_reader, busy_writer = await _open(
             path, {"id": 1, "cmd": "move", "args": {"hold": "move"}, "progress": True}
         )
+        await _entered("move")
         idle_reader, idle_writer = await _open(path)
         TALLY.fault()
         assert await asyncio.wait_for(idle_reader.read(), 30) == b"", "the idle one is closed"
@@ -251,6 +263,7 @@ async def test_past_the_cap_the_oldest_idle_goes_and_with_all_busy_one_refusal(
     tmp_path: Path,
 ) -> None:
     HOLDS.clear()
+    ENTERED.clear()
     path = tmp_path / "run" / "control.sock"
     async with ControlServer(path, _hold, max_connections=2):
         oldest_reader, oldest_writer = await _open(path)
@@ -263,6 +276,7 @@ async def test_past_the_cap_the_oldest_idle_goes_and_with_all_busy_one_refusal(
             HOLDS[name] = asyncio.Event()
             writer.write(json.dumps({"id": 1, "cmd": "move", "args": {"hold": name}}).encode())
             writer.write(b"\n")
+        await _entered("a", "b")
         refused_reader, refused_writer = await _open(path)
         refusal = json.loads(await asyncio.wait_for(refused_reader.readline(), 30))
         TALLY.fault()
