@@ -10,12 +10,15 @@ the others from `deskctl profile list`).
 
 The choice made with `deskctl profile use NAME` is remembered per desk in
 `state_dir()/profile.json` (`{"desk": "default", ...}`), written atomically. The active profile
-of a desk is the remembered one, else the one its settings name, else `default`.
+of a desk is the remembered one, else the one its settings name, else `default`; the service
+(`service_profile`) falls back to the latter two with a warning when the remembered one is gone
+or broken, since a desk controller must start.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ __all__ = [
     "read_profile_file",
     "remember_profile",
     "remembered_profile",
+    "service_profile",
     "state_file",
     "user_profile_dir",
 ]
@@ -154,3 +158,19 @@ def active_profile_name(desk: str, configured: str | None = None) -> str:
 def active_profile(desk: str, configured: str | None = None) -> Profile:
     """The desk's active profile, loaded (see `active_profile_name`)."""
     return load_profile(active_profile_name(desk, configured))
+
+
+def service_profile(desk: str, configured: str | None = None) -> Profile:
+    """The desk's active profile for the service, which must start: a remembered profile that
+    is gone or broken (or a broken remembered-profiles file) is logged once as a warning and the
+    configured one (else `default`) is used instead."""
+    fallback = configured or DEFAULT_PROFILE
+    try:
+        remembered = remembered_profile(desk)
+        if remembered is not None:
+            return load_profile(remembered)
+    except ConfigError as exc:
+        logging.getLogger("deskctl.service").warning(
+            "%s: the remembered profile cannot be used (%s); using %r", desk, exc, fallback
+        )
+    return load_profile(fallback)

@@ -12,6 +12,8 @@ The layout is versioned by `PRAGMA user_version`; opening for writing runs the m
 `_MIGRATIONS` in one transaction; a file from a newer deskctl is refused. Every SQLite or OS
 failure (disk full, read-only file, not a database) becomes a `DeskError` of one sentence naming
 the file; a caller's mistake (unknown kind, naive time, a value JSON cannot hold) is a ValueError.
+A row that cannot be read back (its time or data mangled by another tool) is skipped and counted
+in `unreadable`; a remembered value that cannot be read is a `DeskError`, like a damaged file.
 Synchronous on purpose: each write is small, and the service calls it from its own task.
 """
 
@@ -120,6 +122,7 @@ class Store:
         self.path = path if path is not None else default_path()
         self.readonly = readonly
         self._empty = False  # a reader that found the file before its tables were made
+        self.unreadable = 0  # event rows skipped so far because they could not be read
         self._db = self._open_reader() if readonly else self._open_writer()
 
     # opening
@@ -183,6 +186,8 @@ class Store:
         return version
 
     def _open_reader(self) -> sqlite3.Connection:
+        if self.path.exists() and not self.path.is_file():
+            raise DeskError(f"cannot read the history at {self.path}: it is not a file")
         if not self.path.is_file():
             raise DeskError(f"there is no history at {self.path} yet")
         uri = self.path.resolve().as_uri() + "?mode=ro"
@@ -253,7 +258,15 @@ class Store:
     def get_state(self, desk: str, key: str, default: Any = None) -> Any:
         """The value remembered under the desk's `key`, or `default`."""
         rows = self._read("SELECT value FROM state WHERE desk = ? AND key = ?", (desk, key))
-        return _loads(rows[0][0]) if rows else default
+        if not rows:
+            return default
+        try:
+            return _loads(rows[0][0])
+        except (TypeError, ValueError) as exc:
+            raise DeskError(
+                f"cannot read {key!r} of desk {desk!r} in the history at {self.path}: "
+                "the value is damaged"
+            ) from exc
 
     def state(self, desk: str) -> dict[str, Any]:
         """Everything remembered for the desk, by key."""
@@ -275,7 +288,7 @@ class Store:
             " ORDER BY at_s, id",
             {"since": since.timestamp(), "until": until.timestamp(), **_match(desk, kinds)},
         )
-        return [self._event(row) for row in rows]
+        return self._readable(rows)
 
     def latest(
         self, desk: str | None, before: datetime, kinds: Collection[str] = ()
@@ -288,16 +301,23 @@ class Store:
             " ORDER BY at_s DESC, id DESC LIMIT 1",
             {"before": before.timestamp(), **_match(desk, kinds)},
         )
-        return self._event(rows[0]) if rows else None
+        found = self._readable(rows)
+        return found[0] if found else None
 
     def desks(self) -> list[str]:
         """The names of every desk with history, sorted."""
         return [row[0] for row in self._read("SELECT DISTINCT desk FROM events ORDER BY desk", {})]
 
-    @staticmethod
-    def _event(row: tuple[Any, ...]) -> Event:
-        desk, at, kind, data = row
-        return Event(desk, datetime.fromisoformat(at), kind, MappingProxyType(_loads(data)))
+    def _readable(self, rows: list[tuple[Any, ...]]) -> list[Event]:
+        """The rows as events; a row that cannot be read is skipped and counted."""
+        events = []
+        for row in rows:
+            event = _event(row)
+            if event is None:
+                self.unreadable += 1
+            else:
+                events.append(event)
+        return events
 
     # lifetime
 
@@ -315,3 +335,18 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _event(row: tuple[Any, ...]) -> Event | None:
+    """One row as an event, or None when its time or data cannot be read."""
+    desk, at, kind, data = row
+    try:
+        when = datetime.fromisoformat(at)
+        fields = _loads(data)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(desk, str) or not isinstance(kind, str) or not isinstance(fields, dict):
+        return None
+    if when.utcoffset() is None:
+        return None
+    return Event(desk, when, kind, MappingProxyType(fields))

@@ -7,10 +7,15 @@ any moving desk, saves the schedule's state and lets go of the lock before a cle
 it raises its soft limit on open files to the hard one (systemd's default soft limit is 1,024). A
 simulated run starts its clock at the start of today's working hours (or the next day's), or at
 `--from`, so the demo shows a whole day whenever it is run; `--time-scale 60` runs it 60x faster.
+A desk controller must start even when its files let it down: a history that cannot be opened
+(full disk, read-only, damaged) is said once and the service runs without it, and a remembered
+profile that is gone or broken gives way to the configured one (else `default`) with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -130,7 +135,7 @@ def build_service(
     from deskctl.clock import Clock
     from deskctl.cue_library import load_cues
     from deskctl.links.factory import open_link
-    from deskctl.profile_library import active_profile
+    from deskctl.profile_library import service_profile
     from deskctl.service.core import Service
     from deskctl.service.desk import DeskRunner
     from deskctl.service.events import HistorySink, NoticeSink
@@ -149,7 +154,7 @@ def build_service(
         raise ConfigError(
             f"no desk is configured; add one to {settings_path()} or run with --simulate"
         )
-    profiles = {name: active_profile(name, desk.profile) for name, desk in desks.items()}
+    profiles = {name: service_profile(name, desk.profile) for name, desk in desks.items()}
     if simulate:
         first = next(iter(profiles.values()))
         wall = datetime.now(tz)
@@ -195,12 +200,11 @@ async def _serve(
     from deskctl.control import ControlServer, ServiceLock
     from deskctl.notify import build_notifiers
     from deskctl.settings import Settings
-    from deskctl.store import Store
 
     if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
         raise TypeError("settings")
     _raise_file_limit()
-    with ServiceLock(), Store() as store:
+    with ServiceLock(), _history() as store:
         # the bridge publishes events to MQTT itself, so the notifiers get no MQTT channel
         async with build_notifiers(settings.notify) as notifiers:
             service = build_service(
@@ -255,6 +259,29 @@ def _raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     except (ValueError, OSError) as exc:
         logging.getLogger("deskctl.service").debug("open-file limit stays at %d: %s", soft, exc)
+
+
+@contextlib.contextmanager
+def _history() -> Iterator[Store | None]:
+    """The history, or None (said once) when it cannot be opened: the desk must stay safe and
+    the schedule run without it."""
+    import logging
+
+    from deskctl.errors import DeskError
+    from deskctl.store import Store
+
+    try:
+        store = Store()
+    except DeskError as exc:
+        logging.getLogger("deskctl.service").error(
+            "%s; running without a history: the desk stays safe and the schedule runs, but "
+            "nothing is recorded and a hold or pause will not survive a restart",
+            exc,
+        )
+        yield None
+        return
+    with store:
+        yield store
 
 
 def _start_bridge(

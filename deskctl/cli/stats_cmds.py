@@ -7,7 +7,8 @@ before the first day comes along, so a bout already open at that midnight counts
 the desk; without it, the only desk with history. Output: a table with a bar per day (sitting vs
 standing vs away) and totals; `--json` the documented object (`deskctl.core.stats.stats_json`);
 `--csv` a header and a row per day. No history prints one sentence (the JSON and CSV still print,
-all zeros) and exits 0. Heavy imports stay inside the command.
+all zeros) and exits 0. Rows that cannot be read are skipped, and how many is said on stderr; a
+file that cannot be read at all is one sentence and exit 1. Heavy imports stay inside the command.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def stats(
     ] = None,
 ) -> None:
     """Sitting and standing time, changes, longest sitting bout and cues, per day."""
+    import sys
     from datetime import date, datetime, time, timedelta
 
     from deskctl.core.stats import DayStats, daily_stats, stats_json
@@ -71,13 +73,20 @@ def stats(
 
     path = default_path()
     events: list[Event] = []
-    if path.is_file():
+    if path.exists():
         with Store(path, readonly=True) as store:
             name = _which_desk(desk, store.desks())
             since = datetime.combine(first, time(0), tzinfo=tz)
             until = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
             before = store.latest(name, since, ("posture", "session"))
             events = ([before] if before else []) + store.events(name, since, until)
+            if store.unreadable:
+                rows_word = "row" if store.unreadable == 1 else "rows"
+                print(
+                    f"deskctl: skipped {store.unreadable} {rows_word} of the history that could "
+                    "not be read.",
+                    file=sys.stderr,
+                )
     else:
         name = _which_desk(desk, [])
     rows = daily_stats(events, first, last, tz, now)
