@@ -20,6 +20,8 @@ for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
 - A change found more than `late_s` overdue (a suspend, a clock jump) is dropped, never fired:
   `clock_jumped` re-plans from now, and no burst of overdue moves can happen.
 - A manual move is the person's choice: the plan restarts from now in the posture they chose.
+- A restart of the service keeps the day's plan (`restarted`): the block in progress ends when it
+  would have, and no change comes before the one the last run had planned.
 - Illegal commands (confirm with nothing to confirm, skip with nothing ahead) raise
   `IllegalTransition` with one sentence and change nothing.
 - Time is real time: inside, every instant is UTC (`now` is converted on the way in, the day's
@@ -359,6 +361,27 @@ class Scheduler:
         self._replan(now, posture)
         actions.append(Replanned(f"you chose to {posture}"))
         return actions
+
+    def restarted(
+        self,
+        posture: Posture,
+        since: datetime,
+        next_change_at: datetime | None,
+        now: datetime,
+    ) -> list[Action]:
+        """The service started again (after a crash, say) and the person is in `posture` since
+        `since`: the block in progress keeps the posture's timer, as after a clock jump, and the
+        next change comes no earlier than `next_change_at` (the last run's plan, so a snooze or a
+        skip survives). The hold and the switches stay as they are."""
+        self.posture = posture
+        self.posture_since = since
+        self._replan(now, posture, since)
+        block = self.next_change()
+        if next_change_at is not None and block is not None:
+            later_s = next_change_at.timestamp() - block.start.timestamp()  # real seconds
+            if later_s > 0 and next_change_at.timestamp() > now.timestamp():
+                self._shift_from(block.start, timedelta(seconds=later_s), now)
+        return [Replanned("restarted; the day's plan kept")]
 
     # -- what the person said -----------------------------------------------------------------
     def skip(self, now: datetime) -> list[Action]:

@@ -8,6 +8,11 @@ when wall time moves more than `JUMP_S` away from monotonic time, every schedule
 now, so a suspend never fires a burst of overdue moves; compared in UTC, a DST change is no
 jump). Commands arrive as `Command` items with a future for the answer; a move command answers
 when the move ends. Shutting down stops every moving desk before the links close.
+
+What survives a crash: each desk's schedule state is saved whenever it differs from what was
+last saved, before its actions are carried out (`DeskRunner.persist`), so a hold made by the
+scheduler itself is on disk before anyone hears of it; a store that cannot write leaves the state
+in memory (said once). The next start continues the day's plan.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class Service:
         self._last_wall: datetime | None = None
         self._last_mono = 0.0
         self._state_failing = False  # the last save of a schedule's state failed
+        self._saved: dict[str, dict[str, Any]] = {}  # per desk: the state last saved
 
     # -- wiring -------------------------------------------------------------------------------
     def emitter(self, desk: str) -> Callable[[str, dict[str, Any]], None]:
@@ -80,6 +86,7 @@ class Service:
 
     def add_desk(self, runner: DeskRunner) -> None:
         self.desks[runner.name] = runner
+        runner.persist = lambda: self._save(runner)
 
     def request_stop(self) -> None:
         self._stopping.set()
@@ -193,34 +200,54 @@ class Service:
 
     # -- surviving restarts -------------------------------------------------------------------
     def _save(self, runner: DeskRunner) -> None:
-        if self.store is None:
+        """Save the desk's schedule state if it changed since it was last saved."""
+        saved = runner.saved()
+        if self.store is None or self._saved.get(runner.name) == saved:
             return
+        if self._set_state(runner.name, "schedule", saved):
+            self._saved[runner.name] = saved
+
+    def _set_state(self, desk: str, key: str, value: Any) -> bool:
+        """Write one state value; a failure is said once per streak, never raised."""
+        if self.store is None:
+            return False
         try:
-            self.store.set_state(runner.name, "schedule", runner.saved())
+            self.store.set_state(desk, key, value)
         except DeskctlError as exc:
-            if not self._state_failing:  # once per failure streak, not at every command
-                log.error("%s: the schedule's state was not saved: %s", runner.name, exc)
+            if not self._state_failing:  # once per failure streak, not at every change
+                log.error(
+                    "%s: the schedule's state was not saved (a hold still holds while the "
+                    "service runs): %s",
+                    desk,
+                    exc,
+                )
             self._state_failing = True
-        else:
-            if self._state_failing:
-                log.warning("the schedule's state is being saved again")
-            self._state_failing = False
+            return False
+        if self._state_failing:
+            log.warning("the schedule's state is being saved again")
+        self._state_failing = False
+        return True
 
     def _restore(self, runner: DeskRunner) -> None:
-        """Continue today from the history: switches, posture and time stood so far."""
+        """Continue today from the history: switches, hold, the day's plan, time stood so far."""
         if self.store is None:
             return
         from deskctl.core.stats import daily_stats
 
         now = self.clock.now()
         today = now.astimezone(runner.tz).date()
+        saved: Any = {}
         try:
             saved = self.store.get_state(runner.name, "schedule", {}) or {}
+        except DeskctlError as exc:
+            log.error("%s: %s; the day starts afresh", runner.name, exc)
+        saved = saved if isinstance(saved, dict) else {}
+        try:
             midnight = datetime.combine(today, datetime.min.time(), runner.tz)
             events = self.store.events(runner.name, midnight, now)
         except DeskctlError as exc:
             log.error("%s: the history could not be read: %s", runner.name, exc)
-            return
+            events = []
         day = daily_stats(events, today, today, runner.tz, now)[0]
         last = next((e for e in reversed(events) if e.kind == "posture"), None)
         posture = None if last is None else last.data.get("posture")
@@ -289,8 +316,7 @@ class Service:
             return
         for runner in self.desks.values():
             runner.note_schedule(now)
-            if command.cmd not in ("status", "stop"):
-                self._save(runner)
+            self._save(runner)  # only what changed is written
         if result is not None:
             command.answer.set_result(result)
 

@@ -5,7 +5,9 @@ never runs on its own except for two helpers it starts and tracks: the move task
 seconds, and a stop must get through meanwhile) and the reconnect task. Both report back by
 putting events on the service's queue, so every decision is still taken by the owner task.
 The scheduler decides; this class carries its actions out (warn, move, show the cue, hold) and
-turns what the link says (heights, manual moves, drops) into scheduler inputs.
+turns what the link says (heights, manual moves, drops) into scheduler inputs. Before it carries
+out anything it calls `persist` (the owner saves the schedule's state if it changed), so a hold,
+a pause or a skip is on disk before the desk or the person hears of it.
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ class DeskRunner:
         self._schedule_noted: tuple[str, datetime | None] | None = None
         self.reconnect_task: asyncio.Task[None] | None = None
         self.closing = False
+        self.persist: Callable[[], None] = lambda: None  # the owner saves `saved()` if it changed
+        self._restored: Posture | None = None  # the last run's posture, until the desk reports
         link.subscribe(self._on_link_event)
 
     # -- planning -----------------------------------------------------------------------------
@@ -164,6 +168,7 @@ class DeskRunner:
     def saved(self) -> dict[str, Any]:
         """What a restart needs to continue the day (kept in the history's state table)."""
         sched = self.scheduler
+        next_block = sched.next_change()
         return {
             "day": sched.day.isoformat(),
             "profile": sched.profile.name,
@@ -172,6 +177,9 @@ class DeskRunner:
             "paused": sched.paused,
             "paused_until": sched.paused_until,
             "held": sched.held,
+            "posture": sched.posture,
+            "posture_since": sched.posture_since,
+            "next_change_at": None if next_block is None else next_block.start,
         }
 
     def restore(
@@ -183,24 +191,32 @@ class DeskRunner:
         since: datetime | None,
         now: datetime,
     ) -> None:
-        """Continue today where the last run left it: switches, posture, time stood."""
+        """Continue today where the last run left it: switches, hold, time stood, and the day's
+        plan (the block in progress ends when it would have). `posture` and `since` come from the
+        history; the scheduler's own record in `saved` wins over them, and the desk's first
+        height report wins over both (`handle_link_event`)."""
+        sched = self.scheduler
+        next_change_at = None
         if saved.get("day") == now.astimezone(self.tz).date().isoformat():
-            sched = self.scheduler
             sched.enabled = bool(saved.get("enabled", True))
-            sched.held = saved.get("held")
+            held = saved.get("held")
+            sched.held = None if held is None else str(held)
             if saved.get("inhibited"):
                 sched.inhibit(True, now)
             until = saved.get("paused_until")
+            until = until if isinstance(until, datetime) else None
             if saved.get("paused") and (until is None or until > now):
                 for_s = None if until is None else (until - now).total_seconds()
                 sched.pause(now, for_s)
+            was, was_since = saved.get("posture"), saved.get("posture_since")
+            if was in ("sit", "stand") and isinstance(was_since, datetime):
+                posture, since = was, was_since
+            at = saved.get("next_change_at")
+            next_change_at = at if isinstance(at, datetime) else None
         self.standing_today_s = standing_today_s
         if posture is not None and since is not None:
-            self.posture = posture
-            self.posture_since = since
-            if posture == "stand":
-                self.standing_today_s = max(0.0, standing_today_s - (now - since).total_seconds())
-            self.carry_out(self.scheduler.manual_move(posture, now), now)
+            self._restored = posture
+            self.carry_out(sched.restarted(posture, since, next_change_at, now), now)
 
     def _posture_of(self, height_mm: int) -> Posture:
         return posture_of(height_mm, self.profile.sit_mm, self.profile.stand_mm)
@@ -240,6 +256,11 @@ class DeskRunner:
     def handle_link_event(self, event: LinkEvent, now: datetime) -> None:
         """Called by the owner task for every event the link sent."""
         if isinstance(event, HeightChanged):
+            if not event.moving and self._restored is not None:  # the desk wins over the history
+                restored, self._restored = self._restored, None
+                posture = self._posture_of(event.height_mm)
+                if posture != restored:
+                    self.carry_out(self.scheduler.restarted(posture, now, None, now), now)
             if not event.moving and event.height_mm != self._rest_mm:
                 self._rest_mm = event.height_mm
                 self.emit("height", {"height_mm": event.height_mm})
@@ -278,6 +299,7 @@ class DeskRunner:
 
     # -- carrying out the scheduler's actions ---------------------------------------------------
     def carry_out(self, actions: list[Action], now: datetime) -> None:
+        self.persist()  # durable first: a crash while acting never forgets a hold
         for action in actions:
             if isinstance(action, Warn):
                 self.emit("warning", _block_fields(action.block, move_at=action.move_at))

@@ -1,0 +1,207 @@
+"""Crash faults: `kill -9` of the running service, then a restart on the same folders.
+
+A crash (kill -9, OOM, a power cut) runs no code of the service: what it knew survives only if it
+was on disk before it mattered. The service is `deskctl run --simulate` in a subprocess with its
+own folders; this test kills it with SIGKILL and starts it again, as systemd would, and checks
+what a person notices: a hold the scheduler made by itself still holds after the restart, the
+sitting block in progress ends when it would have (not a whole block after the restart), the
+desk's real height beats the posture the history remembers, and `stats` never counts the time
+the service was dead. The exact timing of a hold being saved before anyone hears of it runs in
+process on virtual time (tests/service_harness.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deskctl import control_client
+from deskctl.service.core import Service
+from deskctl.store import Store
+from tests.cli import deskctl
+from tests.faults.tally import counter
+from tests.service_harness import TZ, Recorded, run_service, sim
+from tests.service_process import start_service
+
+pytestmark = pytest.mark.fault
+TALLY = counter(__name__)
+MONDAY = "2026-11-30"
+SIT_MM, STAND_MM = 720, 1100
+_WAIT_S = 60.0
+
+
+def sock(tmp_path: Path) -> Path:
+    return tmp_path / "run" / "control.sock"
+
+
+def status(tmp_path: Path) -> dict[str, Any]:
+    return control_client.call("status", path=sock(tmp_path), timeout_s=10)
+
+
+def wait_for(tmp_path: Path, what: str, ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """Poll the service's status until `ok` holds (a bounded wait on a condition)."""
+    deadline = time.monotonic() + _WAIT_S
+    while time.monotonic() < deadline:
+        now = status(tmp_path)
+        if ok(now):
+            return now
+        time.sleep(0.02)
+    raise AssertionError(f"never {what}: {status(tmp_path)}")
+
+
+def kill_9(proc: subprocess.Popen[str]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    TALLY.fault()
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    return out
+
+
+def monday_stats(tmp_path: Path) -> dict[str, Any]:
+    done = deskctl(tmp_path, "stats", "--to", MONDAY, "--days", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout)["days"][0])
+
+
+def start(tmp_path: Path, hhmm: str, scale: str) -> subprocess.Popen[str]:
+    return start_service(tmp_path, "--time-scale", scale, "--from", f"{MONDAY}T{hhmm}:00+01:00")
+
+
+def test_a_hold_the_scheduler_made_survives_kill_9(tmp_path: Path) -> None:
+    """The 09:30 stand is stopped mid-way (as an obstruction would stop it): the scheduler holds.
+    The service is killed at once; after the restart the schedule still holds."""
+    proc = start(tmp_path, "09:29:40", "4")  # warned at once; the stand starts at 09:30:10
+    try:
+        wait_for(tmp_path, "moved to stand", lambda s: s["moving"])
+        control_client.call("stop", path=sock(tmp_path), timeout_s=30)
+        TALLY.fault()
+        held = wait_for(tmp_path, "held", lambda s: s["held"] is not None)
+        assert held["schedule"] == "inhibited"
+        kill_9(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    again = start(tmp_path, "09:31", "4")
+    try:
+        after = status(tmp_path)
+        assert after["held"] is not None, "the hold was forgotten by the crash"
+        assert after["schedule"] == "inhibited"
+        assert not after["moving"]
+    finally:
+        stop(again)
+
+
+def test_after_kill_9_the_desk_s_first_report_beats_the_posture_in_the_history(
+    tmp_path: Path,
+) -> None:
+    """Killed while seated; the person stands the desk up by hand while the service is down.
+    The restarted service believes the desk, not the history: standing, and sitting next."""
+    proc = start(tmp_path, "08:59", "60")
+    try:
+        wait_for(tmp_path, "sat", lambda s: s["posture"] == "sit" and not s["moving"])
+        kill_9(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    (tmp_path / "state" / "sim-desk.json").write_text(json.dumps({"height_mm": STAND_MM}))
+    TALLY.fault()
+    again = start(tmp_path, "09:10", "10")
+    try:
+        after = status(tmp_path)
+        assert after["height_mm"] == STAND_MM
+        assert after["posture"] == "stand", "the history's posture won over the desk's height"
+        assert after["next_posture"] == "sit"
+        assert not after["moving"]
+    finally:
+        stop(again)
+
+
+# --- on virtual time: what is on disk at the moment it matters ------------------------------
+
+
+def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 11, 30, hour, minute, second, tzinfo=TZ)
+
+
+async def until(service: Service, when: datetime) -> None:
+    await service.clock.sleep((when - service.clock.now()).total_seconds())
+
+
+def test_an_obstruction_hold_is_on_disk_before_anyone_hears_of_it(tmp_path: Path) -> None:
+    """The scheduler holds after an obstruction (no command involved): by the time the hold is
+    announced, the saved state already says held; and when the held change's time comes, nothing
+    moves."""
+    store = Store(tmp_path / "history.sqlite3")
+    on_disk: list[Any] = []
+
+    def check(desk: str, when: datetime, kind: str, fields: dict[str, Any]) -> None:
+        if kind == "held":
+            on_disk.append((store.get_state(desk, "schedule") or {}).get("held"))
+
+    async def script(service: Service, recorded: Recorded) -> None:
+        service.sinks.insert(0, check)
+        await until(service, at(9, 29))
+        sim(service).model.collision_mm = 900
+        TALLY.fault()
+        await until(service, at(9, 50))
+
+    try:
+        recorded = run_service(at(8, 58), script, store=store)
+        saved = store.get_state("desk", "schedule")
+    finally:
+        store.close()
+    assert len(recorded.of("obstruction")) == 1
+    assert len(on_disk) == 1
+    assert on_disk[0], "the hold was announced before it was saved"
+    assert saved["held"] == on_disk[0]
+    targets = [f["target_mm"] for _, f in recorded.of("move_started")]
+    assert targets == [SIT_MM, STAND_MM], "nothing moved while held"
+
+
+def test_a_skip_survives_a_restart(tmp_path: Path) -> None:
+    """The 09:30 stand is skipped at 09:29 and the service dies at 09:31: after the restart
+    the skipped stand does not come back, and the next change is when it was before the crash
+    (not a whole block after the restart)."""
+    store = Store(tmp_path / "history.sqlite3")
+    before: list[str] = []
+    after: list[str] = []
+
+    async def first(service: Service, recorded: Recorded) -> None:
+        await until(service, at(9, 29))
+        before.append((await service.call("skip"))["next_change_at"])
+        await until(service, at(9, 31))
+        service._shutdown = _crash  # type: ignore[method-assign]  # kill -9: no stop code runs
+        TALLY.fault()
+
+    async def second(service: Service, recorded: Recorded) -> None:
+        after.append((await service.call("status"))["next_change_at"])
+        await until(service, at(9, 44))
+
+    try:
+        run_service(at(8, 58), first, store=store)
+        recorded = run_service(at(9, 32), second, store=store)
+    finally:
+        store.close()
+    assert recorded.of("move_started") == [], "the skipped stand came back after the restart"
+    assert after == before == [at(9, 45).isoformat()]
+
+
+async def _crash() -> None:
+    """What a killed service does on its way out: nothing."""
