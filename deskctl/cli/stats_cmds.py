@@ -8,7 +8,8 @@ the desk; without it, the only desk with history. Output: a table with a bar per
 standing vs away) and totals; `--json` the documented object (`deskctl.core.stats.stats_json`);
 `--csv` a header and a row per day. No history prints one sentence (the JSON and CSV still print,
 all zeros) and exits 0. Rows that cannot be read are skipped, and how many is said on stderr; a
-file that cannot be read at all is one sentence and exit 1. Heavy imports stay inside the command.
+file that cannot be read at all is one sentence and exit 1. An open bout of a service that died
+ends at its last heartbeat (see `daily_stats`). Heavy imports stay inside the command.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from deskctl.cli._common import guard, print_json
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import date
+    from datetime import date, datetime
 
     from deskctl.core.stats import DayStats, Event
+    from deskctl.store import Store
 
 _STYLE = {"sit": "blue", "stand": "green", "away": "yellow"}
 _MARK = {"sit": "▄", "stand": "█", "away": "░"}
@@ -73,6 +75,7 @@ def stats(
 
     path = default_path()
     events: list[Event] = []
+    alive_at = None
     if path.exists():
         with Store(path, readonly=True) as store:
             name = _which_desk(desk, store.desks())
@@ -80,6 +83,7 @@ def stats(
             until = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
             before = store.latest(name, since, ("posture", "session"))
             events = ([before] if before else []) + store.events(name, since, until)
+            alive_at = _heartbeat(store, name)
             if store.unreadable:
                 rows_word = "row" if store.unreadable == 1 else "rows"
                 print(
@@ -89,7 +93,7 @@ def stats(
                 )
     else:
         name = _which_desk(desk, [])
-    rows = daily_stats(events, first, last, tz, now)
+    rows = daily_stats(events, first, last, tz, now, alive_at=alive_at)
 
     if as_json:
         print_json(stats_json(name, getattr(tz, "key", None) or str(tz), rows))
@@ -101,6 +105,19 @@ def stats(
         print(f"Nothing recorded for desk {name!r} from {first} to {last}.")
     else:
         _draw(name, first, last, rows)
+
+
+def _heartbeat(store: Store, desk: str) -> datetime | None:
+    """The last heartbeat of the desk's newest session, if the history has one."""
+    from datetime import datetime
+
+    from deskctl.errors import DeskError
+
+    try:
+        beat = store.get_state(desk, "heartbeat")
+    except DeskError:
+        return None
+    return beat if isinstance(beat, datetime) and beat.utcoffset() is not None else None
 
 
 def _which_desk(chosen: str | None, with_history: Sequence[str]) -> str:

@@ -23,6 +23,12 @@ midnight counts on both days and its longest part is per day. All arithmetic run
 subtract by wall clock, which is wrong across a DST change). Events after `now` are ignored.
 A change is a posture event whose posture differs from the open bout's; it counts on its day.
 Cues done/skipped, moves and obstructions count on the local day they happened.
+
+A service that died: the next one to start records its `session` stop at the dead one's last
+heartbeat. A running service beats every `HEARTBEAT_S` (kept as state, not as rows; passed here
+as `alive_at`): a bout still open at the end of the history runs until `now` only while that
+heartbeat is fresh (within `ALIVE_S`); otherwise the service died and the bout ends at its last
+heartbeat (or the last event, if later).
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 __all__ = [
+    "ALIVE_S",
     "COUNTS",
     "CUE_STATUSES",
+    "HEARTBEAT_S",
     "KINDS",
     "MOVE_OUTCOMES",
     "MOVE_REASONS",
@@ -56,6 +64,8 @@ MOVE_REASONS = ("scheduled", "command", "manual")
 CUE_STATUSES = ("shown", "done", "skipped", "snoozed")
 SCHEDULE_STATES = ("running", "paused", "inhibited", "off_hours", "off")
 SESSION_STATES = ("start", "stop")
+HEARTBEAT_S = 60.0  # a running service says it is alive at most this often (one state update)
+ALIVE_S = 3 * HEARTBEAT_S  # a heartbeat older than this belongs to a service that died
 
 
 @dataclass(frozen=True)
@@ -189,7 +199,9 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-def _bouts(ordered: Sequence[Event], now: datetime) -> tuple[list[_Bout], list[datetime]]:
+def _bouts(
+    ordered: Sequence[Event], now: datetime, alive_at: datetime | None = None
+) -> tuple[list[_Bout], list[datetime]]:
     """Posture bouts and posture-change instants (UTC) from time-ordered events up to `now`."""
     bouts: list[_Bout] = []
     changes: list[datetime] = []
@@ -213,7 +225,10 @@ def _bouts(ordered: Sequence[Event], now: datetime) -> tuple[list[_Bout], list[d
             open_ = None
         last_seen = at
     if open_ is not None:
-        bouts.append(_Bout(open_[0], open_[1], now))
+        end = now
+        if alive_at is not None and (now - _utc(alive_at)).total_seconds() > ALIVE_S:
+            end = min(now, max(_utc(alive_at), last_seen or open_[1]))  # the service died
+        bouts.append(_Bout(open_[0], open_[1], end))
     return bouts, changes
 
 
@@ -234,12 +249,19 @@ class _Day:
 
 
 def daily_stats(
-    events: Iterable[Event], first: date, last: date, tz: tzinfo, now: datetime
+    events: Iterable[Event],
+    first: date,
+    last: date,
+    tz: tzinfo,
+    now: datetime,
+    *,
+    alive_at: datetime | None = None,
 ) -> list[DayStats]:
     """One `DayStats` per local day from `first` to `last` (inclusive), as of `now`.
 
     Pass one desk's events in the order they were recorded, including the latest posture or
-    session event from before `first` so a bout already open at the first midnight counts.
+    session event from before `first` so a bout already open at the first midnight counts, and
+    the newest session's last heartbeat as `alive_at` (None: an open bout runs until `now`).
     """
     if last < first:
         raise ValueError("the last day comes before the first")
@@ -252,7 +274,7 @@ def daily_stats(
     def index(at: datetime) -> int:
         return (at.astimezone(tz).date() - first).days
 
-    bouts, changes = _bouts(ordered, now_utc)
+    bouts, changes = _bouts(ordered, now_utc, alive_at)
     for bout in bouts:
         for n in range(max(0, index(bout.start)), min(count, index(bout.end) + 1)):
             overlap_s = (min(bout.end, starts[n + 1]) - max(bout.start, starts[n])).total_seconds()

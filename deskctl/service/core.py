@@ -12,7 +12,8 @@ when the move ends. Shutting down stops every moving desk before the links close
 What survives a crash: each desk's schedule state is saved whenever it differs from what was
 last saved, before its actions are carried out (`DeskRunner.persist`), so a hold made by the
 scheduler itself is on disk before anyone hears of it; a store that cannot write leaves the state
-in memory (said once). The next start continues the day's plan.
+in memory (said once). A heartbeat (one state update a minute at most, no rows) says the service
+is alive; the next start ends a dead session at its last heartbeat, and continues the day's plan.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deskctl.clock import Clock
+from deskctl.core.stats import HEARTBEAT_S
 from deskctl.core.units import format_duration, parse_duration_s, parse_height_mm
 from deskctl.errors import DeskctlError, DeskError, DurationError, InputError, LinkError
 from deskctl.links.base import HeightChanged, LinkEvent
@@ -68,6 +70,7 @@ class Service:
         self._last_mono = 0.0
         self._state_failing = False  # the last save of a schedule's state failed
         self._saved: dict[str, dict[str, Any]] = {}  # per desk: the state last saved
+        self._beat_mono: float | None = None  # when the last heartbeat was written
 
     # -- wiring -------------------------------------------------------------------------------
     def emitter(self, desk: str) -> Callable[[str, dict[str, Any]], None]:
@@ -106,6 +109,7 @@ class Service:
                 now = self._now_checking_jumps()
                 for runner in self.desks.values():
                     self._guarded(runner.name, runner.tick, now)
+                self._heartbeat(now)
                 getter = asyncio.create_task(self.queue.get())
                 done, _ = await asyncio.wait(
                     {getter, stopper},
@@ -228,6 +232,42 @@ class Service:
         self._state_failing = False
         return True
 
+    def _heartbeat(self, now: datetime) -> None:
+        """Say in the history that the service is alive, at most once every `HEARTBEAT_S`."""
+        mono = self.clock.monotonic()
+        if self.store is None or (
+            self._beat_mono is not None and mono - self._beat_mono < HEARTBEAT_S
+        ):
+            return
+        self._beat_mono = mono
+        for name in self.desks:
+            self._set_state(name, "heartbeat", now)
+
+    def _end_dead_session(self, runner: DeskRunner, now: datetime) -> None:
+        """A session that started and never stopped died (kill -9, a power cut): record its stop
+        at its last heartbeat (or its last event, if later), so no bout runs on through the
+        time the service was down."""
+        if self.store is None:
+            return
+        desk = runner.name
+        last = self.store.latest(desk, now, ("session",))
+        if last is None or last.data.get("state") != "start":
+            return
+        ended = self.store.latest(desk, now)
+        end = last.at if ended is None else ended.at
+        try:
+            beat = self.store.get_state(desk, "heartbeat")
+        except DeskctlError:
+            beat = None
+        if isinstance(beat, datetime) and last.at <= beat <= now and beat > end:
+            end = beat
+        log.warning(
+            "%s: the last run ended without stopping; its history ends at %s",
+            desk,
+            end.astimezone(runner.tz).strftime("%Y-%m-%d %H:%M"),
+        )
+        self.store.record(desk, end, "session", state="stop", crashed=True)
+
     def _restore(self, runner: DeskRunner) -> None:
         """Continue today from the history: switches, hold, the day's plan, time stood so far."""
         if self.store is None:
@@ -242,6 +282,10 @@ class Service:
         except DeskctlError as exc:
             log.error("%s: %s; the day starts afresh", runner.name, exc)
         saved = saved if isinstance(saved, dict) else {}
+        try:
+            self._end_dead_session(runner, now)
+        except DeskctlError as exc:
+            log.error("%s: the history could not be read: %s", runner.name, exc)
         try:
             midnight = datetime.combine(today, datetime.min.time(), runner.tz)
             events = self.store.events(runner.name, midnight, now)

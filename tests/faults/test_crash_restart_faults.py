@@ -107,6 +107,43 @@ def test_a_hold_the_scheduler_made_survives_kill_9(tmp_path: Path) -> None:
         stop(again)
 
 
+def test_a_restart_keeps_the_block_in_progress_and_stats_skip_the_dead_time(
+    tmp_path: Path,
+) -> None:
+    """Seated since the 09:00 change, killed at about 09:05, started again at 09:20: the stand
+    still comes at 09:30 (not at 09:50), and `stats` counts the minutes the service ran."""
+    proc = start(tmp_path, "08:59", "60")
+    try:
+        wait_for(
+            tmp_path,
+            "sat for 5 minutes",
+            lambda s: s["posture"] == "sit" and not s["moving"] and s["sitting_bout_s"] >= 300,
+        )
+        kill_9(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    dead = monday_stats(tmp_path)  # Monday, seen from today: the service has been dead since
+    assert 240 <= dead["sitting_s"] <= 600, f"{dead['sitting_s']} s of sitting in 5 min of service"
+
+    again = start(tmp_path, "09:20", "10")
+    try:
+        after = status(tmp_path)
+        assert after["posture"] == "sit"
+        assert after["next_posture"] == "stand"
+        assert after["next_change_at"] == f"{MONDAY}T09:30:00+01:00", "the sit was extended"
+    finally:
+        out = stop(again)
+    assert "ended without stopping" in out
+    with Store(tmp_path / "state" / "history.sqlite3", readonly=True) as store:
+        sessions = store.events("desk", datetime(2026, 11, 30, tzinfo=TZ), datetime.now(TZ))
+    states = [e.data["state"] for e in sessions if e.kind == "session"]
+    assert states == ["start", "stop", "start", "stop"], "the dead session got its stop"
+    day = monday_stats(tmp_path)
+    assert day["sitting_s"] <= dead["sitting_s"] + 900, "the 15 dead minutes are not counted"
+
+
 def test_after_kill_9_the_desk_s_first_report_beats_the_posture_in_the_history(
     tmp_path: Path,
 ) -> None:
@@ -131,6 +168,31 @@ def test_after_kill_9_the_desk_s_first_report_beats_the_posture_in_the_history(
         assert not after["moving"]
     finally:
         stop(again)
+
+
+def test_a_heartbeat_is_one_state_value_not_a_row_a_minute(tmp_path: Path) -> None:
+    """The table does not grow by a row a minute: an idle afternoon adds no rows."""
+    db = tmp_path / "state" / "history.sqlite3"
+    proc = start(tmp_path, "18:00", "120")
+    try:
+        with Store(db, readonly=True) as store:
+            rows = len(store.events(None, datetime(2026, 1, 1, tzinfo=TZ), datetime.now(TZ)))
+            first = store.get_state("desk", "heartbeat")
+        deadline = time.monotonic() + _WAIT_S
+        beat = first
+        while beat == first and time.monotonic() < deadline:  # bounded, on a condition
+            time.sleep(0.05)
+            with Store(db, readonly=True) as store:
+                beat = store.get_state("desk", "heartbeat")
+        with Store(db, readonly=True) as store:
+            later = len(store.events(None, datetime(2026, 1, 1, tzinfo=TZ), datetime.now(TZ)))
+    finally:
+        stop(proc)
+    TALLY.tried()
+    assert isinstance(first, datetime)
+    assert isinstance(beat, datetime)
+    assert beat > first, "the heartbeat moves on"
+    assert later == rows, "no row was added for the heartbeat"
 
 
 # --- on virtual time: what is on disk at the moment it matters ------------------------------

@@ -92,4 +92,9 @@ def test_kill_9_while_writing_history_keeps_every_committed_row_and_the_file_int
     assert again.returncode == 0, out
     final = committed_rows(db)
     assert final[: len(after)] == after, "the new service appends to the same history"
-    assert [row[3] for row in final[len(after) :]].count("session") == 2, "a start and a stop"
+    sessions = [json.loads(row[4]) for row in final[len(after) :] if row[3] == "session"]
+    assert sessions == [
+        {"state": "stop", "crashed": True},
+        {"state": "start"},
+        {"state": "stop"},
+    ], "the killed session's stop (recorded by the next start), then a start and a stop"
