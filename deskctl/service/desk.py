@@ -191,23 +191,23 @@ class DeskRunner:
         since: datetime | None,
         now: datetime,
     ) -> None:
-        """Continue today where the last run left it: switches, hold, time stood, and the day's
-        plan (the block in progress ends when it would have). `posture` and `since` come from the
+        """Continue where the last run left it: switches, hold, time stood, and today's plan
+        (the block in progress ends when it would have). `posture` and `since` come from the
         history; the scheduler's own record in `saved` wins over them, and the desk's first
         height report wins over both (`handle_link_event`)."""
         sched = self.scheduler
         next_change_at = None
+        sched.enabled = bool(saved.get("enabled", True))  # switches and a hold outlast midnight,
+        held = saved.get("held")  # as they do in a running service
+        sched.held = None if held is None else str(held)
+        if saved.get("inhibited"):
+            sched.inhibit(True, now)
+        until = saved.get("paused_until")
+        until = until if isinstance(until, datetime) else None
+        if saved.get("paused") and (until is None or until > now):
+            for_s = None if until is None else (until - now).total_seconds()
+            sched.pause(now, for_s)
         if saved.get("day") == now.astimezone(self.tz).date().isoformat():
-            sched.enabled = bool(saved.get("enabled", True))
-            held = saved.get("held")
-            sched.held = None if held is None else str(held)
-            if saved.get("inhibited"):
-                sched.inhibit(True, now)
-            until = saved.get("paused_until")
-            until = until if isinstance(until, datetime) else None
-            if saved.get("paused") and (until is None or until > now):
-                for_s = None if until is None else (until - now).total_seconds()
-                sched.pause(now, for_s)
             was, was_since = saved.get("posture"), saved.get("posture_since")
             if was in ("sit", "stand") and isinstance(was_since, datetime):
                 posture, since = was, was_since

@@ -84,7 +84,8 @@ def start(tmp_path: Path, hhmm: str, scale: str) -> subprocess.Popen[str]:
 
 def test_a_hold_the_scheduler_made_survives_kill_9(tmp_path: Path) -> None:
     """The 09:30 stand is stopped mid-way (as an obstruction would stop it): the scheduler holds.
-    The service is killed at once; after the restart the schedule still holds."""
+    The service is killed at once; after the restart the schedule still holds, and after a
+    second kill and a restart the next morning it holds still (until `resume`)."""
     proc = start(tmp_path, "09:29:40", "4")  # warned at once; the stand starts at 09:30:10
     try:
         wait_for(tmp_path, "moved to stand", lambda s: s["moving"])
@@ -103,8 +104,17 @@ def test_a_hold_the_scheduler_made_survives_kill_9(tmp_path: Path) -> None:
         assert after["held"] is not None, "the hold was forgotten by the crash"
         assert after["schedule"] == "inhibited"
         assert not after["moving"]
+        kill_9(again)
     finally:
-        stop(again)
+        if again.poll() is None:
+            again.kill()
+            again.communicate(timeout=30)
+    tuesday = start_service(tmp_path, "--time-scale", "4", "--from", "2026-12-01T08:59:00+01:00")
+    try:
+        after = status(tmp_path)
+        assert after["held"] == held["held"], "a hold outlasts midnight, as in a running service"
+    finally:
+        stop(tuesday)
 
 
 def test_a_restart_keeps_the_block_in_progress_and_stats_skip_the_dead_time(

@@ -49,6 +49,9 @@ def runs_a_change(tmp_path: Path) -> str:
     proc = start_service(tmp_path, "--time-scale", "60", "--from", FROM)
     try:
         path = tmp_path / "run" / "control.sock"
+        state = control_client.call("status", path=path, timeout_s=30)
+        assert state["schedule"] == "running", "the schedule runs without the history"
+        assert state["next_change_at"] is not None
         moved = control_client.call("stand", path=path, timeout_s=30)
         assert moved["height_mm"] == 1100, "the service moves the desk"
     finally:
