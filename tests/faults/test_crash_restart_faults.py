@@ -277,3 +277,30 @@ def test_a_skip_survives_a_restart(tmp_path: Path) -> None:
 
 async def _crash() -> None:
     """What a killed service does on its way out: nothing."""
+
+
+def test_after_a_crash_the_sit_in_progress_ends_when_it_would_have(tmp_path: Path) -> None:
+    """Seated since the 09:00 change, the service dies at 09:15 and is back at 09:20: the stand
+    is warned at 09:29:30 and starts at 09:30, as planned before the crash (not at 09:50)."""
+    store = Store(tmp_path / "history.sqlite3")
+
+    async def first(service: Service, recorded: Recorded) -> None:
+        await until(service, at(9, 15))
+        service._shutdown = _crash  # type: ignore[method-assign]  # kill -9: no stop code runs
+        TALLY.fault()
+
+    async def second(service: Service, recorded: Recorded) -> None:
+        await until(service, at(9, 31))
+
+    try:
+        run_service(at(8, 58), first, store=store)
+        recorded = run_service(at(9, 20), second, store=store)
+    finally:
+        store.close()
+    warned = [when for when, _ in recorded.of("warning")]
+    started = [(when, f["target_mm"]) for when, f in recorded.of("move_started")]
+    assert len(warned) == 1
+    assert abs((warned[0] - at(9, 29, 30)).total_seconds()) <= 1
+    assert len(started) == 1
+    assert started[0][1] == STAND_MM
+    assert abs((started[0][0] - at(9, 30)).total_seconds()) <= 1, f"the stand came {started}"
