@@ -373,10 +373,11 @@ class Scheduler:
         `since`: the block in progress keeps the posture's timer, as after a clock jump, and the
         next change comes no earlier than `next_change_at` (the last run's plan, so a snooze or a
         skip survives). The hold and the switches stay as they are."""
+        now, since = _utc(now), _utc(since)
         self.posture = posture
         self.posture_since = since
         self._replan(now, posture, since)
-        block = self.next_change()
+        block = self._next_change()
         if next_change_at is not None and block is not None:
             later_s = next_change_at.timestamp() - block.start.timestamp()  # real seconds
             if later_s > 0 and next_change_at.timestamp() > now.timestamp():
