@@ -722,10 +722,10 @@ def test_a_desk_that_left_the_settings_gets_its_retained_topics_cleared() -> Non
         encode(record_payload("default", {d: TOPICS.retained(d) for d in ("office", "lab")}))
     )
     now = {"office": TOPICS.retained("office")}
-    assert topics_to_clear(TOPICS, old, now) == [
+    assert topics_to_clear(TOPICS, old, now) == [  # the discovery first: no empty state shown
+        "homeassistant/device/deskctl_lab/config",
         "deskctl/lab/availability",
         "deskctl/lab/state",
-        "homeassistant/device/deskctl_lab/config",
     ]
 
 
@@ -741,8 +741,8 @@ def test_a_record_can_never_clear_foreign_or_wildcard_topics() -> None:
                  "homeassistant/light/lamp/config", "deskctl/office/height/set",
                  "deskctl/gone/state", "homeassistant/device/deskctl_gone/config", ""]}  # fmt: skip
     assert topics_to_clear(TOPICS, old, {}) == [
-        "deskctl/gone/state",
         "homeassistant/device/deskctl_gone/config",
+        "deskctl/gone/state",
     ]
 
 

@@ -497,15 +497,22 @@ def topics_to_clear(
     old: Mapping[str, Sequence[str]] | None,
     current: Mapping[str, Sequence[str]],
 ) -> list[str]:
-    """Retained topics published before and not now (removed desks, moved topics), sorted.
+    """Retained topics published before and not now (removed desks, moved topics).
 
-    Only topics of the shapes the bridge publishes are named, whatever the record says.
+    Only topics of the shapes the bridge publishes are named, discovery configs first, so Home
+    Assistant drops a device before its state goes empty (no template renders an empty state).
     """
     if not old:
         return []
     keep = {topic for retained in current.values() for topic in retained}
     gone = {topic for retained in old.values() for topic in retained} - keep
-    return sorted(t for t in gone if _ours(topics, t))
+    return sorted(
+        (t for t in gone if _ours(topics, t)), key=lambda t: (not _is_discovery(topics, t), t)
+    )
+
+
+def _is_discovery(topics: Topics, topic: str) -> bool:
+    return topic.startswith(f"{topics.discovery_prefix}/")
 
 
 def _ours(topics: Topics, topic: str) -> bool:
