@@ -53,6 +53,7 @@ from deskctl.core.ha import (
     discovery_payload,
     encode,
     event_payload,
+    is_profile_name,
     parse_command,
     parse_record,
     record_payload,
@@ -63,7 +64,7 @@ from deskctl.core.ha import (
 from deskctl.errors import DeskctlError, LinkError
 from deskctl.links.base import DeskLink, LinkEvent
 from deskctl.links.mqtt_desk import broker_client, broker_error
-from deskctl.profile_library import find_profiles
+from deskctl.profile_library import find_profiles, load_profile
 from deskctl.service.core import Command, Service
 from deskctl.settings import MqttSettings
 
@@ -143,6 +144,7 @@ class MqttBridge:
         self._sent_availability: dict[str, str] = {}
         self._republish = False
         self._profiles: tuple[str, ...] = ()
+        self._profiles_left_out: set[str] = set()
         self._moves_started = dict.fromkeys(service.desks, 0)
         self._queues: dict[str, asyncio.Queue[Request]] = {}
         self._workers: list[asyncio.Task[None]] = []
@@ -347,12 +349,33 @@ class MqttBridge:
         await client.publish(self.topics.record, encode(record), qos=1, retain=True)
 
     def _scan_profiles(self) -> tuple[str, ...]:
+        """The profiles Home Assistant may offer: those that load and that MQTT can name."""
         names = {runner.profile.name for runner in self.service.desks.values()}
         try:
-            names |= set(find_profiles())
+            found = list(find_profiles())
         except (OSError, DeskctlError) as exc:
             log.warning("MQTT bridge: cannot list the profiles: %s", exc)
-        return tuple(sorted(names))
+            found = []
+        for name in found:
+            if name in names:
+                continue
+            try:
+                load_profile(name)
+            except (OSError, DeskctlError) as exc:
+                self._left_out(name, f"it does not load: {exc}")
+                continue
+            names.add(name)
+        offered = {name for name in names if is_profile_name(name)}
+        for name in names - offered:
+            self._left_out(
+                name, "its name is not lowercase letters, digits, '.', '_' and '-' (rename the file)"
+            )
+        return tuple(sorted(offered))
+
+    def _left_out(self, name: str, why: str) -> None:
+        if name not in self._profiles_left_out:
+            self._profiles_left_out.add(name)
+            log.warning("MQTT bridge: the profile %r is not offered to Home Assistant: %s", name, why)
 
     # -- what the service says ----------------------------------------------------------------
     def _on_event(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "discovery_payload",
     "encode",
     "event_payload",
+    "is_profile_name",
     "parse_command",
     "parse_record",
     "record_payload",
@@ -131,6 +132,11 @@ def check_desk_name(name: str) -> str:
             "the bridge and every desk); rename the desk in the settings"
         )
     return name
+
+
+def is_profile_name(name: str) -> bool:
+    """Whether `name` can be sent as a profile over MQTT (and offered by Home Assistant)."""
+    return bool(_PROFILE_NAME.match(name))
 
 
 def _slug(text: str) -> str:
@@ -648,7 +654,7 @@ def _command(leaf: str, text: str, profiles: Collection[str]) -> tuple[str, dict
             return word, {}
         raise ValueError(f"{_short(text)} is not a posture to move to; send sit or stand")
     if leaf == "profile/set":
-        if _PROFILE_NAME.match(text) and text in profiles:
+        if is_profile_name(text) and text in profiles:
             return "profile_use", {"name": text}
         known = ", ".join(sorted(profiles)) or "none"
         raise ValueError(f"there is no profile {_short(text)}; the known ones are {known}")

@@ -9,11 +9,13 @@ is bounded; real time only where the broker is involved, with generous margins.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
-from tests.test_bridge import Watcher, retained, serving, watcher
+from tests.test_bridge import Watcher, pub, retained, serving, watcher
 
 pytestmark = pytest.mark.fault
 TALLY = counter(__name__)
@@ -40,3 +42,36 @@ async def test_a_removed_desk_loses_its_discovery_before_its_state(
     ]
     for topic in cleared:
         assert await retained(mosquitto, topic) is None, topic
+
+
+# -- 16: the profile select offers only profiles that can be used --------------------------------
+async def test_the_profile_select_offers_only_profiles_that_load(
+    mosquitto: Broker, watcher: Watcher, tmp_path: Path
+) -> None:
+    """A file whose name MQTT refuses, a broken file and an empty one are not offered: choosing
+    them in Home Assistant could only end in an error; a good file of the person's is."""
+    folder = tmp_path / "deskctl" / "config" / "profiles"
+    folder.mkdir(parents=True)
+    good = 'sit = "72cm"\nstand = "110cm"\n'
+    files = {
+        "standing-desk.toml": good,
+        "Tall Person.toml": good,  # a valid profile, but not a name MQTT can carry
+        "ÜBER.toml": good,
+        "broken.toml": 'sit = "72cm"\nstand = \n',  # not TOML
+        "nonsense.toml": 'sit = "tall"\n',  # TOML, but no profile
+        "empty.toml": "",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        TALLY.fault()
+    async with serving(mosquitto.settings(), watcher):
+        discovery = await retained(mosquitto, "homeassistant/device/deskctl_office/config")
+        assert discovery is not None
+        options = discovery.json()["components"]["profile"]["options"]
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/profile/set", "broken")
+        error = await watcher.event("office", "error", mark)
+    assert "standing-desk" in options
+    assert "default" in options
+    assert not {"Tall Person", "ÜBER", "broken", "nonsense", "empty"} & set(options)
+    assert error["reason"].startswith("there is no profile 'broken'")
