@@ -45,6 +45,7 @@ from deskctl.core.ha import (
     OFFLINE,
     ONLINE,
     DeskInfo,
+    LogBudget,
     Refusal,
     Request,
     Topics,
@@ -92,6 +93,8 @@ class BridgeTiming:
     broker_timeout_s: float = 10.0  # aiomqtt's network timeout
     backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
     queue_max: int = 100  # commands waiting per desk; more are refused
+    log_burst: int = 5  # refused commands logged per log_interval_s; the rest are counted
+    log_interval_s: float = 60.0
 
 
 async def run_bridge(
@@ -152,6 +155,7 @@ class MqttBridge:
         self._records: dict[str, dict[str, list[str]] | None] = {}
         self._sync_token = ""
         self._synced = asyncio.Event()
+        self._refusals_logged = LogBudget(self.timing.log_burst, self.timing.log_interval_s)
 
     @property
     def desks(self) -> list[str]:
@@ -199,6 +203,7 @@ class MqttBridge:
             self._workers.append(asyncio.create_task(self._work(name, queue), name=f"mqtt-{name}"))
 
     async def _detach(self) -> None:
+        self._say_refusals_left_out(asyncio.get_running_loop().time(), at_end=True)
         with contextlib.suppress(ValueError):
             self.service.sinks.remove(self._on_event)
         for unsubscribe in self._unsubscribe:
@@ -368,14 +373,14 @@ class MqttBridge:
         offered = {name for name in names if is_profile_name(name)}
         for name in names - offered:
             self._left_out(
-                name, "its name is not lowercase letters, digits, '.', '_' and '-' (rename the file)"
+                name, "its name is not lowercase letters, digits, '.', '_' and '-'; rename the file"
             )
         return tuple(sorted(offered))
 
     def _left_out(self, name: str, why: str) -> None:
         if name not in self._profiles_left_out:
             self._profiles_left_out.add(name)
-            log.warning("MQTT bridge: the profile %r is not offered to Home Assistant: %s", name, why)
+            log.warning("MQTT bridge: Home Assistant is not offered the profile %r: %s", name, why)
 
     # -- what the service says ----------------------------------------------------------------
     def _on_event(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
@@ -399,13 +404,30 @@ class MqttBridge:
         self._wake.set()
 
     def _error(self, desk: str, reason: str, topic: str = "") -> None:
-        """Publish an `error` event: a command on `topic` could not be done, for `reason`."""
-        log.warning("MQTT bridge: %s: %s (%s)", desk, reason, topic or "no topic")
+        """Publish an `error` event: a command on `topic` could not be done, for `reason`.
+
+        Every one goes out on MQTT; the log takes the first few per interval and counts the rest
+        (a flood of bad commands must not flood the journal).
+        """
+        now_s = asyncio.get_running_loop().time()
+        self._say_refusals_left_out(now_s)
+        if self._refusals_logged.take(now_s):
+            log.warning("MQTT bridge: %s: %s (%s)", desk, reason, topic or "no topic")
         fields = {"reason": reason, **({"topic": topic} if topic else {})}
         payload = event_payload(desk, self.service.clock.now(), "error", fields)
         if payload is not None and self.connected:
             self._outbox.append((self.topics.desk(desk, "event"), encode(payload)))
             self._wake.set()
+
+    def _say_refusals_left_out(self, now_s: float, *, at_end: bool = False) -> None:
+        held = self._refusals_logged.overdue(now_s, at_end=at_end)
+        if held:
+            log.warning(
+                "MQTT bridge: %d more refused command(s) in %g s were not logged (each one got "
+                "its error event on MQTT)",
+                held,
+                self.timing.log_interval_s,
+            )
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
         loop = asyncio.get_running_loop()
@@ -425,6 +447,10 @@ class MqttBridge:
                 self._mark(*self.desks)
             wait_s = await self._publish_states(client)
             await self._flush(client)
+            self._say_refusals_left_out(loop.time())
+            report_at = self._refusals_logged.report_at()
+            if report_at is not None:
+                wait_s = min(wait_s, report_at - loop.time())
             wait_s = min(wait_s, next_refresh - loop.time())
             if wait_s > 0 and not self._wake.is_set():
                 with contextlib.suppress(TimeoutError):

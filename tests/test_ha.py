@@ -22,6 +22,7 @@ from deskctl.core.cues import Area, Change, Cue, Kind
 from deskctl.core.ha import (
     COMMAND_LEAVES,
     DeskInfo,
+    LogBudget,
     Refusal,
     Request,
     Topics,
@@ -751,3 +752,16 @@ def test_a_record_can_never_clear_foreign_or_wildcard_topics() -> None:
 )
 def test_a_broken_record_reads_as_none_or_empty(payload: bytes) -> None:
     assert not parse_record(payload)
+
+
+# -- the log budget -------------------------------------------------------------------------------
+def test_the_log_takes_a_few_lines_per_interval_and_counts_the_rest() -> None:
+    budget = LogBudget(burst=2, interval_s=60.0)
+    assert [budget.take(t) for t in (0.0, 1.0, 2.0, 3.0)] == [True, True, False, False]
+    assert budget.report_at() == 60.0
+    assert budget.overdue(59.0) == 0
+    assert budget.overdue(60.0) == 2
+    assert budget.overdue(61.0) == 0
+    assert [budget.take(t) for t in (61.0, 62.0, 63.0, 64.0)] == [True, True, False, False]
+    assert budget.overdue(70.0, at_end=True) == 2
+    assert budget.report_at() is None

@@ -9,13 +9,16 @@ is bounded; real time only where the broker is involved, with generous margins.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 import pytest
 
+from deskctl.links.mqtt_desk import broker_client
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
-from tests.test_bridge import Watcher, pub, retained, serving, watcher
+from tests.test_bridge import Msg, Watcher, pub, retained, serving, watcher
 
 pytestmark = pytest.mark.fault
 TALLY = counter(__name__)
@@ -75,3 +78,33 @@ async def test_the_profile_select_offers_only_profiles_that_load(
     assert "default" in options
     assert not {"Tall Person", "ÜBER", "broken", "nonsense", "empty"} & set(options)
     assert error["reason"].startswith("there is no profile 'broken'")
+
+
+# -- 17: a flood of bad commands does not flood the log -------------------------------------------
+async def test_a_flood_of_bad_commands_gets_every_error_event_and_a_few_log_lines(
+    mosquitto: Broker, watcher: Watcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """5,000 refused commands made 5,004 log lines: now the first few are logged, the rest
+    counted in one line; every one still gets its `error` event on MQTT."""
+    flood = 5000
+    caplog.set_level(logging.WARNING, logger="deskctl.bridge")
+    async with serving(mosquitto.settings(), watcher) as run:
+        mark = watcher.mark()
+        async with broker_client(mosquitto.settings()) as sender:
+            for _ in range(flood):  # as fast as the broker takes them, one after the other
+                await sender.publish("deskctl/office/posture/set", b"lie down", qos=1)
+        TALLY.tried(flood)
+
+        def errors() -> list[Msg]:
+            events = watcher.since(mark, "deskctl/office/event")
+            return [m for m in events if '"type":"error"' in m.payload]
+
+        async with asyncio.timeout(60):
+            while len(errors()) < flood:
+                await watcher.wait_for(lambda _m: True, since=watcher.mark())
+        assert "move_started" not in run.kinds("office")
+    lines = [r.getMessage() for r in caplog.records if r.name == "deskctl.bridge"]
+    refused = [line for line in lines if "'lie down' is not a posture" in line]
+    assert len(refused) == 5
+    assert f"{flood - 5} more refused command(s)" in "\n".join(lines)
+    assert len(lines) < 20, lines[:30]
