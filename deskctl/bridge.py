@@ -11,11 +11,13 @@ the broker goes away reconnects with backoff. Each connection:
 2. publishes the discovery of every desk (retained; again whenever Home Assistant's birth message
    says it started), its own record, and each desk's availability and state;
 3. subscribes to the command topics and serves them until `stop`, then says `offline`.
-What the service does reaches MQTT through an event sink (news goes out on `B/D/event` at once)
-and through each link's events (height reports); both only mark the desk's state as changed and
-wake the publisher, which sends `B/D/state` (retained) when it differs from the last one sent:
-at once, but at most once per `moving_interval_s` while the desk moves; every `refresh_s` it
-looks again (durations grow, profiles on disk come and go).
+The service's news goes out on `B/D/event` at once (an event sink). `B/D/state` (retained) is
+driven by the state itself: the publisher computes every desk's state when news or a height
+report wakes it, and at least every `watch_s` (working hours begin, a profile is switched from
+the CLI: changes that come with no news), and sends it when anything it holds changed: at once,
+but at most once per `moving_interval_s` while the desk moves. The durations that grow by
+themselves go out with each change and every `refresh_s`, when the profiles on disk are looked
+at again too.
 Commands are parsed by `deskctl.core.ha`. Each desk has a worker that carries its commands out in
 order. A move first makes a status round trip through the service's queue (so an inhibit sent
 just before it counts), then passes `check_request` (limits, connected, inhibited, held), then
@@ -58,6 +60,7 @@ from deskctl.core.ha import (
     parse_command,
     parse_record,
     record_payload,
+    state_changed,
     state_due_in_s,
     state_payload,
     topics_to_clear,
@@ -87,7 +90,8 @@ class BridgeTiming:
     """How the bridge paces itself, in real seconds (the broker lives in real time)."""
 
     moving_interval_s: float = 0.5  # at most one state per this while a desk moves
-    refresh_s: float = 30.0  # look at every desk's state and the profiles on disk this often
+    watch_s: float = 1.0  # look at every desk's state this often, news or not
+    refresh_s: float = 30.0  # send the durations and look at the profiles on disk this often
     sync_timeout_s: float = 5.0  # wait this long for the retained records after connecting
     call_timeout_s: float = 10.0  # a command the service does not answer in this is an error
     broker_timeout_s: float = 10.0  # aiomqtt's network timeout
@@ -141,8 +145,7 @@ class MqttBridge:
         self.connected = False
         self._outbox: deque[tuple[str, bytes]] = deque(maxlen=1000)
         self._wake = asyncio.Event()
-        self._dirty: set[str] = set()
-        self._sent_state: dict[str, bytes] = {}
+        self._sent_state: dict[str, dict[str, Any]] = {}
         self._sent_at: dict[str, float] = {}
         self._sent_availability: dict[str, str] = {}
         self._republish = False
@@ -278,7 +281,7 @@ class MqttBridge:
             await self._publish_discovery(client)
             filters = [*self.topics.command_filters(self.desks), self.topics.ha_status]
             await client.subscribe([(f, 1) for f in filters])
-            self._mark(*self.desks)
+            self._wake.set()
             tasks.add(asyncio.create_task(self._publish_loop(client), name="mqtt-bridge-out"))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -391,17 +394,13 @@ class MqttBridge:
         payload = event_payload(desk, at, kind, fields) if self.events else None
         if payload is not None and self.connected:
             self._outbox.append((self.topics.desk(desk, "event"), encode(payload)))
-        self._mark(desk)
+        self._wake.set()
 
     def _link_listener(self, desk: str) -> Callable[[LinkEvent], None]:
         def changed(_event: LinkEvent) -> None:
-            self._mark(desk)
+            self._wake.set()
 
         return changed
-
-    def _mark(self, *desks: str) -> None:
-        self._dirty.update(desks)
-        self._wake.set()
 
     def _error(self, desk: str, reason: str, topic: str = "") -> None:
         """Publish an `error` event: a command on `topic` could not be done, for `reason`.
@@ -435,23 +434,22 @@ class MqttBridge:
         while True:
             self._wake.clear()
             await self._flush(client)
-            if loop.time() >= next_refresh:
+            refresh = loop.time() >= next_refresh
+            if refresh:
                 next_refresh = loop.time() + self.timing.refresh_s
                 self._republish |= self._scan_profiles() != self._profiles
-                self._mark(*self.desks)
             if self._republish:
                 self._republish = False
                 await self._publish_discovery(client)
                 self._sent_state.clear()
                 self._sent_availability.clear()
-                self._mark(*self.desks)
-            wait_s = await self._publish_states(client)
+            wait_s = await self._publish_states(client, refresh=refresh)
             await self._flush(client)
             self._say_refusals_left_out(loop.time())
             report_at = self._refusals_logged.report_at()
             if report_at is not None:
                 wait_s = min(wait_s, report_at - loop.time())
-            wait_s = min(wait_s, next_refresh - loop.time())
+            wait_s = min(wait_s, self.timing.watch_s, next_refresh - loop.time())
             if wait_s > 0 and not self._wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait_s)
@@ -461,21 +459,25 @@ class MqttBridge:
             topic, payload = self._outbox.popleft()
             await client.publish(topic, payload, qos=1)
 
-    async def _publish_states(self, client: aiomqtt.Client) -> float:
-        """Send what changed; return how long until a held-back state is due (inf: none)."""
+    async def _publish_states(self, client: aiomqtt.Client, *, refresh: bool = False) -> float:
+        """Send each desk's state if what it holds changed (with `refresh`, if its durations
+        grew too); return how long until a held-back state is due (inf: none).
+
+        The state itself decides, not which news came: a change without news (working hours
+        begin, a profile switched from the CLI) goes out at the next look (`watch_s`).
+        """
         loop = asyncio.get_running_loop()
         wait_s = math.inf
-        for desk in sorted(self._dirty):
-            self._dirty.discard(desk)
-            runner = self.service.desks[desk]
+        for desk, runner in self.service.desks.items():
             status = runner.status(self.service.clock.now())
             available = ONLINE if status.get("connected") else OFFLINE
             if self._sent_availability.get(desk) != available:
                 topic = self.topics.desk(desk, "availability")
                 await client.publish(topic, available, qos=1, retain=True)
                 self._sent_availability[desk] = available
-            payload = encode(state_payload(status, inhibited=runner.scheduler.inhibited))
-            if payload == self._sent_state.get(desk):
+            state = state_payload(status, inhibited=runner.scheduler.inhibited)
+            sent = self._sent_state.get(desk)
+            if not state_changed(sent, state) and not (refresh and state != sent):
                 continue
             last = self._sent_at.get(desk)
             due_s = state_due_in_s(
@@ -484,11 +486,10 @@ class MqttBridge:
                 interval_s=self.timing.moving_interval_s,
             )
             if due_s > 0:
-                self._dirty.add(desk)
                 wait_s = min(wait_s, due_s)
                 continue
-            await client.publish(self.topics.desk(desk, "state"), payload, qos=1, retain=True)
-            self._sent_state[desk] = payload
+            await client.publish(self.topics.desk(desk, "state"), encode(state), qos=1, retain=True)
+            self._sent_state[desk] = state
             self._sent_at[desk] = loop.time()
         return wait_s
 
@@ -539,7 +540,7 @@ class MqttBridge:
             except Exception:
                 log.exception("MQTT bridge: %s: the %s command failed", desk, request.command)
                 self._error(desk, "the command failed inside deskctl; see its log", request.topic)
-            self._mark(desk)
+            self._wake.set()
 
     async def _carry_out(self, desk: str, request: Request) -> None:
         if not request.moves:
@@ -569,7 +570,7 @@ class MqttBridge:
             error = None if future.cancelled() else future.exception()
             if error is not None and self._moves_started.get(desk) == before:
                 self._error(desk, str(error), request.topic)  # it never started: say why
-            self._mark(desk)
+            self._wake.set()
 
         answer.add_done_callback(ended)
 

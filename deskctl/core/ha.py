@@ -55,6 +55,7 @@ __all__ = [
     "parse_command",
     "parse_record",
     "record_payload",
+    "state_changed",
     "state_due_in_s",
     "state_payload",
     "topics_to_clear",
@@ -94,6 +95,7 @@ STATE_FIELDS = (
     "standing_today_s",
     "sitting_bout_s",
 )
+GROWING_FIELDS = ("standing_today_s", "sitting_bout_s")  # change every second by themselves
 ONLINE, OFFLINE = "online", "offline"
 MAX_PAYLOAD_BYTES = 256
 MAX_DURATION_S = 24 * 3600
@@ -429,6 +431,19 @@ def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, An
     out["paused_until"] = _jsonable(status.get("paused_until"))
     out["last_cue"] = _jsonable(status.get("last_cue"))
     return out
+
+
+def state_changed(sent: Mapping[str, Any] | None, state: Mapping[str, Any]) -> bool:
+    """Whether `state` holds anything new against the one last `sent` (None: none was).
+
+    The durations that grow by themselves do not count; they go out with every other change
+    and at each refresh.
+    """
+    if sent is None:
+        return True
+    return any(sent.get(k) != v for k, v in state.items() if k not in GROWING_FIELDS) or any(
+        k not in state for k in sent
+    )
 
 
 def event_payload(

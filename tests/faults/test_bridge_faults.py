@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,17 @@ import pytest
 from deskctl.links.mqtt_desk import broker_client
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
-from tests.test_bridge import Msg, Watcher, pub, retained, serving, watcher
+from tests.test_bridge import (
+    FAST,
+    TZ,
+    Msg,
+    Watcher,
+    having,
+    pub,
+    retained,
+    serving,
+    watcher,
+)
 
 pytestmark = pytest.mark.fault
 TALLY = counter(__name__)
@@ -108,3 +120,37 @@ async def test_a_flood_of_bad_commands_gets_every_error_event_and_a_few_log_line
     assert len(refused) == 5
     assert f"{flood - 5} more refused command(s)" in "\n".join(lines)
     assert len(lines) < 20, lines[:30]
+
+
+# -- 20: the state follows every change, with news or without -------------------------------------
+QUIET = replace(FAST, refresh_s=3600.0)  # no periodic refresh hides a missed change
+
+
+async def test_the_state_follows_the_schedule_into_working_hours(
+    mosquitto: Broker, watcher: Watcher
+) -> None:
+    """Working hours begin at 09:00 with no move (the first change was skipped): no news, yet
+    the state says `running` at once, not when the service next looks at its schedule (a
+    minute later) or at the next refresh."""
+    start = datetime(2026, 11, 30, 8, 59, 40, tzinfo=TZ)
+    async with serving(mosquitto.settings(), watcher, start=start, scale=2.0, timing=QUIET) as run:
+        clock = run.service.clock
+        await run.service.call("skip", "office")
+        TALLY.fault()  # a change of state that comes with no event
+        mark = watcher.mark()
+        await watcher.state("office", mark, having(schedule="running"))
+        seen_at = clock.now()
+    assert seen_at < datetime(2026, 11, 30, 9, 0, 20, tzinfo=TZ), seen_at
+
+
+async def test_a_profile_switched_from_the_cli_reaches_home_assistant(
+    mosquitto: Broker, watcher: Watcher
+) -> None:
+    """`deskctl profile use` (the control socket, not MQTT) changes what the state holds and
+    says nothing on the event bus: Home Assistant's select follows within moments anyway."""
+    async with serving(mosquitto.settings(), watcher, timing=QUIET) as run:
+        mark = watcher.mark()
+        await run.service.call("profile_use", "office", {"name": "cornell-20-8-2"})
+        TALLY.fault()
+        state = await watcher.state("office", mark, having(profile="cornell-20-8-2"))
+    assert state["profile"] == "cornell-20-8-2"
