@@ -29,21 +29,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
+import json
 import logging
 import math
+import os
 import secrets
+import socket
+import tempfile
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
-from deskctl import __version__
+from deskctl import __version__, paths
 from deskctl.core.ha import (
-    DEFAULT_BRIDGE_ID,
     OFFLINE,
     ONLINE,
     DeskInfo,
@@ -56,6 +61,7 @@ from deskctl.core.ha import (
     discovery_payload,
     encode,
     event_payload,
+    host_bridge_id,
     is_profile_name,
     parse_command,
     parse_record,
@@ -77,6 +83,7 @@ __all__ = ["BridgeTiming", "MqttBridge", "run_bridge"]
 log = logging.getLogger("deskctl.bridge")
 
 _AUTH_CODES = {4, 5, 0x86, 0x87}  # CONNACK: bad user name or password, not authorised
+_SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT: another client connected with this client id
 _MAKERS: dict[str, tuple[str | None, str]] = {
     "SimLink": ("deskctl", "Simulated LINAK desk"),
     "SimBleLink": ("deskctl", "Emulated LINAK desk over Bluetooth LE"),
@@ -99,18 +106,25 @@ class BridgeTiming:
     queue_max: int = 100  # commands waiting per desk; more are refused
     log_burst: int = 5  # refused commands logged per log_interval_s; the rest are counted
     log_interval_s: float = 60.0
+    # a session the broker ends sooner than this after connecting, three times in a row, or with
+    # "session taken over", means another client has this client id: wait these, not backoff_s
+    takeover_s: float = 10.0
+    takeover_backoff_s: tuple[float, ...] = (30.0, 60.0, 120.0, 300.0)
 
 
 async def run_bridge(
     service: Service,
     mqtt: MqttSettings,
     *,
-    bridge_id: str = DEFAULT_BRIDGE_ID,
+    bridge_id: str | None = None,
     stop: asyncio.Event,
     events: bool = True,
     timing: BridgeTiming | None = None,
 ) -> None:
     """Bridge `service`'s desks to the broker until `stop` is set.
+
+    `bridge_id` (else `mqtt.bridge_id`) names this service on the broker; without one it is
+    made from the host and the user (`host_bridge_id`), the same at every start.
 
     `events=False` (`notify.mqtt = false`) keeps the service's news (warnings, cues, moves) off
     `B/D/event`; the `error` answers to MQTT commands that cannot be done still go out.
@@ -130,19 +144,25 @@ class MqttBridge:
         service: Service,
         mqtt: MqttSettings,
         *,
-        bridge_id: str = DEFAULT_BRIDGE_ID,
+        bridge_id: str | None = None,
         events: bool = True,
         timing: BridgeTiming | None = None,
+        published_file: Path | None = None,
     ) -> None:
         self.service = service
         self.events = events
         self.mqtt = mqtt
+        bridge_id = bridge_id or mqtt.bridge_id or host_bridge_id(*_this_host())
         self.topics = Topics(mqtt.base_topic, mqtt.discovery_prefix, bridge_id)
         for name in service.desks:
             check_desk_name(name)
         self.timing = timing or BridgeTiming()
         self.client_id = mqtt.client_id or f"deskctl-bridge-{bridge_id}"
         self.connected = False
+        self._published = _Published(
+            published_file or paths.state_dir() / "mqtt-published.json", f"{mqtt.host}:{mqtt.port}"
+        )
+        self._protocol = aiomqtt.ProtocolVersion.V5  # it says when a session was taken over
         self._outbox: deque[tuple[str, bytes]] = deque(maxlen=1000)
         self._wake = asyncio.Event()
         self._sent_state: dict[str, dict[str, Any]] = {}
@@ -219,8 +239,11 @@ class MqttBridge:
         self._queues.clear()
 
     async def _connect_loop(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
         attempt = 0
         ever_connected = False
+        short = 0  # sessions in a row the broker ended soon after connecting
+        takeovers = 0
         while not stop.is_set():
             will = aiomqtt.Will(self.topics.bridge_availability, OFFLINE, qos=1, retain=True)
             client = broker_client(
@@ -228,21 +251,30 @@ class MqttBridge:
                 client_id=self.client_id,
                 will=will,
                 timeout_s=self.timing.broker_timeout_s,
+                protocol=self._protocol,
             )
+            connected_at: float | None = None
             try:
                 async with client:
+                    connected_at = loop.time()
                     ever_connected = True
                     attempt = 0
                     log.info(
-                        "MQTT bridge %r: connected to %s:%d",
+                        "MQTT bridge %r: connected to %s:%d as %r",
                         self.topics.bridge_id,
                         self.mqtt.host,
                         self.mqtt.port,
+                        self.client_id,
                     )
                     await self._session(client, stop)
             except aiomqtt.MqttError as exc:
+                if self._protocol is aiomqtt.ProtocolVersion.V5 and _no_mqtt5(exc):
+                    log.info("MQTT bridge: the broker does not speak MQTT 5; using MQTT 3.1.1")
+                    self._protocol = aiomqtt.ProtocolVersion.V311
+                    continue
                 error = self._error_of(exc)
                 fatal = _refused(exc) or (not ever_connected and _tls_failed(exc))
+                taken_over = _taken_over(exc)
             else:
                 continue
             finally:
@@ -251,11 +283,49 @@ class MqttBridge:
                 raise error  # outside the except: no chained traceback, no socket kept alive
             if stop.is_set():
                 break
+            if connected_at is not None:  # the broker ended a session
+                lasted_s = loop.time() - connected_at
+                short = short + 1 if lasted_s < self.timing.takeover_s else 0
+                if short == 0 and not taken_over:
+                    takeovers = 0
+                if taken_over or short >= 3:
+                    backoff = self.timing.takeover_backoff_s
+                    delay_s = backoff[min(takeovers, len(backoff) - 1)]
+                    takeovers += 1
+                    log.warning("MQTT bridge: %s", self._takeover_sentence(taken_over, delay_s))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay_s)
+                    continue
             delay_s = self.timing.backoff_s[min(attempt, len(self.timing.backoff_s) - 1)]
             attempt += 1
             log.warning("MQTT bridge: %s; trying again in %g s", error, delay_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay_s)
+
+    def _takeover_sentence(self, certain: bool, delay_s: float) -> str:
+        """What to change when another client keeps taking this one's place."""
+        if self.mqtt.client_id:
+            change = "give each its own client_id in the [mqtt] settings"
+        else:
+            change = (
+                "give each its own bridge_id in the [mqtt] settings "
+                f"(this one is {self.topics.bridge_id!r})"
+            )
+        if certain:
+            what = (
+                f"the broker at {self.mqtt.host}:{self.mqtt.port} handed this connection to "
+                f"another client with the same client id {self.client_id!r}"
+            )
+        else:
+            what = (
+                f"the broker at {self.mqtt.host}:{self.mqtt.port} closed this connection 3 times "
+                f"in a row within {self.timing.takeover_s:g} s of connecting, as it does when "
+                f"another client connects with the same client id {self.client_id!r}"
+            )
+        return (
+            f"{what}: another deskctl service on this broker most likely uses the same id, so "
+            f"{change}; waiting {delay_s:g} s instead of taking the connection back"
+        )
 
     def _error_of(self, exc: aiomqtt.MqttError) -> LinkError:
         if isinstance(exc, aiomqtt.MqttCodeError) and not isinstance(
@@ -284,9 +354,9 @@ class MqttBridge:
             self._wake.set()
             tasks.add(asyncio.create_task(self._publish_loop(client), name="mqtt-bridge-out"))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+            for task in sorted(done, key=lambda task: task is not reader):
                 if task is not stopper:
-                    task.result()  # the broker went away: raises MqttError
+                    task.result()  # the broker went away: raises MqttError (the reader's says why)
             await self._goodbye(client)
         finally:
             for task in tasks:
@@ -303,7 +373,12 @@ class MqttBridge:
 
     # -- what was published before ------------------------------------------------------------
     async def _clean_up(self, client: aiomqtt.Client, reader: asyncio.Task[None]) -> None:
-        """Clear what this bridge published for desks it no longer has; warn of shared names."""
+        """Clear what this bridge published for desks it no longer has; warn of shared names.
+
+        What this process published is remembered in the state folder (`_Published`), not read
+        from the broker: another service using the same bridge id writes the same record, and
+        must not get its desks cleared. A desk another bridge lists now is left to that one.
+        """
         self._records.clear()
         self._synced.clear()
         self._sync_token = secrets.token_hex(8)
@@ -322,18 +397,30 @@ class MqttBridge:
         if reader in done:
             reader.result()
         await client.unsubscribe(filters)
+        current = {desk: self.topics.retained(desk) for desk in self.desks}
+        published = self._published.load()
         if not self._synced.is_set():
             log.warning(
                 "MQTT bridge: the broker did not echo within %g s, so desks removed from the "
                 "settings keep their Home Assistant entities for now",
                 self.timing.sync_timeout_s,
             )
+            self._published.save({**(published or {}), **current})  # to clear next time
             return
-        current = {desk: self.topics.retained(desk) for desk in self.desks}
-        own = self._records.get(self.topics.record)
-        for topic in topics_to_clear(self.topics, own, current):
+        claimed = {
+            topic
+            for record_topic, record in self._records.items()
+            if record_topic != self.topics.record
+            for retained in (record or {}).values()
+            for topic in retained
+        }
+        for topic in topics_to_clear(self.topics, published, current, claimed=claimed):
             log.info("MQTT bridge: clearing %s (that desk is no longer configured)", topic)
             await client.publish(topic, b"", qos=1, retain=True)
+        mine = {topic for retained in (published or {}).values() for topic in retained}
+        for topic in sorted((mine & claimed).difference(*current.values())):
+            log.info("MQTT bridge: leaving %s to the bridge that publishes that desk now", topic)
+        self._published.save(current)
         for topic, record in sorted(self._records.items()):
             shared = sorted(set(record or ()) & set(current))
             if topic != self.topics.record and shared:
@@ -642,3 +729,96 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
     """Mark an answer's error as seen (a late answer after a timeout has no reader)."""
     if not future.cancelled():
         future.exception()
+
+
+def _this_host() -> tuple[str, str, str]:
+    """The host name, the user name and the machine id, for the default bridge id."""
+    host = socket.gethostname()
+    try:
+        import pwd
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        user = getpass.getuser()
+    try:
+        machine_id = Path("/etc/machine-id").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        machine_id = ""
+    return host, user, f"{machine_id}:{os.getuid()}"
+
+
+def _codes(exc: BaseException) -> list[int]:
+    """The MQTT reason codes in `exc` and the errors that caused it."""
+    found: list[int] = []
+    seen: set[int] = set()
+    inner: BaseException | None = exc
+    while inner is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        if isinstance(inner, aiomqtt.MqttCodeError) and inner.rc is not None:
+            code = inner.rc if isinstance(inner.rc, int) else inner.rc.value
+            found.append(int(code))
+        inner = inner.__cause__ or inner.__context__
+    return found
+
+
+def _taken_over(exc: BaseException) -> bool:
+    """The broker said another client with this client id took the session (MQTT 5)."""
+    return _SESSION_TAKEN_OVER in _codes(exc)
+
+
+def _no_mqtt5(exc: BaseException) -> bool:
+    """The broker refused the connection for its protocol version (an MQTT 3 broker)."""
+    return isinstance(exc, MqttConnectError) and bool({1, 0x84} & set(_codes(exc)))
+
+
+class _Published:
+    """What this service published on one broker, kept in the state folder across restarts.
+
+    One JSON file, a record (as `record_payload` writes) per broker `host:port`, written
+    atomically. A file that cannot be read or written is said once; then nothing is cleared.
+    """
+
+    def __init__(self, path: Path, broker: str) -> None:
+        self.path = path
+        self.broker = broker
+        self._said = False
+
+    def _all(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            self._say(f"cannot read {self.path} ({exc})")
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def load(self) -> dict[str, list[str]] | None:
+        """The retained topics per desk this service published there, or None if unknown."""
+        record = self._all().get(self.broker)
+        return parse_record(encode(record)) if isinstance(record, dict) else None
+
+    def save(self, desks: Mapping[str, Sequence[str]]) -> None:
+        data = self._all()
+        data[self.broker] = record_payload("", desks)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".mqtt-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(data, out, indent=1, sort_keys=True)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            self._say(f"cannot write {self.path} ({exc.strerror or exc})")
+
+    def _say(self, problem: str) -> None:
+        if not self._said:
+            self._said = True
+            log.warning(
+                "MQTT bridge: %s, so it cannot remember what it published: desks removed from "
+                "the settings will keep their Home Assistant entities",
+                problem,
+            )

@@ -143,7 +143,7 @@ class MqttSettings(_Strict):
     password: SecretStr | None = None
     client_id: str | None = None
     base_topic: str = Field("deskctl", min_length=1)
-    bridge_id: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    bridge_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")  # None: host and user
     discovery_prefix: str = Field("homeassistant", min_length=1)
 
 

@@ -223,10 +223,13 @@ async def serving(
     desks: tuple[str, ...] = ("office",),
     start: datetime = SATURDAY,
     scale: float = 20.0,
-    bridge_id: str = "default",
+    bridge_id: str | None = "default",
     timing: BridgeTiming = FAST,
     events: bool = True,
+    published_file: Path | None = None,
 ) -> AsyncIterator[Running]:
+    """A simulated service and its bridge (`bridge_id=None`: the settings' default); the bridge
+    remembers what it published in `published_file` (default: in the state folder)."""
     settings = Settings(desks={name: DeskSettings() for name in desks})
     service = build_service(settings, TZ, simulate=True, time_scale=scale, start_at=start)
     for runner in service.desks.values():
@@ -234,7 +237,14 @@ async def serving(
         runner.link._persist = False
     recorded = Recorded()
     service.sinks.append(recorded)
-    bridge = MqttBridge(service, mqtt, bridge_id=bridge_id, events=events, timing=timing)
+    bridge = MqttBridge(
+        service,
+        mqtt,
+        bridge_id=bridge_id,
+        events=events,
+        timing=timing,
+        published_file=published_file,
+    )
     running = Running(service, bridge, recorded, asyncio.Event())
     service.sinks.append(lambda *_: running.changed.set())
     mark = watcher.mark() if watcher is not None else 0

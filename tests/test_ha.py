@@ -31,6 +31,7 @@ from deskctl.core.ha import (
     discovery_payload,
     encode,
     event_payload,
+    host_bridge_id,
     parse_command,
     parse_record,
     record_payload,
@@ -765,3 +766,25 @@ def test_the_log_takes_a_few_lines_per_interval_and_counts_the_rest() -> None:
     assert [budget.take(t) for t in (61.0, 62.0, 63.0, 64.0)] == [True, True, False, False]
     assert budget.overdue(70.0, at_end=True) == 2
     assert budget.report_at() is None
+
+
+# -- the default bridge id ------------------------------------------------------------------------
+def test_the_default_bridge_id_is_stable_and_differs_per_host_and_user() -> None:
+    pi = host_bridge_id("raspberrypi", "pi", "a1")
+    assert pi == host_bridge_id("raspberrypi", "pi", "a1")  # the same at every start
+    assert pi.startswith("raspberrypi-pi-")
+    others = {host_bridge_id("raspberrypi", "pi", "b2"), host_bridge_id("raspberrypi", "ann", "a1"),
+              host_bridge_id("gw.office.example", "pi", "a1")}  # fmt: skip
+    assert pi not in others
+    assert len(others) == 3
+    for host, user in [("gw.office.example", "pi"), ("Büro PC", "jürgen"), ("x" * 200, "y" * 200),
+                       ("", "")]:  # fmt: skip
+        Topics(bridge_id=host_bridge_id(host, user))  # a valid id, whatever the names
+
+
+def test_a_desk_another_bridge_lists_now_is_never_cleared() -> None:
+    published = {d: TOPICS.retained(d) for d in ("office", "lab")}
+    claimed = TOPICS.retained("lab")  # the desk moved to another gateway, which publishes it
+    assert topics_to_clear(TOPICS, published, {"office": TOPICS.retained("office")},
+                           claimed=claimed) == []  # fmt: skip
+    assert topics_to_clear(TOPICS, None, {}) == []  # nothing remembered: nothing cleared

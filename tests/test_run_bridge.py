@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 from deskctl import control_client
+from deskctl.bridge import _this_host
+from deskctl.core.ha import host_bridge_id
 from tests.cli import cli_env, deskctl
 from tests.mosquitto import Broker
 
@@ -50,8 +52,10 @@ def test_home_assistant_sees_the_desk_and_moves_it(tmp_path: Path, mosquitto: Br
         text=True,
     )
     sock = tmp_path / "run" / "control.sock"
+    availability = f"deskctl/bridge/{host_bridge_id(*_this_host())}/availability"
     try:
-        assert _retained(mosquitto, "deskctl/bridge/availability") == "online"
+        # the default bridge id is this host's and user's, the same in every process
+        assert _retained(mosquitto, availability) == "online"
         discovery = json.loads(_retained(mosquitto, "homeassistant/device/+/config"))
         assert "deskctl/desk/availability" in json.dumps(discovery)
         deadline = time.monotonic() + 20  # the state follows once the desk has connected
@@ -75,7 +79,7 @@ def test_home_assistant_sees_the_desk_and_moves_it(tmp_path: Path, mosquitto: Br
         service.send_signal(signal.SIGTERM)
         out, _ = service.communicate(timeout=30)
     assert service.returncode == 0, out
-    assert _retained(mosquitto, "deskctl/bridge/availability") == "offline"
+    assert _retained(mosquitto, availability) == "offline"
 
 
 def test_a_wrong_password_stops_the_service_with_one_sentence(

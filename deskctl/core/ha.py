@@ -4,10 +4,12 @@ Design: the MQTT bridge (`deskctl.bridge`) holds the connection; everything it s
 decided here, from values, so it can be checked without a broker.
 - `Topics` names every topic from the base topic `B`, the discovery prefix and the bridge id:
   `B/D/state`, `B/D/availability`, `B/D/event`, the command topics `B/D/<leaf>` and `B/all/<leaf>`,
-  the bridge's own `B/bridge/availability` (the last will) and `B/bridge/desks` (the retained record
-  of the desks it published, so a desk that leaves the settings gets its discovery cleared). A
-  bridge with another id than `default` keeps its own under `B/bridge/<id>/...`, so several services
-  share a broker (and `B/all/...`) without one's last will darkening another's desks.
+  the bridge's own `B/bridge/<id>/availability` (the last will) and `B/bridge/<id>/desks` (the
+  retained record of the desks it publishes, so other bridges leave them alone). Every service
+  has an id of its own (`host_bridge_id`: host and user, unless set), so several share a broker
+  (and `B/all/...`) without one's last will darkening another's desks; the id `default` keeps
+  the topics of old, `B/bridge/availability` and `B/bridge/desks`. `topics_to_clear` names
+  what a bridge published for desks it no longer has.
 - `discovery_payload` is Home Assistant's device-based discovery (one retained message per desk on
   `<prefix>/device/<id>/config`): the device, the origin, both availability topics with
   `availability_mode: all`, and one component per entity, each reading the retained `B/D/state`
@@ -51,6 +53,7 @@ __all__ = [
     "discovery_payload",
     "encode",
     "event_payload",
+    "host_bridge_id",
     "is_profile_name",
     "parse_command",
     "parse_record",
@@ -140,6 +143,21 @@ def check_desk_name(name: str) -> str:
 def is_profile_name(name: str) -> bool:
     """Whether `name` can be sent as a profile over MQTT (and offered by Home Assistant)."""
     return bool(_PROFILE_NAME.match(name))
+
+
+def host_bridge_id(host: str, user: str, machine_id: str = "") -> str:
+    """The default bridge id: the same at every start, and another for every host and user.
+
+    Readable (`gw-r214-pi-3fa2c1`): the host's first label and the user name, with a short
+    hash of the machine id, host and user, so that two machines both called `raspberrypi` with
+    a user `pi` still differ.
+    """
+
+    def part(text: str) -> str:
+        return _SLUG_OUT.sub("-", text.lower()).strip("-_")[:24] or "x"
+
+    digest = hashlib.blake2s(f"{machine_id}\n{host}\n{user}".encode(), digest_size=3).hexdigest()
+    return f"{part(host.split('.', maxsplit=1)[0])}-{part(user)}-{digest}"
 
 
 def _slug(text: str) -> str:
@@ -554,18 +572,23 @@ def parse_record(payload: bytes) -> dict[str, list[str]] | None:
 
 def topics_to_clear(
     topics: Topics,
-    old: Mapping[str, Sequence[str]] | None,
+    published: Mapping[str, Sequence[str]] | None,
     current: Mapping[str, Sequence[str]],
+    *,
+    claimed: Collection[str] = (),
 ) -> list[str]:
-    """Retained topics published before and not now (removed desks, moved topics).
+    """Retained topics this bridge published before and not now (removed desks, moved topics).
 
-    Only topics of the shapes the bridge publishes are named, discovery configs first, so Home
+    `published` is what this process remembers publishing itself, never what a record on the
+    broker says (another service with the same bridge id writes that record too); `claimed`
+    are the topics other bridges' records list now (a desk moved to another gateway): those
+    stay. Only topics of the shapes the bridge publishes are named, discovery configs first, so Home
     Assistant drops a device before its state goes empty (no template renders an empty state).
     """
-    if not old:
+    if not published:
         return []
-    keep = {topic for retained in current.values() for topic in retained}
-    gone = {topic for retained in old.values() for topic in retained} - keep
+    keep = {topic for retained in current.values() for topic in retained} | set(claimed)
+    gone = {topic for retained in published.values() for topic in retained} - keep
     return sorted(
         (t for t in gone if _ours(topics, t)), key=lambda t: (not _is_discovery(topics, t), t)
     )

@@ -224,6 +224,7 @@ def broker_client(
     client_id: str | None = None,
     will: aiomqtt.Will | None = None,
     timeout_s: float = 10.0,
+    protocol: aiomqtt.ProtocolVersion | None = None,
 ) -> aiomqtt.Client:
     """An aiomqtt client for the configured broker (not yet connected; `async with` it)."""
     return aiomqtt.Client(
@@ -232,6 +233,7 @@ def broker_client(
         username=broker.username,
         password=broker.password.get_secret_value() if broker.password is not None else None,
         identifier=client_id,
+        protocol=protocol,
         logger=_CLIENT_LOG,
         will=will,
         tls_context=_tls_context(broker) if broker.tls else None,

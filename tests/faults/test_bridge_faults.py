@@ -10,13 +10,20 @@ is bounded; real time only where the broker is involved, with generous margins.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import aiomqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
+from deskctl import bridge as bridge_module
+from deskctl.core.ha import host_bridge_id
 from deskctl.links.mqtt_desk import broker_client
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
@@ -154,3 +161,153 @@ async def test_a_profile_switched_from_the_cli_reaches_home_assistant(
         TALLY.fault()
         state = await watcher.state("office", mark, having(profile="cornell-20-8-2"))
     assert state["profile"] == "cornell-20-8-2"
+
+
+# -- 5: services sharing a broker keep to themselves ---------------------------------------------
+def _connects(broker: Broker, client_id: str) -> int:
+    """How many times the broker let a client with this id in (its log says each one)."""
+    return broker.log().count(f" as {client_id} ")
+
+
+def _cleared_devices(watcher: Watcher) -> list[str]:
+    return [
+        m.topic
+        for m in watcher.messages
+        if m.topic.startswith("homeassistant/device/") and m.payload == ""
+    ]
+
+
+def _arrived(height_mm: int, topic: str | None = None) -> Callable[[Msg], bool]:
+    def match(m: Msg) -> bool:
+        if not m.topic.endswith("/event") or (topic is not None and m.topic != topic):
+            return False
+        return bool(having(type="arrived", height_mm=height_mm)(m.json()))
+
+    return match
+
+
+@contextlib.asynccontextmanager
+async def _logged(text: str) -> AsyncIterator[asyncio.Event]:
+    """An event set when the bridge logs a line holding `text`."""
+    seen = asyncio.Event()
+
+    class Spotter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if text in record.getMessage():
+                seen.set()
+
+    spotter = Spotter()
+    logger = logging.getLogger("deskctl.bridge")
+    logger.addHandler(spotter)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(spotter)
+
+
+async def test_two_services_with_default_settings_on_two_hosts_keep_to_themselves(
+    mosquitto: Broker, watcher: Watcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Two gateways, neither with a bridge_id: they shared one client id and one record, threw
+    each other off the broker about once a second and each cleared the other's devices. Now
+    each has its own id (from host and user), and both devices stay."""
+    caplog.set_level(logging.INFO, logger="deskctl.bridge")
+    monkeypatch.setattr(bridge_module, "_this_host", lambda: ("gw-a.local", "pi", "m-a"))
+    async with serving(
+        mosquitto.settings(), watcher, desks=("office",), bridge_id=None,
+        published_file=tmp_path / "a.json",
+    ):  # fmt: skip
+        monkeypatch.setattr(bridge_module, "_this_host", lambda: ("gw-b.local", "pi", "m-b"))
+        TALLY.fault()  # a second service with default settings
+        async with serving(
+            mosquitto.settings(), watcher, desks=("lab",), bridge_id=None,
+            published_file=tmp_path / "b.json",
+        ):  # fmt: skip
+            mark = watcher.mark()
+            await pub(mosquitto, "deskctl/all/posture/set", "stand")
+            for desk in ("office", "lab"):
+                assert (await watcher.event(desk, "arrived", mark))["height_mm"] == 1100
+            for desk in ("office", "lab"):
+                assert await retained(mosquitto, f"homeassistant/device/deskctl_{desk}/config")
+    assert _cleared_devices(watcher) == []
+    assert "lost the connection" not in caplog.text
+    ids = {m.topic for m in watcher.messages if m.topic.endswith("/availability")}
+    assert {t for t in ids if t.startswith("deskctl/bridge/")} == {
+        f"deskctl/bridge/{host_bridge_id('gw-a.local', 'pi', 'm-a')}/availability",
+        f"deskctl/bridge/{host_bridge_id('gw-b.local', 'pi', 'm-b')}/availability",
+    }
+
+
+async def test_two_services_with_one_bridge_id_back_off_and_say_what_to_change(
+    mosquitto: Broker, watcher: Watcher, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two services set to the same bridge_id share a client id: the broker throws one off
+    whenever the other connects. Now the one thrown off repeatedly says in one sentence to
+    give each its own bridge_id and stays away instead of fighting, and neither clears the
+    other's device."""
+    caplog.set_level(logging.INFO, logger="deskctl.bridge")
+    timing = replace(FAST, takeover_s=5.0, takeover_backoff_s=(120.0,))
+    client_id = "deskctl-bridge-shared"
+    async with _logged("give each its own bridge_id") as warned, serving(
+        mosquitto.settings(), watcher, desks=("office",), bridge_id="shared", timing=timing,
+        published_file=tmp_path / "a.json",
+    ):  # fmt: skip
+        TALLY.fault()  # the same bridge id on a second service
+        async with serving(
+            mosquitto.settings(), None, desks=("lab",), bridge_id="shared", timing=timing,
+            published_file=tmp_path / "b.json",
+        ):  # fmt: skip
+            async with asyncio.timeout(30):
+                await warned.wait()
+            settled = _connects(mosquitto, client_id)
+            # the other keeps the connection: commands reach its desk (sent again until its
+            # session is set up: a command sent before that is not for anyone)
+            mark = watcher.mark()
+            arrived = None
+            for _ in range(10):
+                await pub(mosquitto, "deskctl/all/posture/set", "stand")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2):
+                        arrived = await watcher.wait_for(_arrived(1100), since=mark)
+                if arrived is not None:
+                    break
+            assert arrived is not None
+            await pub(mosquitto, "deskctl/all/posture/set", "sit")
+            await watcher.wait_for(_arrived(720, topic=arrived.topic), since=mark)
+            assert _connects(mosquitto, client_id) - settled <= 1
+    warnings = [r.getMessage() for r in caplog.records if "its own bridge_id" in r.getMessage()]
+    assert "this one is 'shared'" in warnings[0]
+    assert "waiting 120 s instead of taking the connection back" in warnings[0]
+    assert _connects(mosquitto, client_id) < 20
+    assert _cleared_devices(watcher) == []
+
+
+async def test_a_desk_moved_to_another_gateway_is_left_to_it(
+    mosquitto: Broker, watcher: Watcher, tmp_path: Path
+) -> None:
+    """A desk moves from gateway r1 to gateway r2, and r2 starts first: when r1 starts
+    without it, it must not clear the device r2 now publishes."""
+    r1, r2 = tmp_path / "r1.json", tmp_path / "r2.json"
+    async with serving(mosquitto.settings(), watcher, desks=("office", "lab"), bridge_id="r1",
+                       published_file=r1):  # fmt: skip
+        pass
+    async with serving(mosquitto.settings(), watcher, desks=("lab",), bridge_id="r2",
+                       published_file=r2):  # fmt: skip
+        pass
+    TALLY.fault()  # the desk's old gateway starts after its new one
+    async with serving(mosquitto.settings(), watcher, desks=("office",), bridge_id="r1",
+                       published_file=r1):  # fmt: skip
+        pass
+    assert _cleared_devices(watcher) == []
+    assert await retained(mosquitto, "homeassistant/device/deskctl_lab/config") is not None
+
+
+def test_the_brokers_session_taken_over_is_recognised() -> None:
+    """MQTT 5 brokers say why they closed the session (0x8E): that reason alone is enough."""
+    taken = ReasonCode(PacketTypes.DISCONNECT, identifier=0x8E)
+    ended = aiomqtt.MqttError("Disconnected during message iteration")
+    ended.__cause__ = aiomqtt.MqttCodeError(taken, "Unexpected disconnection")
+    assert bridge_module._taken_over(ended)
+    lost = aiomqtt.MqttCodeError(ReasonCode(PacketTypes.DISCONNECT, identifier=0x80), "lost")
+    assert not bridge_module._taken_over(lost)
