@@ -467,6 +467,17 @@ class MqttBridge:
             )
         return tuple(sorted(offered))
 
+    def _profiles_with(self, payload: bytes) -> tuple[str, ...]:
+        """The profiles offered, and the one `payload` names if it was added since and loads."""
+        name = payload.decode("utf-8", "replace").strip()
+        if name in self._profiles or not is_profile_name(name):
+            return self._profiles
+        try:
+            load_profile(name)
+        except (OSError, DeskctlError):
+            return self._profiles
+        return (*self._profiles, name)
+
     def _left_out(self, name: str, why: str) -> None:
         if name not in self._profiles_left_out:
             self._profiles_left_out.add(name)
@@ -602,7 +613,9 @@ class MqttBridge:
         if topic.startswith(f"{self.topics.base}/bridge/") and topic.endswith("/desks"):
             self._records[topic] = parse_record(payload)
             return
-        profiles = self._scan_profiles() if topic.endswith("/profile/set") else self._profiles
+        profiles = self._profiles
+        if topic.endswith("/profile/set"):
+            profiles = self._profiles_with(payload)  # a file added since the last look
         result = parse_command(self.topics, topic, payload, profiles=profiles, retained=retained)
         if result is None:
             return

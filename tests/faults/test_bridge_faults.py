@@ -93,6 +93,9 @@ async def test_the_profile_select_offers_only_profiles_that_load(
         mark = watcher.mark()
         await pub(mosquitto, "deskctl/office/profile/set", "broken")
         error = await watcher.event("office", "error", mark)
+        (folder / "later.toml").write_text(good, encoding="utf-8")  # a file added meanwhile
+        await pub(mosquitto, "deskctl/office/profile/set", "later")
+        await watcher.state("office", mark, having(profile="later"))
     assert "standing-desk" in options
     assert "default" in options
     assert not {"Tall Person", "ÜBER", "broken", "nonsense", "empty"} & set(options)
