@@ -220,7 +220,7 @@ class MqttBridge:
     def _attach(self) -> None:
         self.service.sinks.append(self._on_event)
         for name, runner in self.service.desks.items():
-            self._unsubscribe.append(runner.link.subscribe(self._link_listener(name)))
+            self._unsubscribe.append(runner.link.subscribe(self._on_link_event))
             queue: asyncio.Queue[Request] = asyncio.Queue()
             self._queues[name] = queue
             self._workers.append(asyncio.create_task(self._work(name, queue), name=f"mqtt-{name}"))
@@ -494,11 +494,8 @@ class MqttBridge:
             self._outbox.append((self.topics.desk(desk, "event"), encode(payload)))
         self._wake.set()
 
-    def _link_listener(self, desk: str) -> Callable[[LinkEvent], None]:
-        def changed(_event: LinkEvent) -> None:
-            self._wake.set()
-
-        return changed
+    def _on_link_event(self, _event: LinkEvent) -> None:
+        self._wake.set()  # a height report, a move, the connection: the publisher looks
 
     def _error(self, desk: str, reason: str, topic: str = "") -> None:
         """Publish an `error` event: a command on `topic` could not be done, for `reason`.
