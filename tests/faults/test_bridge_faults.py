@@ -142,7 +142,7 @@ async def test_the_state_follows_the_schedule_into_working_hours(
     """Working hours begin at 09:00 with no move (the first change was skipped): no news, yet
     the state says `running` at once, not when the service next looks at its schedule (a
     minute later) or at the next refresh."""
-    start = datetime(2026, 11, 30, 8, 59, 40, tzinfo=TZ)
+    start = datetime(2026, 11, 30, 8, 59, 52, tzinfo=TZ)
     async with serving(mosquitto.settings(), watcher, start=start, scale=2.0, timing=QUIET) as run:
         clock = run.service.clock
         await run.service.call("skip", "office")
