@@ -1,10 +1,16 @@
 """A systemd user unit for `deskctl run`: the service starts with the session, logs to journald.
 
-Design: `unit_text()` renders the unit (pure text, tested as such); `install()` writes it to the
-user's unit folder (`$XDG_CONFIG_HOME/systemd/user`, overridable for tests) and, when systemctl is
-present and a user manager answers, reloads and enables it; `uninstall()` undoes that. The unit runs
-the same interpreter deskctl runs under, stops with SIGTERM (the service stops a moving desk before
-exiting) and restarts on failure with a pause, so a broken setting never spins.
+Design: `unit_text()` renders the unit (pure text, tested as such, and checked with
+`systemd-analyze --user verify` where it exists); `install()` writes it to the user's unit folder
+(`$XDG_CONFIG_HOME/systemd/user`, overridable for tests) and reloads and enables it through
+`systemctl --user`, saying why when it could not; `uninstall()` undoes that. The unit runs the same
+interpreter deskctl runs under and stops with SIGTERM (the service stops a moving desk before
+exiting). It orders after nothing: a user manager cannot see system targets such as
+`network-online.target` or `bluetooth.target`, and the service reconnects to desks and broker by
+itself. It restarts on failure after a pause, at most `START_BURST` times in `START_INTERVAL_S`,
+and never after a configuration error (`CONFIG_ERROR_EXIT`) or bad usage (exit 2): restarting
+cannot fix a broken settings file. Secrets such as `DESKCTL_MQTT__PASSWORD` come from an optional
+environment file (`env_path()`, mode 0600), as the shell's environment does not reach the unit.
 """
 
 from __future__ import annotations
@@ -16,9 +22,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["UNIT_NAME", "install", "uninstall", "unit_path", "unit_text"]
+__all__ = [
+    "CONFIG_ERROR_EXIT",
+    "UNIT_NAME",
+    "env_path",
+    "install",
+    "loose_env_file",
+    "uninstall",
+    "unit_path",
+    "unit_text",
+    "unseen_environment",
+]
 
 UNIT_NAME = "deskctl.service"
+CONFIG_ERROR_EXIT = 78
+"""`deskctl run`'s exit status for a broken settings or profile file (sysexits' EX_CONFIG, which
+systemd shows as `status=78/CONFIG`); the unit does not restart after it."""
+START_BURST = 5
+START_INTERVAL_S = 300
 
 
 def unit_path() -> Path:
@@ -29,15 +50,25 @@ def unit_path() -> Path:
     return Path(config_home) / "systemd" / "user" / UNIT_NAME
 
 
-def unit_text(python: str = sys.executable, config: Path | None = None) -> str:
+def env_path() -> Path:
+    """The unit's optional environment file: `DESKCTL_…=value` lines, e.g. the MQTT password."""
+    from deskctl.paths import config_dir
+
+    return config_dir() / "deskctl.env"
+
+
+def unit_text(
+    python: str = sys.executable, config: Path | None = None, env_file: Path | None = None
+) -> str:
     argv = [python, "-m", "deskctl", "run"]
     if config is not None:
         argv += ["--config", str(config)]
+    env_line = "" if env_file is None else f"EnvironmentFile=-{env_file}\n"
     return (
         "[Unit]\n"
         "Description=deskctl: standing-desk schedule and mobility cues\n"
-        "After=network-online.target bluetooth.target\n"
-        "Wants=network-online.target\n"
+        f"StartLimitIntervalSec={START_INTERVAL_S}\n"
+        f"StartLimitBurst={START_BURST}\n"
         "\n"
         "[Service]\n"
         "Type=simple\n"
@@ -46,7 +77,9 @@ def unit_text(python: str = sys.executable, config: Path | None = None) -> str:
         "TimeoutStopSec=20\n"
         "Restart=on-failure\n"
         "RestartSec=10\n"
+        f"RestartPreventExitStatus=2 {CONFIG_ERROR_EXIT}\n"
         "Environment=PYTHONUNBUFFERED=1\n"
+        f"{env_line}"
         "\n"
         "[Install]\n"
         "WantedBy=default.target\n"
@@ -57,13 +90,19 @@ def _systemctl(*args: str) -> str | None:
     """Run `systemctl --user ARGS`; None if it ran, else why not (one sentence)."""
     exe = shutil.which("systemctl")
     if exe is None:
-        return "systemctl is not on this machine"
-    done = subprocess.run(
-        [exe, "--user", *args], capture_output=True, text=True, timeout=30, check=False
-    )
+        return "systemctl is not on this machine (no systemd)"
+    try:
+        done = subprocess.run(
+            [exe, "--user", *args], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"systemctl --user {' '.join(args)} did not run ({exc})"
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
-        return reason[0] if reason else f"systemctl --user {' '.join(args)} failed"
+        text = reason[0].rstrip(".") if reason else f"systemctl --user {' '.join(args)} failed"
+        if "connect to bus" in text or "XDG_RUNTIME_DIR" in text:
+            return f"no systemd user manager answers here ({text})"
+        return text
     return None
 
 
@@ -71,9 +110,30 @@ def install(config: Path | None = None) -> tuple[Path, str | None]:
     """Write the unit and enable it; returns its path and, if enabling failed, why."""
     path = unit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(unit_text(config=config), encoding="utf-8")
+    path.write_text(unit_text(config=config, env_file=env_path()), encoding="utf-8")
     problem = _systemctl("daemon-reload") or _systemctl("enable", "--now", UNIT_NAME)
     return path, problem
+
+
+def unseen_environment() -> list[str]:
+    """The `DESKCTL_…` settings set in this shell, which the unit does not see (names only)."""
+    moved = {
+        "DESKCTL_CONFIG_DIR",
+        "DESKCTL_STATE_DIR",
+        "DESKCTL_RUNTIME_DIR",
+        "DESKCTL_SYSTEMD_DIR",
+    }
+    return sorted(k for k in os.environ if k.startswith("DESKCTL_") and k not in moved)
+
+
+def loose_env_file() -> Path | None:
+    """The environment file, if it exists and others than its owner may read it."""
+    path = env_path()
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return path if mode & 0o077 else None
 
 
 def uninstall() -> tuple[Path, bool, str | None]:

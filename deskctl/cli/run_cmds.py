@@ -15,15 +15,16 @@ profile that is gone or broken gives way to the configured one (else `default`) 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ParamSpec
 
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import guard
+from deskctl.cli._common import fail, guard
 
 if TYPE_CHECKING:
     import asyncio
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from deskctl.service.core import EventSink, Service
     from deskctl.settings import Settings
     from deskctl.store import Store
+
+P = ParamSpec("P")
 
 
 def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
@@ -48,8 +51,26 @@ def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
     return today
 
 
+def _config_error_exit(func: Callable[P, None]) -> Callable[P, None]:
+    """A broken settings or profile file ends `run` with CONFIG_ERROR_EXIT (78), which the
+    systemd unit does not restart after: restarting cannot mend a file."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from deskctl.errors import ConfigError
+        from deskctl.systemd import CONFIG_ERROR_EXIT
+
+        try:
+            func(*args, **kwargs)
+        except ConfigError as exc:
+            fail(str(exc), CONFIG_ERROR_EXIT)
+
+    return wrapper
+
+
 @app.command()
 @guard
+@_config_error_exit
 def run(
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Run on the simulated desk.")

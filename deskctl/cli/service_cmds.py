@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import guard
+from deskctl.cli._common import fail, guard
 
 service_app = typer.Typer(help="Run deskctl as a systemd user service.", no_args_is_help=True)
 app.add_typer(service_app, name="service")
@@ -24,10 +24,23 @@ def install(
 
     path, problem = systemd.install(config.resolve() if config else None)
     print(f"Wrote {path}.")
+    env = systemd.env_path()
+    unseen = systemd.unseen_environment()
+    if unseen:
+        print(
+            f"The unit does not see {', '.join(unseen)} from this shell; put them in {env} "
+            "(one NAME=value a line, chmod 600) or in the settings file."
+        )
+    loose = systemd.loose_env_file()
+    if loose is not None:
+        print(f"{loose} can be read by others; it may hold a password: chmod 600 {loose}")
     if problem:
-        print(f"It is not enabled yet ({problem}); run: systemctl --user enable --now deskctl")
-    else:
-        print("Enabled and started; follow it with: journalctl --user -u deskctl -f")
+        fail(
+            f"the unit is written but not enabled: {problem}; where systemd runs, enable it with "
+            "`systemctl --user enable --now deskctl`, or start `deskctl run` another way",
+            1,
+        )
+    print("Enabled and started; follow it with: journalctl --user -u deskctl -f")
 
 
 @service_app.command("uninstall")
