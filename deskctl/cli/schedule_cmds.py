@@ -1,4 +1,5 @@
-"""Schedule commands for the running service: pause, resume, skip, snooze, confirm, inhibit.
+"""Schedule commands for the running service: pause, resume, skip, snooze, confirm, inhibit,
+and the schedule switch.
 
 Design: these only make sense while `deskctl run` runs, so each is one call over the control
 socket (no settings, no heavy imports); durations are parsed here, so bad input never reaches
@@ -18,7 +19,7 @@ from deskctl.errors import InputError
 
 DeskOpt = Annotated[str | None, typer.Option("--desk", help="Which desk, when several run.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the status object.")]
-ForArg = Annotated[str | None, typer.Argument(help="How long: 45m, 2h, 1h30m, 90s.")]
+ForArg = Annotated[str | None, typer.Argument(metavar="FOR", help="How long: 45m, 2h, 1h30m, 90s.")]
 
 
 def _call(cmd: str, desk: str | None, args: dict[str, Any], as_json: bool, done: str) -> None:
@@ -103,3 +104,26 @@ def inhibit(
     """Hold the desk still (on) or let the schedule move it again (off)."""
     on = _switch("inhibit", state)
     _call("inhibit", desk, {"on": on}, as_json, "inhibited" if on else "no longer inhibited")
+
+
+@app.command()
+@guard
+def schedule(
+    on: Annotated[
+        str,
+        typer.Argument(
+            metavar="on|off", help="on: follow the profile's plan; off: no automatic move at all."
+        ),
+    ],
+    desk: DeskOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Switch the schedule on or off (as MQTT's switch): while off, nothing moves by itself."""
+    enabled = _switch("schedule", on)
+    _call(
+        "schedule",
+        desk,
+        {"on": enabled},
+        as_json,
+        "switched the schedule on" if enabled else "switched the schedule off",
+    )
