@@ -19,10 +19,10 @@ from deskctl.cli._app import app
 from deskctl.cli._common import guard, print_json
 
 if TYPE_CHECKING:
-    from datetime import date, tzinfo
+    from datetime import date, datetime, tzinfo
 
     from deskctl.core.planner import Block
-    from deskctl.core.profile import Profile
+    from deskctl.core.profile import Posture, Profile
     from deskctl.settings import DeskSettings
 
 profile_app = typer.Typer(
@@ -110,7 +110,7 @@ def plan(
 
 
 def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
-    from datetime import UTC, timedelta
+    from datetime import UTC
 
     from rich.console import Console
     from rich.table import Table
@@ -130,25 +130,27 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
         console.print(f"A day off: no moves planned (working days: {days}).")
         return
     spans = [(start.astimezone(UTC), end.astimezone(UTC)) for start, end in spans]
-    longest_min = max((end - start).total_seconds() / 60 for start, end in spans)
-    width = max(20, min(96, console.width - 14))
-    cell_min = max(5, -(-int(longest_min) // width))
-    for start, end in spans:
-        line = Text(f"{start.astimezone(tz):%H:%M} ")
-        at = start
-        while at < end:
-            block = next((b for b in blocks if b.start <= at < b.end), None)
-            if block is None:
-                line.append(" ")
-            else:
-                line.append(_MARK[block.posture], style=_STYLE[block.posture])
-            at = min(end, at + timedelta(minutes=cell_min))
-        line.append(f" {end.astimezone(tz):%H:%M}")
-        console.print(line, soft_wrap=True)
+    width = max(8, min(96, console.width - 12))  # room for "HH:MM " and " HH:MM"
+    rows = [_segments(start, end, blocks) for start, end in spans]
+    per_mark_min = _minutes_per_mark(rows, width)
+    for (start, end), segments in zip(spans, rows, strict=True):
+        marks: list[Posture | None] = []
+        for stretch, minutes in segments:
+            marks += [stretch] * _mark_count(stretch, minutes, per_mark_min)
+        for at in range(0, len(marks), width):  # more blocks than columns: wrap, lose none
+            line = Text(f"{start.astimezone(tz):%H:%M} " if at == 0 else " " * 6)
+            for mark in marks[at : at + width]:
+                if mark is None:
+                    line.append(" ")
+                else:
+                    line.append(_MARK[mark], style=_STYLE[mark])
+            if at + width >= len(marks):
+                line.append(f" {end.astimezone(tz):%H:%M}")
+            console.print(line, soft_wrap=True)
     legend = Text(" " * 6)
     for posture in ("sit", "stand", "away"):
         legend.append(_MARK[posture] * 2, style=_STYLE[posture]).append(f" {posture}   ")
-    legend.append(f"(one mark = {cell_min} min)", style="dim")
+    legend.append(f"(one mark ≈ {per_mark_min} min; every block has one)", style="dim")
     console.print(legend, soft_wrap=True)
 
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
@@ -174,6 +176,45 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
         f"away {format_duration(time_in(blocks, 'away').total_seconds())} · {changes} changes",
         soft_wrap=True,
     )
+
+
+_MARK_MINUTES = (1, 2, 3, 5, 10, 15, 20, 30, 60, 120)
+
+
+def _segments(
+    start: datetime, end: datetime, blocks: list[Block]
+) -> list[tuple[Posture | None, float]]:
+    """A working span as (posture, minutes) in order; None where no block covers it."""
+    from datetime import UTC
+
+    segments: list[tuple[Posture | None, float]] = []
+    at = start
+    for block in sorted(blocks, key=lambda b: b.start.astimezone(UTC)):
+        begin, finish = max(block.start.astimezone(UTC), at), min(block.end.astimezone(UTC), end)
+        if finish <= begin:
+            continue
+        if begin > at:
+            segments.append((None, (begin - at).total_seconds() / 60))
+        segments.append((block.posture, (finish - begin).total_seconds() / 60))
+        at = finish
+    if at < end:
+        segments.append((None, (end - at).total_seconds() / 60))
+    return segments
+
+
+def _mark_count(posture: Posture | None, minutes: float, per_mark_min: int) -> int:
+    """Marks for one stretch: in proportion, and at least one for every block."""
+    count = round(minutes / per_mark_min)
+    return max(1, count) if posture is not None else count
+
+
+def _minutes_per_mark(rows: list[list[tuple[Posture | None, float]]], width: int) -> int:
+    """The finest scale at which every span fits in `width` marks (the coarsest if none does:
+    then the lines wrap)."""
+    for per_mark_min in _MARK_MINUTES:
+        if all(sum(_mark_count(p, m, per_mark_min) for p, m in row) <= width for row in rows):
+            return per_mark_min
+    return _MARK_MINUTES[-1]
 
 
 @profile_app.command("list")
