@@ -20,8 +20,8 @@ def cue_heading(cue: Cue) -> str:
 def log_text(notice: Notice) -> str:
     """One log message: `desk: title: body (actions)`, then the cue and its steps indented."""
     line = f"{notice.desk}: {notice.title}"
-    if notice.body:
-        line += f": {notice.body}"
+    if notice.body:  # a question ("Ready to stand?") is followed by its body, not by a colon
+        line += f" {notice.body}" if notice.title.endswith(("?", "!", ".")) else f": {notice.body}"
     if notice.actions:
         line += f" (now: {', '.join(f'deskctl {action}' for action in notice.actions)})"
     lines = [line]

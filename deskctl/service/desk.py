@@ -298,11 +298,13 @@ class DeskRunner:
             return
 
     # -- carrying out the scheduler's actions ---------------------------------------------------
-    def carry_out(self, actions: list[Action], now: datetime) -> None:
+    def carry_out(self, actions: list[Action], now: datetime, *, told: bool = False) -> None:
+        """Carry out the scheduler's actions; `told`: a hold is already in the person's notice."""
         self.persist()  # durable first: a crash while acting never forgets a hold
         for action in actions:
             if isinstance(action, Warn):
-                self.emit("warning", _block_fields(action.block, move_at=action.move_at))
+                fields = _block_fields(action.block, move_at=action.move_at)
+                self.emit("warning", {**fields, "confirm": self.profile.confirm})
             elif isinstance(action, AskConfirm):
                 self.emit("confirm", _block_fields(action.block))
             elif isinstance(action, Move):
@@ -320,7 +322,7 @@ class DeskRunner:
                 if action.block.posture == "away":
                     self._set_posture("away", now)
             elif isinstance(action, Held):
-                self.emit("held", {"reason": action.reason})
+                self.emit("held", {"reason": action.reason, "told": told})
             elif isinstance(action, Dropped):
                 fields = _block_fields(action.block)
                 fields["why"] = action.why
@@ -354,6 +356,7 @@ class DeskRunner:
 
     def move_finished(self, event: MoveFinished, now: datetime) -> None:
         error = event.error
+        holds = event.scheduled and error is not None  # a failed scheduled move holds the schedule
         self.emit(
             "move",
             {
@@ -372,11 +375,13 @@ class DeskRunner:
                     self.carry_out(self.scheduler.manual_move(posture, now), now)
         elif isinstance(error, Obstruction | ManualOverride):
             kind = "obstruction" if isinstance(error, Obstruction) else "manual_move"
-            self.emit(kind, {"height_mm": event.height_mm, "reason": str(error)})
+            self.emit(kind, {"height_mm": event.height_mm, "reason": str(error), "held": holds})
         else:
-            self.emit("error", {"reason": str(error)})
-        if event.scheduled:
-            self.carry_out(self.scheduler.move_done(error is None, now, str(error or "")), now)
+            self.emit("error", {"reason": str(error), "held": holds})
+        if event.scheduled:  # one notice per failure: the hold is said in the failure's own
+            told = not isinstance(error, ManualOverride)
+            actions = self.scheduler.move_done(error is None, now, str(error or ""))
+            self.carry_out(actions, now, told=told)
 
     async def stop_now(self) -> None:
         """Stop the desk at once (a command, an obstruction, or the service going down)."""
@@ -422,6 +427,7 @@ def _block_fields(block: Block, **extra: Any) -> dict[str, Any]:
         "posture": block.posture,
         "height_mm": block.height_mm,
         "start": block.start.isoformat(),
+        "end": block.end.isoformat(),
         "cue": block.cue,
     }
     for key, value in extra.items():

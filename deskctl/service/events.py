@@ -35,38 +35,79 @@ def _hhmm(value: Any) -> str:
     return str(value or "")[11:16]
 
 
+def _walk_minutes(fields: dict[str, Any]) -> int:
+    try:
+        lasts = datetime.fromisoformat(fields["end"]) - datetime.fromisoformat(fields["start"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+    return max(1, round(lasts.total_seconds() / 60))
+
+
+def _change_title(fields: dict[str, Any], question: bool = False) -> str:
+    """`Time to stand` / `Ready to stand?`; a walk break: `Time for a 2-minute walk`."""
+    posture = fields.get("posture")
+    if posture == "away":
+        minutes = _walk_minutes(fields)
+        walk = f"a {minutes}-minute walk" if minutes else "a walk"
+        return f"Ready for {walk}?" if question else f"Time for {walk}"
+    return f"Ready to {posture}?" if question else f"Time to {posture}"
+
+
+def _then(cue: Cue | None) -> str:
+    return "" if cue is None else f" Then: {cue.title}."
+
+
+def _held(fields: dict[str, Any]) -> str:
+    return " The schedule holds until you run deskctl resume." if fields.get("held") else ""
+
+
+def _sentence(text: Any) -> str:
+    words = str(text).strip().rstrip(".")
+    return words[:1].upper() + words[1:] + "." if words else ""
+
+
 def notice_for(desk: str, kind: str, fields: dict[str, Any]) -> Notice | None:
     """The notice a person gets for an event, or None if the event is not for them."""
     cue = fields.get("cue") if isinstance(fields.get("cue"), Cue) else None
+    height_mm = fields.get("height_mm")
     if kind == "warning":
-        height = format_height(fields.get("height_mm"))
-        body = f"The desk moves to {height} at {_hhmm(fields.get('move_at'))}."
-        if cue is not None:
-            body += f" Then: {cue.title}."
+        at = _hhmm(fields.get("move_at"))
+        if height_mm is None:  # a walk break: the desk stays where it is
+            body = f"It starts at {at}."
+        elif fields.get("confirm"):  # nothing moves until the person confirms
+            body = f"At {at} deskctl asks before it moves the desk to {format_height(height_mm)}."
+        else:
+            body = f"The desk moves to {format_height(height_mm)} at {at}."
         return Notice(
-            K.WARNING, desk, f"Time to {fields.get('posture')}", body, None, ("skip", "snooze")
+            K.WARNING, desk, _change_title(fields), body + _then(cue), None, ("skip", "snooze")
         )
     if kind == "confirm":
-        body = f"Confirm to move the desk to {format_height(fields.get('height_mm'))}."
+        if height_mm is None:
+            body = "Confirm when you set off."
+        else:
+            body = f"Confirm to move the desk to {format_height(height_mm)}."
         return Notice(
-            K.WARNING, desk, f"Ready to {fields.get('posture')}?", body, cue, ("confirm", "skip")
+            K.WARNING,
+            desk,
+            _change_title(fields, question=True),
+            body + _then(cue),
+            None,
+            ("confirm", "skip"),
         )
     if kind == "cue" and cue is not None:
         return Notice(K.CUE, desk, cue.title, "", cue)
     if kind == "arrived":
-        return Notice(K.ARRIVED, desk, f"At {format_height(fields.get('height_mm'))}")
+        return Notice(K.ARRIVED, desk, f"At {format_height(height_mm)}")
     if kind == "manual_move" and fields.get("ended"):
         body = "The schedule follows the posture you chose."
-        return Notice(
-            K.MANUAL_MOVE, desk, f"Moved by hand to {format_height(fields.get('height_mm'))}", body
-        )
-    if kind == "obstruction":
-        body = f"{fields.get('reason')}. The schedule holds until you resume."
-        return Notice(K.OBSTRUCTION, desk, "Stopped: something is in the way", body)
-    if kind == "held":
+        return Notice(K.MANUAL_MOVE, desk, f"Moved by hand to {format_height(height_mm)}", body)
+    if kind == "obstruction":  # the reason says what stopped it ("something is in the way")
+        body = _sentence(fields.get("reason")) + _held(fields)
+        return Notice(K.OBSTRUCTION, desk, "Safety stop", body)
+    if kind == "held" and not fields.get("told"):  # a failure's own notice said it already
         return Notice(K.ERROR, desk, "Schedule held", f"{fields.get('reason')}; run deskctl resume")
     if kind == "error":
-        return Notice(K.ERROR, desk, "Desk error", str(fields.get("reason")))
+        return Notice(K.ERROR, desk, "Desk error", _sentence(fields.get("reason")) + _held(fields))
     return None
 
 
