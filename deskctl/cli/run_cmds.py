@@ -96,7 +96,15 @@ def run(
     tz_name: Annotated[
         str | None, typer.Option("--tz", help="Time zone (default: the system's).")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every event.")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="-v: log every event; -vv: also the libraries' debug (MQTT packets, Bluetooth).",
+        ),
+    ] = 0,
 ) -> None:
     """Run the service: follow the plan, warn before each move, cue each change."""
     import asyncio
@@ -112,8 +120,11 @@ def run(
     if not simulate and (time_scale != 1.0 or start is not None):
         raise InputError("--time-scale and --from only work with --simulate")
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", force=True
+        level=logging.DEBUG if verbose >= 2 else logging.INFO, format="%(message)s", force=True
     )
+    if verbose == 1:  # deskctl's own debug; the libraries' (aiomqtt, bleak, bumble) with -vv
+        logging.getLogger("deskctl").setLevel(logging.DEBUG)
+        logging.getLogger("deskctl.mqtt.client").setLevel(logging.INFO)  # MQTT desks' packets
     settings = load_settings(config)
     tz = local_tz(tz_name)
     start_at = _parse_start(start, tz) if start else None
