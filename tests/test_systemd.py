@@ -16,15 +16,14 @@ from deskctl.systemd import CONFIG_ERROR_EXIT, unit_text
 from tests.cli import deskctl
 
 
-def _fake_systemctl(tmp_path: Path, *, fails_on: str | None = None) -> Path:
+def _fake_systemctl(
+    tmp_path: Path, *, fails_on: str | None = None, says: str = "Failed to enable: Unit is masked."
+) -> Path:
     """A folder holding a `systemctl` that logs its arguments (and fails on one verb)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "systemctl"
-    fail = (
-        f'case "$*" in *{fails_on}*) echo "Failed to {fails_on}: Unit is masked." >&2; exit 1;; '
-        "esac\n"
-    )
+    fail = f'case "$*" in *{fails_on}*) echo "{says}" >&2; exit 1;; esac\n'
     script.write_text(
         "#!/bin/sh\n"
         f'echo "$*" >> {tmp_path / "systemctl.log"}\n' + (fail if fails_on else "") + "exit 0\n"
@@ -109,15 +108,28 @@ def test_install_writes_and_enables_the_unit_and_uninstall_removes_it(tmp_path: 
     assert "nothing to do" in again.stdout
 
 
-def test_install_fails_in_one_sentence_when_the_unit_cannot_be_enabled(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("fails_on", "says", "told"),
+    [
+        ("enable", "Failed to enable unit: Unit file deskctl.service is masked.", "is masked"),
+        (
+            "daemon-reload",
+            "Failed to connect to bus: No medium found",
+            "no systemd user manager answers here (Failed to connect to bus: No medium found)",
+        ),
+    ],
+)
+def test_install_fails_in_one_sentence_when_the_unit_cannot_be_enabled(
+    tmp_path: Path, fails_on: str, says: str, told: str
+) -> None:
     units = tmp_path / "units"
-    path = f"{_fake_systemctl(tmp_path, fails_on='enable')}:/usr/bin:/bin"
+    path = f"{_fake_systemctl(tmp_path, fails_on=fails_on, says=says)}:/usr/bin:/bin"
     done = deskctl(tmp_path, "service", "install", DESKCTL_SYSTEMD_DIR=str(units), PATH=path)
     assert done.returncode == 1
     assert (units / "deskctl.service").exists(), "the unit is written all the same"
     assert len(done.stderr.strip().splitlines()) == 1
-    assert "not enabled" in done.stderr
-    assert "Unit is masked" in done.stderr
+    assert "the unit is written but not enabled" in done.stderr
+    assert told in done.stderr
     assert "Enabled" not in done.stdout
 
 
