@@ -378,7 +378,9 @@ class DeskRunner:
             self.emit(kind, {"height_mm": event.height_mm, "reason": str(error), "held": holds})
         else:
             self.emit("error", {"reason": str(error), "held": holds})
-        if event.scheduled:  # one notice per failure: the hold is said in the failure's own
+        if event.scheduled:
+            # the obstruction's or error's notice already says the schedule holds; a hand on the
+            # buttons has no notice of its own, so its hold is said by the `held` notice
             told = not isinstance(error, ManualOverride)
             actions = self.scheduler.move_done(error is None, now, str(error or ""))
             self.carry_out(actions, now, told=told)
