@@ -162,7 +162,7 @@ def test_install_says_where_the_mqtt_password_goes_and_that_the_file_must_be_pri
     )
     assert done.returncode == 0, done.stderr
     assert "hunter2" not in done.stdout + done.stderr
-    assert f"does not see DESKCTL_MQTT__PASSWORD from this shell; put them in {env_file}" in (
+    assert f"does not see DESKCTL_MQTT__PASSWORD from this shell; put it in {env_file}" in (
         done.stdout
     )
     assert f"chmod 600 {env_file}" in done.stdout

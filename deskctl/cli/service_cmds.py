@@ -28,7 +28,8 @@ def install(
     unseen = systemd.unseen_environment()
     if unseen:
         print(
-            f"The unit does not see {', '.join(unseen)} from this shell; put them in {env} "
+            f"The unit does not see {', '.join(unseen)} from this shell; put "
+            f"{'it' if len(unseen) == 1 else 'them'} in {env} "
             "(one NAME=value a line, chmod 600) or in the settings file."
         )
     loose = systemd.loose_env_file()
