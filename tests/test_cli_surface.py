@@ -80,7 +80,7 @@ def test_on_off_help_names_both_words(tmp_path: Path, command: str) -> None:
 def test_a_bad_on_off_value_is_one_plain_sentence(tmp_path: Path, command: str, value: str) -> None:
     done = deskctl(tmp_path, command, value)
     assert done.returncode == 2
-    assert done.stderr == f"deskctl: deskctl {command} takes on or off, not {value!r}.\n"
+    assert done.stderr == f"deskctl: {command} takes on or off, not {value!r}.\n"
 
 
 def test_schedule_off_and_on_switch_the_running_service(

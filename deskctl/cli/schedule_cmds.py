@@ -109,7 +109,7 @@ def inhibit(
 @app.command()
 @guard
 def schedule(
-    on: Annotated[
+    state: Annotated[
         str,
         typer.Argument(
             metavar="on|off", help="on: follow the profile's plan; off: no automatic move at all."
@@ -119,11 +119,5 @@ def schedule(
     as_json: JsonOpt = False,
 ) -> None:
     """Switch the schedule on or off (as MQTT's switch): while off, nothing moves by itself."""
-    enabled = _switch("schedule", on)
-    _call(
-        "schedule",
-        desk,
-        {"on": enabled},
-        as_json,
-        "switched the schedule on" if enabled else "switched the schedule off",
-    )
+    on = _switch("schedule", state)
+    _call("schedule", desk, {"on": on}, as_json, f"switched the schedule {'on' if on else 'off'}")
