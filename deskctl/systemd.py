@@ -63,7 +63,7 @@ def unit_text(
     argv = [python, "-m", "deskctl", "run"]
     if config is not None:
         argv += ["--config", str(config)]
-    env_line = "" if env_file is None else f"EnvironmentFile=-{env_file}\n"
+    env_file = env_path() if env_file is None else env_file
     return (
         "[Unit]\n"
         "Description=deskctl: standing-desk schedule and mobility cues\n"
@@ -79,7 +79,7 @@ def unit_text(
         "RestartSec=10\n"
         f"RestartPreventExitStatus=2 {CONFIG_ERROR_EXIT}\n"
         "Environment=PYTHONUNBUFFERED=1\n"
-        f"{env_line}"
+        f"EnvironmentFile=-{env_file}\n"
         "\n"
         "[Install]\n"
         "WantedBy=default.target\n"
@@ -90,13 +90,13 @@ def _systemctl(*args: str) -> str | None:
     """Run `systemctl --user ARGS`; None if it ran, else why not (one sentence)."""
     exe = shutil.which("systemctl")
     if exe is None:
-        return "systemctl is not on this machine (no systemd)"
+        return "systemctl is not on this machine"
     try:
         done = subprocess.run(
             [exe, "--user", *args], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"systemctl --user {' '.join(args)} did not run ({exc})"
+        return f"systemctl --user {' '.join(args)} did not run: {exc}"
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
         text = reason[0].rstrip(".") if reason else f"systemctl --user {' '.join(args)} failed"
@@ -110,7 +110,7 @@ def install(config: Path | None = None) -> tuple[Path, str | None]:
     """Write the unit and enable it; returns its path and, if enabling failed, why."""
     path = unit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(unit_text(config=config, env_file=env_path()), encoding="utf-8")
+    path.write_text(unit_text(config=config), encoding="utf-8")
     problem = _systemctl("daemon-reload") or _systemctl("enable", "--now", UNIT_NAME)
     return path, problem
 

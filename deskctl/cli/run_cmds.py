@@ -15,19 +15,20 @@ profile that is gone or broken gives way to the configured one (else `default`) 
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import fail, guard
+from deskctl.cli._common import guard
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable
+    from typing import ParamSpec
 
     from deskctl.clock import Clock
     from deskctl.core.profile import Profile
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from deskctl.settings import Settings
     from deskctl.store import Store
 
-P = ParamSpec("P")
+    P = ParamSpec("P")
 
 
 def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
@@ -57,6 +58,7 @@ def _config_error_exit(func: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from deskctl.cli._common import fail
         from deskctl.errors import ConfigError
         from deskctl.systemd import CONFIG_ERROR_EXIT
 
