@@ -72,6 +72,8 @@ _BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
 class DeskRunner:
     """One desk: link, scheduler, and today's posture bookkeeping."""
 
+    _hold_told = False  # while a failed move's hold is carried out: its notice said it already
+
     def __init__(
         self,
         name: str,
@@ -298,8 +300,7 @@ class DeskRunner:
             return
 
     # -- carrying out the scheduler's actions ---------------------------------------------------
-    def carry_out(self, actions: list[Action], now: datetime, *, told: bool = False) -> None:
-        """Carry out the scheduler's actions; `told`: a hold is already in the person's notice."""
+    def carry_out(self, actions: list[Action], now: datetime) -> None:
         self.persist()  # durable first: a crash while acting never forgets a hold
         for action in actions:
             if isinstance(action, Warn):
@@ -322,7 +323,7 @@ class DeskRunner:
                 if action.block.posture == "away":
                     self._set_posture("away", now)
             elif isinstance(action, Held):
-                self.emit("held", {"reason": action.reason, "told": told})
+                self.emit("held", {"reason": action.reason, "told": self._hold_told})
             elif isinstance(action, Dropped):
                 fields = _block_fields(action.block)
                 fields["why"] = action.why
@@ -381,9 +382,11 @@ class DeskRunner:
         if event.scheduled:
             # the obstruction's or error's notice already says the schedule holds; a hand on the
             # buttons has no notice of its own, so its hold is said by the `held` notice
-            told = not isinstance(error, ManualOverride)
-            actions = self.scheduler.move_done(error is None, now, str(error or ""))
-            self.carry_out(actions, now, told=told)
+            self._hold_told = not isinstance(error, ManualOverride)
+            try:
+                self.carry_out(self.scheduler.move_done(error is None, now, str(error or "")), now)
+            finally:
+                self._hold_told = False
 
     async def stop_now(self) -> None:
         """Stop the desk at once (a command, an obstruction, or the service going down)."""
