@@ -22,17 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = [
-    "CONFIG_ERROR_EXIT",
-    "UNIT_NAME",
-    "env_path",
-    "install",
-    "loose_env_file",
-    "uninstall",
-    "unit_path",
-    "unit_text",
-    "unseen_environment",
-]
+__all__ = ["UNIT_NAME", "install", "uninstall", "unit_path", "unit_text"]
 
 UNIT_NAME = "deskctl.service"
 CONFIG_ERROR_EXIT = 78
