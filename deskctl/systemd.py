@@ -40,20 +40,10 @@ def unit_path() -> Path:
     return Path(config_home) / "systemd" / "user" / UNIT_NAME
 
 
-def env_path() -> Path:
-    """The unit's optional environment file: `DESKCTL_…=value` lines, e.g. the MQTT password."""
-    from deskctl.paths import config_dir
-
-    return config_dir() / "deskctl.env"
-
-
-def unit_text(
-    python: str = sys.executable, config: Path | None = None, env_file: Path | None = None
-) -> str:
+def unit_text(python: str = sys.executable, config: Path | None = None) -> str:
     argv = [python, "-m", "deskctl", "run"]
     if config is not None:
         argv += ["--config", str(config)]
-    env_file = env_path() if env_file is None else env_file
     return (
         "[Unit]\n"
         "Description=deskctl: standing-desk schedule and mobility cues\n"
@@ -69,7 +59,7 @@ def unit_text(
         "RestartSec=10\n"
         f"RestartPreventExitStatus=2 {CONFIG_ERROR_EXIT}\n"
         "Environment=PYTHONUNBUFFERED=1\n"
-        f"EnvironmentFile=-{env_file}\n"
+        f"EnvironmentFile=-{env_path()}\n"
         "\n"
         "[Install]\n"
         "WantedBy=default.target\n"
@@ -105,6 +95,24 @@ def install(config: Path | None = None) -> tuple[Path, str | None]:
     return path, problem
 
 
+def uninstall() -> tuple[Path, bool, str | None]:
+    """Disable and remove the unit; returns its path, whether it existed, and any problem."""
+    path = unit_path()
+    existed = path.exists()
+    problem = _systemctl("disable", "--now", UNIT_NAME) if existed else None
+    if existed:
+        path.unlink()
+        _systemctl("daemon-reload")
+    return path, existed, problem
+
+
+def env_path() -> Path:
+    """The unit's optional environment file: `DESKCTL_…=value` lines, e.g. the MQTT password."""
+    from deskctl.paths import config_dir
+
+    return config_dir() / "deskctl.env"
+
+
 def unseen_environment() -> list[str]:
     """The `DESKCTL_…` settings set in this shell, which the unit does not see (names only)."""
     moved = {
@@ -124,14 +132,3 @@ def loose_env_file() -> Path | None:
     except OSError:
         return None
     return path if mode & 0o077 else None
-
-
-def uninstall() -> tuple[Path, bool, str | None]:
-    """Disable and remove the unit; returns its path, whether it existed, and any problem."""
-    path = unit_path()
-    existed = path.exists()
-    problem = _systemctl("disable", "--now", UNIT_NAME) if existed else None
-    if existed:
-        path.unlink()
-        _systemctl("daemon-reload")
-    return path, existed, problem

@@ -44,8 +44,28 @@ def test_the_unit_runs_the_service_and_stops_it_with_sigterm() -> None:
     assert "WantedBy=default.target\n" in text
 
 
-def test_the_unit_orders_after_no_system_target_and_gives_up_on_a_broken_file() -> None:
-    text = unit_text(env_file=Path("/home/me/.config/deskctl/deskctl.env"))
+def test_install_writes_the_unit_and_uninstall_removes_it(tmp_path: Path) -> None:
+    units = tmp_path / "units"
+    path = f"{_fake_systemctl(tmp_path)}:/usr/bin:/bin"  # a systemctl that enables it
+    installed = deskctl(tmp_path, "service", "install", DESKCTL_SYSTEMD_DIR=str(units), PATH=path)
+    assert installed.returncode == 0, installed.stderr
+    assert "Enabled and started" in installed.stdout
+    assert "--user enable --now deskctl.service" in (tmp_path / "systemctl.log").read_text()
+    unit = units / "deskctl.service"
+    assert f"ExecStart={sys.executable} -m deskctl run" in unit.read_text()
+    removed = deskctl(tmp_path, "service", "uninstall", DESKCTL_SYSTEMD_DIR=str(units), PATH=path)
+    assert removed.returncode == 0, removed.stderr
+    assert not unit.exists()
+    again = deskctl(tmp_path, "service", "uninstall", DESKCTL_SYSTEMD_DIR=str(units), PATH=path)
+    assert again.returncode == 0
+    assert "nothing to do" in again.stdout
+
+
+def test_the_unit_orders_after_no_system_target_and_gives_up_on_a_broken_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DESKCTL_CONFIG_DIR", "/home/me/.config/deskctl")
+    text = unit_text()
     # a user manager cannot see system targets: a dependency on them does nothing
     assert "network-online.target" not in text
     assert "bluetooth.target" not in text
@@ -73,9 +93,12 @@ def test_run_with_a_broken_settings_file_exits_with_the_status_the_unit_does_not
     shutil.which("systemd-analyze") is None,
     reason="systemd-analyze is not installed (Debian's systemd package has it)",
 )
-def test_systemd_analyze_finds_nothing_wrong_with_the_unit(tmp_path: Path) -> None:
+def test_systemd_analyze_finds_nothing_wrong_with_the_unit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESKCTL_CONFIG_DIR", str(tmp_path))
     unit = tmp_path / "deskctl.service"
-    unit.write_text(unit_text(env_file=tmp_path / "deskctl.env"))
+    unit.write_text(unit_text())
     runtime = tmp_path / "xdg-run"
     runtime.mkdir(mode=0o700)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)}
@@ -89,23 +112,6 @@ def test_systemd_analyze_finds_nothing_wrong_with_the_unit(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", "systemd-analyze warned about the unit"
-
-
-def test_install_writes_and_enables_the_unit_and_uninstall_removes_it(tmp_path: Path) -> None:
-    units = tmp_path / "units"
-    path = f"{_fake_systemctl(tmp_path)}:/usr/bin:/bin"
-    installed = deskctl(tmp_path, "service", "install", DESKCTL_SYSTEMD_DIR=str(units), PATH=path)
-    assert installed.returncode == 0, installed.stderr
-    assert "Enabled and started" in installed.stdout
-    unit = units / "deskctl.service"
-    assert f"ExecStart={sys.executable} -m deskctl run" in unit.read_text()
-    assert "--user enable --now deskctl.service" in (tmp_path / "systemctl.log").read_text()
-    removed = deskctl(tmp_path, "service", "uninstall", DESKCTL_SYSTEMD_DIR=str(units), PATH=path)
-    assert removed.returncode == 0, removed.stderr
-    assert not unit.exists()
-    again = deskctl(tmp_path, "service", "uninstall", DESKCTL_SYSTEMD_DIR=str(units), PATH=path)
-    assert again.returncode == 0
-    assert "nothing to do" in again.stdout
 
 
 @pytest.mark.parametrize(
