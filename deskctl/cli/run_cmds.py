@@ -15,6 +15,7 @@ profile that is gone or broken gives way to the configured one (else `default`) 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
