@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -30,6 +28,7 @@ from typing import Literal
 from deskctl import paths
 from deskctl.core.profile import Profile, parse_profile
 from deskctl.errors import ConfigError
+from deskctl.files import write_file
 from deskctl.toml_files import read_toml
 
 __all__ = [
@@ -108,7 +107,7 @@ def _read_state() -> dict[str, str]:
     path = state_file()
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
@@ -136,17 +135,8 @@ def remember_profile(name: str, desk: str) -> Profile:
     profile = load_profile(name)
     state = _read_state()
     state[desk] = name
-    path = state_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".profile-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(state, out, indent=2, sort_keys=True)
-            out.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(state, indent=2, sort_keys=True) + "\n"
+    write_file(state_file(), text, what="the chosen profile")
     return profile
 
 

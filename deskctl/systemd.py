@@ -22,6 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from deskctl.errors import DeskError
+from deskctl.files import os_reason, shown_path, write_file
+
 __all__ = ["UNIT_NAME", "install", "uninstall", "unit_path", "unit_text"]
 
 UNIT_NAME = "deskctl.service"
@@ -89,8 +92,7 @@ def _systemctl(*args: str) -> str | None:
 def install(config: Path | None = None) -> tuple[Path, str | None]:
     """Write the unit and enable it; returns its path and, if enabling failed, why."""
     path = unit_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(unit_text(config=config), encoding="utf-8")
+    write_file(path, unit_text(config=config), what="the systemd unit", mode=0o644)
     problem = _systemctl("daemon-reload") or _systemctl("enable", "--now", UNIT_NAME)
     return path, problem
 
@@ -101,7 +103,10 @@ def uninstall() -> tuple[Path, bool, str | None]:
     existed = path.exists()
     problem = _systemctl("disable", "--now", UNIT_NAME) if existed else None
     if existed:
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise DeskError(f"cannot remove {shown_path(path)}: {os_reason(exc)}") from None
         _systemctl("daemon-reload")
     return path, existed, problem
 

@@ -12,11 +12,31 @@ __all__ = ["main"]
 
 
 def main() -> None:
+    """Run one command. A reader that goes away early (`deskctl status | head -1`) ends it
+    quietly with exit 1, as Python's documentation on SIGPIPE recommends: the rest of the output
+    goes to /dev/null, so no traceback is printed, now or when Python flushes at exit."""
+    import os
     import sys
 
+    try:
+        try:
+            _run(sys.argv[1:])
+        finally:
+            if sys.stdout is not None:  # None when run with stdout closed (`deskctl ... >&-`)
+                sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        print("deskctl: interrupted.", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def _run(argv: list[str]) -> None:
     from deskctl.cli._fast import fast_status
 
-    code = fast_status(sys.argv[1:])
+    code = fast_status(argv)
     if code is not None:
         raise SystemExit(code)
     from deskctl.cli._app import app

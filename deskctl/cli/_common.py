@@ -18,20 +18,36 @@ from deskctl.errors import DeskctlError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-__all__ = ["fail", "guard", "print_json"]
+__all__ = ["fail", "guard", "print_json", "warn"]
+
+
+def _sentence(message: str) -> str:
+    """`message` as one line ending in a full stop: a line break or a control character that
+    came in with a name or a path is shown escaped, never acted on by the terminal."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message.strip())
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one sentence to stderr and exit with `code`."""
-    text = message.strip()
-    if text and text[-1] not in ".!?":
-        text += "."
-    print(f"deskctl: {text}", file=sys.stderr)
+    print(f"deskctl: {_sentence(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """Print one sentence of warning to stderr; the command goes on (and exits 0)."""
+    print(f"deskctl: warning: {_sentence(message)}", file=sys.stderr)
+
+
 def guard(func: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a command so deskctl's own errors become one sentence and their exit code."""
+    """Wrap a command so deskctl's own errors become one sentence and their exit code.
+
+    An `OSError` that no adapter turned into deskctl's own (a file that cannot be read or
+    written) is a failure at run time: one sentence naming the file, exit 1. A broken pipe is
+    left to `deskctl.cli.main`, which ends quietly.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -41,6 +57,13 @@ def guard(func: Callable[P, R]) -> Callable[P, R]:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            from deskctl.files import os_reason, shown_path
+
+            where = f"{shown_path(exc.filename)}: " if exc.filename is not None else ""
+            fail(f"{where}{os_reason(exc)}", 1)
 
     return wrapper
 

@@ -137,15 +137,10 @@ def show(
 @guard
 def init(config: ConfigOpt = None) -> None:
     """Write a commented starter settings file (never overwrites one)."""
-    from deskctl.errors import InputError
+    from deskctl.files import write_file
     from deskctl.settings import settings_path
 
     file = config or settings_path()
-    if file.exists():
-        raise InputError(f"{file} already exists; edit it, or remove it first")
-    file.parent.mkdir(parents=True, exist_ok=True)
     # owner-only from the first byte: this is where the MQTT password goes
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(STARTER)
+    write_file(file, STARTER, what="the settings", mode=0o600, exclusive=True)
     print(f"Wrote {file}; edit it, then check it with: deskctl config show")
