@@ -13,10 +13,19 @@ import logging
 import os
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +35,8 @@ from pydantic_settings import (
 
 from deskctl import paths
 from deskctl.errors import ConfigError
+from deskctl.files import os_reason, shown_path
+from deskctl.toml_files import TooLarge, read_text
 
 __all__ = [
     "DEFAULT_DESK",
@@ -34,6 +45,7 @@ __all__ = [
     "MqttSettings",
     "NotifySettings",
     "Settings",
+    "desk_name_problem",
     "load_settings",
     "select_desk",
     "settings_path",
@@ -129,6 +141,9 @@ class DeskSettings(_Strict):
         return self
 
 
+_MQTT_MAX_BYTES = 65535
+
+
 class MqttSettings(_Strict):
     """The MQTT broker, for the Home Assistant bridge and MQTT desks."""
 
@@ -145,6 +160,24 @@ class MqttSettings(_Strict):
     base_topic: str = Field("deskctl", min_length=1)
     bridge_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")  # None: host and user
     discovery_prefix: str = Field("homeassistant", min_length=1)
+
+    @field_validator("username", "password")
+    @classmethod
+    def _fits_mqtt(cls, value: str | SecretStr | None) -> str | SecretStr | None:
+        """MQTT carries a user name and a password in at most 65,535 bytes of UTF-8 (and a
+        user name without NUL); a longer one would fail inside the client at every connect."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None:
+            return value
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > _MQTT_MAX_BYTES:
+            raise ValueError(
+                f"is {size:,} bytes long, and MQTT carries at most {_MQTT_MAX_BYTES:,}; "
+                "use a shorter one"
+            )
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("holds a NUL character, which MQTT does not allow in a user name")
+        return value
 
 
 class NotifySettings(_Strict):
@@ -184,9 +217,35 @@ _TOML_LIMITS = "it nests too deeply or holds a number with too many digits"
 
 
 def _shown(key: object) -> str:
-    """A key as an error names it: as written, or quoted with escapes if it would break the line."""
+    """A key as an error names it: as written, or quoted with escapes if it would break the line
+    (or is empty)."""
     text = str(key)
-    return text if text.isprintable() else repr(text)
+    return text if text.isprintable() and text and text == text.strip() else repr(text)
+
+
+_DESK_NAME_MAX = 64
+
+
+def desk_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a desk, or None. A desk's name goes into every log line, status
+    and topic about it, so it must be seen as it is: 1 to 64 visible characters, no control or
+    invisible ones (NUL, a line break, zero-width, bidi controls), no space at either end."""
+    if not name:
+        return "a desk needs a name, like [desks.office]"
+    for char in name:
+        if not char.isprintable():
+            code = f"U+{ord(char):04X}"
+            label = unicodedata.name(char, "")
+            what = f"{code} {label}" if label else code
+            return (
+                f"the name holds {what}, a control or invisible character that hides in logs "
+                "and breaks log lines; use visible characters only"
+            )
+    if name != name.strip():
+        return "the name starts or ends with a space; remove it"
+    if len(name) > _DESK_NAME_MAX:
+        return f"the name is longer than {_DESK_NAME_MAX} characters"
+    return None
 
 
 def settings_path() -> Path:
@@ -199,13 +258,15 @@ def settings_path() -> Path:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(f"{shown_path(path)}: cannot be read ({os_reason(exc)})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: is not UTF-8 text") from None
+    except TooLarge as exc:
+        raise ConfigError(f"{path}: cannot be the settings: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -261,7 +322,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             return (init_settings, env_settings, _FileSource(settings_cls, data))
 
     try:
-        return _FromFile(**overrides)
+        settings = _FromFile(**overrides)
     except SettingsError as exc:  # an environment variable that should hold JSON does not
         found = re.search(r'field "(\w+)"', str(exc))
         if found is None:
@@ -279,6 +340,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         if first["type"] == "extra_forbidden":
             message = "is not a known setting"
         raise ConfigError(f"{_origin(loc, file)}: {field}: {message}") from None
+    for name in settings.desks:
+        problem = desk_name_problem(name)
+        if problem is not None:
+            where = _origin(("desks", name), file)
+            raise ConfigError(f"{where}: desks.{_shown(name)}: {problem}")
+    return settings
 
 
 def select_desk(
@@ -289,6 +356,9 @@ def select_desk(
         if name in settings.desks:
             desk = settings.desks[name]
             return name, desk.model_copy(update={"link": "sim"}) if simulate else desk
+        problem = desk_name_problem(name)
+        if problem is not None:
+            raise ConfigError(f"--desk {_shown(name)}: {problem}")
         if simulate or not settings.desks:
             if not simulate:
                 raise ConfigError(

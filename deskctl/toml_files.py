@@ -4,7 +4,9 @@ Design: `read_toml(source, entry)` reads `entry` (a path, or a file inside the p
 importlib.resources) as UTF-8 and parses it with tomllib. Whatever goes wrong becomes one
 `ConfigError` that starts with `source` (the path to show): the file cannot be read, or is not
 valid TOML, including tomllib's own limits (a number with too many digits, nesting too deep),
-which it raises as ValueError or RecursionError rather than as a TOMLDecodeError.
+which it raises as ValueError or RecursionError rather than as a TOMLDecodeError. At most
+`MAX_BYTES` are read (`read_text`): a settings or profile file is a few kilobytes, and a path to
+/dev/zero or a runaway file must give a sentence, not fill the memory.
 """
 
 from __future__ import annotations
@@ -15,14 +17,32 @@ from typing import Any
 
 from deskctl.errors import ConfigError
 
-__all__ = ["read_toml"]
+__all__ = ["MAX_BYTES", "TooLarge", "read_text", "read_toml"]
+
+MAX_BYTES = 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """The file holds more than `MAX_BYTES`."""
+
+    def __str__(self) -> str:
+        return "it is larger than 1 MiB, far more than any deskctl file; is it the right file?"
+
+
+def read_text(entry: Traversable) -> str:
+    """The file's UTF-8 text, read no further than `MAX_BYTES`; `TooLarge` past that."""
+    with entry.open("rb") as file:
+        data = file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise TooLarge
+    return data.decode("utf-8")
 
 
 def read_toml(source: str, entry: Traversable) -> dict[str, Any]:
     """The parsed table of one TOML file; a `ConfigError` naming `source` if it cannot be had."""
     try:
-        text = entry.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(entry)
+    except (OSError, UnicodeDecodeError, TooLarge) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"{source}: cannot read the file: {reason}") from None
     try:

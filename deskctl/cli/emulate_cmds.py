@@ -107,7 +107,7 @@ def esphome(
     ] = 1.0,
 ) -> None:
     """Run an emulated ESPHome desk (Upsy Desky or cover) on an MQTT broker."""
-    from pydantic import SecretStr
+    from pydantic import SecretStr, ValidationError
 
     from deskctl.clock import Clock
     from deskctl.core.units import check_limits, parse_height_mm
@@ -121,12 +121,20 @@ def esphome(
         raise InputError(
             f"{prefix!r} cannot be a topic prefix; use a node name like upsy-desky-emu"
         )
-    broker = MqttSettings(
-        host=host,
-        port=port,
-        username=username,
-        password=SecretStr(password) if password is not None else None,
-    )
+    try:
+        broker = MqttSettings(
+            host=host,
+            port=port,
+            username=username,
+            password=SecretStr(password) if password is not None else None,
+        )
+    except ValidationError as exc:
+        from deskctl.errors import InputError
+
+        first = exc.errors()[0]
+        option = "--" + "-".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{option}: {message}") from None
     model = EsphomeDeskModel(preset.value, height_mm=start_mm, bottom_mm=_BOTTOM_MM, top_mm=_TOP_MM)
     desk = EsphomeDesk(
         broker, prefix=prefix, preset=preset.value, clock=Clock(scale=time_scale), model=model

@@ -130,7 +130,7 @@ def run(
         logging.getLogger("deskctl.mqtt.client").setLevel(logging.INFO)  # MQTT desks' packets
     settings = load_settings(config)
     tz = local_tz(tz_name)
-    start_at = _parse_start(start, tz) if start else None
+    start_at = None if start is None else _parse_start(start, tz)
     asyncio.run(
         _serve(
             settings,
@@ -143,7 +143,14 @@ def run(
     )
 
 
+_FROM_YEARS = range(1970, 3000)
+
+
 def _parse_start(text: str, tz: tzinfo) -> datetime:
+    """`--from`: a date and time in the years a simulated day (and the weeks after it, at any
+    time scale) can be computed in; anything else is one sentence, never an overflow."""
+    from datetime import UTC
+
     from deskctl.errors import InputError
 
     try:
@@ -152,7 +159,17 @@ def _parse_start(text: str, tz: tzinfo) -> datetime:
         raise InputError(
             f"{text!r} is not a date and time; write it like 2026-11-30T09:00"
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    try:
+        year = value.astimezone(UTC).year
+    except (OverflowError, ValueError):
+        year = value.year
+    if year not in _FROM_YEARS or value.year not in _FROM_YEARS:
+        raise InputError(
+            f"--from {text}: a simulated day must start between the years "
+            f"{_FROM_YEARS.start} and {_FROM_YEARS.stop - 1}; write it like 2026-11-30T09:00"
+        )
+    return value
 
 
 def build_service(
