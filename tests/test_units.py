@@ -41,9 +41,6 @@ from deskctl.errors import DurationError, HeightError, InputError
         ("28.3 IN", 719),
         ("28.3 inch", 719),
         ("28.3 inches", 719),
-        ("72,5cm", 725),  # comma decimals
-        ("72,5", 725),
-        ("28,3in", 719),
         ("  72 cm  ", 720),
         ("\t72cm\n", 720),
         ("72.", 720),
@@ -106,6 +103,33 @@ def test_bad_heights_raise_one_sentence_naming_the_accepted_forms(text: str) -> 
     with pytest.raises(HeightError) as caught:
         parse_height_mm(text)
     _assert_one_sentence_naming_the_forms(str(caught.value))
+
+
+@pytest.mark.parametrize(
+    ("text", "readings"),
+    [
+        ("1,100mm", ("1100mm", "1.1mm")),  # a thousands separator, or 1.1 mm?
+        ("72,5cm", ("725cm", "72.5cm")),  # a decimal comma, or 725 cm?
+        ("28,3in", ("283in", "28.3in")),
+        ("72,5", ("725", "72.5")),
+    ],
+)
+def test_a_comma_is_refused_as_ambiguous_with_both_readings(
+    text: str, readings: tuple[str, str]
+) -> None:
+    with pytest.raises(HeightError) as caught:
+        parse_height_mm(text)
+    message = str(caught.value)
+    assert "ambiguous" in message
+    assert "\n" not in message
+    for reading in readings:
+        assert f" {reading} " in f" {message} ".replace(",", " ")
+
+
+@pytest.mark.parametrize("text", ["-5", "-5cm", "-72cm", " - 72 cm", "\u22125cm"])
+def test_a_negative_height_is_refused_as_negative(text: str) -> None:
+    with pytest.raises(HeightError, match="a height cannot be negative"):
+        parse_height_mm(text)
 
 
 def test_a_height_error_is_bad_input_exit_2() -> None:

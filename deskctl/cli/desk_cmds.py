@@ -383,7 +383,9 @@ def _move_command(
     _show_move(asyncio.run(moved), as_json)
 
 
-@app.command()
+# A height that starts with a minus (`move -5cm`) reaches the parser, which says that heights
+# cannot be negative, instead of click calling it an unknown option.
+@app.command(context_settings={"ignore_unknown_options": True})
 @guard
 def move(
     height: Annotated[

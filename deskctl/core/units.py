@@ -32,21 +32,43 @@ MM_PER_UNIT: dict[str, Decimal] = {
 }
 _UNIT_ALIASES = {"": "cm", "inch": "in", "inches": "in"}
 
-_HEIGHT = re.compile(r"^\s*([0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)\s*([a-z\"]*)\s*$", re.IGNORECASE)
+# A sign, digits with points or commas, a unit: what is wrong with a near miss gets its own
+# sentence (a minus, a comma), anything else the general one.
+_HEIGHT = re.compile(
+    r"^\s*([-\u2212+]?)\s*([0-9]+(?:[.,][0-9]*)*|[.,][0-9]+)\s*([a-z\"]*)\s*$", re.IGNORECASE
+)
+_PLAIN_NUMBER = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_ONE_COMMA = re.compile(r"^([0-9]+),([0-9]+)$")
 _MAX_TEXT = 64
+_FORMS = "like 72cm, 720mm or 28.3in"
 
 
 def parse_height_mm(text: str, default_unit: str = "cm") -> int:
-    """`'72cm'` → 720. A bare number is in `default_unit`. Rounds to the nearest whole mm."""
+    """`'72cm'` → 720. A bare number is in `default_unit`. Rounds to the nearest whole mm.
+
+    Refused with their own sentence: a negative height (`-5cm`), and a comma (`1,100mm` or
+    `72,5cm`), which may separate thousands or decimals: guessing could move a desk to 1.1 mm
+    instead of 1100 mm, so the person is asked to write it without one.
+    """
     if len(text) > _MAX_TEXT:
-        raise HeightError("a height is a number with mm, cm or in, like 72cm, 720mm or 28.3in")
+        raise HeightError(f"a height is a number with mm, cm or in, {_FORMS}")
     match = _HEIGHT.match(text)
     if match is None:
         raise HeightError(
-            f"{text.strip()!r} is not a height; write a number with mm, cm or in, "
-            "like 72cm, 720mm or 28.3in"
+            f"{text.strip()!r} is not a height; write a number with mm, cm or in, {_FORMS}"
         )
-    number, unit = match.groups()
+    sign, number, unit = match.groups()
+    if sign in ("-", "\u2212"):
+        raise HeightError(
+            f"{text.strip()!r}: a height cannot be negative; write how high the desk should "
+            f"be, {_FORMS}"
+        )
+    if "," in number:
+        raise HeightError(_comma_sentence(text.strip(), number, unit))
+    if sign or not _PLAIN_NUMBER.match(number):
+        raise HeightError(
+            f"{text.strip()!r} is not a height; write a number with mm, cm or in, {_FORMS}"
+        )
     unit = unit.lower()
     unit = _UNIT_ALIASES.get(unit, unit) if unit else default_unit
     if unit not in MM_PER_UNIT:
@@ -54,7 +76,7 @@ def parse_height_mm(text: str, default_unit: str = "cm") -> int:
             f"{unit!r} is not a unit of height; use mm, cm or in, like 72cm, 720mm or 28.3in"
         )
     try:
-        value = Decimal(number.replace(",", "."))
+        value = Decimal(number)
         # quantize raises InvalidOperation when the result has more digits than the context holds
         mm = (value * MM_PER_UNIT[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     except InvalidOperation:
@@ -62,6 +84,22 @@ def parse_height_mm(text: str, default_unit: str = "cm") -> int:
             f"{text.strip()!r} is far too large to be a height; write it like 72cm, 720mm or 28.3in"
         ) from None
     return int(mm)
+
+
+def _comma_sentence(text: str, number: str, unit: str) -> str:
+    """Why a comma is refused, with both readings written out when there are two."""
+    one = _ONE_COMMA.match(number)
+    if one is None:
+        return (
+            f"{text!r}: a comma in a height is ambiguous (thousands or decimals); write the "
+            f"number without commas, with a point for decimals, {_FORMS}"
+        )
+    whole, part = one.groups()
+    decimal = f"{whole}.{part}".rstrip("0").rstrip(".")
+    return (
+        f"{text!r}: a comma in a height is ambiguous (thousands or decimals); write "
+        f"{whole}{part}{unit} or {decimal}{unit}, with a point for decimals"
+    )
 
 
 def format_height(height_mm: int | None, unit: str = "cm") -> str:
@@ -78,8 +116,14 @@ def format_height(height_mm: int | None, unit: str = "cm") -> str:
 def check_limits(height_mm: int, min_mm: int, max_mm: int) -> int:
     """Return `height_mm` if it lies within the desk's limits.
 
-    Else raise `HeightError`: one sentence naming them.
+    Else raise `HeightError`: one sentence naming them (and, for one below zero, that comes as
+    a number over the control socket, that a height cannot be negative).
     """
+    if height_mm < 0:
+        raise HeightError(
+            f"{format_height(height_mm)} is below this desk's lowest allowed height of "
+            f"{format_height(min_mm)} ({min_mm} mm): a height cannot be negative"
+        )
     if height_mm < min_mm:
         raise HeightError(
             f"{format_height(height_mm)} is below this desk's lowest allowed height of "
