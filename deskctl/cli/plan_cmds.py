@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import guard, print_json
+from deskctl.cli._common import guard, print_json, warn
 
 if TYPE_CHECKING:
     from datetime import date, datetime, tzinfo
@@ -246,6 +246,15 @@ def profile_show(name: Annotated[str, typer.Argument(help="The profile's name.")
     found = find_profiles()[name]
     for line in _describe(profile, f"{found.origin}: {found.source}"):
         print(line)
+    _warn_health(profile)
+
+
+def _warn_health(profile: Profile) -> None:
+    """Say (on stderr, exit still 0) where the profile's day goes past the health limits."""
+    from deskctl.core.health import profile_warnings
+
+    for sentence in profile_warnings(profile):
+        warn(sentence)
 
 
 def _describe(profile: Profile, source: str) -> list[str]:
@@ -300,6 +309,7 @@ def profile_use(
     live = via_service("profile_use", desk, {"name": name})
     if live is not None:
         print(f"{live.get('desk')}: now using profile {name!r}; the day is re-planned from now")
+        _warn_health(load_profile(name))
         return
     desk_name, settings = _desk(desk)
     if settings is not None:
@@ -309,6 +319,7 @@ def profile_use(
         f"{desk_name}: now using profile {profile.name!r} "
         f"(sit {format_height(profile.sit_mm)}, stand {format_height(profile.stand_mm)})"
     )
+    _warn_health(profile)
 
 
 @profile_app.command("validate")
@@ -330,5 +341,6 @@ def profile_validate(
             print(f"deskctl: {text}.", file=sys.stderr)
         else:
             print(f"ok: {path} ({profile.name})")
+            _warn_health(profile)
     if broken:
         raise typer.Exit(2)

@@ -1,0 +1,83 @@
+"""The health rule on a profile's planned day: seated more than 30 minutes at a stretch, or
+standing more than 4 hours a day, is warned about; the shipped profiles are within both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deskctl.core.health import profile_warnings
+from deskctl.core.profile import Profile, parse_profile
+from deskctl.profile_library import find_profiles, load_profile
+
+
+def profile(**fields: Any) -> Profile:
+    data = {"sit": "72cm", "stand": "110cm", **fields}
+    return parse_profile(data, name="mine", source="profiles/mine.toml")
+
+
+def cycle(*steps: tuple[str, int]) -> list[dict[str, Any]]:
+    return [{"posture": posture, "minutes": minutes} for posture, minutes in steps]
+
+
+@pytest.mark.parametrize("name", sorted(find_profiles()))
+def test_the_shipped_profiles_are_within_the_limits(name: str) -> None:
+    assert profile_warnings(load_profile(name)) == []
+
+
+def test_thirty_minutes_seated_is_within_the_limit() -> None:
+    assert profile_warnings(profile(cycle=cycle(("sit", 30), ("stand", 15)))) == []
+
+
+def test_thirty_one_minutes_seated_is_past_it() -> None:
+    (warning,) = profile_warnings(profile(cycle=cycle(("sit", 31), ("stand", 15))))
+    assert "31m at a stretch" in warning
+    assert "30 minutes" in warning
+
+
+def test_sitting_blocks_that_follow_each_other_are_one_bout() -> None:
+    (warning,) = profile_warnings(profile(cycle=cycle(("sit", 20), ("sit", 20), ("away", 5))))
+    assert "40m at a stretch" in warning
+
+
+def test_a_walk_away_ends_a_bout() -> None:
+    assert profile_warnings(profile(cycle=cycle(("sit", 25), ("away", 2), ("stand", 10)))) == []
+    assert profile_warnings(profile(cycle=cycle(("sit", 25), ("away", 2)))) == []
+
+
+def test_two_working_ranges_that_touch_make_one_bout() -> None:
+    """09:00-09:20 and 09:20-12:00 each start their cycle seated: the person never got up."""
+    warnings = profile_warnings(
+        profile(hours=["09:00-09:20", "09:20-12:00"], cycle=cycle(("sit", 20), ("stand", 10)))
+    )
+    assert len(warnings) == 1
+    assert "40m at a stretch" in warnings[0]
+
+
+def test_a_longer_day_on_one_weekday_is_found() -> None:
+    """Monday to Thursday's range cuts the sit at 30 minutes; Friday's own hours hold 45."""
+    short = profile(cycle=cycle(("sit", 45), ("stand", 15)), hours=["09:00-09:30"])
+    assert profile_warnings(short) == []
+    (warning,) = profile_warnings(
+        profile(
+            cycle=cycle(("sit", 45), ("stand", 15)),
+            hours=["09:00-09:30"],
+            hours_on={"fri": ["09:00-10:00"]},
+        )
+    )
+    assert "45m at a stretch" in warning
+
+
+def test_standing_more_than_four_hours_a_day_is_past_the_limit() -> None:
+    (warning,) = profile_warnings(profile(cycle=cycle(("stand", 25), ("sit", 5))))
+    assert "standing" in warning
+    assert "4 hours" in warning
+
+
+def test_four_hours_of_standing_is_within_the_limit() -> None:
+    assert profile_warnings(profile(hours=["09:00-13:00"], cycle=cycle(("stand", 240)))) == []
+
+
+def test_a_profile_with_no_working_days_asks_nothing() -> None:
+    assert profile_warnings(profile(weekdays=[])) == []
