@@ -18,7 +18,12 @@ from deskctl.errors import DeskctlError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-__all__ = ["fail", "guard", "print_json", "warn"]
+__all__ = ["CALENDAR_YEARS", "fail", "guard", "print_json", "warn"]
+
+# The years a date on the command line may name (`plan --date`, `run --from`): wide enough for
+# any real day, and far enough from datetime's ends (years 1 and 9999) that a day, its time zone
+# and the weeks a simulation runs on can always be computed.
+CALENDAR_YEARS = range(1970, 3000)
 
 
 def _sentence(message: str) -> str:

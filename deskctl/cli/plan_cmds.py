@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import guard, print_json, warn
+from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, warn
 
 if TYPE_CHECKING:
     from datetime import date, datetime, tzinfo
@@ -58,9 +58,15 @@ def _parse_date(text: str | None, tz: tzinfo) -> date:
     if text is None:
         return datetime.now(tz).date()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{text!r} is not a date; write it like 2026-11-30") from None
+    if day.year not in CALENDAR_YEARS:
+        raise InputError(
+            f"--date {text}: plan a day between the years {CALENDAR_YEARS.start} and "
+            f"{CALENDAR_YEARS.stop - 1}, like 2026-11-30"
+        )
+    return day
 
 
 def _plan(profile: Profile, day: date, tz: tzinfo, settings: DeskSettings | None) -> list[Block]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import guard
+from deskctl.cli._common import CALENDAR_YEARS, guard
 
 if TYPE_CHECKING:
     import asyncio
@@ -143,9 +143,6 @@ def run(
     )
 
 
-_FROM_YEARS = range(1970, 3000)
-
-
 def _parse_start(text: str, tz: tzinfo) -> datetime:
     """`--from`: a date and time in the years a simulated day (and the weeks after it, at any
     time scale) can be computed in; anything else is one sentence, never an overflow."""
@@ -164,10 +161,10 @@ def _parse_start(text: str, tz: tzinfo) -> datetime:
         year = value.astimezone(UTC).year
     except (OverflowError, ValueError):
         year = value.year
-    if year not in _FROM_YEARS or value.year not in _FROM_YEARS:
+    if year not in CALENDAR_YEARS or value.year not in CALENDAR_YEARS:
         raise InputError(
             f"--from {text}: a simulated day must start between the years "
-            f"{_FROM_YEARS.start} and {_FROM_YEARS.stop - 1}; write it like 2026-11-30T09:00"
+            f"{CALENDAR_YEARS.start} and {CALENDAR_YEARS.stop - 1}; write it like 2026-11-30T09:00"
         )
     return value
 

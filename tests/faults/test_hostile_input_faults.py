@@ -206,6 +206,19 @@ def test_run_from_the_ends_of_the_calendar_is_refused(tmp_path: Path, start: str
     assert "between the years" in line
 
 
+@pytest.mark.parametrize(
+    ("day", "tz"), [("9999-12-31", "Etc/GMT+12"), ("0001-01-01", "Etc/GMT-14")]
+)
+def test_plan_for_a_day_at_the_ends_of_the_calendar_is_refused(
+    tmp_path: Path, day: str, tz: str
+) -> None:
+    """The day exists where the person is, but not in UTC, where every plan is computed."""
+    done = deskctl(tmp_path, "plan", "--date", day, "--tz", tz)
+    TALLY.tried()
+    line = one_sentence(done, 2)
+    assert "between the years" in line
+
+
 def test_a_70000_byte_mqtt_password_is_refused_when_the_settings_load(
     tmp_path: Path, mosquitto: Broker
 ) -> None:
