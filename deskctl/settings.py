@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -142,6 +143,8 @@ class DeskSettings(_Strict):
 
 
 _MQTT_MAX_BYTES = 65535
+_MQTT_ROOT_MAX_BYTES = 1024
+_MQTT_ROOTS = ("base_topic", "discovery_prefix")
 
 
 class MqttSettings(_Strict):
@@ -161,22 +164,30 @@ class MqttSettings(_Strict):
     bridge_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")  # None: host and user
     discovery_prefix: str = Field("homeassistant", min_length=1)
 
-    @field_validator("username", "password")
+    @field_validator("username", "password", "client_id", "base_topic", "discovery_prefix")
     @classmethod
-    def _fits_mqtt(cls, value: str | SecretStr | None) -> str | SecretStr | None:
-        """MQTT carries a user name and a password in at most 65,535 bytes of UTF-8 (and a
-        user name without NUL); a longer one would fail inside the client at every connect."""
+    def _fits_mqtt(
+        cls, value: str | SecretStr | None, info: ValidationInfo
+    ) -> str | SecretStr | None:
+        """MQTT carries a user name, a password, a client id and a topic in at most 65,535
+        bytes of UTF-8 (and all but the password without NUL); a longer one would fail inside
+        the client at every connect. A topic root leaves room for the topics built on it."""
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if text is None:
             return value
         size = len(text.encode("utf-8", "surrogatepass"))
+        if info.field_name in _MQTT_ROOTS and size > _MQTT_ROOT_MAX_BYTES:
+            raise ValueError(
+                f"is {size:,} bytes long; a topic root may have at most "
+                f"{_MQTT_ROOT_MAX_BYTES:,}, to leave room for the topics built on it"
+            )
         if size > _MQTT_MAX_BYTES:
             raise ValueError(
                 f"is {size:,} bytes long, and MQTT carries at most {_MQTT_MAX_BYTES:,}; "
                 "use a shorter one"
             )
         if isinstance(value, str) and "\x00" in value:
-            raise ValueError("holds a NUL character, which MQTT does not allow in a user name")
+            raise ValueError("holds a NUL character, which MQTT does not allow")
         return value
 
 

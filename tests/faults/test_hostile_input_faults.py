@@ -219,22 +219,31 @@ def test_plan_for_a_day_at_the_ends_of_the_calendar_is_refused(
     assert "between the years" in line
 
 
-def test_a_70000_byte_mqtt_password_is_refused_when_the_settings_load(
-    tmp_path: Path, mosquitto: Broker
+@pytest.mark.parametrize(
+    ("key", "size", "words"),
+    [
+        ("password", 70_000, "MQTT carries at most 65,535"),
+        ("client_id", 70_000, "MQTT carries at most 65,535"),
+        ("base_topic", 70_000, "a topic root may have at most 1,024"),
+    ],
+)
+def test_an_mqtt_setting_too_long_for_mqtt_is_refused_when_the_settings_load(
+    tmp_path: Path, mosquitto: Broker, key: str, size: int, words: str
 ) -> None:
-    """It used to reach the MQTT client and end the service with a struct.error traceback."""
-    password = "p" * 70_000
+    """A 70,000-character password (or client id, or base topic) used to reach the MQTT client
+    and end the service with a struct.error traceback at connect."""
+    value = "p" * size
     write_settings(
         tmp_path,
         f'[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n'
-        f'username = "desk"\npassword = "{password}"\n',
+        f'username = "desk"\n{key} = "{value}"\n',
     )
     done = run_cli(tmp_path, "run", "--simulate", timeout_s=30)
     TALLY.tried()
     line = one_sentence(done, 2)
-    assert "mqtt.password" in line
-    assert "65,535" in line
-    assert password not in done.stderr + (done.stdout or "")
+    assert f"mqtt.{key}" in line
+    assert words in line
+    assert value not in done.stderr + (done.stdout or ""), "a secret is never echoed"
 
 
 @pytest.mark.parametrize(
