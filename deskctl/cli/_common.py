@@ -18,7 +18,7 @@ from deskctl.errors import DeskctlError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-__all__ = ["CALENDAR_YEARS", "fail", "guard", "print_json", "warn"]
+__all__ = ["CALENDAR_YEARS", "fail", "guard", "print_json", "say", "warn"]
 
 # The years a date on the command line may name (`plan --date`, `run --from`): wide enough for
 # any real day, and far enough from datetime's ends (years 1 and 9999) that a day, its time zone
@@ -35,15 +35,20 @@ def _sentence(message: str) -> str:
     return text
 
 
+def say(message: str) -> None:
+    """Print one sentence to stderr, as `deskctl: …`; the command goes on."""
+    print(f"deskctl: {_sentence(message)}", file=sys.stderr)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one sentence to stderr and exit with `code`."""
-    print(f"deskctl: {_sentence(message)}", file=sys.stderr)
+    say(message)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
     """Print one sentence of warning to stderr; the command goes on (and exits 0)."""
-    print(f"deskctl: warning: {_sentence(message)}", file=sys.stderr)
+    say(f"warning: {message}")
 
 
 def guard(func: Callable[P, R]) -> Callable[P, R]:

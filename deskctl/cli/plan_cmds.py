@@ -9,14 +9,13 @@ the same every time it is drawn. Heavy imports (pydantic, rich, zoneinfo) stay i
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, warn
+from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, say, warn
 
 if TYPE_CHECKING:
     from datetime import date, datetime, tzinfo
@@ -343,8 +342,7 @@ def profile_validate(
             profile = read_profile_file(path)
         except ConfigError as exc:
             broken += 1
-            text = str(exc).rstrip(".")
-            print(f"deskctl: {text}.", file=sys.stderr)
+            say(str(exc))
         else:
             print(f"ok: {path} ({profile.name})")
             _warn_health(profile)

@@ -371,8 +371,13 @@ def test_a_settings_path_too_long_for_the_system(tmp_path: Path) -> None:
     assert len(line) < 400, "a path that long is cut short in the sentence"
 
 
-def test_a_path_with_a_line_break_stays_on_one_line(tmp_path: Path) -> None:
-    done = deskctl(tmp_path, "config", "show", "--config", str(tmp_path / "a\nb.toml"))
+@pytest.mark.parametrize(
+    "args",
+    [("config", "show", "--config"), ("config", "init", "--config"), ("profile", "validate")],
+)
+def test_a_path_with_a_line_break_stays_on_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    (tmp_path / "a\nb.toml").mkdir()  # there, but a folder: no command can use it
+    done = deskctl(tmp_path, *args, str(tmp_path / "a\nb.toml"))
     TALLY.tried()
     line = one_sentence(done, 2)
     assert "a\\nb.toml" in line
