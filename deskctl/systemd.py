@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deskctl.errors import DeskError
+from deskctl.errors import DeskError, InputError
 from deskctl.files import os_reason, shown_path, write_file
 
 __all__ = ["UNIT_NAME", "install", "uninstall", "unit_path", "unit_text"]
@@ -43,10 +43,23 @@ def unit_path() -> Path:
     return Path(config_home) / "systemd" / "user" / UNIT_NAME
 
 
+def _exec_word(word: str) -> str:
+    """One word of ExecStart: quoted as a shell would, with systemd's own specifiers (`%`) and
+    variables (`$`) doubled so that a path holding them reaches deskctl as written. A line break
+    or another control character would end the line and start a new directive: refused."""
+    if not word.isprintable():
+        raise InputError(
+            f"{shown_path(word)} holds a control character (a line break?) and cannot go into "
+            "a systemd unit; rename or move it"
+        )
+    return shlex.quote(word).replace("%", "%%").replace("$", "$$")
+
+
 def unit_text(python: str = sys.executable, config: Path | None = None) -> str:
     argv = [python, "-m", "deskctl", "run"]
     if config is not None:
         argv += ["--config", str(config)]
+    exec_start = " ".join(_exec_word(word) for word in argv)
     return (
         "[Unit]\n"
         "Description=deskctl: standing-desk schedule and mobility cues\n"
@@ -55,7 +68,7 @@ def unit_text(python: str = sys.executable, config: Path | None = None) -> str:
         "\n"
         "[Service]\n"
         "Type=simple\n"
-        f"ExecStart={shlex.join(argv)}\n"
+        f"ExecStart={exec_start}\n"
         "KillSignal=SIGTERM\n"
         "TimeoutStopSec=20\n"
         "Restart=on-failure\n"

@@ -44,6 +44,12 @@ def test_the_unit_runs_the_service_and_stops_it_with_sigterm() -> None:
     assert "WantedBy=default.target\n" in text
 
 
+def test_a_config_path_with_specifiers_reaches_deskctl_as_written() -> None:
+    """systemd expands `%h` and `$HOME` in ExecStart; a path that holds them is escaped."""
+    text = unit_text(python="/usr/bin/python3", config=Path("/home/me/100%/$HOME/desk.toml"))
+    assert "--config '/home/me/100%%/$$HOME/desk.toml'\n" in text
+
+
 def test_install_writes_the_unit_and_uninstall_removes_it(tmp_path: Path) -> None:
     units = tmp_path / "units"
     path = f"{_fake_systemctl(tmp_path)}:/usr/bin:/bin"  # a systemctl that enables it

@@ -189,6 +189,19 @@ def test_service_install_that_cannot_write_the_unit(tmp_path: Path, fault: str) 
     assert not (units / "deskctl.service").exists()
 
 
+def test_service_install_refuses_a_config_path_that_would_break_the_unit(tmp_path: Path) -> None:
+    """A line break in `--config` would end ExecStart and start a directive of its own."""
+    units = tmp_path / "units"
+    config = tmp_path / "desk.toml\nExecStartPre=/bin/false"
+    done = deskctl(
+        tmp_path, "service", "install", "--config", str(config), DESKCTL_SYSTEMD_DIR=str(units)
+    )
+    TALLY.tried()
+    line = one_sentence(done, 2)
+    assert "cannot go into a systemd unit" in line
+    assert not (units / "deskctl.service").exists()
+
+
 @pytest.mark.parametrize(
     "start",
     [
