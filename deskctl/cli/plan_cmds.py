@@ -306,15 +306,19 @@ def profile_use(
     name: Annotated[str, typer.Argument(help="The profile's name.")], desk: DeskOpt = None
 ) -> None:
     """Choose the desk's profile; remembered across restarts, and live in a running service."""
+    import contextlib
+
     from deskctl.cli.desk_cmds import via_service
     from deskctl.core.planner import check_fits
     from deskctl.core.units import format_height
+    from deskctl.errors import ConfigError
     from deskctl.profile_library import load_profile, remember_profile
 
     live = via_service("profile_use", desk, {"name": name})
     if live is not None:
         print(f"{live.get('desk')}: now using profile {name!r}; the day is re-planned from now")
-        _warn_health(load_profile(name))
+        with contextlib.suppress(ConfigError):  # the switch is done; the warning is a bonus
+            _warn_health(load_profile(name))
         return
     desk_name, settings = _desk(desk)
     if settings is not None:
