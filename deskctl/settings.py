@@ -199,6 +199,17 @@ class NotifySettings(_Strict):
     mqtt: bool = True
     command: list[str] = Field(default_factory=list)
 
+    @field_validator("command")
+    @classmethod
+    def _argv(cls, value: list[str]) -> list[str]:
+        """An argv list the system can start: no word holds NUL (it failed at every cue)."""
+        for index, word in enumerate(value):
+            if "\x00" in word:
+                raise ValueError(
+                    f"word {index} holds a NUL character, which a command line cannot carry"
+                )
+        return value
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(

@@ -283,6 +283,16 @@ def test_a_desk_name_with_control_or_invisible_characters_is_refused(
     assert "settings.toml" in line
 
 
+def test_a_notify_command_with_nul_is_refused_when_the_settings_load(tmp_path: Path) -> None:
+    """It used to fail at every warning and cue of the day, one log line each."""
+    write_settings(tmp_path, '[notify]\ncommand = ["/usr/bin/espeak-ng\\u0000x"]\n')
+    done = deskctl(tmp_path, "config", "show")
+    TALLY.tried()
+    line = one_sentence(done, 2)
+    assert "notify.command" in line
+    assert "NUL" in line
+
+
 # -- item 21: negative heights, commas -----------------------------------------------------------
 
 
