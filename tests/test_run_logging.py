@@ -41,7 +41,8 @@ def _run_until_online(tmp_path: Path, broker: Broker, *flags: str) -> str:
         text=True,
     )
     try:
-        done = subprocess.run(  # a bounded wait for the bridge's retained "online" (its id is made from host and user)
+        # a bounded wait for the bridge's retained "online" (its id is made from host and user)
+        done = subprocess.run(
             ["mosquitto_sub", *broker.client_args(), "-t", "deskctl/bridge/+/availability", "-C",
              "1", "-W", "30"],
             capture_output=True, text=True, timeout=60, check=False,

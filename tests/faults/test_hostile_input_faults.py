@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from deskctl import control_client
+from deskctl.systemd import CONFIG_ERROR_EXIT
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
@@ -253,7 +254,7 @@ def test_an_mqtt_setting_too_long_for_mqtt_is_refused_when_the_settings_load(
     )
     done = run_cli(tmp_path, "run", "--simulate", timeout_s=30)
     TALLY.tried()
-    line = one_sentence(done, 2)
+    line = one_sentence(done, CONFIG_ERROR_EXIT)  # run's exit for a settings file to mend
     assert f"mqtt.{key}" in line
     assert words in line
     assert value not in done.stderr + (done.stdout or ""), "a secret is never echoed"
