@@ -60,6 +60,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _plain_topic(value: str | None) -> str | None:
+    """A topic (or a part of one) that names exactly one topic: no MQTT wildcard, no NUL."""
+    if value is not None:
+        if "+" in value or "#" in value:
+            raise ValueError(
+                "must not hold + or #: they are MQTT wildcards, and a desk's topics name one "
+                "topic each"
+            )
+        if "\x00" in value:
+            raise ValueError("must not hold a NUL character")
+    return value
+
+
 class MqttDeskSettings(_Strict):
     """An ESPHome-style desk on the `[mqtt]` broker: its topics, payload units and landing.
 
@@ -87,6 +100,15 @@ class MqttDeskSettings(_Strict):
     tolerance_mm: int | None = Field(None, ge=1, le=50)
     stop_lead_mm: int = Field(5, ge=0, le=100)
     move_timeout_s: float = Field(60.0, gt=0, le=600)
+
+    _plain_topics = field_validator(
+        "prefix",
+        "cover_id",
+        "state_topic",
+        "command_topic",
+        "availability_topic",
+        "stop_topic",
+    )(_plain_topic)
 
     @model_validator(mode="after")
     def _complete(self) -> MqttDeskSettings:
@@ -189,6 +211,7 @@ class MqttSettings(_Strict):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("holds a NUL character, which MQTT does not allow")
         return value
+    _plain_topics = field_validator("base_topic", "discovery_prefix")(_plain_topic)
 
 
 class NotifySettings(_Strict):
