@@ -37,6 +37,7 @@ from deskctl.core.schedule import (
 )
 from deskctl.errors import (
     DeskctlError,
+    DeskError,
     LinkError,
     ManualOverride,
     MoveError,
@@ -348,10 +349,28 @@ class DeskRunner:
         )
 
     async def _move(self, target_mm: int, scheduled: bool) -> None:
+        """One move; its end always comes back as `MoveFinished`, whatever the link raised.
+
+        Anything but deskctl's own errors is a bug: the desk is told to stop, the traceback is
+        logged once, and the move ends as an internal error (its caller is answered, and a
+        scheduled move holds the schedule like any failed move).
+        """
         try:
             height_mm = await self.link.move_to(target_mm)
         except DeskctlError as exc:
             self._post(MoveFinished(self.name, scheduled, self.link.height_mm, exc))
+        except Exception:
+            log.exception("%s: the move to %d mm failed (please report it)", self.name, target_mm)
+            error = DeskError("the move ended with an internal error; see the service's log")
+            try:
+                await self.stop_now()
+            except Exception as exc:
+                log.error("%s: the stop after that failed too: %r", self.name, exc)
+                error = DeskError(
+                    "the move ended with an internal error and the desk may not have stopped; "
+                    "see the service's log"
+                )
+            self._post(MoveFinished(self.name, scheduled, self.link.height_mm, error))
         else:
             self._post(MoveFinished(self.name, scheduled, height_mm, None))
 
