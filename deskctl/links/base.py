@@ -6,19 +6,40 @@ Design: a link owns one connection to one desk. It pushes what it learns to subs
 any byte is sent, so no link can command a height outside them; subclasses implement `_move_to`.
 A move ends by returning the landed height, or by raising a `MoveError` (obstruction, manual
 override, timeout) or `LinkError`. A link never resumes an old target after a reconnect.
+
+Three safety rules every link shares, kept here so there is one mechanism each:
+- Plausible travel (`plausible`, `_accept_report`): a height report outside the desk's limits
+  widened by `PLAUSIBLE_MARGIN_MM` on each side is dropped on arrival, before anything sees it
+  (a wrong unit, a garbled packet, a firmware's 0.0 at boot); the first of a streak is logged.
+- One gate for targets (`_check_target`): every link calls it on its write path, right before a
+  target leaves, whatever asked for it (a move, a renewal, a correction, a stop written as a
+  height). A target outside `min_mm..max_mm` is refused with `MoveError`, never clamped.
+- A lost move is not a manual move (`_lost_move`): when a link drops mid-move, the desk may carry
+  on to the aim it was given (an ESPHome firmware does; a LINAK desk halts within a second).
+  Until `LOST_AIM_S` after the drop, motion that stays on the way from where the desk was to that
+  aim (`LOST_AIM_SLACK_MM` of run-on either side) is the old move finishing: its `ManualMove`
+  events are held back (the schedule stays held); motion that leaves that path is a person's.
 """
 
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from deskctl.core.units import check_limits
+from deskctl.core.units import check_limits, format_height
+from deskctl.errors import MoveError
+
+if TYPE_CHECKING:
+    from deskctl.clock import Clock
 
 __all__ = [
+    "LOST_AIM_S",
+    "LOST_AIM_SLACK_MM",
+    "PLAUSIBLE_MARGIN_MM",
     "ConnectionChanged",
     "DeskLink",
     "HeightChanged",
@@ -26,6 +47,12 @@ __all__ = [
     "ManualMove",
     "Progress",
 ]
+
+log = logging.getLogger(__name__)
+
+PLAUSIBLE_MARGIN_MM = 100  # a person may take the desk this far past its limits by hand
+LOST_AIM_S = 30.0  # a desk that carries on after a drop is at rest well within this (650 mm)
+LOST_AIM_SLACK_MM = 30  # run-on past the aim, and coasting back, of a move that finishes alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +72,19 @@ class ManualMove:
 
 
 @dataclass(frozen=True, slots=True)
+class _LostAim:
+    """Where a move was going when its link dropped, and until when that explains motion."""
+
+    from_mm: int
+    aim_mm: int
+    until_s: float
+
+    def on_path(self, height_mm: int) -> bool:
+        low, high = sorted((self.from_mm, self.aim_mm))
+        return low - LOST_AIM_SLACK_MM <= height_mm <= high + LOST_AIM_SLACK_MM
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionChanged:
     connected: bool
     reason: str = ""
@@ -57,12 +97,17 @@ Progress = Callable[[int], None]  # called with the height in mm while a move ru
 class DeskLink(abc.ABC):
     """A connection to one desk."""
 
-    def __init__(self, name: str, *, min_mm: int, max_mm: int) -> None:
+    def __init__(self, name: str, clock: Clock, *, min_mm: int, max_mm: int) -> None:
         if min_mm >= max_mm:
             raise ValueError(f"desk {name!r}: min_mm {min_mm} must be below max_mm {max_mm}")
         self.name = name
+        self.clock = clock
         self.min_mm = min_mm
         self.max_mm = max_mm
+        self.dropped_reports = 0  # height reports dropped as outside the plausible travel
+        self._dropping = False  # the last report was dropped (log once per streak)
+        self._lost_aim: _LostAim | None = None
+        self._held_manual: ManualMove | None = None  # a start held back while on a lost path
         self._subscribers: list[Callable[[LinkEvent], None]] = []
 
     # -- what a link reports -------------------------------------------------------------------
@@ -90,8 +135,92 @@ class DeskLink(abc.ABC):
         return unsubscribe
 
     def _emit(self, event: LinkEvent) -> None:
+        if (
+            self._lost_aim is not None
+            and isinstance(event, ManualMove | HeightChanged)
+            and not self._finishing_lost_move(event)
+        ):
+            return
         for callback in list(self._subscribers):
             callback(event)
+
+    # -- plausible travel ----------------------------------------------------------------------
+    @property
+    def plausible(self) -> tuple[int, int]:
+        """The heights a report may hold: the limits widened by PLAUSIBLE_MARGIN_MM, above 0."""
+        return max(1, self.min_mm - PLAUSIBLE_MARGIN_MM), self.max_mm + PLAUSIBLE_MARGIN_MM
+
+    def _accept_report(self, height_mm: int, shown: str = "") -> bool:
+        """True for a plausible report; else count it, log the first of a streak, and False."""
+        low, high = self.plausible
+        if low <= height_mm <= high:
+            if self._dropping:
+                self._dropping = False
+                log.info("%s: the desk's height reports make sense again", self.name)
+            return True
+        self.dropped_reports += 1
+        if not self._dropping:
+            self._dropping = True
+            what = f"{shown!r} ({height_mm} mm)" if shown else f"{height_mm} mm"
+            log.warning(
+                "%s: ignored a height report of %s, outside the desk's plausible travel of "
+                "%d..%d mm (its limits and %d mm either side); reports like it are ignored "
+                "until one makes sense",
+                self.name,
+                what,
+                low,
+                high,
+                PLAUSIBLE_MARGIN_MM,
+            )
+        return False
+
+    # -- the one gate for targets --------------------------------------------------------------
+    def _check_target(self, target_mm: int, what: str) -> None:
+        """Raise MoveError unless `target_mm` lies within the limits; call it before any target
+        leaves the link (`what` says what the target was for: a move, a stop)."""
+        if self.min_mm <= target_mm <= self.max_mm:
+            return
+        raise MoveError(
+            f"desk {self.name!r}: refused to send {format_height(target_mm)} ({target_mm} mm) "
+            f"as the target of {what}: it lies outside the limits of {self.min_mm}..{self.max_mm} "
+            "mm",
+            self.height_mm,
+        )
+
+    # -- a move lost with its link -------------------------------------------------------------
+    def _lost_move(self, from_mm: int | None, aim_mm: int | None) -> None:
+        """The link dropped during a move from `from_mm` towards `aim_mm` (see the docstring)."""
+        self._held_manual = None
+        if from_mm is None or aim_mm is None:
+            self._lost_aim = None
+            return
+        self._lost_aim = _LostAim(from_mm, aim_mm, self.clock.monotonic() + LOST_AIM_S)
+
+    def _finishing_lost_move(self, event: ManualMove | HeightChanged) -> bool:
+        """Whether to pass `event` on, while a lost move may still be finishing."""
+        lost = self._lost_aim
+        if lost is None:  # pragma: no cover - checked by the caller
+            return True
+        if self.clock.monotonic() > lost.until_s or not lost.on_path(event.height_mm):
+            self._lost_aim = None  # a person's move (or a late one): show it as it is
+            held, self._held_manual = self._held_manual, None
+            if held is not None and event != held:
+                for callback in list(self._subscribers):
+                    callback(held)
+            return True
+        if isinstance(event, HeightChanged):
+            return True
+        if not event.ended:
+            self._held_manual = event
+            return False
+        self._lost_aim = self._held_manual = None
+        log.info(
+            "%s: the desk finished the move it was given before the link dropped, at %s; "
+            "not a manual move",
+            self.name,
+            format_height(event.height_mm),
+        )
+        return False
 
     # -- what a link does ----------------------------------------------------------------------
     @abc.abstractmethod
@@ -109,6 +238,7 @@ class DeskLink(abc.ABC):
         MoveError when the move does not arrive, LinkError when the desk cannot be reached.
         """
         check_limits(target_mm, self.min_mm, self.max_mm)
+        self._lost_aim = self._held_manual = None  # a new move: an old one is not finishing
         return await self._move_to(target_mm, progress)
 
     @abc.abstractmethod

@@ -19,7 +19,7 @@ from deskctl.clock import Clock
 from deskctl.core import linak
 from deskctl.core.linak import Char, Command, DpgCommand
 from deskctl.core.move import Decision, MoveConfig, MoveController, Phase, Write
-from deskctl.errors import LinkError, MoveError, ProtocolError
+from deskctl.errors import DeskctlError, LinkError, MoveError, ProtocolError
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
 from deskctl.links.gatt import GattClient
 
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 _DPG_TIMEOUT_S = 2.0
 _DRAIN_S = 5.0  # real seconds a stop may take to go out before the link gives up on it
-_TRAVEL_MM = 700  # LINAK desks travel 650 mm; a report farther above the base is garbled
 
 
 class LinakLink(DeskLink):
@@ -46,9 +45,8 @@ class LinakLink(DeskLink):
         calibration_mm: int = 0,
         move_config: MoveConfig | None = None,
     ) -> None:
-        super().__init__(name, min_mm=min_mm, max_mm=max_mm)
+        super().__init__(name, clock, min_mm=min_mm, max_mm=max_mm)
         self.gatt = gatt
-        self.clock = clock
         self.calibration_mm = calibration_mm
         self.base_mm = linak.DEFAULT_BASE_MM + calibration_mm
         self._config = move_config or MoveConfig()
@@ -150,6 +148,7 @@ class LinakLink(DeskLink):
             await writer
 
     def _on_disconnect(self) -> None:
+        self._lost_move(self._controller.height_mm, self._controller.target_mm)
         self._apply(self._controller.link_lost(self.clock.monotonic()))
         self._speed = 0
         self._disarm()
@@ -237,12 +236,7 @@ class LinakLink(DeskLink):
         except ProtocolError as exc:
             log.warning("%s: ignored a malformed height report: %s", self.name, exc)
             return
-        if report.height_mm > self.base_mm + _TRAVEL_MM:
-            log.warning(
-                "%s: ignored a height report of %d mm, beyond any LINAK desk's travel",
-                self.name,
-                report.height_mm,
-            )
+        if not self._accept_report(report.height_mm):
             return
         self._speed = report.speed
         self._apply(self._controller.report(report, self.clock.monotonic()))
@@ -251,16 +245,21 @@ class LinakLink(DeskLink):
             self._progress(report.height_mm)
 
     async def _write_loop(self) -> None:
+        """Every decision's writes leave here, in order; a target only past `_check_target`."""
         while True:
             write = await self._writes.get()
             try:
+                if write.char is Char.REFERENCE_INPUT:
+                    target_mm = linak.decode_target(write.data, self.base_mm)
+                    if target_mm is not None:  # None: the cancel value, which moves nothing
+                        self._check_target(target_mm, "a move")
                 await self.gatt.write(write.char, write.data)
-            except LinkError as exc:
+            except (LinkError, MoveError, ProtocolError) as exc:
                 self._fail_move(exc)
             finally:
                 self._writes.task_done()
 
-    def _fail_move(self, exc: LinkError) -> None:
+    def _fail_move(self, exc: DeskctlError) -> None:
         """A write failed: end the move with that error and ask the desk to stop."""
         if self._move is not None and not self._move.done():
             self._move.set_exception(exc)

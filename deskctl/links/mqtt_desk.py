@@ -14,17 +14,23 @@ it has learned (`lead_mm`, starting at `stop_lead_mm`), and as soon as a report 
 sends the stop itself: `STOP` on a cover's command topic; for a number (Upsy Desky) it writes the
 last reported height back as the new target (firmware that replaces a running target then releases
 the button; set `stop_topic`/`stop_payload`, e.g. a stop button's `PRESS`, for firmware that does
-not). Silence for `settle_s` after that means the desk has landed; the run-on of long moves is
-learned, and a landing outside `tolerance_mm` (default: the whole mm within one step of the
-payload's resolution: 2 mm for 0.1 in, 1 mm for 0.1 cm, 6 mm for one percent of 620..1270 mm) is
-corrected with a new aim, at most `max_corrections` times. The move ends with:
+not). Every publish goes through `_publish`, the link's one gate for targets: a height on the
+command topic outside `min_mm..max_mm` is refused (`DeskLink._check_target`), so a stop whose
+last height lies outside the limits is not sent, and the log says why. Height reports outside the
+desk's plausible travel are dropped on arrival (`DeskLink._accept_report`). Silence for
+`settle_s` after the stop means the desk has landed; the run-on of long moves is learned, and a
+landing outside `tolerance_mm` (default: the whole mm within one step of the payload's
+resolution: 2 mm for 0.1 in, 1 mm for 0.1 cm, 6 mm for one percent of 620..1270 mm) is corrected
+with a new aim, at most `max_corrections` times. The move ends with:
 - the landed height, from the desk's own report;
 - `Obstruction` when the height stops changing for `stall_s` well short of the aim (or never
   starts): something is in the way, or the desk went silent;
 - `ManualOverride` when it moves away from the target, or runs on far past it after the stop;
 - `MoveTimeout` past `move_timeout_s`; `LinkError` when the broker drops or the desk goes offline.
-Before moving, a height far outside the desk's limits (a wrong unit, most likely) is a
-`ConfigError`, and nothing is sent.
+Before moving, a desk whose every report was dropped as implausible (a wrong unit, most likely)
+is a `ConfigError` naming the payload, and nothing is sent. When the broker or the desk's
+availability drops mid-move, the aim the desk was given is remembered (`DeskLink._lost_move`):
+the firmware finishing it is not a manual move.
 Every ending but a lost link sends the stop. All timing is clock time from the injected `Clock`
 (so a scaled clock speeds it up with the emulated motor); only the broker's own network timeout
 (`MqttTiming.broker_timeout_s`) is in real seconds. aiomqtt's errors become `LinkError` with one
@@ -77,7 +83,6 @@ _CLIENT_LOG.addHandler(logging.NullHandler())
 _DEFAULT_DECIMALS = {"in": 1, "cm": 1, "mm": 0}
 _ONLINE, _OFFLINE = "online", "offline"
 _NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-_PLAUSIBLE_MM = 200  # a report this far outside the limits means a wrong unit or topic
 
 
 # -- topics and payloads (pure) -----------------------------------------------------------------
@@ -337,10 +342,9 @@ class MqttDeskLink(DeskLink):
         max_mm: int = 1270,
         timing: MqttTiming | None = None,
     ) -> None:
-        super().__init__(name, min_mm=min_mm, max_mm=max_mm)
+        super().__init__(name, clock, min_mm=min_mm, max_mm=max_mm)
         self.broker = broker
         self.topics = DeskTopics.from_settings(desk)
-        self.clock = clock
         self.timing = timing or MqttTiming()
         self.move_timeout_s = desk.move_timeout_s
         self.lead_mm = float(desk.stop_lead_mm)
@@ -358,7 +362,8 @@ class MqttDeskLink(DeskLink):
         self._reports: asyncio.Queue[int | DeskError] | None = None
         self._progress: Progress | None = None
         self._quiet_until_s = 0.0
-        self._last_payload = ""
+        self._dropped: tuple[str, int] | None = None  # the last report dropped: payload, mm
+        self._aim_sent_mm: int | None = None  # the aim the running move last published
         self._said_insecure = False
 
     # -- state --------------------------------------------------------------------------------
@@ -486,7 +491,9 @@ class MqttDeskLink(DeskLink):
             if height_mm is None:
                 log.debug("%s: ignored a height payload %r", self.name, text[:40])
                 return
-            self._last_payload = text.strip()[:40]
+            if not self._accept_report(height_mm, text.strip()[:40]):
+                self._dropped = (text.strip()[:40], height_mm)
+                return
             self._on_height(height_mm)
 
     def _on_availability(self, state: str) -> None:
@@ -546,7 +553,19 @@ class MqttDeskLink(DeskLink):
             self._reports.put_nowait(item)
 
     # -- commands -----------------------------------------------------------------------------
-    async def _publish(self, topic: str, payload: str) -> None:
+    async def _publish(self, topic: str, payload: str, what: str) -> None:
+        """Publish one command; the one way out of this link for every target (see `DeskLink`).
+
+        On the command topic a payload that reads as a height must lie within the limits
+        (MoveError otherwise; `what` names what the target was for); anything else sent there
+        must be the configured stop payload.
+        """
+        if topic == self.topics.command_topic:
+            target_mm = self.topics.decode(payload)
+            if target_mm is not None:
+                self._check_target(target_mm, what)
+            elif not (topic == self.topics.stop_topic and payload == self.topics.stop_payload):
+                raise MoveError(f"desk {self.name!r}: refused to send {payload!r} as a target")
         client = self._client
         if client is None or not self._broker_up:
             raise LinkError(f"desk {self.name!r} is not connected to the MQTT broker")
@@ -556,9 +575,16 @@ class MqttDeskLink(DeskLink):
             raise broker_error(exc, self.broker) from None
 
     async def _send_stop(self) -> None:
+        """Stop the desk. A desk stopped by writing its height back gets the last plausible
+        height only if it lies within the limits; else no stop is sent, and the log says why."""
         message = self.topics.stop_message(self._height_mm)
-        if message is not None:
-            await self._publish(*message)
+        if message is None:
+            log.warning("%s: no stop sent: the desk's height is not known yet", self.name)
+            return
+        try:
+            await self._publish(*message, what="a stop")
+        except MoveError as exc:
+            log.warning("%s: no stop sent: %s", self.name, exc)
 
     async def _stop_quietly(self) -> None:
         """Send the stop if the broker is there; a failure here must not hide the first one."""
@@ -591,28 +617,30 @@ class MqttDeskLink(DeskLink):
                 "that it is powered and on the network"
             )
         height_mm = self._height_mm
+        if height_mm is None and self._dropped is not None:
+            payload, dropped_mm = self._dropped
+            unit = self.topics.unit or "a cover position"
+            raise ConfigError(
+                f"desk {self.name!r} reports {payload!r} on {self.topics.state_topic}, "
+                f"which reads as {dropped_mm} mm ({unit}), far outside its limits of "
+                f"{self.min_mm}..{self.max_mm} mm; check unit (or cover_min_mm and cover_max_mm) "
+                "in its mqtt settings"
+            )
         if height_mm is None:
             raise LinkError(
                 f"desk {self.name!r} has not reported its height on {self.topics.state_topic}; "
                 "check the topic and the unit"
-            )
-        if not self.min_mm - _PLAUSIBLE_MM <= height_mm <= self.max_mm + _PLAUSIBLE_MM:
-            unit = self.topics.unit or "a cover position"
-            raise ConfigError(
-                f"desk {self.name!r} reports {self._last_payload!r} on {self.topics.state_topic}, "
-                f"which reads as {height_mm} mm ({unit}), far outside its limits of "
-                f"{self.min_mm}..{self.max_mm} mm; check unit (or cover_min_mm and cover_max_mm) "
-                "in its mqtt settings"
             )
         return height_mm
 
     async def _move_to(self, target_mm: int, progress: Progress | None) -> int:
         if self._reports is not None:
             raise MoveError("a move is already running; stop it first")
-        await self._ready_height_mm()
+        from_mm = await self._ready_height_mm()
         self._reports = asyncio.Queue()
         self._progress = progress
         self._manual = False
+        self._aim_sent_mm = None
         try:
             async with asyncio.timeout(self.clock.real_seconds(self.move_timeout_s)):
                 return await self._land(target_mm)
@@ -626,6 +654,9 @@ class MqttDeskLink(DeskLink):
             ) from None
         except MoveError:
             await self._stop_quietly()
+            raise
+        except LinkError:  # the desk may finish the aim it has: that is not a manual move
+            self._lost_move(self._height_mm or from_mm, self._aim_sent_mm)
             raise
         except asyncio.CancelledError:
             with contextlib.suppress(DeskError, TimeoutError):
@@ -646,11 +677,9 @@ class MqttDeskLink(DeskLink):
             if abs(start_mm - target_mm) <= self.tolerance_mm:
                 return start_mm
             direction = 1 if target_mm > start_mm else -1
-            payload = self.topics.encode(self._aim_mm(start_mm, target_mm, direction))
-            aim_mm = self.topics.decode(payload)
-            if aim_mm is None:  # pragma: no cover - encode gives what decode reads
-                raise LinkError(f"cannot encode a target for desk {self.name!r}")
-            await self._publish(self.topics.command_topic, payload)
+            payload, aim_mm = self._encode_aim(self._aim_mm(start_mm, target_mm, direction))
+            await self._publish(self.topics.command_topic, payload, what="a move")
+            self._aim_sent_mm = aim_mm
             landed_mm = await self._follow(start_mm, target_mm, aim_mm, direction)
             if abs(landed_mm - start_mm) >= self.timing.learn_min_mm:
                 run_on_mm = (landed_mm - aim_mm) * direction
@@ -668,6 +697,18 @@ class MqttDeskLink(DeskLink):
                     self.timing.max_corrections,
                 )
                 return landed_mm
+
+    def _encode_aim(self, aim: float) -> tuple[str, int]:
+        """The payload for `aim` and the height it reads as: the nearest step of the payload's
+        resolution, or the next one inwards when the nearest lies just outside the limits."""
+        step = self.topics.resolution_mm
+        for candidate in (aim, aim + step, aim - step):
+            payload = self.topics.encode(candidate)
+            aim_mm = self.topics.decode(payload)
+            if aim_mm is not None and self.min_mm <= aim_mm <= self.max_mm:
+                return payload, aim_mm
+        payload = self.topics.encode(aim)  # the gate in _publish refuses it, saying why
+        return payload, self.topics.decode(payload) or round(aim)
 
     def _aim_mm(self, start_mm: int, target_mm: int, direction: int) -> float:
         """Short of the target by the run-on, but at least one step of the desk's resolution."""
