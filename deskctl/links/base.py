@@ -16,9 +16,10 @@ Three safety rules every link shares, kept here so there is one mechanism each:
   height). A target outside `min_mm..max_mm` is refused with `MoveError`, never clamped.
 - A lost move is not a manual move (`_lost_move`): when a link drops mid-move, the desk may carry
   on to the aim it was given (an ESPHome firmware does; a LINAK desk halts within a second).
-  Until `LOST_AIM_S` after the drop, motion that stays on the way from where the desk was to that
-  aim (`LOST_AIM_SLACK_MM` of run-on either side) is the old move finishing: its `ManualMove`
-  events are held back (the schedule stays held); motion that leaves that path is a person's.
+  For as long as the rest of the move could take (at `LOST_AIM_MIN_SPEED_MM_S`, plus
+  `LOST_AIM_EXTRA_S`), motion that stays on the way from where the desk was to that aim
+  (`LOST_AIM_SLACK_MM` of run-on either side) is the old move finishing: its `ManualMove` events
+  are held back (the schedule stays held); motion that leaves that path is a person's.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
     from deskctl.clock import Clock
 
 __all__ = [
-    "LOST_AIM_S",
+    "LOST_AIM_EXTRA_S",
+    "LOST_AIM_MIN_SPEED_MM_S",
     "LOST_AIM_SLACK_MM",
     "PLAUSIBLE_MARGIN_MM",
     "ConnectionChanged",
@@ -51,7 +53,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PLAUSIBLE_MARGIN_MM = 100  # a person may take the desk this far past its limits by hand
-LOST_AIM_S = 30.0  # a desk that carries on after a drop is at rest well within this (650 mm)
+LOST_AIM_MIN_SPEED_MM_S = 10.0  # a desk finishing a lost move is not slower than this
+LOST_AIM_EXTRA_S = 10.0  # ...and comes to rest within this much more (a reconnect, a ramp)
 LOST_AIM_SLACK_MM = 30  # run-on past the aim, and coasting back, of a move that finishes alone
 
 
@@ -194,7 +197,8 @@ class DeskLink(abc.ABC):
         if from_mm is None or aim_mm is None:
             self._lost_aim = None
             return
-        self._lost_aim = _LostAim(from_mm, aim_mm, self.clock.monotonic() + LOST_AIM_S)
+        rest_s = abs(aim_mm - from_mm) / LOST_AIM_MIN_SPEED_MM_S + LOST_AIM_EXTRA_S
+        self._lost_aim = _LostAim(from_mm, aim_mm, self.clock.monotonic() + rest_s)
 
     def _finishing_lost_move(self, event: ManualMove | HeightChanged) -> bool:
         """Whether to pass `event` on, while a lost move may still be finishing."""

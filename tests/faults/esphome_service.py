@@ -74,10 +74,13 @@ async def esphome_service(
     height_mm: int = 750,
     min_mm: int = 650,
     max_mm: int = 1250,
+    speed_mm_s: float = 38.0,
 ) -> AsyncIterator[Harness]:
     clock = Clock(scale=scale, start=start, tz=TZ)
     cover = preset == "cover"
-    model = EsphomeDeskModel("cover" if cover else "upsy", height_mm=height_mm)
+    model = EsphomeDeskModel(
+        "cover" if cover else "upsy", height_mm=height_mm, speed_mm_s=speed_mm_s
+    )
     emulator = EsphomeDesk(
         broker.settings(), prefix=PREFIX, preset=model.preset, clock=clock, model=model
     )

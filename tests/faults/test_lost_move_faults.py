@@ -32,13 +32,16 @@ START = datetime.fromisoformat("2026-11-30T09:29:20+01:00")  # a Monday; 09:30 s
 async def test_an_esphome_desk_finishing_its_move_after_a_status_flap_keeps_the_hold(
     mosquitto: Broker,
 ) -> None:
+    # a slow motor (100 mm/s of real time): the 380 mm move lasts long enough for the flap
     async with (
         asyncio.timeout(60),
-        esphome_service(mosquitto, scale=20, start=START, min_mm=620, max_mm=1270) as h,
+        esphome_service(
+            mosquitto, scale=10, speed_mm_s=10.0, start=START, min_mm=620, max_mm=1270
+        ) as h,
     ):
         link, scheduler = h.runner.link, h.runner.scheduler
         await wait_for(lambda: "move_started" in h.kinds(), timeout_s=20)
-        await wait_for(lambda: (link.height_mm or 0) >= 800)
+        await wait_for(lambda: (link.height_mm or 0) >= 760)
         await h.publish(STATUS, "offline", retain=True)  # as the device's last will says it
         TALLY.fault()
         await wait_for(lambda: scheduler.held is not None)
