@@ -135,6 +135,26 @@ async def test_a_move_rides_out_wild_reports_and_lands(mosquitto: Broker) -> Non
             assert MIN_MM <= target_mm <= MAX_MM
 
 
+@pytest.mark.parametrize("target_mm", [MIN_MM, MAX_MM])
+async def test_a_cover_lands_at_its_limits_though_its_steps_straddle_them(
+    mosquitto: Broker, target_mm: int
+) -> None:
+    """One percent of 620..1270 mm is 6.5 mm: the aim nearest a limit can lie just outside it
+    (97 % is 1251 mm); the link takes the next step inwards rather than being refused."""
+    async with (
+        asyncio.timeout(60),
+        esphome_service(mosquitto, profile="never", preset="cover", scale=5) as h,
+    ):
+        topics = DeskTopics.from_settings(
+            MqttDeskSettings(preset="cover", prefix=PREFIX, cover_min_mm=620, cover_max_mm=1270)
+        )
+        status = await h.service.call("move", args={"height_mm": target_mm})
+        assert abs(status["height_mm"] - target_mm) <= 7
+        sent = _sent_targets_mm(h.desk, topics)
+        assert sent
+        assert all(MIN_MM <= mm <= MAX_MM for mm in sent)
+
+
 # -- item 1: the property, over every link's write path -----------------------------------------
 REPORTS_MQTT = st.one_of(
     st.floats(-100, 200, allow_nan=False).map(lambda v: f"{v:.1f}"),  # inches, or a cover's %
