@@ -17,9 +17,10 @@ Three safety rules every link shares, kept here so there is one mechanism each:
 - A lost move is not a manual move (`_lost_move`): when a link drops mid-move, the desk may carry
   on to the aim it was given (an ESPHome firmware does; a LINAK desk halts within a second).
   For as long as the rest of the move could take (at `LOST_AIM_MIN_SPEED_MM_S`, plus
-  `LOST_AIM_EXTRA_S`), motion that stays on the way from where the desk was to that aim
-  (`LOST_AIM_SLACK_MM` of run-on either side) is the old move finishing: its `ManualMove` events
-  are held back (the schedule stays held); motion that leaves that path is a person's.
+  `LOST_AIM_EXTRA_S`), motion that keeps heading for that aim (never more than
+  `LOST_AIM_SLACK_MM` back from its closest approach, nor past the aim) is the old move
+  finishing: its `ManualMove` events are held back (the schedule stays held), until it rests at
+  the aim; motion that turns back or runs past is a person's.
 """
 
 from __future__ import annotations
@@ -74,17 +75,31 @@ class ManualMove:
     ended: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _LostAim:
     """Where a move was going when its link dropped, and until when that explains motion."""
 
     from_mm: int
     aim_mm: int
     until_s: float
+    best_mm: int  # the closest approach to the aim so far
 
-    def on_path(self, height_mm: int) -> bool:
-        low, high = sorted((self.from_mm, self.aim_mm))
-        return low - LOST_AIM_SLACK_MM <= height_mm <= high + LOST_AIM_SLACK_MM
+    def follows(self, height_mm: int) -> bool:
+        """Whether `height_mm` keeps to the way to the aim: never farther back than the closest
+        approach, nor past the aim, by more than the slack."""
+        direction = (self.aim_mm > self.from_mm) - (self.aim_mm < self.from_mm)
+        if direction == 0:
+            return self.arrived(height_mm)
+        if (height_mm - self.aim_mm) * direction > LOST_AIM_SLACK_MM:
+            return False
+        if (self.best_mm - height_mm) * direction > LOST_AIM_SLACK_MM:
+            return False
+        if (height_mm - self.best_mm) * direction > 0:
+            self.best_mm = height_mm
+        return True
+
+    def arrived(self, height_mm: int) -> bool:
+        return abs(height_mm - self.aim_mm) <= LOST_AIM_SLACK_MM
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,14 +213,14 @@ class DeskLink(abc.ABC):
             self._lost_aim = None
             return
         rest_s = abs(aim_mm - from_mm) / LOST_AIM_MIN_SPEED_MM_S + LOST_AIM_EXTRA_S
-        self._lost_aim = _LostAim(from_mm, aim_mm, self.clock.monotonic() + rest_s)
+        self._lost_aim = _LostAim(from_mm, aim_mm, self.clock.monotonic() + rest_s, from_mm)
 
     def _finishing_lost_move(self, event: ManualMove | HeightChanged) -> bool:
         """Whether to pass `event` on, while a lost move may still be finishing."""
         lost = self._lost_aim
         if lost is None:  # pragma: no cover - checked by the caller
             return True
-        if self.clock.monotonic() > lost.until_s or not lost.on_path(event.height_mm):
+        if self.clock.monotonic() > lost.until_s or not lost.follows(event.height_mm):
             self._lost_aim = None  # a person's move (or a late one): show it as it is
             held, self._held_manual = self._held_manual, None
             if held is not None and event != held:
@@ -217,7 +232,10 @@ class DeskLink(abc.ABC):
         if not event.ended:
             self._held_manual = event
             return False
-        self._lost_aim = self._held_manual = None
+        self._held_manual = None
+        if not lost.arrived(event.height_mm):
+            return False  # a pause on the way: it may go on (or it halted, as a LINAK desk does)
+        self._lost_aim = None
         log.info(
             "%s: the desk finished the move it was given before the link dropped, at %s; "
             "not a manual move",

@@ -2,8 +2,8 @@
 
 Issue 10, item 2. A scheduled move is under way when the link drops: the move fails and the
 schedule holds until the person says `resume`. An ESPHome desk goes on to the aim it was given
-(its status flaps offline and online a second later, on a real mosquitto, the whole service
-driving the emulated Upsy Desky); a LINAK desk on the simulated model coasts while the service
+(its status flaps offline and online a second later, and its reports pause on the way, on a real
+mosquitto, the whole service driving the emulated Upsy Desky); a LINAK desk on the simulated model coasts while the service
 reconnects. Either way the motion towards the old aim must not read as "Moved by hand", which
 would clear the hold and let the schedule carry on. A person's own move afterwards still counts.
 """
@@ -45,7 +45,12 @@ async def test_an_esphome_desk_finishing_its_move_after_a_status_flap_keeps_the_
         await h.publish(STATUS, "offline", retain=True)  # as the device's last will says it
         TALLY.fault()
         await wait_for(lambda: scheduler.held is not None)
+        lost_at_mm = link.height_mm or 0
+        await wait_for(lambda: (link.height_mm or 0) >= lost_at_mm + 20)  # it carries on
+        h.desk.reporting = False  # and its reports pause for longer than the link's settle time
+        TALLY.fault()
         await h.clock.sleep(1.0)
+        h.desk.reporting = True
         await h.publish(STATUS, "online", retain=True)
         await wait_for(lambda: not h.desk.model.active)
         landed_mm = h.desk.model.reading_mm
