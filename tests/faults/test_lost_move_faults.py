@@ -2,10 +2,11 @@
 
 Issue 10, item 2. A scheduled move is under way when the link drops: the move fails and the
 schedule holds until the person says `resume`. An ESPHome desk goes on to the aim it was given
-(its status flaps offline and online a second later, and its reports pause on the way, on a real
-mosquitto, the whole service driving the emulated Upsy Desky); a LINAK desk on the simulated model coasts while the service
-reconnects. Either way the motion towards the old aim must not read as "Moved by hand", which
-would clear the hold and let the schedule carry on. A person's own move afterwards still counts.
+(its status flaps offline and online a second later, and its reports pause on the way; a real
+mosquitto, the whole service driving the emulated Upsy Desky); a LINAK desk on the simulated
+model coasts while the service reconnects. Either way the motion towards the old aim must not
+read as "Moved by hand", which would clear the hold and let the schedule carry on. A person's
+own move afterwards still counts.
 """
 
 from __future__ import annotations
