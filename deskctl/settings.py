@@ -211,6 +211,7 @@ class MqttSettings(_Strict):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("holds a NUL character, which MQTT does not allow")
         return value
+
     _plain_topics = field_validator("base_topic", "discovery_prefix")(_plain_topic)
 
 
