@@ -49,7 +49,7 @@ DEFAULT_TIMEOUT_S = 10.0
 COMMANDS = frozenset(
     {
         "status", "sit", "stand", "move", "stop", "pause", "resume", "skip", "snooze", "confirm",
-        "profile_use", "inhibit", "schedule",
+        "profile_use", "profile_set", "inhibit", "schedule",
     }
 )  # fmt: skip
 

@@ -13,12 +13,20 @@ The choice made with `deskctl profile use NAME` is remembered per desk in
 of a desk is the remembered one, else the one its settings name, else `default`; the service
 (`service_profile`) falls back to the latter two with a warning when the remembered one is gone
 or broken, since a desk controller must start.
+
+`set_heights` (`deskctl profile set sit|stand`) changes a profile's heights where a person's own
+profiles live: a user profile's file is edited in place (only its `sit =` or `stand =` line,
+comments and all else kept); a shipped profile is first copied to `config_dir()/profiles/`, so
+`profile show` names the file that holds the heights, and the shipped files are never written.
+Heights are checked against the desk's limits and sit below stand before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -29,6 +37,8 @@ from deskctl import paths
 from deskctl.core.profile import Profile, parse_profile
 from deskctl.errors import ConfigError
 from deskctl.files import write_file
+from deskctl.core.units import format_height
+from deskctl.errors import ConfigError, HeightError
 from deskctl.toml_files import read_toml
 
 __all__ = [
@@ -42,6 +52,7 @@ __all__ = [
     "remember_profile",
     "remembered_profile",
     "service_profile",
+    "set_heights",
     "state_file",
     "user_profile_dir",
 ]
@@ -164,3 +175,97 @@ def service_profile(desk: str, configured: str | None = None) -> Profile:
             "%s: the remembered profile cannot be used (%s); using %r", desk, exc, fallback
         )
     return load_profile(fallback)
+
+
+def _height_value(height_mm: int) -> str:
+    """A height as a profile file writes it: `"108cm"`, `"108.5cm"`."""
+    return f'"{height_mm / 10:g}cm"'
+
+
+def _with_height(text: str, key: str, height_mm: int, source: str) -> str:
+    """`text` with its top-level `key = ...` line set to `height_mm`, all else kept."""
+    line_re = re.compile(
+        rf"""^(\s*(?:{key}|"{key}"|'{key}')\s*=\s*)("[^"\n]*"|'[^'\n]*'|[0-9.]+)(.*)$"""
+    )
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("["):
+            break  # a table begins: top-level keys come before it
+        match = line_re.match(line)
+        if match is not None:
+            lines[index] = f"{match[1]}{_height_value(height_mm)}{match[3]}"
+            if line.endswith("\n") and not lines[index].endswith("\n"):
+                lines[index] += "\n"
+            return "".join(lines)
+    raise ConfigError(f"{source}: no `{key} = ...` line to change; edit the file by hand")
+
+
+def set_heights(
+    name: str,
+    *,
+    sit_mm: int | None = None,
+    stand_mm: int | None = None,
+    min_mm: int | None = None,
+    max_mm: int | None = None,
+) -> tuple[Profile, Path]:
+    """Set profile `name`'s sit and/or stand height, in the person's own file; returns the
+    profile as now saved and the file that holds it.
+
+    Checks first, writes after: each height within `min_mm`..`max_mm` (HeightError), sit below
+    stand (HeightError), and the edited file must read back as the same profile with the new
+    heights (else ConfigError, nothing written). A shipped profile becomes a copy in
+    `user_profile_dir()`, which from then on replaces it.
+    """
+    known = find_profiles()
+    if name not in known:
+        raise ConfigError(f"there is no profile {name!r}; the known ones are {', '.join(known)}")
+    found = known[name]
+    current = _read(found.source, found.entry, name)
+    new_sit = current.sit_mm if sit_mm is None else sit_mm
+    new_stand = current.stand_mm if stand_mm is None else stand_mm
+    for posture, height_mm in (("sit", sit_mm), ("stand", stand_mm)):
+        if height_mm is None:
+            continue
+        if min_mm is not None and height_mm < min_mm:
+            raise HeightError(
+                f"a {posture} height of {format_height(height_mm)} is below this desk's lowest "
+                f"allowed height of {format_height(min_mm)}"
+            )
+        if max_mm is not None and height_mm > max_mm:
+            raise HeightError(
+                f"a {posture} height of {format_height(height_mm)} is above this desk's highest "
+                f"allowed height of {format_height(max_mm)}"
+            )
+    if new_sit >= new_stand:
+        changed = "sit" if sit_mm is not None else "stand"
+        raise HeightError(
+            f"the sit height ({format_height(new_sit)}) must be below the stand height "
+            f"({format_height(new_stand)}) of profile {name!r}; "
+            + ("lower the sit height" if changed == "sit" else "raise the stand height")
+        )
+    text = found.entry.read_text(encoding="utf-8")
+    if found.origin == "shipped":
+        text = (
+            f"# Your copy of deskctl's profile {name!r}, made by `deskctl profile set`; it\n"
+            f"# replaces the shipped one. Remove this file to go back to the shipped profile.\n"
+            + text
+        )
+    target = (
+        user_profile_dir() / f"{name}.toml" if found.origin == "shipped" else Path(found.source)
+    )
+    if sit_mm is not None:
+        text = _with_height(text, "sit", sit_mm, found.source)
+    if stand_mm is not None:
+        text = _with_height(text, "stand", stand_mm, found.source)
+    try:
+        profile = parse_profile(tomllib.loads(text), name=name, source=str(target))
+    except tomllib.TOMLDecodeError:
+        profile = None
+    expected = current.model_copy(update={"sit_mm": new_sit, "stand_mm": new_stand})
+    if profile != expected:
+        raise ConfigError(
+            f"{found.source}: the heights could not be changed safely; edit it by hand"
+        )
+    write_file(target, text, what=f"profile {name!r}", mode=0o644)
+    return expected, target
+

@@ -111,6 +111,8 @@ SHAPES = [
     ("snooze", None, {"duration_s": 600}),
     ("confirm", None, {}),
     ("profile_use", "office", {"name": "tall"}),
+    ("profile_set", "office", {"posture": "stand", "height_mm": 1080}),
+    ("profile_set", None, {"posture": "sit", "here": True}),
     ("inhibit", "office", {"on": True}),
     ("schedule", None, {"on": False}),
 ]

@@ -62,6 +62,8 @@ STATUS: dict[str, Any] = {
     "moving": False,
     "connected": True,
     "profile": "default",
+    "sit_mm": 720,
+    "stand_mm": 1100,
     "schedule": "running",
     "paused_until": None,
     "held": None,
@@ -285,7 +287,9 @@ EXPECTED = {
         "platform": "select", "unique_id": "deskctl_office_profile", "name": "Profile",
         "options": list(PROFILES), "command_topic": "deskctl/office/profile/set",
         "retain": False, "icon": "mdi:account-cog", "state_topic": STATE,
-        "value_template": "{{ value_json.profile }}",
+        "value_template": "{{ value_json.profile }}", "json_attributes_topic": STATE,
+        "json_attributes_template":
+            "{{ {'sit_mm': value_json.sit_mm, 'stand_mm': value_json.stand_mm} | tojson }}",
     },
     "sit": {
         "platform": "button", "unique_id": "deskctl_office_sit", "name": "Sit",
@@ -406,6 +410,8 @@ def test_state_json_has_the_contract_fields_and_what_the_entities_need() -> None
         "posture": "stand",
         "moving": False,
         "profile": "default",
+        "sit_mm": 720,
+        "stand_mm": 1100,
         "schedule": "running",
         "next_change_at": "2026-11-30T10:15:00+01:00",
         "next_posture": "sit",

@@ -45,6 +45,7 @@ def status_lines(answer: dict[str, Any]) -> list[str]:
         line += f", {state.get('posture') or 'unknown posture'}"
         line += ", moving" if state.get("moving") else ""
         line += "" if state.get("connected") else " (not connected)"
+        line += " (a simulated desk, not a real one)" if state.get("simulated") else ""
         lines.append(line)
         lines.append(f"  profile {state.get('profile')}, schedule {state.get('schedule')}")
         if state.get("held"):

@@ -265,6 +265,7 @@ class _DirectMove:
             "moving": self.link.moving,
             "connected": self.link.connected,
             "target_mm": self.target_mm,
+            "simulated": self.link.simulated,
             "schedule": "off",
             "service": False,
         }
@@ -557,13 +558,18 @@ def status(
         "posture": posture,
         "moving": moving,
         "connected": True,
+        "simulated": chosen.desk.link == "sim",
         "service": False,
     }
     if as_json:
         print_json(result)
     else:
         moving_note = ", moving" if moving else ""
-        print(f"{name}: {format_height(height_mm)}, {posture or 'unknown posture'}{moving_note}")
+        simulated = " (a simulated desk, not a real one)" if result["simulated"] else ""
+        print(
+            f"{name}: {format_height(height_mm)}, {posture or 'unknown posture'}{moving_note}"
+            f"{simulated}"
+        )
 
 
 def _show_service_status(answer: dict[str, Any], as_json: bool) -> None:

@@ -331,6 +331,89 @@ def profile_use(
     _warn_health(profile)
 
 
+@profile_app.command("set")
+@guard
+def profile_set(
+    posture: Annotated[str, typer.Argument(help="sit or stand.")],
+    height: Annotated[
+        str | None,
+        typer.Argument(help="The height: 108cm, 1080mm, 42.5in; a bare number is cm."),
+    ] = None,
+    here: Annotated[
+        bool, typer.Option("--here", help="Take the height the desk is at now.")
+    ] = False,
+    desk: DeskOpt = None,
+) -> None:
+    """Set the sit or stand height of the desk's profile; remembered, and live in the service."""
+    from deskctl.cli.desk_cmds import via_service
+    from deskctl.core.units import format_height, parse_height_mm
+    from deskctl.errors import InputError
+
+    if posture not in ("sit", "stand"):
+        raise InputError(f"{posture!r} is not a posture to set; use sit or stand")
+    if (height is None) == (not here):
+        raise InputError(
+            "give a height (like 108cm) or --here for where the desk is now, not both"
+            if here
+            else "give a height (like 108cm), or --here for where the desk is now"
+        )
+    height_mm = None if height is None else parse_height_mm(height)
+    args: dict[str, object] = {"posture": posture}
+    args.update({"here": True} if height_mm is None else {"height_mm": height_mm})
+    live = via_service("profile_set", desk, args)
+    if live is not None:
+        now_mm = live.get(f"{posture}_mm")
+        print(
+            f"{live.get('desk')}: the {posture} height of profile {live.get('profile')!r} is now "
+            f"{format_height(now_mm)}; the running service uses it from the next move"
+        )
+        return
+    desk_name, settings = _desk(desk)
+    if height_mm is None:
+        height_mm = _height_now(desk)
+    name, saved = _set_heights(desk_name, settings, posture, height_mm)
+    print(
+        f"{desk_name}: the {posture} height of profile {name!r} is now "
+        f"{format_height(height_mm)} (saved in {saved})"
+    )
+
+
+def _height_now(desk: str | None) -> int:
+    """Where the desk is now, asked of the desk itself (no service runs)."""
+    import asyncio
+
+    from deskctl.cli.desk_cmds import _desk as chosen_desk
+    from deskctl.cli.desk_cmds import _status
+    from deskctl.errors import DeskError, InputError
+
+    chosen = chosen_desk(None, desk, simulate=False)
+    height_mm, moving = asyncio.run(_status(chosen.link()))
+    if height_mm is None:
+        raise DeskError(f"desk {chosen.name!r} did not say how high it is; try again")
+    if moving:
+        raise InputError(f"desk {chosen.name!r} is moving; set the height once it stands still")
+    return height_mm
+
+
+def _set_heights(
+    desk_name: str, settings: DeskSettings | None, posture: str, height_mm: int
+) -> tuple[str, Path]:
+    """Save the new height in the desk's active profile; (its name, the file that holds it)."""
+    from deskctl.profile_library import active_profile_name, set_heights
+    from deskctl.settings import DeskSettings
+
+    limits = settings or DeskSettings()  # not configured: the simulated desk's limits
+    name = active_profile_name(desk_name, limits.profile)
+    _profile, saved = set_heights(
+        name,
+        sit_mm=height_mm if posture == "sit" else None,
+        stand_mm=height_mm if posture == "stand" else None,
+        min_mm=limits.min_mm,
+        max_mm=limits.max_mm,
+    )
+    return name, saved
+
+
 @profile_app.command("validate")
 @guard
 def profile_validate(

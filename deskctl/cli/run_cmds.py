@@ -286,6 +286,13 @@ async def _serve(
                 logging.getLogger("deskctl.service").info(
                     "deskctl is running %s; stop it with Ctrl-C", ", ".join(service.desks)
                 )
+                for name, runner in service.desks.items():
+                    if runner.link.simulated:
+                        logging.getLogger("deskctl.service").warning(
+                            "%s is a simulated desk: no real desk moves (set yours up with "
+                            "`deskctl init`)",
+                            name,
+                        )
                 await service.run()
             if bridge is not None:
                 bridge_stop.set()

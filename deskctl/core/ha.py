@@ -91,6 +91,8 @@ STATE_FIELDS = (
     "posture",
     "moving",
     "profile",
+    "sit_mm",
+    "stand_mm",
     "schedule",
     "next_change_at",
     "next_posture",
@@ -324,6 +326,10 @@ def discovery_payload(
                 command_topic=topics.desk(name, "profile/set"),
                 retain=False,
                 icon="mdi:account-cog",
+                json_attributes_topic=state,
+                json_attributes_template=(
+                    "{{ {'sit_mm': value_json.sit_mm, 'stand_mm': value_json.stand_mm} | tojson }}"
+                ),
                 **_state_reader(topics, name, "{{ value_json.profile }}"),
             ),
             button("sit", "Sit", "posture/set", "sit", "mdi:chair-rolling"),

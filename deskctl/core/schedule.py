@@ -40,6 +40,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from deskctl.core.cues import Cue
 from deskctl.core.planner import Block, wall_time, working_spans
 from deskctl.core.profile import Posture, Profile
+from deskctl.core.units import format_height
 from deskctl.errors import IllegalTransition
 
 __all__ = [
@@ -473,6 +474,16 @@ class Scheduler:
         self.profile = profile
         self._replan(now, self.posture, self.posture_since)
         return [Replanned(f"profile {profile.name}")]
+
+    def new_heights(self, profile: Profile) -> list[Action]:
+        """The same profile with new heights (`deskctl profile set`): the plan keeps its times,
+        every change from now goes to the new height; a move under way carries on."""
+        self.profile = profile
+        self.blocks = [replace(b, height_mm=profile.height_for(b.posture)) for b in self.blocks]
+        if self.stage is Stage.CONFIRMING and self._change is not None:
+            self._change = replace(self._change, height_mm=profile.height_for(self._change.posture))
+        sit, stand = format_height(profile.sit_mm), format_height(profile.stand_mm)
+        return [Replanned(f"new heights: sit {sit}, stand {stand}")]
 
     # -- keeping the timers where they were ---------------------------------------------------
     def _thaw(self, now: datetime, why: str) -> list[Action]:

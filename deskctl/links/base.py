@@ -115,6 +115,8 @@ Progress = Callable[[int], None]  # called with the height in mm while a move ru
 class DeskLink(abc.ABC):
     """A connection to one desk."""
 
+    simulated = False  # True for the simulated desks deskctl ships (`--simulate`, link = "sim")
+
     def __init__(self, name: str, clock: Clock, *, min_mm: int, max_mm: int) -> None:
         if min_mm >= max_mm:
             raise ValueError(f"desk {name!r}: min_mm {min_mm} must be below max_mm {max_mm}")

@@ -24,6 +24,8 @@ _START_MM = 750
 class SimLink(LinakLink):
     """A LINAK link to a simulated desk whose height persists between runs."""
 
+    simulated = True
+
     def __init__(
         self,
         name: str,
@@ -70,6 +72,8 @@ class SimBleLink(LinakLink):
     The real bleak client, the real GATT bytes, no Bluetooth hardware: the emulated desk starts
     with the link and stops with it.
     """
+
+    simulated = True
 
     def __init__(
         self, name: str, clock: Clock, *, min_mm: int, max_mm: int, height_mm: int = _START_MM

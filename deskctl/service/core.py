@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deskctl.clock import Clock
+from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
 from deskctl.core.units import format_duration, parse_duration_s, parse_height_mm
 from deskctl.errors import DeskctlError, DeskError, DurationError, InputError, LinkError
@@ -414,10 +415,39 @@ class Service:
 
             profile = remember_profile(str(args.get("name", "")), runner.name)
             actions = sched.use_profile(profile, now)
+        elif cmd == "profile_set":
+            actions = sched.new_heights(_new_heights(runner, args))
         else:
             raise InputError(f"{cmd!r} is not a command the service knows")
         runner.carry_out(actions, now)
         return runner.status(now)
+
+
+def _new_heights(runner: DeskRunner, args: dict[str, Any]) -> Profile:
+    """`profile_set`: save the new sit or stand height of the desk's profile; the profile as now
+    saved. `here: true` takes the desk's height now (it must stand still)."""
+    from deskctl.profile_library import set_heights
+
+    posture = args.get("posture")
+    if posture not in ("sit", "stand"):
+        raise InputError("profile_set needs a posture, sit or stand")
+    if args.get("here") is True:
+        link = runner.link
+        if not link.connected or link.height_mm is None:
+            raise DeskError(f"desk {runner.name!r} has not said how high it is; try again")
+        if link.moving:
+            raise InputError(f"desk {runner.name!r} is moving; set the height once it stands still")
+        height_mm = link.height_mm
+    else:
+        height_mm = _height_arg(args)
+    profile, _file = set_heights(
+        runner.profile.name,
+        sit_mm=height_mm if posture == "sit" else None,
+        stand_mm=height_mm if posture == "stand" else None,
+        min_mm=runner.link.min_mm,
+        max_mm=runner.link.max_mm,
+    )
+    return profile
 
 
 def _bool_arg(args: dict[str, Any], name: str, default: bool) -> bool:
