@@ -35,10 +35,9 @@ from typing import Literal
 
 from deskctl import paths
 from deskctl.core.profile import Profile, parse_profile
-from deskctl.errors import ConfigError
-from deskctl.files import write_file
 from deskctl.core.units import format_height
 from deskctl.errors import ConfigError, HeightError
+from deskctl.files import write_file
 from deskctl.toml_files import read_toml
 
 __all__ = [

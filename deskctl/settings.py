@@ -422,7 +422,7 @@ def select_desk(
             return DEFAULT_DESK, DeskSettings()
         raise ConfigError(
             f"no desk is configured; add one to {settings_path()} "
-            "(see `deskctl config init`) or try --simulate"
+            "(see `deskctl init`) or try --simulate"
         )
     known = ", ".join(sorted(settings.desks))
     raise ConfigError(f"several desks are configured ({known}); choose one with --desk NAME")

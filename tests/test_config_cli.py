@@ -8,15 +8,15 @@ from pathlib import Path
 from tests.cli import deskctl
 
 
-def test_init_writes_a_starter_that_loads_and_never_overwrites(tmp_path: Path) -> None:
-    first = deskctl(tmp_path, "config", "init")
+def test_init_writes_settings_that_load_and_never_overwrites(tmp_path: Path) -> None:
+    first = deskctl(tmp_path, "config", "init", "--simulate", "--yes", "--max", "125cm")
     assert first.returncode == 0, first.stderr
     settings = tmp_path / "config" / "settings.toml"
     written = settings.read_text()
     shown = deskctl(tmp_path, "config", "show", "--json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["settings"]["desks"]["office"]["max_mm"] == 1250
-    again = deskctl(tmp_path, "config", "init")
+    assert json.loads(shown.stdout)["settings"]["desks"]["desk"]["max_mm"] == 1250
+    again = deskctl(tmp_path, "config", "init", "--simulate", "--yes")
     assert again.returncode == 2
     assert "already exists" in again.stderr
     assert settings.read_text() == written

@@ -174,7 +174,9 @@ def test_a_running_service_takes_the_new_height_at_once_and_home_assistant_sees_
         # remembered: the service started again uses the heights set for `default`
     finally:
         service.send_signal(signal.SIGTERM)
-        service.communicate(timeout=30)
+        log, _ = service.communicate(timeout=30)
+    # `run` says at start that the desk is simulated
+    assert "desk is a simulated desk: no real desk moves" in log
     assert deskctl(tmp_path, "profile", "use", "default").returncode == 0
     assert _heights_shown(tmp_path) == "heights:  sit 75.0 cm, stand 112.0 cm"
 

@@ -47,6 +47,7 @@ _COMMAND_MODULES = (
     "schedule_cmds",
     "service_cmds",
     "config_cmds",
+    "init_cmds",
     "stats_cmds",
     "emulate_cmds",
 )

@@ -1,4 +1,7 @@
-"""`deskctl config show|path|init`: the effective settings (secrets masked) and where they live."""
+"""`deskctl config show|path|init`: the effective settings (secrets masked) and where they live.
+
+`config init` is `deskctl init` (deskctl/cli/init_cmds.py), the guided first run.
+"""
 
 from __future__ import annotations
 
@@ -18,37 +21,6 @@ app.add_typer(config_app, name="config")
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings file to use.")]
 
 _SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
-
-STARTER = """\
-# deskctl settings. Every key can also be set with an environment variable:
-# DESKCTL_<SECTION>__<KEY>, e.g. DESKCTL_DESKS__OFFICE__MAX_MM=1200 or DESKCTL_MQTT__HOST=broker.
-
-# One table per desk. link = "ble" (LINAK / IKEA IDÅSEN), "mqtt" (ESPHome desks) or "sim".
-[desks.office]
-link = "sim"
-# address = "AA:BB:CC:DD:EE:FF"   # for link = "ble": see `deskctl scan`
-min_mm = 650                      # never commanded below this
-max_mm = 1250                     # never commanded above this
-# calibration_mm = 0              # added to the height the desk reports
-# profile = "default"             # see `deskctl profile list`
-
-# The MQTT broker, for Home Assistant and MQTT desks.
-# [mqtt]
-# host = "localhost"
-# port = 1883
-# tls = false
-# username = "deskctl"
-# password = "..."
-# base_topic = "deskctl"
-# discovery_prefix = "homeassistant"
-
-# Where cues and warnings go besides the log.
-[notify]
-terminal = true
-desktop = false
-# command = ["/usr/bin/espeak-ng"]  # run with the cue in DESKCTL_* environment variables
-"""
-
 
 _MASK = "**********"
 
@@ -98,7 +70,7 @@ def path() -> None:
     from deskctl.settings import settings_path
 
     file = settings_path()
-    print(f"settings  {file}{'' if file.exists() else '  (not there yet: deskctl config init)'}")
+    print(f"settings  {file}{'' if file.exists() else '  (not there yet: deskctl init)'}")
     print(f"profiles  {paths.config_dir() / 'profiles'}")
     print(f"cues      {paths.config_dir() / 'cues'}")
     print(f"history   {paths.state_dir()}")
@@ -131,16 +103,3 @@ def show(
     for key, value in environment.items():
         print(f"# overridden by {key}={value}")
     print(json.dumps(effective, indent=2, sort_keys=True))
-
-
-@config_app.command("init")
-@guard
-def init(config: ConfigOpt = None) -> None:
-    """Write a commented starter settings file (never overwrites one)."""
-    from deskctl.files import write_file
-    from deskctl.settings import settings_path
-
-    file = config or settings_path()
-    # owner-only from the first byte: this is where the MQTT password goes
-    write_file(file, STARTER, what="the settings", mode=0o600, exclusive=True)
-    print(f"Wrote {file}; edit it, then check it with: deskctl config show")

@@ -175,7 +175,7 @@ def test_a_refused_mqtt_login_never_prints_the_password(
 
 
 def test_the_settings_file_config_init_writes_is_the_owners_alone(tmp_path: Path) -> None:
-    done = deskctl(tmp_path, "config", "init")
+    done = deskctl(tmp_path, "config", "init", "--simulate", "--yes", "--no-service")
     assert done.returncode == 0, done.stderr
     mode = stat.S_IMODE((tmp_path / "config" / "settings.toml").stat().st_mode)
     assert mode & 0o077 == 0, f"the file that will hold the MQTT password is {oct(mode)}"
