@@ -267,4 +267,3 @@ def set_heights(
         )
     write_file(target, text, what=f"profile {name!r}", mode=0o644)
     return expected, target
-
