@@ -245,7 +245,7 @@ def test_an_away_block_moves_nothing_but_still_shows_its_walk() -> None:
 # --- skip and snooze ---------------------------------------------------------------------------
 
 
-def test_skip_in_the_warning_window_drops_that_change_and_keeps_the_next_on_time() -> None:
+def test_skip_in_the_warning_window_keeps_sitting_until_the_next_stand_on_time() -> None:
     d = day()
     d.until(at(9, 29, 40))
     assert d.of(Warn)[-1][1].block.start == at(9, 30)
@@ -253,9 +253,14 @@ def test_skip_in_the_warning_window_drops_that_change_and_keeps_the_next_on_time
     assert [(a.block.start, a.why) for a in dropped if isinstance(a, Dropped)] == [
         (at(9, 30), "skipped")
     ]
+    # the 09:45 "sit" that would have ended the stand is no change for someone still sitting:
+    # no warning to sit, no cue; the next change is the stand at 10:15
+    next_change = d.sched.next_change()
+    assert next_change is not None
+    assert (next_change.start, next_change.posture) == (at(10, 15), "stand")
     d.until(at(10, 16))
-    assert (at(9, 30), "stand") not in d.moves()
-    assert d.moves() == [(at(9), "sit"), (at(9, 45), "sit"), (at(10, 15), "stand")]
+    assert d.moves() == [(at(9), "sit"), (at(10, 15), "stand")]
+    assert [w.block.start for _, w in d.of(Warn)] == [at(9), at(9, 30), at(10, 15)]
 
 
 def test_snooze_puts_the_change_off_and_the_next_block_keeps_its_length() -> None:
@@ -288,6 +293,88 @@ def test_a_snooze_in_the_morning_leaves_the_afternoon_alone() -> None:
     d.until(at(14, 1))
     assert (at(13, 30), "sit") in d.moves()
     assert (at(14, 0), "stand") in d.moves()
+
+
+# --- the person's word (skip, snooze) survives whatever comes after -----------------------------
+
+
+def _pause_for(d: Day, start: datetime, end: datetime) -> None:
+    d.do("pause", (end - start).total_seconds())
+    d.until(end)
+
+
+def _pause_resume(d: Day, start: datetime, end: datetime) -> None:
+    d.do("pause")
+    d.until(end)
+    d.do("resume")
+
+
+def _inhibit(d: Day, start: datetime, end: datetime) -> None:
+    d.do("inhibit", True)
+    d.until(end)
+    d.do("inhibit", False)
+
+
+def _schedule_off_on(d: Day, start: datetime, end: datetime) -> None:
+    d.do("set_enabled", False)
+    d.until(end)
+    d.do("set_enabled", True)
+
+
+def _switch_profile(d: Day, start: datetime, end: datetime) -> None:
+    d.until(end)
+    d.do(
+        "use_profile",
+        make(cycle=[{"posture": "sit", "minutes": 20}, {"posture": "stand", "minutes": 10}]),
+    )
+
+
+def _restart(d: Day, start: datetime, end: datetime) -> None:
+    """The service dies at `start` and starts again at `end` (a new scheduler, as in the
+    service: the posture since 09:00 and the last run's next change come from its saved state)."""
+    saved = d.sched.next_change()
+    d.now = end
+    d.sched = Scheduler(d.profile, TZ, d.plan, end)
+    d.do("restarted", "sit", at(9), None if saved is None else saved.start)
+
+
+# (interruption, 09:50-10:00 after a skip; 09:32-09:36 after a snooze) -> where the next stand
+# comes: the interruptions that keep the timers put it off by their length, the ones that re-plan
+# the day (schedule off/on, a profile, a restart) keep it where the word put it
+WORD_KEPT = [
+    ("pause with an end", _pause_for, at(10, 25), at(9, 44)),
+    ("pause until resume", _pause_resume, at(10, 25), at(9, 44)),
+    ("inhibit on then off", _inhibit, at(10, 25), at(9, 44)),
+    ("schedule off then on", _schedule_off_on, at(10, 15), at(9, 40)),
+    ("profile switched", _switch_profile, at(10, 15), at(9, 40)),
+    ("service restarted", _restart, at(10, 15), at(9, 40)),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "interrupt", "after_skip", "after_snooze"), WORD_KEPT, ids=[c[0] for c in WORD_KEPT]
+)
+@pytest.mark.parametrize("word", ["skip", "snooze"])
+def test_a_skip_or_a_snooze_survives_a_pause_an_inhibit_a_re_plan_and_a_restart(
+    word: str, case: str, interrupt: Any, after_skip: datetime, after_snooze: datetime
+) -> None:
+    d = day()
+    d.until(at(9, 29, 40))  # warned of the 09:30 stand
+    if word == "skip":
+        d.do("skip")
+        start, end, stand_at = at(9, 50), at(10), after_skip
+    else:
+        d.do("snooze", 600.0)  # the stand at 09:40
+        start, end, stand_at = at(9, 32), at(9, 36), after_snooze
+    d.until(start)
+    interrupt(d, start, end)
+    next_change = d.sched.next_change()
+    assert next_change is not None
+    assert (next_change.start, next_change.posture) == (stand_at, "stand"), case
+    d.until(stand_at + timedelta(minutes=1))
+    assert d.moves() == [(at(9), "sit"), (stand_at, "stand")], "no move came back before it"
+    stand_warnings = [when for when, w in d.of(Warn) if w.block.posture == "stand"]
+    assert stand_warnings == [at(9, 29, 30), stand_at - timedelta(seconds=30)]
 
 
 # --- pause and inhibit keep the timers ---------------------------------------------------------

@@ -74,14 +74,17 @@ def stops_after_target(link: SimLink, since: int) -> bool:
 # --- skip and snooze ---------------------------------------------------------------------------
 
 
-def test_skip_in_the_warning_window_keeps_the_desk_still_and_the_next_change_on_time() -> None:
+def test_skip_in_the_warning_window_keeps_the_desk_still_until_the_next_stand() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 29, 40))
         warned_at, warning = recorded.of("warning")[-1]
         assert near(warned_at, at(9, 29, 30))
         assert warning["height_mm"] == STAND_MM
         status = await service.call("skip")
-        assert status["next_change_at"] == at(9, 45).isoformat()
+        assert (status["next_change_at"], status["next_posture"]) == (
+            at(10, 15).isoformat(),
+            "stand",
+        )
         await until(service, at(9, 40))
         assert sim(service).model.height_mm == SIT_MM, "the skipped stand did not happen"
         await until(service, at(10, 16))
@@ -89,7 +92,7 @@ def test_skip_in_the_warning_window_keeps_the_desk_still_and_the_next_change_on_
     recorded = run_service(START, script)
     dropped = [(f["start"], f["why"]) for _, f in recorded.of("dropped")]
     assert dropped == [(at(9, 30).isoformat(), "skipped")]
-    assert_moves(recorded, [(at(9), SIT_MM), (at(9, 45), SIT_MM), (at(10, 15), STAND_MM)])
+    assert_moves(recorded, [(at(9), SIT_MM), (at(10, 15), STAND_MM)])
 
 
 def test_snooze_10m_moves_10_minutes_later_and_the_next_block_keeps_its_length() -> None:

@@ -17,6 +17,12 @@ for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
   grows and every later block of the working range is shifted by the time they lasted (and cut at
   the range's end), so the time left to the next change is what it was; a later range is shifted
   only by the part of that time that fell inside it.
+- Skip and snooze are the person's word and are kept: a skip drops the next change and keeps the
+  posture until the plan next leaves it; a snooze puts the next change off. Whatever comes after
+  (a pause or an inhibit ending, the schedule switched off and on, a profile switch, a restart)
+  never brings a skipped change back: the done mark moves with the blocks it marks, and a re-plan
+  puts no change before the one the word left next (`_not_before`). Only a manual move, the
+  person choosing again, or a new day ends the word.
 - A change found more than `late_s` overdue (a suspend, a clock jump) is dropped, never fired:
   `clock_jumped` re-plans from now, and no burst of overdue moves can happen.
 - A manual move is the person's choice: the plan restarts from now in the posture they chose.
@@ -149,6 +155,8 @@ class Scheduler:
         self._change: Block | None = None  # when CONFIRMING or MOVING: the change at stake
         self._frozen_since: datetime | None = None
         self._done_until: datetime | None = None  # changes starting at or before this are done
+        self._not_before: datetime | None = None  # the person's word (a skip, a snooze): no change
+        # before this, whatever re-plans the day (kept through pauses, inhibits, restarts)
         self.day = now.astimezone(tz).date()
         self.blocks: list[Block] = self._planned(None, None)  # in UTC
 
@@ -312,6 +320,7 @@ class Scheduler:
         self.day = now.astimezone(self.tz).date()
         self.blocks = self._planned(None, None)
         self._done_until = None
+        self._not_before = None
         if self.stage is not Stage.MOVING:  # a move across midnight still reports its end
             self.stage = Stage.WAITING
 
@@ -320,7 +329,8 @@ class Scheduler:
     ) -> None:
         """Plan the rest of the day from the person's posture, keeping the time they have been
         in it (`since`): the block in progress ends when it would have, never later than one
-        step of the cycle, and with a full warning if it is already due."""
+        step of the cycle, and with a full warning if it is already due; and keeping the
+        person's word: no change before `_not_before` (a skip or a snooze)."""
         origin = now
         step_s = next((st.minutes * 60 for st in self.profile.cycle if st.posture == posture), 0)
         if posture is not None and since is not None and step_s:
@@ -332,6 +342,11 @@ class Scheduler:
         self._done_until = now
         if self.stage is not Stage.MOVING:
             self.stage = Stage.WAITING
+        block = self._next_change()
+        floor = self._not_before
+        if floor is not None and block is not None and floor > max(now, block.start):
+            self._shift_from(block.start, floor - block.start, now)
+            self._not_before = floor
 
     # -- what the desk did --------------------------------------------------------------------
     def move_done(self, arrived: bool, now: datetime, reason: str = "") -> list[Action]:
@@ -359,6 +374,7 @@ class Scheduler:
             return actions
         self.posture = posture
         self.posture_since = now
+        self._not_before = None  # the person chose: their posture, not an earlier word, counts
         self._replan(now, posture)
         actions.append(Replanned(f"you chose to {posture}"))
         return actions
@@ -377,26 +393,43 @@ class Scheduler:
         now, since = _utc(now), _utc(since)
         self.posture = posture
         self.posture_since = since
+        if next_change_at is not None:  # kept as the person's word: a later re-plan keeps it too
+            floor = _utc(next_change_at)
+            self._not_before = max(floor, self._not_before or floor)
         self._replan(now, posture, since)
-        block = self._next_change()
-        if next_change_at is not None and block is not None:
-            later_s = next_change_at.timestamp() - block.start.timestamp()  # real seconds
-            if later_s > 0 and next_change_at.timestamp() > now.timestamp():
-                self._shift_from(block.start, timedelta(seconds=later_s), now)
         return [Replanned("restarted; the day's plan kept")]
 
     # -- what the person said -----------------------------------------------------------------
     def skip(self, now: datetime) -> list[Action]:
-        """Skip the next change (it is dropped; the posture stays)."""
+        """Skip the next change: the posture stays until the plan next leaves it.
+
+        The change is dropped, and so are the changes right after it back to the posture kept
+        (skipping a 15-minute stand while sitting also drops the sit that would end it: that is
+        no change for someone still sitting). The next change is the first that leaves the
+        posture, and nothing re-plans the day to come earlier (`_not_before`).
+        """
         block = self._next_change()
         if block is None:
             raise IllegalTransition("there is no change left today to skip")
         if self.stage is Stage.MOVING:
             raise IllegalTransition("the desk is moving; stop it first")
         self.held = None
-        self._mark_done(block.start)
+        kept = self.posture or self._posture_before(block)
+        last = block
+        for later in self.blocks:
+            if later.start <= last.start:
+                continue
+            if later.start != last.end or (later.change is not None and later.posture != kept):
+                break
+            last = later
+        self._mark_done(last.start)
+        self._not_before = last.end
         self.stage = Stage.WAITING
         return [Dropped(_zoned(block, self.tz), "skipped")]
+
+    def _posture_before(self, block: Block) -> Posture | None:
+        """The planned posture right before `block` (None when nothing adjoins it)."""
+        return next((b.posture for b in self.blocks if b.end == block.start), None)
 
     def snooze(self, for_s: float, now: datetime) -> list[Action]:
         """Put the next change off by `for_s`; the blocks after it move along."""
@@ -410,6 +443,8 @@ class Scheduler:
             raise IllegalTransition("there is no change left today to snooze")
         base = max(now, block.start - timedelta(seconds=self.profile.warn_s))
         self._shift_from(block.start, timedelta(seconds=for_s), base)
+        later = self._next_change()
+        self._not_before = None if later is None else later.start
         self.stage = Stage.WAITING
         return [Replanned(f"snoozed {round(for_s / 60)} min")]
 
@@ -506,24 +541,44 @@ class Scheduler:
         """
         spans = [(_utc(s), _utc(e)) for s, e in working_spans(self.profile, self.day, self.tz)]
         until = since + by
+
+        def shift_at(instant: datetime) -> timedelta:
+            span = next(((s, e) for s, e in spans if s <= instant <= e), None)
+            if span is None:
+                return timedelta(0)
+            return max(timedelta(0), min(until, span[1]) - max(since, span[0]))
+
+        done = self._done_until
+        done_starts: list[datetime] = []  # where the changes already done start now
         shifted: list[Block] = []
         for block in self.blocks:
             span = next(((s, e) for s, e in spans if s <= block.start < e), None)
             if block.end < since or span is None:
-                shifted.append(block)
-                continue
-            span_start, span_end = span
-            shift = max(timedelta(0), min(until, span_end) - max(since, span_start))
-            if block.start < since:  # in progress: it grows by the frozen time
-                new = replace(block, end=block.end + shift)
+                new = block
             else:
-                new = replace(block, start=block.start + shift, end=block.end + shift)
-            if new.start >= span_end:
-                continue
-            shifted.append(replace(new, end=min(new.end, span_end)))
+                span_end = span[1]
+                shift = shift_at(block.start)
+                if block.start < since:  # in progress: it grows by the frozen time
+                    new = replace(block, end=block.end + shift)
+                else:
+                    new = replace(block, start=block.start + shift, end=block.end + shift)
+                if new.start >= span_end:
+                    continue
+                new = replace(new, end=min(new.end, span_end))
+            shifted.append(new)
+            if done is not None and block.start <= done:
+                done_starts.append(new.start)
         self.blocks = shifted
-        if self._done_until is not None and self._done_until >= since:
-            self._done_until = min(self._done_until, now)
+        # what was done (a skipped change included) stays done where it moved to, and nothing
+        # that was not done becomes done: the mark follows the blocks
+        if done is not None and done >= since:
+            self._done_until = max(done_starts, default=since)
+        word = self._not_before
+        if word is not None and word >= since:
+            span = next(((s, e) for s, e in spans if s <= word <= e), None)
+            self._not_before = word + shift_at(word)
+            if span is not None:
+                self._not_before = min(self._not_before, span[1])
 
 
 def _utc(value: datetime) -> datetime:

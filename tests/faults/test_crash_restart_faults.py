@@ -250,7 +250,7 @@ def test_an_obstruction_hold_is_on_disk_before_anyone_hears_of_it(tmp_path: Path
 def test_a_skip_survives_a_restart(tmp_path: Path) -> None:
     """The 09:30 stand is skipped at 09:29 and the service dies at 09:31: after the restart
     the skipped stand does not come back, and the next change is when it was before the crash
-    (not a whole block after the restart)."""
+    (the stand at 10:15: the skip keeps the person sitting until then)."""
     store = Store(tmp_path / "history.sqlite3")
     before: list[str] = []
     after: list[str] = []
@@ -272,7 +272,7 @@ def test_a_skip_survives_a_restart(tmp_path: Path) -> None:
     finally:
         store.close()
     assert recorded.of("move_started") == [], "the skipped stand came back after the restart"
-    assert after == before == [at(9, 45).isoformat()]
+    assert after == before == [at(10, 15).isoformat()]
 
 
 async def _crash() -> None:
