@@ -10,7 +10,10 @@ the broker goes away reconnects with backoff. Each connection:
    another bridge publishes too;
 2. publishes the discovery of every desk (retained; again whenever Home Assistant's birth message
    says it started), its own record, and each desk's availability and state;
-3. subscribes to the command topics and serves them until `stop`, then says `offline`.
+3. subscribes to the command topics (on MQTT 5 with retain-as-published, so that a command sent
+   with the retain flag shows it even when it arrives live) and serves them until `stop`, then
+   says `offline`. A retained command is refused, and cleared from the broker (an empty retained
+   message on its topic): it would run again at every reconnect.
 The service's news goes out on `B/D/event` at once (an event sink). `B/D/state` (retained) is
 driven by the state itself: the publisher computes every desk's state when news or a height
 report wakes it, and at least every `watch_s` (working hours begin, a profile is switched from
@@ -46,6 +49,7 @@ from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from deskctl import __version__, paths
 from deskctl.core.ha import (
@@ -164,6 +168,7 @@ class MqttBridge:
         )
         self._protocol = aiomqtt.ProtocolVersion.V5  # it says when a session was taken over
         self._outbox: deque[tuple[str, bytes]] = deque(maxlen=1000)
+        self._to_clear: set[str] = set()  # command topics holding a retained command
         self._wake = asyncio.Event()
         self._sent_state: dict[str, dict[str, Any]] = {}
         self._sent_at: dict[str, float] = {}
@@ -342,6 +347,7 @@ class MqttBridge:
         self._sent_state.clear()
         self._sent_availability.clear()
         self._outbox.clear()
+        self._to_clear.clear()
         reader = asyncio.create_task(self._read(client), name="mqtt-bridge-reader")
         stopper = asyncio.create_task(stop.wait())
         tasks: set[asyncio.Task[Any]] = {reader, stopper}
@@ -349,8 +355,10 @@ class MqttBridge:
             await client.publish(self.topics.bridge_availability, ONLINE, qos=1, retain=True)
             await self._clean_up(client, reader)
             await self._publish_discovery(client)
-            filters = [*self.topics.command_filters(self.desks), self.topics.ha_status]
-            await client.subscribe([(f, 1) for f in filters])
+            commands = [
+                self._command_subscription(f) for f in self.topics.command_filters(self.desks)
+            ]
+            await client.subscribe([*commands, (self.topics.ha_status, 1)])
             self._wake.set()
             tasks.add(asyncio.create_task(self._publish_loop(client), name="mqtt-bridge-out"))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -362,6 +370,14 @@ class MqttBridge:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _command_subscription(self, topic_filter: str) -> tuple[str, Any]:
+        """A command filter at QoS 1; on MQTT 5 with retain-as-published, so that a command
+        published with the retain flag while the bridge is connected still shows the flag (MQTT
+        3.1.1 brokers clear it for subscribers already there: such a command cannot be told)."""
+        if self._protocol is aiomqtt.ProtocolVersion.V5:
+            return topic_filter, SubscribeOptions(qos=1, retainAsPublished=True)
+        return topic_filter, 1
 
     async def _goodbye(self, client: aiomqtt.Client) -> None:
         with contextlib.suppress(aiomqtt.MqttError):
@@ -550,6 +566,10 @@ class MqttBridge:
                     await asyncio.wait_for(self._wake.wait(), wait_s)
 
     async def _flush(self, client: aiomqtt.Client) -> None:
+        while self._to_clear:
+            topic = self._to_clear.pop()
+            log.info("MQTT bridge: clearing the retained command on %s (refused)", topic)
+            await client.publish(topic, b"", qos=1, retain=True)
         while self._outbox:
             topic, payload = self._outbox.popleft()
             await client.publish(topic, payload, qos=1)
@@ -610,12 +630,17 @@ class MqttBridge:
         if topic.startswith(f"{self.topics.base}/bridge/") and topic.endswith("/desks"):
             self._records[topic] = parse_record(payload)
             return
+        if retained and not payload:
+            return  # a retained message being cleared (this bridge's own clear included)
         profiles = self._profiles
         if topic.endswith("/profile/set"):
             profiles = self._profiles_with(payload)  # a file added since the last look
         result = parse_command(self.topics, topic, payload, profiles=profiles, retained=retained)
         if result is None:
             return
+        if isinstance(result, Refusal) and result.retained and result.target in (None, *self.desks):
+            self._to_clear.add(topic)  # said in the refusal's reason, and in the log
+            self._wake.set()
         targets = self.desks if result.target is None else [result.target]
         for desk in targets:
             queue = self._queues.get(desk)

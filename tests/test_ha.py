@@ -585,7 +585,8 @@ def test_commands_that_cannot_be_done_say_why(topic: str, payload: bytes, reason
 def test_a_retained_command_is_refused() -> None:
     refusal = parse("deskctl/office/posture/set", b"stand", retained=True)
     assert isinstance(refusal, Refusal)
-    assert "retained command is ignored" in refusal.reason
+    assert "retained command is refused" in refusal.reason
+    assert refusal.retained, "the bridge clears it from the broker"
 
 
 @pytest.mark.parametrize(

@@ -654,11 +654,16 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A command that cannot be done: nothing moves, and `reason` (one sentence) says why."""
+    """A command that cannot be done: nothing moves, and `reason` (one sentence) says why.
+
+    `retained`: the command came with the retain flag, so it sits on the broker and the bridge
+    clears it there (an empty retained message on its topic), as `reason` says.
+    """
 
     target: str | None
     reason: str
     topic: str = ""
+    retained: bool = False
 
 
 def _split(topics: Topics, topic: str) -> tuple[str, str] | None:
@@ -711,9 +716,10 @@ def parse_command(
     if retained:
         return Refusal(
             target,
-            "a retained command is ignored (it would run again at every reconnect); "
-            "publish commands without the retain flag",
+            "a retained command is refused (it would run again at every reconnect) and cleared "
+            "from the broker; publish commands without the retain flag",
             topic,
+            retained=True,
         )
     text = _text(payload)
     if isinstance(text, Refusal):
