@@ -339,7 +339,8 @@ EXPECTED = {
         "platform": "sensor", "unique_id": "deskctl_office_next_change", "name": "Next change",
         "device_class": "timestamp", "json_attributes_topic": STATE,
         "json_attributes_template":
-            "{{ {'posture': value_json.next_posture, 'cue': value_json.next_cue} | tojson }}",
+            "{{ {'posture': value_json.next_posture, 'cue': value_json.next_cue, 'waiting_for':"
+            " value_json.waiting_for, 'waiting_until': value_json.waiting_until} | tojson }}",
         "state_topic": STATE, "value_template": "{{ value_json.next_change_at }}",
     },
     "standing_today": {
@@ -422,6 +423,8 @@ def test_state_json_has_the_contract_fields_and_what_the_entities_need() -> None
         "connected": True,
         "held": None,
         "paused_until": None,
+        "waiting_for": None,
+        "waiting_until": None,
         "last_cue": STATUS["last_cue"],
     }
 

@@ -377,6 +377,81 @@ def test_a_skip_or_a_snooze_survives_a_pause_an_inhibit_a_re_plan_and_a_restart(
     assert stand_warnings == [at(9, 29, 30), stand_at - timedelta(seconds=30)]
 
 
+# --- what comes next, as status says it ---------------------------------------------------------
+
+
+def _then(d: Day, *steps: tuple[Any, ...]) -> None:
+    for step in steps:
+        if step[0] == "until":
+            d.until(step[1])
+        else:
+            d.do(*step)
+
+
+def _confirming() -> Day:
+    d = day(make(confirm=True))
+    d.until(at(9, 31))  # asked at 09:30 to stand; the question lapses at 09:44:30
+    return d
+
+
+# (case, profile and steps up to 09:31 or so) -> (next posture, at, waiting for, until)
+UPCOMING = [
+    ("running", day, [("until", at(9, 10))], ("stand", at(9, 30), None, None)),
+    ("after a skip", day, [("until", at(9, 10)), ("skip",)],
+     ("stand", at(10, 15), None, None)),
+    ("paused with an end", day, [("until", at(9, 10)), ("pause", 1200.0)],
+     ("stand", at(9, 50), "resume", at(9, 30))),
+    ("paused in the warning window", day, [("until", at(9, 29, 50)), ("pause", 120.0)],
+     ("stand", at(9, 32, 20), "resume", at(9, 31, 50))),  # 10 s left: a full warning first
+    ("paused without an end", day, [("until", at(9, 10)), ("pause",)],
+     ("stand", None, "resume", None)),
+    ("paused with an end while inhibited", day,
+     [("until", at(9, 10)), ("inhibit", True), ("pause", 600.0)],
+     ("stand", None, "resume", at(9, 20))),
+    ("inhibited", day, [("until", at(9, 10)), ("inhibit", True)],
+     ("stand", None, "inhibit_off", None)),
+    ("schedule off", day, [("until", at(9, 10)), ("set_enabled", False)],
+     (None, None, "schedule_on", None)),
+    ("waiting for a confirm", _confirming, [], ("stand", None, "confirm", at(9, 44, 30))),
+    ("warned late, after inhibit", day,
+     [("until", at(9, 29, 50)), ("inhibit", True), ("until", at(9, 40)), ("inhibit", False)],
+     ("stand", at(9, 40, 30), None, None)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "make_day", "steps", "expected"), UPCOMING, ids=[c[0] for c in UPCOMING]
+)
+def test_upcoming_says_what_comes_next_and_what_it_waits_for(
+    case: str, make_day: Any, steps: list[tuple[Any, ...]], expected: tuple[Any, ...]
+) -> None:
+    d = make_day()
+    _then(d, *steps)
+    upcoming = d.sched.upcoming(d.now)
+    posture = None if upcoming.block is None else upcoming.block.posture
+    waiting = None if upcoming.waiting_for is None else upcoming.waiting_for.value
+    assert (posture, upcoming.at, waiting, upcoming.until) == expected, case
+    for instant in (upcoming.at, upcoming.until):
+        assert instant is None or instant.tzinfo is TZ, "instants in the person's zone"
+
+
+@pytest.mark.parametrize(
+    ("paused_at", "pause_s"),
+    [(at(9, 10), 600.0), (at(9, 10), 1200.0), (at(9, 10), 3000.0), (at(9, 29, 50), 60.0)],
+)
+def test_the_change_shown_during_a_pause_is_the_one_that_comes_when_it_ends(
+    paused_at: datetime, pause_s: float
+) -> None:
+    d = day()
+    d.until(paused_at)
+    d.do("pause", pause_s)
+    shown = d.sched.upcoming(d.now)
+    assert shown.block is not None
+    assert shown.at is not None
+    d.until(shown.at + timedelta(seconds=1))
+    assert d.moves()[-1] == (shown.at, shown.block.posture)
+
+
 # --- pause and inhibit keep the timers ---------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["fast_status", "status_lines"]
+__all__ = ["fast_status", "next_line", "status_lines"]
 
 
 def _parse(argv: list[str]) -> tuple[bool, str | None] | None:
@@ -48,19 +48,49 @@ def status_lines(answer: dict[str, Any]) -> list[str]:
         line += " (a simulated desk, not a real one)" if state.get("simulated") else ""
         lines.append(line)
         lines.append(f"  profile {state.get('profile')}, schedule {state.get('schedule')}")
-        if state.get("held"):
-            lines.append(f"  held: {state['held']} (deskctl resume)")
-        if state.get("next_change_at"):
-            cue = state.get("next_cue") or {}
-            then = f" with {cue['title']}" if cue.get("title") else ""
-            lines.append(
-                f"  next: {state['next_posture']} at {state['next_change_at'][11:16]}{then}"
-            )
+        line = next_line(state)
+        if line:
+            lines.append(f"  {line}")
         lines.append(
             f"  standing today {format_duration(state.get('standing_today_s') or 0)}, "
             f"sitting bout {format_duration(state.get('sitting_bout_s') or 0)}"
         )
     return lines
+
+
+def next_line(state: dict[str, Any]) -> str:
+    """What comes next, in words: what it waits for, then the change (or "" if nothing does).
+
+    `stand at 10:15`; `paused until 10:15, then stand at 10:35`; `paused until you resume
+    (deskctl resume), then stand`; `waiting for your confirm to stand (deskctl confirm), until
+    10:02`; `held: why (deskctl resume), then sit`; `inhibit is on (deskctl inhibit off), ...`.
+    """
+    posture = state.get("next_posture")
+    at = state.get("next_change_at")
+    cue = state.get("next_cue") or {}
+    change = ""
+    if posture:
+        change = f"{posture} at {at[11:16]}" if at else str(posture)
+        change += f" with {cue['title']}" if cue.get("title") else ""
+    until = state.get("waiting_until")
+    waiting = state.get("waiting_for")
+    if waiting == "confirm":
+        by = f", until {until[11:16]}" if until else ""
+        return f"waiting for your confirm to {change} (deskctl confirm){by}"
+    if waiting == "schedule_on":
+        wait = "the schedule is off (deskctl schedule on)"
+    elif waiting == "inhibit_off":
+        wait = "inhibit is on (deskctl inhibit off)"
+    elif waiting == "resume" and state.get("held") and state.get("schedule") != "paused":
+        wait = f"held: {state['held']} (deskctl resume)"
+    elif waiting == "resume":
+        wait = f"paused until {until[11:16]}" if until else "paused until you resume"
+        wait += "" if until else " (deskctl resume)"
+    else:
+        return f"next: {change}" if change else ""
+    if state.get("held") and not wait.startswith("held"):
+        wait += f"; held: {state['held']} (deskctl resume)"
+    return f"{wait}, then {change}" if change else wait
 
 
 def fast_status(argv: list[str]) -> int | None:

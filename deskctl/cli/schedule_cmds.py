@@ -32,10 +32,11 @@ def _call(cmd: str, desk: str | None, args: dict[str, Any], as_json: bool, done:
     if as_json:
         print_json(answer)
         return
-    state = answer.get("schedule", "")
-    nxt = answer.get("next_change_at")
-    tail = f"; next change at {nxt[11:16]}" if nxt and state == "running" else ""
-    print(f"{answer.get('desk')}: {done} (schedule {state}{tail})")
+    from deskctl.cli._fast import next_line
+
+    line = next_line(answer)
+    tail = f"\n  {line}" if line else ""
+    print(f"{answer.get('desk')}: {done} (schedule {answer.get('schedule', '')}){tail}")
 
 
 def _duration(text: str | None) -> dict[str, Any]:

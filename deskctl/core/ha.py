@@ -365,8 +365,9 @@ def discovery_payload(
                 device_class="timestamp",
                 json_attributes_topic=state,
                 json_attributes_template=(
-                    "{{ {'posture': value_json.next_posture, 'cue': value_json.next_cue}"
-                    " | tojson }}"
+                    "{{ {'posture': value_json.next_posture, 'cue': value_json.next_cue,"
+                    " 'waiting_for': value_json.waiting_for,"
+                    " 'waiting_until': value_json.waiting_until} | tojson }}"
                 ),
                 **_state_reader(topics, name, "{{ value_json.next_change_at }}"),
             ),
@@ -446,13 +447,16 @@ def _availability(topic: str) -> dict[str, str]:
 
 # -- state and events ----------------------------------------------------------------------------
 def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, Any]:
-    """`B/D/state`: DESIGN.md's fields, plus inhibited, connected, held, paused_until, last_cue."""
+    """`B/D/state`: DESIGN.md's fields, plus inhibited, connected, held, paused_until,
+    waiting_for, waiting_until, last_cue."""
     out = {key: _jsonable(status.get(key)) for key in STATE_FIELDS}
     out["moving"] = bool(status.get("moving"))
     out["inhibited"] = bool(inhibited)
     out["connected"] = bool(status.get("connected"))
     out["held"] = _jsonable(status.get("held"))
     out["paused_until"] = _jsonable(status.get("paused_until"))
+    out["waiting_for"] = _jsonable(status.get("waiting_for"))
+    out["waiting_until"] = _jsonable(status.get("waiting_until"))
     out["last_cue"] = _jsonable(status.get("last_cue"))
     return out
 

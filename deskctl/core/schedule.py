@@ -33,7 +33,10 @@ for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
 - Time is real time: inside, every instant is UTC (`now` is converted on the way in, the day's
   blocks are kept in UTC), because Python compares and subtracts two datetimes of one zone by
   their wall clocks, which is an hour off across a DST change. What goes out (actions,
-  `next_change`, `current_block`, `paused_until`) is in the person's zone `tz`.
+  `next_change`, `upcoming`, `current_block`, `paused_until`) is in the person's zone `tz`.
+- `upcoming` says what comes next as a person reads it: the change, when the desk moves for it
+  (after a pause with an end: as it will come then), or what it waits for (a confirm, a resume,
+  inhibit off, the schedule on) and until when.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ __all__ = [
     "ScheduleState",
     "Scheduler",
     "ShowCue",
+    "Upcoming",
     "Warn",
 ]
 
@@ -124,6 +128,31 @@ class Replanned:
 
 
 Action = Warn | AskConfirm | Move | ShowCue | Held | Dropped | Replanned
+
+
+class Waiting(enum.StrEnum):
+    """What the next change waits for, besides time."""
+
+    SCHEDULE_ON = "schedule_on"  # the schedule is off (`deskctl schedule on`)
+    RESUME = "resume"  # a pause, or a hold after an obstruction (`deskctl resume`)
+    INHIBIT_OFF = "inhibit_off"  # inhibit is on (a meeting, away)
+    CONFIRM = "confirm"  # the profile asks first (`deskctl confirm`)
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """What comes next, as a person reads it (`Scheduler.upcoming`); instants in the person's zone.
+
+    `block` is the next change (None when none is known: the schedule is off, or no change is
+    left today); `at` is when the desk moves for it, None while it waits for the person (a pause
+    without an end, inhibit, a hold, a question); `waiting_for` says what it waits for, and
+    `until` when that wait ends by itself (a pause's end, an unanswered question lapsing).
+    """
+
+    block: Block | None
+    at: datetime | None
+    waiting_for: Waiting | None = None
+    until: datetime | None = None
 
 
 class Scheduler:
@@ -200,13 +229,51 @@ class Scheduler:
         return None if block is None else _zoned(block, self.tz)
 
     def _next_change(self) -> Block | None:
-        for block in self.blocks:
-            if block.change is None:
-                continue
-            if self._done_until is not None and block.start <= self._done_until:
-                continue
-            return block
-        return None
+        return _first_change(self.blocks, self._done_until)
+
+    def upcoming(self, now: datetime) -> Upcoming:
+        """What comes next and when, as `deskctl status` says it (see `Upcoming`).
+
+        After a skip, the change after it; during a pause with an end, the change as it will
+        come once the pause is over (timers kept, a full warning); while a question waits, the
+        change asked about, `at` None until `confirm`; a warning given late moves at `move_at`.
+        """
+        now = _utc(now)
+        if not self.enabled:
+            return Upcoming(None, None, Waiting.SCHEDULE_ON)
+        if self.stage is Stage.CONFIRMING and self._change is not None and not self.frozen:
+            lapse = self._confirm_until(self._change).astimezone(self.tz)
+            return Upcoming(_zoned(self._change, self.tz), None, Waiting.CONFIRM, lapse)
+        block = self._next_change()
+        at = None if block is None else block.start
+        if self.paused:
+            waiting, until = Waiting.RESUME, self._paused_until
+            at = None
+            if until is not None and not self.inhibited and self.held is None:
+                block, at = self._after_pause(until)
+        elif self.inhibited:
+            waiting, until, at = Waiting.INHIBIT_OFF, None, None
+        elif self.held is not None:
+            waiting, until, at = Waiting.RESUME, None, None
+        else:
+            if at is not None and self.stage is Stage.WARNED and self._move_at is not None:
+                at = max(at, self._move_at)
+            elif at is not None and self.stage is Stage.WAITING:  # a warning still comes first
+                at = max(at, now + timedelta(seconds=self.profile.warn_s))
+            return Upcoming(*_in_zone(block, at, self.tz))
+        shown, at_shown = _in_zone(block, at, self.tz)
+        return Upcoming(
+            shown, at_shown, waiting, None if until is None else until.astimezone(self.tz)
+        )
+
+    def _after_pause(self, until: datetime) -> tuple[Block | None, datetime | None]:
+        """The next change and its move once the pause ends at `until` (UTC), timers kept."""
+        since = self._frozen_since or until
+        blocks, done, _ = self._shifted(since, until - since)
+        block = _first_change(blocks, done)
+        if block is None:
+            return None, None
+        return block, max(block.start, until + timedelta(seconds=self.profile.warn_s))
 
     def wake_at(self, now: datetime) -> datetime | None:
         """When `tick` must next be called (None: only an input can change anything today)."""
@@ -345,7 +412,7 @@ class Scheduler:
         block = self._next_change()
         floor = self._not_before
         if floor is not None and block is not None and floor > max(now, block.start):
-            self._shift_from(block.start, floor - block.start, now)
+            self._shift_from(block.start, floor - block.start)
             self._not_before = floor
 
     # -- what the desk did --------------------------------------------------------------------
@@ -441,8 +508,7 @@ class Scheduler:
         block = self._next_change()
         if block is None:
             raise IllegalTransition("there is no change left today to snooze")
-        base = max(now, block.start - timedelta(seconds=self.profile.warn_s))
-        self._shift_from(block.start, timedelta(seconds=for_s), base)
+        self._shift_from(block.start, timedelta(seconds=for_s))
         later = self._next_change()
         self._not_before = None if later is None else later.start
         self.stage = Stage.WAITING
@@ -528,10 +594,10 @@ class Scheduler:
         self._frozen_since = None
         if lasted <= timedelta(0):
             return []
-        self._shift_from(now - lasted, lasted, now)
+        self._shift_from(now - lasted, lasted)
         return [Replanned(f"{why} ended; timers kept")]
 
-    def _shift_from(self, since: datetime, by: timedelta, now: datetime) -> None:
+    def _shift_from(self, since: datetime, by: timedelta) -> None:
         """Put the plan off from `since` by `by`, range by range, each block cut at its range's end.
 
         A range is put off by the part of `since` .. `since + by` that fell inside it: the range
@@ -539,6 +605,12 @@ class Scheduler:
         grows; the later ones move along), a later range only by what overlapped it (usually
         nothing: a pause in the morning leaves the afternoon where it was).
         """
+        self.blocks, self._done_until, self._not_before = self._shifted(since, by)
+
+    def _shifted(
+        self, since: datetime, by: timedelta
+    ) -> tuple[list[Block], datetime | None, datetime | None]:
+        """The blocks, the done mark and the word as `_shift_from` leaves them (nothing changes)."""
         spans = [(_utc(s), _utc(e)) for s, e in working_spans(self.profile, self.day, self.tz)]
         until = since + by
 
@@ -568,17 +640,17 @@ class Scheduler:
             shifted.append(new)
             if done is not None and block.start <= done:
                 done_starts.append(new.start)
-        self.blocks = shifted
         # what was done (a skipped change included) stays done where it moved to, and nothing
         # that was not done becomes done: the mark follows the blocks
         if done is not None and done >= since:
-            self._done_until = max(done_starts, default=since)
+            done = max(done_starts, default=since)
         word = self._not_before
         if word is not None and word >= since:
             span = next(((s, e) for s, e in spans if s <= word <= e), None)
-            self._not_before = word + shift_at(word)
+            word += shift_at(word)
             if span is not None:
-                self._not_before = min(self._not_before, span[1])
+                word = min(word, span[1])
+        return shifted, done, word
 
 
 def _utc(value: datetime) -> datetime:
@@ -588,3 +660,23 @@ def _utc(value: datetime) -> datetime:
 def _zoned(block: Block, tz: tzinfo) -> Block:
     """`block` with its instants shown in `tz` (the same instants)."""
     return replace(block, start=block.start.astimezone(tz), end=block.end.astimezone(tz))
+
+
+def _first_change(blocks: list[Block], done_until: datetime | None) -> Block | None:
+    """The first block of `blocks` that starts with a change not yet done."""
+    for block in blocks:
+        if block.change is None:
+            continue
+        if done_until is not None and block.start <= done_until:
+            continue
+        return block
+    return None
+
+
+def _in_zone(
+    block: Block | None, at: datetime | None, tz: tzinfo
+) -> tuple[Block | None, datetime | None]:
+    return (
+        None if block is None else _zoned(block, tz),
+        None if at is None else at.astimezone(tz),
+    )

@@ -226,7 +226,8 @@ class DeskRunner:
 
     def status(self, now: datetime) -> dict[str, Any]:
         """The desk's state, as `deskctl status --json` and MQTT `B/D/state` give it."""
-        next_block = self.scheduler.next_change()
+        upcoming = self.scheduler.upcoming(now)
+        next_block = upcoming.block
         standing_s = self.standing_today_s
         if self.posture == "stand":
             standing_s += (now - self.posture_since).total_seconds()
@@ -245,11 +246,13 @@ class DeskRunner:
             "inhibited": self.scheduler.inhibited,
             "paused_until": _iso(self.scheduler.paused_until),
             "held": self.scheduler.held,
-            "next_change_at": None if next_block is None else next_block.start.isoformat(),
+            "next_change_at": _iso(upcoming.at),
             "next_posture": None if next_block is None else next_block.posture,
             "next_cue": None
             if next_block is None or next_block.cue is None
             else next_block.cue.to_json(),
+            "waiting_for": None if upcoming.waiting_for is None else upcoming.waiting_for.value,
+            "waiting_until": _iso(upcoming.until),
             "standing_today_s": round(standing_s),
             "sitting_bout_s": round(sitting_bout_s),
             "last_cue": self.last_cue,

@@ -13,10 +13,15 @@ through the service in tests/faults/test_crash_restart_faults.py.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
+from deskctl.cli._fast import next_line
+from deskctl.core.ha import state_payload
+from deskctl.profile_library import user_profile_dir
 from deskctl.service.core import Service
+from deskctl.settings import DeskSettings, Settings
 from tests.faults.tally import counter
 from tests.service_harness import TZ, Recorded, run_service
 
@@ -84,3 +89,98 @@ def test_a_skipped_stand_never_comes_back_after_an_interruption(case: str) -> No
     assert warned == [STAND_AT[case].isoformat()], "the skipped stand was never announced"
     assert told[0] == at(10, 15).isoformat(), "after the skip, the next change is the next stand"
     assert told[1:] == [STAND_AT[case].isoformat()] * 2
+
+
+# -- what status says comes next ------------------------------------------------------------------
+def said(status: dict[str, Any]) -> tuple[object, ...]:
+    """What a person reads, three ways: the JSON's next fields, the status line, MQTT's state."""
+    state = state_payload(status, inhibited=bool(status.get("inhibited")))
+    for key in ("next_change_at", "next_posture", "waiting_for", "waiting_until", "schedule"):
+        assert state[key] == status[key], f"MQTT's {key} differs from status"
+    return (
+        status["schedule"],
+        status["next_change_at"],
+        status["next_posture"],
+        status["waiting_for"],
+        status["waiting_until"],
+        next_line(status),
+    )
+
+
+def test_status_never_shows_a_change_that_will_not_come() -> None:
+    """After a skip, during a pause with and without an end, inhibited: the next change status
+    (and MQTT) shows is the one that comes, when it comes, or says what it waits for."""
+    seen: dict[str, tuple[object, ...]] = {}
+    moved: dict[str, str] = {}
+
+    async def script(service: Service, recorded: Recorded) -> None:
+        await until(service, at(9, 10))
+        seen["skip"] = said(await service.call("skip"))
+        TALLY.tried()
+        await until(service, at(9, 20))
+        seen["pause 20m"] = said(await service.call("pause", None, {"duration_s": 1200}))
+        TALLY.tried()
+        await until(service, at(9, 50))
+        seen["after the pause"] = said(await service.call("status"))
+        seen["pause"] = said(await service.call("pause"))
+        TALLY.tried()
+        await until(service, at(10))
+        await service.call("resume")
+        seen["inhibit"] = said(await service.call("inhibit", None, {"on": True}))
+        TALLY.tried()
+        await service.call("inhibit", None, {"on": False})
+        await until(service, at(10, 46))
+        moved["at"] = recorded.of("move_started")[-1][0].isoformat()
+
+    run_service(at(8, 58), script)
+    cue = "with "  # the cue's title follows; which one is the planner's business
+    assert seen["skip"][:5] == ("running", at(10, 15).isoformat(), "stand", None, None)
+    assert str(seen["skip"][5]).startswith(f"next: stand at 10:15 {cue}")
+    # paused 09:20-09:40: the stand comes 20 minutes later, at 10:35
+    assert seen["pause 20m"][:5] == (
+        "paused",
+        at(10, 35).isoformat(),
+        "stand",
+        "resume",
+        at(9, 40).isoformat(),
+    )
+    assert str(seen["pause 20m"][5]).startswith(f"paused until 09:40, then stand at 10:35 {cue}")
+    assert seen["after the pause"][1] == at(10, 35).isoformat()
+    assert seen["pause"][:5] == ("paused", None, "stand", "resume", None)
+    assert str(seen["pause"][5]).startswith(
+        f"paused until you resume (deskctl resume), then stand {cue}"
+    )
+    assert seen["inhibit"][:5] == ("inhibited", None, "stand", "inhibit_off", None)
+    assert str(seen["inhibit"][5]).startswith("inhibit is on (deskctl inhibit off), then stand")
+    # paused 09:50-10:00 on top: the stand came at 10:45, as nothing said otherwise
+    assert moved["at"] == at(10, 45).isoformat()
+
+
+CONFIRM_PROFILE = """\
+sit = "72cm"
+stand = "110cm"
+weekdays = ["mon", "tue", "wed", "thu", "fri"]
+hours = ["09:00-12:30"]
+warn_s = 30
+confirm = true
+cycle = [{ posture = "sit", minutes = 30 }, { posture = "stand", minutes = 15 }]
+"""
+
+
+def test_status_while_a_change_waits_for_confirm_says_so_and_until_when() -> None:
+    folder = user_profile_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "asks.toml").write_text(CONFIRM_PROFILE, encoding="utf-8")
+    seen: list[tuple[object, ...]] = []
+
+    async def script(service: Service, recorded: Recorded) -> None:
+        await until(service, at(9, 31))
+        seen.append(said(await service.call("status")))
+        TALLY.tried()
+
+    run_service(at(8, 58), script, settings=Settings(desks={"desk": DeskSettings(profile="asks")}))
+    schedule, next_at, posture, waiting, waiting_until, line = seen[0]
+    assert (schedule, next_at, posture, waiting) == ("running", None, "stand", "confirm")
+    assert waiting_until == at(9, 44, 30).isoformat(), "the question lapses 30 s before 09:45"
+    assert str(line).startswith("waiting for your confirm to stand with ")
+    assert str(line).endswith("(deskctl confirm), until 09:44")
