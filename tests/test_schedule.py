@@ -263,6 +263,24 @@ def test_skip_in_the_warning_window_keeps_sitting_until_the_next_stand_on_time()
     assert [w.block.start for _, w in d.of(Warn)] == [at(9), at(9, 30), at(10, 15)]
 
 
+@pytest.mark.parametrize(
+    ("skipped_at", "next_change"),
+    [
+        (at(9, 19, 40), (at(9, 45), "away")),  # the walk: sitting on until the next walk
+        (at(9, 24), (at(9, 45), "away")),  # the sit after a walk: only that one is dropped
+    ],
+)
+def test_skipping_around_a_walk_drops_only_what_keeps_the_desk_posture(
+    skipped_at: datetime, next_change: tuple[datetime, Posture]
+) -> None:
+    d = day(make(cycle=[{"posture": "sit", "minutes": 20}, {"posture": "away", "minutes": 5}]))
+    d.until(skipped_at)
+    d.do("skip")
+    block = d.sched.next_change()
+    assert block is not None
+    assert (block.start, block.posture) == next_change
+
+
 def test_snooze_puts_the_change_off_and_the_next_block_keeps_its_length() -> None:
     d = day()
     d.until(at(9, 29, 40))

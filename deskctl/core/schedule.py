@@ -460,9 +460,9 @@ class Scheduler:
         now, since = _utc(now), _utc(since)
         self.posture = posture
         self.posture_since = since
-        if next_change_at is not None:  # kept as the person's word: a later re-plan keeps it too
-            floor = _utc(next_change_at)
-            self._not_before = max(floor, self._not_before or floor)
+        # the last run's plan is kept like the person's word: a later re-plan keeps it too; with
+        # none (a new day, or the desk itself says another posture) nothing earlier holds
+        self._not_before = None if next_change_at is None else _utc(next_change_at)
         self._replan(now, posture, since)
         return [Replanned("restarted; the day's plan kept")]
 
@@ -483,7 +483,7 @@ class Scheduler:
         self.held = None
         kept = self.posture or self._posture_before(block)
         last = block
-        for later in self.blocks:
+        for later in self.blocks if kept in ("sit", "stand") else ():
             if later.start <= last.start:
                 continue
             if later.start != last.end or (later.change is not None and later.posture != kept):
