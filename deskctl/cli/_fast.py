@@ -85,7 +85,7 @@ def next_line(state: dict[str, Any]) -> str:
         wait = f"held: {state['held']} (deskctl resume)"
     elif waiting == "resume":
         wait = f"paused until {until[11:16]}" if until else "paused until you resume"
-        wait += "" if until else " (deskctl resume)"
+        wait += "" if until or state.get("held") else " (deskctl resume)"
     else:
         return f"next: {change}" if change else ""
     if state.get("held") and not wait.startswith("held"):
