@@ -91,6 +91,34 @@ def test_a_skipped_stand_never_comes_back_after_an_interruption(case: str) -> No
     assert told[1:] == [STAND_AT[case].isoformat()] * 2
 
 
+@pytest.mark.parametrize(
+    "interruption",
+    [
+        [("schedule", {"on": False}), ("schedule", {"on": True})],
+        [("profile_use", {"name": "default"})],
+    ],
+    ids=["schedule off, on", "profile switched"],
+)
+def test_a_snoozed_stand_does_not_come_early_after_a_re_plan(
+    interruption: list[tuple[str, dict[str, object]]],
+) -> None:
+    """Snoozed at 09:29 by 10 minutes, the stand is at 09:40; a re-plan at 09:35 brought it back
+    at 09:35:30 (sitting since 09:00 is a full block). It stays at 09:40."""
+
+    async def script(service: Service, recorded: Recorded) -> None:
+        await until(service, at(9, 29))
+        await service.call("snooze", None, {"duration_s": 600})
+        await until(service, at(9, 35))
+        for cmd, args in interruption:
+            await service.call(cmd, None, args)
+        TALLY.fault()
+        await until(service, at(9, 41))
+
+    recorded = run_service(at(8, 58), script)
+    moves = [(when, f["target_mm"]) for when, f in recorded.of("move_started")]
+    assert moves == [(at(9), SIT_MM), (at(9, 40), STAND_MM)], "the snoozed stand came early"
+
+
 # -- what status says comes next ------------------------------------------------------------------
 def said(status: dict[str, Any]) -> tuple[object, ...]:
     """What a person reads, three ways: the JSON's next fields, the status line, MQTT's state."""
