@@ -415,7 +415,7 @@ def test_a_desk_that_does_not_start_times_out() -> None:
     assert ticks[-1] == pytest.approx(CFG.start_timeout_s)
     assert len(ticks) == 10  # nine renewals, then the timeout
     assert (d.outcome, d.writes, c.phase) == (Outcome.TIMEOUT, STOP_WRITES, Phase.STOPPING)
-    assert d.message == "the desk did not start moving within 3s"
+    assert d.message == "the desk did not start moving within 3 s"
     assert isinstance(d.error(), MoveTimeout)
 
 
@@ -431,7 +431,7 @@ def test_a_move_that_takes_too_long_times_out_at_its_bound() -> None:
     assert now == pytest.approx(3 + 280 / 15 + 1)
     assert renewals == 75
     assert (d.outcome, d.writes, c.phase) == (Outcome.TIMEOUT, STOP_WRITES, Phase.STOPPING)
-    assert d.message == "the desk did not reach 100.0 cm within 23s and was stopped at 80.1 cm"
+    assert d.message == "the desk did not reach 100.0 cm within 23 s and was stopped at 80.1 cm"
 
 
 # -- stop ------------------------------------------------------------------------------------------

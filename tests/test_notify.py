@@ -118,7 +118,7 @@ async def test_the_log_shows_a_cue_on_one_record_with_its_steps_indented(
     assert record.name == "deskctl.notify"
     assert record.getMessage().splitlines() == [
         "office: Stand up: The desk is at 110 cm.",
-        "    Hip flexor stretch: hips, stretch, 1m",
+        "    Hip flexor stretch: hips, stretch, 1 min",
         "    1. Step one foot forward into a short lunge.",
         "    2. Tuck the pelvis; hold 30 s a side.",
     ]
@@ -483,7 +483,7 @@ async def test_a_cue_reaches_the_notification_server(recorder: NotificationRecor
     assert shown.summary == "Stand up"
     assert shown.body.splitlines() == [
         "The desk is at 110 cm.",
-        "Hip flexor stretch: hips, stretch, 1m",
+        "Hip flexor stretch: hips, stretch, 1 min",
         "• Step one foot forward into a short lunge.",
         "• Tuck the pelvis; hold 30 s a side.",
     ]

@@ -86,7 +86,7 @@ def test_the_drawn_plan_shows_the_timeline_the_cues_and_the_totals(tmp_path: Pat
     assert "09:00" in drawn.stdout
     assert "17:30" in drawn.stdout
     assert day["blocks"][0]["cue"]["title"] in drawn.stdout
-    assert "sitting 5h15m (longest 30m) · standing 2h15m" in drawn.stdout
+    assert "sitting 5 h 15 min (longest 30 min) · standing 2 h 15 min" in drawn.stdout
 
 
 def test_a_dst_day_in_the_json_carries_both_offsets(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_profile_show_describes_the_profile(tmp_path: Path) -> None:
     done = deskctl(tmp_path, "profile", "show", "new-to-standing")
     assert done.returncode == 0, done.stderr
     assert "sit 72.0 cm, stand 110.0 cm" in done.stdout
-    assert "sit 30m → stand 10m → away 2m (repeats every 42m)" in done.stdout
+    assert "sit 30 min → stand 10 min → away 2 min (repeats every 42 min)" in done.stdout
     assert "09:00-12:30, 13:30-17:30" in done.stdout
 
 

@@ -270,17 +270,20 @@ def test_bad_durations_raise_one_sentence(text: str) -> None:
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
-        (5400, "1h30m"),
-        (2700, "45m"),
-        (30, "30s"),
-        (0, "0s"),
-        (3600, "1h"),
-        (3601, "1h1s"),
-        (90, "1m30s"),
-        (86400, "24h"),
-        (29.6, "30s"),
-        (-90, "-1m30s"),
-        (-5400, "-1h30m"),
+        (5400, "1 h 30 min"),
+        (2700, "45 min"),
+        (30, "30 s"),
+        (0, "0 s"),
+        (3600, "1 h"),
+        (3601, "1 h 0 min 1 s"),
+        (90, "1 min 30 s"),
+        (86400, "24 h"),
+        (29.6, "30 s"),
+        (-90, "-1 min 30 s"),
+        (-5400, "-1 h 30 min"),
+        (7237, "2 h 0 min 37 s"),  # never "2h37s", which reads as two hours thirty-seven
+        (60, "1 min"),
+        (7200.4, "2 h"),
     ],
 )
 def test_format_duration(seconds: float, text: str) -> None:

@@ -269,7 +269,7 @@ def _describe(profile: Profile, source: str) -> list[str]:
     from deskctl.core.profile import DAY_NAMES
     from deskctl.core.units import format_duration, format_height
 
-    cycle = " → ".join(f"{step.posture} {step.minutes}m" for step in profile.cycle)
+    cycle = " → ".join(f"{s.posture} {format_duration(s.minutes * 60)}" for s in profile.cycle)
     period = sum(step.minutes for step in profile.cycle)
     lines = [f"{profile.name}  ({source})"]
     if profile.description:

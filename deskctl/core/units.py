@@ -3,8 +3,8 @@
 Design: every height inside deskctl is an `int` of millimetres and every duration a number of
 seconds; text is parsed once at the edge. `72cm`, `720mm`, `28.3in`, `72.5 cm` and a bare number
 (taken as cm) are heights; `45m`, `2h`, `1h30m`, `90s` and a bare number (taken as minutes) are
-durations. Parse errors are `HeightError`/`DurationError` with one sentence that says what is
-accepted.
+durations; deskctl writes a duration with every unit spelled out (`2 h 0 min 37 s`). Parse errors
+are `HeightError`/`DurationError` with one sentence that says what is accepted.
 """
 
 from __future__ import annotations
@@ -174,17 +174,18 @@ def parse_duration_s(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """5400 → `'1h30m'`, 2700 → `'45m'`, 30 → `'30s'`."""
+    """5400 → `'1 h 30 min'`, 7237 → `'2 h 0 min 37 s'`, 30 → `'30 s'` (whole seconds).
+
+    Every unit is spelled out and, below the largest, none is left out up to the smallest that is
+    not zero, so no figure can be read as another unit's (`2h37s` read as two hours thirty-seven).
+    `parse_duration_s` reads it back.
+    """
     whole = round(seconds)
     if whole < 0:
         return "-" + format_duration(-whole)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    out = ""
-    if hours:
-        out += f"{hours}h"
-    if minutes:
-        out += f"{minutes}m"
-    if secs or not out:
-        out += f"{secs}s"
-    return out
+    parts = [(whole // 3600, "h"), (whole % 3600 // 60, "min"), (whole % 60, "s")]
+    while len(parts) > 1 and parts[0][0] == 0:  # from the largest unit that is not zero
+        parts.pop(0)
+    while len(parts) > 1 and parts[-1][0] == 0:  # to the smallest that is not zero
+        parts.pop()
+    return " ".join(f"{value} {unit}" for value, unit in parts)

@@ -73,7 +73,7 @@ def test_a_clock_set_back_an_hour_moves_nothing_until_the_plan_says_and_says_so(
         await until(service, at(10, 20))
 
     recorded = run_service(START, script)
-    assert "the clock jumped back by 1h; re-planning" in caplog.text
+    assert "the clock jumped back by 1 h; re-planning" in caplog.text
     moves = after_jump(recorded, mark[0], "move_started")
     assert [(when.strftime("%H:%M"), f["target_mm"]) for when, f in moves][:2] == [
         ("09:00", SIT_MM),
