@@ -27,7 +27,7 @@ from _common import Summary, bench_parser, deskctl_home, print_table
 from deskctl.cli.run_cmds import build_service
 from deskctl.notify import build_notifiers
 from deskctl.settings import DeskSettings, Settings
-from deskctl.store import Store
+from deskctl.store import Store, demo_path
 from deskctl.testing.virtual_time import run_virtual
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -45,7 +45,7 @@ async def workday(desks: int) -> Counter[str]:
             counts[kind] += 1
 
     settings = Settings(desks={f"d{n}": DeskSettings() for n in range(1, desks + 1)})
-    with Store() as store:
+    with Store(demo_path()) as store:  # a simulated day: never in the real history
         async with build_notifiers(settings.notify) as notifiers:
             service = build_service(
                 settings,

@@ -1,6 +1,7 @@
 """History and remembered state in SQLite: the service writes, the CLI reads.
 
-Design: one file, `state_dir()/history.sqlite3` (owner-only), in WAL mode, so readers in other
+Design: one file, `state_dir()/history.sqlite3` (owner-only; a simulated run, whose clock is not
+the real one, keeps its own in `demo-history.sqlite3` beside it), in WAL mode, so readers in other
 processes (`deskctl stats`) never block the one writer (the service) and see only committed rows.
 Two tables: `events` (desk, ISO-8601 time with its offset, unix seconds for range queries, kind,
 JSON data; the kinds and their fields are checked by `deskctl.core.stats.check_event`) and `state`
@@ -32,7 +33,7 @@ from deskctl import paths
 from deskctl.core.stats import Event, check_event
 from deskctl.errors import DeskError
 
-__all__ = ["SCHEMA_VERSION", "Event", "Store", "default_path"]
+__all__ = ["SCHEMA_VERSION", "Event", "Store", "default_path", "demo_path"]
 
 _BUSY_S = 2.0
 _DATETIME_TAG = "$datetime"
@@ -41,6 +42,11 @@ _DATETIME_TAG = "$datetime"
 def default_path() -> Path:
     """Where the service keeps its history: `state_dir()/history.sqlite3`."""
     return paths.state_dir() / "history.sqlite3"
+
+
+def demo_path() -> Path:
+    """Where a simulated run (a demo, on its own clock) keeps its history, apart from yours."""
+    return paths.state_dir() / "demo-history.sqlite3"
 
 
 def _v1(db: sqlite3.Connection) -> None:

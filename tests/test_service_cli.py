@@ -105,7 +105,7 @@ def test_sigterm_during_a_move_stops_the_desk_and_records_it(tmp_path: Path) -> 
     _, err = mover.communicate(timeout=30)
     assert mover.returncode == 1
     assert "stopping" in err or "stopped" in err
-    with Store(tmp_path / "state" / "history.sqlite3", readonly=True) as store:
+    with Store(tmp_path / "state" / "demo-history.sqlite3", readonly=True) as store:
         moves = store.events("desk", _t(2026), _t(2027), ["move"])
     assert moves[-1].data["outcome"] in ("stopped", "link_lost")
     assert moves[-1].data["to_mm"] == 1100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -186,7 +187,14 @@ BOUT_RULES: list[tuple[str, list[Event], datetime, dict[str, int]]] = [
             ),
         ],
         LATE,
-        {"cues_done": 2, "cues_skipped": 1, "moves": 3, "obstructions": 1, "sitting_s": 0},
+        {
+            "cues_done": 2,
+            "cues_skipped": 1,
+            "cues_shown": 1,
+            "moves": 3,
+            "obstructions": 1,
+            "sitting_s": 0,
+        },
     ),
     (
         "other desks' kinds of events and unknown postures change nothing",
@@ -314,6 +322,7 @@ def test_totals_add_days_and_keep_the_longest_bout() -> None:
         "cues_skipped": 3,
         "moves": 2,
         "obstructions": 1,
+        "cues_shown": 0,
     }
     assert totals([]).longest_sitting_bout_s == 0
 
@@ -334,6 +343,7 @@ def test_the_json_object_has_the_documented_shape() -> None:
             "cues_skipped": 0,
             "moves": 0,
             "obstructions": 0,
+            "cues_shown": 0,
         }
     ]
     assert out["totals"]["sitting_s"] == 5
@@ -394,6 +404,7 @@ def fill(tmp_path: Path, desk: str = "office") -> None:
             reason="scheduled",
         )
         store.record(desk, at(MON, "9:30"), "posture", posture="stand", height_mm=1100)
+        store.record(desk, at(MON, "9:30"), "cue", id="a", title="A", area="hips", status="shown")
         store.record(desk, at(MON, "9:30"), "cue", id="a", title="A", area="hips", status="done")
         store.record(
             desk,
@@ -412,8 +423,10 @@ def fill(tmp_path: Path, desk: str = "office") -> None:
         store.record(desk, at(TUE, "0:45"), "session", state="stop")
 
 
-def run_stats(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return deskctl(tmp_path, "stats", "--tz", "Europe/Berlin", "--to", "2026-03-03", *args)
+def run_stats(tmp_path: Path, *args: str, columns: str = "80") -> subprocess.CompletedProcess[str]:
+    return deskctl(
+        tmp_path, "stats", "--tz", "Europe/Berlin", "--to", "2026-03-03", *args, COLUMNS=columns
+    )
 
 
 def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path) -> None:
@@ -435,6 +448,7 @@ def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path)
         "cues_skipped": 1,
         "moves": 2,
         "obstructions": 1,
+        "cues_shown": 1,
     }
     assert tuesday == {
         "date": "2026-03-03",
@@ -447,6 +461,7 @@ def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path)
         "cues_skipped": 0,
         "moves": 0,
         "obstructions": 0,
+        "cues_shown": 0,
     }
     assert out["totals"] == {
         "sitting_s": 7200,
@@ -458,6 +473,7 @@ def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path)
         "cues_skipped": 1,
         "moves": 2,
         "obstructions": 1,
+        "cues_shown": 1,
     }
 
 
@@ -476,29 +492,28 @@ def test_stats_csv_is_a_header_then_a_row_per_day(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines == [
         "date,sitting_s,standing_s,away_s,changes,longest_sitting_bout_s,cues_done,cues_skipped,"
-        "moves,obstructions",
-        "2026-03-01,0,0,0,0,0,0,0,0,0",
-        "2026-03-02,5400,1800,0,1,3600,1,1,2,1",
-        "2026-03-03,1800,0,900,1,1800,0,0,0,0",
+        "moves,obstructions,cues_shown",
+        "2026-03-01,0,0,0,0,0,0,0,0,0,0",
+        "2026-03-02,5400,1800,0,1,3600,1,1,2,1,1",
+        "2026-03-03,1800,0,900,1,1800,0,0,0,0,0",
     ]
 
 
 def test_stats_draws_a_row_and_a_bar_per_day_and_the_totals(tmp_path: Path) -> None:
     fill(tmp_path)
-    done = run_stats(tmp_path, "--days", "2")
+    done = run_stats(tmp_path, "--days", "2", columns="200")
     assert done.returncode == 0, done.stderr
-    rows = {
-        line.split()[0] + " " + line.split()[1]: line
+    cells = {  # columns are two spaces apart; a duration has single spaces inside
+        line[:9]: re.split(r"\s{2,}", line.strip())
         for line in done.stdout.splitlines()
-        if line.startswith(("Mon", "Tue"))
+        if line.startswith(("Mon", "Tue", "total"))
     }
-    assert set(rows) == {"Mon 03-02", "Tue 03-03"}
-    assert "▄" in rows["Mon 03-02"]  # sitting
-    assert "█" in rows["Mon 03-02"]  # standing
-    assert rows["Mon 03-02"].split()[-6:] == ["1h30m", "30m", "–", "1", "1h", "1/1"]
-    assert rows["Tue 03-03"].split()[-6:] == ["30m", "–", "15m", "1", "30m", "0/0"]
-    (total,) = [line for line in done.stdout.splitlines() if line.startswith("total")]
-    assert total.split()[1:] == ["2h", "30m", "15m", "2", "1h", "1/1"]
+    assert set(cells) == {"Mon 03-02", "Tue 03-03", "total    "}
+    assert "▄" in cells["Mon 03-02"][1]  # sitting
+    assert "█" in cells["Mon 03-02"][1]  # standing
+    assert cells["Mon 03-02"][-6:] == ["1 h 30 min", "30 min", "–", "1 h", "1", "1 of 1"]
+    assert cells["Tue 03-03"][-6:] == ["30 min", "–", "15 min", "30 min", "1", "0 of 0"]
+    assert cells["total    "][1:] == ["2 h", "30 min", "15 min", "1 h", "2", "1 of 1"]
 
 
 def test_stats_with_no_history_says_so_in_one_sentence_and_creates_nothing(

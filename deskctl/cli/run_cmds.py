@@ -7,6 +7,9 @@ any moving desk, saves the schedule's state and lets go of the lock before a cle
 it raises its soft limit on open files to the hard one (systemd's default soft limit is 1,024). A
 simulated run starts its clock at the start of today's working hours (or the next day's), or at
 `--from`, so the demo shows a whole day whenever it is run; `--time-scale 60` runs it 60x faster.
+Its clock is not the real one, so a simulated run keeps its history and remembered state apart
+(`demo-history.sqlite3`, read by `deskctl stats --demo`): a demo never writes days ahead of the
+real clock into your history, nor touches your desk's hold or pause.
 A desk controller must start even when its files let it down: a history that cannot be opened
 (full disk, read-only, damaged) is said once and the service runs without it, and a remembered
 profile that is gone or broken gives way to the configured one (else `default`) with a warning.
@@ -253,7 +256,7 @@ async def _serve(
     if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
         raise TypeError("settings")
     _raise_file_limit()
-    with ServiceLock(), _history() as store:
+    with ServiceLock(), _history(demo=simulate) as store:
         # the bridge publishes events to MQTT itself, so the notifiers get no MQTT channel
         async with build_notifiers(settings.notify) as notifiers:
             service = build_service(
@@ -318,16 +321,16 @@ def _raise_file_limit() -> None:
 
 
 @contextlib.contextmanager
-def _history() -> Iterator[Store | None]:
-    """The history, or None (said once) when it cannot be opened: the desk must stay safe and
-    the schedule run without it."""
+def _history(*, demo: bool = False) -> Iterator[Store | None]:
+    """The history (a demo's apart from the real one), or None (said once) when it cannot be
+    opened: the desk must stay safe and the schedule run without it."""
     import logging
 
     from deskctl.errors import DeskError
-    from deskctl.store import Store
+    from deskctl.store import Store, demo_path
 
     try:
-        store = Store()
+        store = Store(demo_path() if demo else None)
     except DeskError as exc:
         logging.getLogger("deskctl.service").error(
             "%s; running without a history: the desk stays safe and the schedule runs, but "

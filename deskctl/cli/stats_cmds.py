@@ -1,15 +1,17 @@
 """`deskctl stats`: per day sitting and standing time, changes, longest sitting bout, cues.
 
-Design: reads the history read-only (never creates it; the service is its one writer) and hands
-one desk's events to the pure `daily_stats`. The days are the N local days ending with `--to`
-(default today) in `--tz` (default the system's zone); the latest posture or session event from
-before the first day comes along, so a bout already open at that midnight counts. `--desk` picks
-the desk; without it, the only desk with history. Output: a table with a bar per day (sitting vs
-standing vs away) and totals; `--json` the documented object (`deskctl.core.stats.stats_json`);
-`--csv` a header and a row per day. No history prints one sentence (the JSON and CSV still print,
-all zeros) and exits 0. Rows that cannot be read are skipped, and how many is said on stderr; a
-file that cannot be read at all is one sentence and exit 1. An open bout of a service that died
-ends at its last heartbeat (see `daily_stats`). Heavy imports stay inside the command.
+Design: reads the history read-only (never creates it; the service is its one writer) and hands one
+desk's events to the pure `daily_stats`. The days are the N local days ending with `--to` (default
+today) in `--tz` (default the system's zone); the latest posture or session event and the latest
+schedule event from before the first day come along, so a bout already open at that midnight
+counts. `--desk` picks the desk; without it, the only desk with history. `--demo` reads the
+simulated runs' history instead, as of the demo clock's last moment. Output: a table with a bar per
+day (sitting vs standing vs away) and totals, fitted to the terminal's width; `--json` the
+documented object (`deskctl.core.stats.stats_json`); `--csv` a header and a row per day. No history
+prints one sentence (the JSON and CSV still print, all zeros) and exits 0. Rows that cannot be read
+are skipped, and how many is said on stderr; a file that cannot be read at all is one sentence and
+exit 1. An open bout of a service that died ends at its last heartbeat (see `daily_stats`). Heavy
+imports stay inside the command.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ if TYPE_CHECKING:
 
 _STYLE = {"sit": "blue", "stand": "green", "away": "yellow"}
 _MARK = {"sit": "▄", "stand": "█", "away": "░"}
-_BAR_CELLS = 32
+_FRAMING = ("posture", "session")  # with the last schedule event: what an open bout needs
+_GAP = 2  # the spaces between two columns
+_BAR_MIN = 12  # fewer cells than this tell nothing: columns give way first
+_BAR_MAX = 48
 
 
 @app.command()
@@ -53,36 +58,45 @@ def stats(
     tz_name: Annotated[
         str | None, typer.Option("--tz", help="Time zone, like Europe/Berlin (default: local).")
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="The simulated runs' history (kept apart from yours)."),
+    ] = False,
 ) -> None:
     """Sitting and standing time, changes, longest sitting bout and cues, per day."""
+    import contextlib
     import sys
     from datetime import date, datetime, time, timedelta
 
     from deskctl.core.stats import DayStats, daily_stats, stats_json
     from deskctl.errors import InputError
     from deskctl.localzone import local_tz
-    from deskctl.store import Store, default_path
+    from deskctl.store import Store, default_path, demo_path
 
     if as_json and as_csv:
         raise InputError("choose one of --json and --csv")
     tz = local_tz(tz_name)
-    now = datetime.now(tz)
     try:
-        last = now.date() if to is None else date.fromisoformat(to)
+        chosen = None if to is None else date.fromisoformat(to)
     except ValueError:
         raise InputError(f"{to!r} is not a date; write it like 2026-11-30") from None
-    first = last - timedelta(days=days - 1)
 
-    path = default_path()
+    path = demo_path() if demo else default_path()
+    now = datetime.now(tz)
     events: list[Event] = []
     alive_at = None
-    if path.exists():
-        with Store(path, readonly=True) as store:
-            name = _which_desk(desk, store.desks())
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(Store(path, readonly=True)) if path.exists() else None
+        name = _which_desk(desk, store.desks() if store else [])
+        if store is not None and demo:
+            now = _demo_now(store, name, now)  # as of the demo clock's last moment
+        last = now.astimezone(tz).date() if chosen is None else chosen
+        first = last - timedelta(days=days - 1)
+        if store is not None:
             since = datetime.combine(first, time(0), tzinfo=tz)
             until = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
-            before = store.latest(name, since, ("posture", "session"))
-            events = ([before] if before else []) + store.events(name, since, until)
+            framing = [store.latest(name, since, kinds) for kinds in (_FRAMING, ("schedule",))]
+            events = [e for e in framing if e] + store.events(name, since, until)
             alive_at = _heartbeat(store, name)
             if store.unreadable:
                 rows_word = "row" if store.unreadable == 1 else "rows"
@@ -91,8 +105,6 @@ def stats(
                     "not be read.",
                     file=sys.stderr,
                 )
-    else:
-        name = _which_desk(desk, [])
     rows = daily_stats(events, first, last, tz, now, alive_at=alive_at)
 
     if as_json:
@@ -100,11 +112,21 @@ def stats(
     elif as_csv:
         _print_csv(rows)
     elif not path.is_file():
-        print(f"No history yet: `deskctl run` records it in {path}.")
+        runs = "`deskctl run --simulate`" if demo else "`deskctl run`"
+        print(f"No history yet: {runs} records it in {path}.")
     elif all(row == DayStats(row.day) for row in rows):
         print(f"Nothing recorded for desk {name!r} from {first} to {last}.")
     else:
-        _draw(name, first, last, rows)
+        _draw(name, first, last, rows, " (demo)" if demo else "")
+
+
+def _demo_now(store: Store, desk: str, now: datetime) -> datetime:
+    """The demo clock's last moment: its last event or heartbeat (the real now if neither)."""
+    from datetime import UTC, datetime
+
+    latest = store.latest(desk, datetime(9999, 1, 1, tzinfo=UTC))
+    moments = [m for m in (latest.at if latest else None, _heartbeat(store, desk)) if m]
+    return max(moments, key=lambda m: m.timestamp()) if moments else now
 
 
 def _heartbeat(store: Store, desk: str) -> datetime | None:
@@ -147,7 +169,11 @@ def _print_csv(rows: Sequence[DayStats]) -> None:
         out.writerow([line[column] for column in columns])
 
 
-def _draw(desk: str, first: date, last: date, rows: Sequence[DayStats]) -> None:
+def _draw(desk: str, first: date, last: date, rows: Sequence[DayStats], note: str = "") -> None:
+    """The table, fitted to the terminal's width (`COLUMNS`): the bar takes what the numbers
+    leave, between `_BAR_MIN` and `_BAR_MAX` cells; columns that would squeeze it below that are
+    left out, least needed first, and named under the table."""
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -158,47 +184,64 @@ def _draw(desk: str, first: date, last: date, rows: Sequence[DayStats]) -> None:
     def dur(seconds: int) -> str:
         return format_duration(seconds) if seconds else "–"
 
+    total = totals(rows)
+    every = [*rows, total]
+    # (header, one cell per row and the total), in the order they are given up when narrow
+    groups: list[list[tuple[str, list[str]]]] = [
+        [("sitting", [dur(r.sitting_s) for r in every]),
+         ("standing", [dur(r.standing_s) for r in every])],
+        [("away", [dur(r.away_s) for r in every])],
+        [("longest sit", [dur(r.longest_sitting_bout_s) for r in every])],
+        [("changes", [str(r.changes) for r in every])],
+        [("cues done", [f"{r.cues_done} of {r.cues_shown}" for r in every])],
+    ]  # fmt: skip
+    days = [f"{row.day:%a %m-%d}" for row in rows]
+
+    def width(header: str, cells: Sequence[str]) -> int:
+        return max(cell_len(text) for text in (header, *cells))
+
     console = Console(highlight=False)
-    console.print(Text.assemble((desk, "bold"), f" · {first} to {last}"), soft_wrap=True)
+    used = width("day", [*days, "total"]) + _GAP  # the day, then the bar's gap
+    shown: list[tuple[str, list[str]]] = []
+    left_out: list[str] = []
+    for group in groups:
+        more = sum(width(header, cells) + _GAP for header, cells in group)
+        if not left_out and console.width - used - more >= _BAR_MIN:
+            shown += group
+            used += more
+        else:
+            left_out += [header for header, _ in group]
+    cells = max(_BAR_MIN, min(_BAR_MAX, console.width - used))
+
+    console.print(Text.assemble((desk, "bold"), f" · {first} to {last}{note}"))
     widest_s = max(r.sitting_s + r.standing_s + r.away_s for r in rows) or 1
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("day")
-    table.add_column("")
-    for column in ("sitting", "standing", "away", "changes", "longest sit", "cues ✓/✗"):
-        table.add_column(column, justify="right")
-    for row in rows:
+    table.add_column("day", no_wrap=True)
+    table.add_column("", no_wrap=True, min_width=cells, max_width=cells)
+    for header, _ in shown:
+        table.add_column(header, justify="right", no_wrap=True)
+    for n, row in enumerate(rows):
         bar = Text()
+        done_s = 0
         for posture, seconds in (
             ("sit", row.sitting_s), ("stand", row.standing_s), ("away", row.away_s),
         ):  # fmt: skip
-            bar.append(_MARK[posture] * round(_BAR_CELLS * seconds / widest_s), _STYLE[posture])
-        table.add_row(
-            f"{row.day:%a %m-%d}",
-            bar,
-            dur(row.sitting_s),
-            dur(row.standing_s),
-            dur(row.away_s),
-            str(row.changes),
-            dur(row.longest_sitting_bout_s),
-            f"{row.cues_done}/{row.cues_skipped}",
-        )
-    total = totals(rows)
+            start = round(cells * done_s / widest_s)
+            done_s += seconds
+            bar.append(_MARK[posture] * (round(cells * done_s / widest_s) - start), _STYLE[posture])
+        table.add_row(days[n], bar, *(values[n] for _, values in shown))
     table.add_section()
-    table.add_row(
-        "total",
-        "",
-        dur(total.sitting_s),
-        dur(total.standing_s),
-        dur(total.away_s),
-        str(total.changes),
-        dur(total.longest_sitting_bout_s),
-        f"{total.cues_done}/{total.cues_skipped}",
-        style="bold",
-    )
+    table.add_row("total", "", *(values[-1] for _, values in shown), style="bold")
     console.print(table)
     legend = Text()
     for posture in ("sit", "stand", "away"):
         legend.append(_MARK[posture] * 2, _STYLE[posture]).append(f" {posture}   ")
     moves = f"{total.moves} moves, {total.obstructions} stopped by an obstruction"
     legend.append(f"· {moves}", style="dim")
-    console.print(legend, soft_wrap=True)
+    console.print(legend)
+    if left_out:
+        console.print(
+            f"Left out at this width: {', '.join(left_out)} (a wider terminal, --json or --csv "
+            "show them).",
+            style="dim",
+        )

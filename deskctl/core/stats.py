@@ -9,20 +9,27 @@ place that says which kinds exist and what each carries; the store calls it befo
 | `posture`  | `posture` (sit/stand/away), `height_mm` (int or None): a posture bout starts      |
 | `move`     | `from_mm` (int or None), `to_mm` (int), `outcome`, `reason`                       |
 | `cue`      | `id`, `title`, `area` (str), `status` (shown/done/skipped/snoozed)                |
-| `schedule` | `state` (running/paused/inhibited/off_hours/off), optional `until` (aware time)  |
+| `schedule` | `state` (running/paused/inhibited/off_hours/off), optional `until` (aware time),  |
+|            | optional `working` (bool: inside the profile's working hours)                    |
 | `session`  | `state` (start/stop): the service started or stopped                             |
 Other keys may ride along (any JSON value or aware datetime).
 
-`daily_stats` turns one desk's events into a row per local day. Bouts: a `posture` event starts a
-bout that lasts until the next `posture` event of another posture (the same posture again just
-continues the bout), a `session` stop, or `now` if still open. A `session` start while a bout is
-open means the service died without a stop: the bout ends at the last event seen before it, the
-last moment the history vouches for. Each bout is clipped at local midnights, so a bout across
-midnight counts on both days and its longest part is per day. All arithmetic runs in UTC, so a
-23- or 25-hour DST day holds exactly the seconds it has (aware datetimes sharing a ZoneInfo
-subtract by wall clock, which is wrong across a DST change). Events after `now` are ignored.
+`daily_stats` turns one desk's events into a row per local day. Only time that counts makes a
+bout: the service running (from a `session` start to its stop) and inside working hours (the last
+`schedule` event's `working`; rows from before it was recorded: state not `off_hours`), so
+evenings, nights and lunch are neither sitting nor away. Bouts: a `posture` event in that time
+starts a bout that lasts until the next `posture` event of another posture (the same posture
+again just continues the bout), a `session` stop, working hours ending, or `now` if still open.
+A `session` start while a bout is open means the service died without a stop: the bout ends at
+the last event seen before it, the last moment the history vouches for. Each bout is clipped at
+local midnights, so a bout across midnight counts on both days and its longest part is per day.
+All arithmetic runs in UTC, so a 23- or 25-hour DST day holds exactly the seconds it has (aware
+datetimes sharing a ZoneInfo subtract by wall clock, which is wrong across a DST change). Events
+after `now` are ignored; at one instant, session and schedule events come before the others.
 A change is a posture event whose posture differs from the open bout's; it counts on its day.
-Cues done/skipped, moves and obstructions count on the local day they happened.
+Cues: `shown` when the service showed one, `done` only when the person confirmed it or the desk
+really went to the posture the cue came with (the service records that second row), `skipped`
+when its change was skipped. They, moves and obstructions count on the local day they happened.
 
 A service that died: the next one to start records its `session` stop at the dead one's last
 heartbeat. A running service beats every `HEARTBEAT_S` (kept as state, not as rows; passed here
@@ -56,6 +63,7 @@ __all__ = [
     "daily_stats",
     "stats_json",
     "totals",
+    "working_hours",
 ]
 
 POSTURES = ("sit", "stand", "away")
@@ -103,6 +111,7 @@ _SCHEMA: dict[str, dict[str, _Field]] = {
     "schedule": {
         "state": _Field(str, SCHEDULE_STATES),
         "until": _Field(datetime, nullable=True, required=False),
+        "working": _Field(bool, required=False),
     },
     "session": {"state": _Field(str, SESSION_STATES)},
 }
@@ -143,6 +152,7 @@ class _Counts:
     cues_skipped: int = 0
     moves: int = 0
     obstructions: int = 0
+    cues_shown: int = 0
 
     def _counts(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COUNTS}
@@ -199,13 +209,31 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
+def working_hours(data: Mapping[str, Any]) -> bool:
+    """Whether a `schedule` event says working hours are on (older rows: not `off_hours`)."""
+    working = data.get("working")
+    return working if isinstance(working, bool) else data.get("state") != "off_hours"
+
+
+def _order(event: Event) -> tuple[datetime, bool]:
+    """Time order; at one instant, a session or schedule event before what it frames."""
+    return _utc(event.at), event.kind not in ("session", "schedule")
+
+
 def _bouts(
     ordered: Sequence[Event], now: datetime, alive_at: datetime | None = None
 ) -> tuple[list[_Bout], list[datetime]]:
-    """Posture bouts and posture-change instants (UTC) from time-ordered events up to `now`."""
+    """Posture bouts and posture-change instants (UTC) from time-ordered events up to `now`.
+
+    Only time that counts makes a bout: the service running (between a session's start and its
+    stop) and inside working hours (the last `schedule` event's `working`). A posture outside
+    that time is not a bout, and the first posture once it counts again is not a change.
+    """
     bouts: list[_Bout] = []
     changes: list[datetime] = []
     open_: tuple[str, datetime] | None = None
+    running = True  # histories from before sessions were recorded: always
+    working = True  # before the first schedule event: as if working
     last_seen: datetime | None = None
     for event in ordered:
         at = _utc(event.at)
@@ -213,16 +241,25 @@ def _bouts(
             break
         if event.kind == "posture" and event.data.get("posture") in POSTURES:
             posture = str(event.data["posture"])
-            if open_ is None:
+            if not (running and working):  # no time counts now: nothing starts or changes
+                pass
+            elif open_ is None:
                 open_ = (posture, at)
             elif open_[0] != posture:
                 bouts.append(_Bout(open_[0], open_[1], at))
                 changes.append(at)
                 open_ = (posture, at)
-        elif event.kind == "session" and open_ is not None:
-            end = at if event.data.get("state") == "stop" else (last_seen or at)
-            bouts.append(_Bout(open_[0], open_[1], end))
-            open_ = None
+        elif event.kind == "session":
+            if open_ is not None:
+                end = at if event.data.get("state") == "stop" else (last_seen or at)
+                bouts.append(_Bout(open_[0], open_[1], end))
+                open_ = None
+            running = event.data.get("state") != "stop"
+        elif event.kind == "schedule":
+            working = working_hours(event.data)
+            if not working and open_ is not None:
+                bouts.append(_Bout(open_[0], open_[1], at))
+                open_ = None
         last_seen = at
     if open_ is not None:
         end = now
@@ -246,6 +283,7 @@ class _Day:
     cues_skipped: int = 0
     moves: int = 0
     obstructions: int = 0
+    cues_shown: int = 0
 
 
 def daily_stats(
@@ -266,7 +304,7 @@ def daily_stats(
     if last < first:
         raise ValueError("the last day comes before the first")
     now_utc = _utc(now)
-    ordered = sorted(events, key=lambda e: _utc(e.at))
+    ordered = sorted(events, key=_order)
     count = (last - first).days + 1
     starts = [_midnight(first + timedelta(days=n), tz) for n in range(count + 1)]
     acc = [_Day() for _ in range(count)]
@@ -293,6 +331,7 @@ def daily_stats(
         if event.kind == "cue":
             acc[n].cues_done += event.data.get("status") == "done"
             acc[n].cues_skipped += event.data.get("status") == "skipped"
+            acc[n].cues_shown += event.data.get("status") == "shown"
         elif event.kind == "move":
             acc[n].moves += 1
             acc[n].obstructions += event.data.get("outcome") == "obstruction"
@@ -308,6 +347,7 @@ def daily_stats(
             cues_skipped=a.cues_skipped,
             moves=a.moves,
             obstructions=a.obstructions,
+            cues_shown=a.cues_shown,
         )
         for n, a in enumerate(acc)
     ]

@@ -273,7 +273,7 @@ class Service:
         """Continue today from the history: switches, hold, the day's plan, time stood so far."""
         if self.store is None:
             return
-        from deskctl.core.stats import daily_stats
+        from deskctl.core.stats import daily_stats, working_hours
 
         now = self.clock.now()
         today = now.astimezone(runner.tz).date()
@@ -294,7 +294,16 @@ class Service:
             log.error("%s: the history could not be read: %s", runner.name, exc)
             events = []
         day = daily_stats(events, today, today, runner.tz, now)[0]
-        last = next((e for e in reversed(events) if e.kind == "posture"), None)
+        last = None  # the posture the history vouches for now, if any
+        for event in events:
+            if event.kind == "posture":
+                last = event
+            elif (event.kind == "schedule" and not working_hours(event.data)) or (
+                event.kind == "session"
+                and event.data.get("state") == "stop"
+                and not event.data.get("crashed")
+            ):
+                last = None  # working hours ended, or the service stopped the desk's day
         posture = None if last is None else last.data.get("posture")
         if posture not in ("sit", "stand"):
             posture = None

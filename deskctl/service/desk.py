@@ -105,7 +105,7 @@ class DeskRunner:
         self._move_to_mm = 0
         self._move_scheduled = False
         self._rest_mm: int | None = None
-        self._schedule_noted: tuple[str, datetime | None] | None = None
+        self._schedule_noted: tuple[str, datetime | None, bool] | None = None
         self.reconnect_task: asyncio.Task[None] | None = None
         self.closing = False
         self.persist: Callable[[], None] = lambda: None  # the owner saves `saved()` if it changed
@@ -161,11 +161,13 @@ class DeskRunner:
         self.note_schedule(now)
 
     def note_schedule(self, now: datetime) -> None:
-        """Emit a `schedule` event when the schedule's state (or pause end) changed."""
-        state = (self.scheduler.state(now).value, self.scheduler.paused_until)
+        """Emit a `schedule` event when the schedule's state, its pause's end or whether it is
+        working hours changed."""
+        working = self.scheduler.current_block(now) is not None
+        state = (self.scheduler.state(now).value, self.scheduler.paused_until, working)
         if state != self._schedule_noted:
             self._schedule_noted = state
-            self.emit("schedule", {"state": state[0], "until": state[1]})
+            self.emit("schedule", {"state": state[0], "until": state[1], "working": working})
 
     # -- surviving a restart --------------------------------------------------------------------
     def saved(self) -> dict[str, Any]:
@@ -326,7 +328,18 @@ class DeskRunner:
                     self.carry_out(self.scheduler.move_done(False, now, reason), now)
             elif isinstance(action, ShowCue):
                 self.last_cue = {**action.cue.to_json(), "at": now.isoformat()}
-                self.emit("cue", {"cue": action.cue, "change": str(action.block.change)})
+                # done only when the desk really went from another posture to the cue's (a walk,
+                # or a change to the posture the desk already had, is only shown)
+                was_mm = self._move_from_mm
+                done = (
+                    action.block.posture in ("sit", "stand")
+                    and self.posture == action.block.posture
+                    and was_mm is not None
+                    and self._posture_of(was_mm) != action.block.posture
+                )
+                self.emit(
+                    "cue", {"cue": action.cue, "change": str(action.block.change), "done": done}
+                )
                 if action.block.posture == "away":
                     self._set_posture("away", now)
             elif isinstance(action, Held):

@@ -6,9 +6,10 @@ lasts or what the person sees:
   should hear about (warning, confirm, cue, arrived, manual move, obstruction, held, error) and
   posts it to the notifiers (terminal, desktop, command hook, MQTT); other events go to the debug
   log only. Posting never waits: a slow channel cannot hold up the owner task.
-- `HistorySink` records what `deskctl stats` and a restart need: postures (off hours count as
-  away), rest heights, moves, cues (`done`: given at a change that happened; `skipped`: its
-  change was skipped), schedule states, sessions. A history that
+- `HistorySink` records what `deskctl stats` and a restart need: postures (none outside working
+  hours or when stopping: that time is no bout), rest heights, moves, cues (`shown` for each cue
+  shown; `done` as well when the desk really went to the cue's posture; `skipped`: its change
+  was skipped), schedule states with whether it is working hours, sessions. A history that
   cannot be written (full disk, read-only file) is said once per failure streak and never stops
   the service: the desk stays safe whatever the disk does.
 """
@@ -151,13 +152,10 @@ class HistorySink:
         """Write the event if the history keeps its kind; True if something was written."""
         record = self.store.record
         if kind == "posture":
-            record(
-                desk,
-                at,
-                "posture",
-                posture=fields.get("posture") or "away",
-                height_mm=fields.get("height_mm"),
-            )
+            if fields.get("posture") is None:  # not counting (off hours, stopping): no bout
+                return False
+            posture, height_mm = fields["posture"], fields.get("height_mm")
+            record(desk, at, "posture", posture=posture, height_mm=height_mm)
         elif kind == "height":
             record(desk, at, "height", height_mm=fields["height_mm"])
         elif kind == "move":
@@ -173,7 +171,10 @@ class HistorySink:
             )
         elif kind == "cue":
             cue = fields["cue"]
-            record(desk, at, "cue", id=cue.id, title=cue.title, area=cue.area.value, status="done")
+            about = {"id": cue.id, "title": cue.title, "area": cue.area.value}
+            record(desk, at, "cue", **about, status="shown")
+            if fields.get("done"):
+                record(desk, at, "cue", **about, status="done")
         elif kind == "dropped" and fields.get("why") == "skipped":
             cue = fields.get("cue")
             if not isinstance(cue, Cue):
@@ -184,6 +185,8 @@ class HistorySink:
         elif kind == "schedule":
             until = fields.get("until")
             extra = {"until": until} if isinstance(until, datetime) else {}
+            if isinstance(fields.get("working"), bool):
+                extra["working"] = fields["working"]
             record(desk, at, "schedule", state=fields["state"], **extra)
         elif kind == "session":
             record(desk, at, "session", state=fields["state"])

@@ -73,7 +73,7 @@ def stop(proc: subprocess.Popen[str]) -> str:
 
 
 def monday_stats(tmp_path: Path) -> dict[str, Any]:
-    done = deskctl(tmp_path, "stats", "--to", MONDAY, "--days", "1", "--json")
+    done = deskctl(tmp_path, "stats", "--demo", "--to", MONDAY, "--days", "1", "--json")
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout)["days"][0])
 
@@ -146,7 +146,7 @@ def test_a_restart_keeps_the_block_in_progress_and_stats_skip_the_dead_time(
     finally:
         out = stop(again)
     assert "ended without stopping" in out
-    with Store(tmp_path / "state" / "history.sqlite3", readonly=True) as store:
+    with Store(tmp_path / "state" / "demo-history.sqlite3", readonly=True) as store:
         sessions = store.events("desk", datetime(2026, 11, 30, tzinfo=TZ), datetime.now(TZ))
     states = [e.data["state"] for e in sessions if e.kind == "session"]
     assert states == ["start", "stop", "start", "stop"], "the dead session got its stop"
@@ -182,7 +182,7 @@ def test_after_kill_9_the_desk_s_first_report_beats_the_posture_in_the_history(
 
 def test_a_heartbeat_is_one_state_value_not_a_row_a_minute(tmp_path: Path) -> None:
     """The table does not grow by a row a minute: an idle afternoon adds no rows."""
-    db = tmp_path / "state" / "history.sqlite3"
+    db = tmp_path / "state" / "demo-history.sqlite3"
     proc = start(tmp_path, "18:00", "120")
     try:
         with Store(db, readonly=True) as store:

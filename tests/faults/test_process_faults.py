@@ -50,7 +50,7 @@ def send_without_waiting(sock_path: Path, cmd: str, args: dict[str, int]) -> soc
 def test_kill_9_while_writing_history_keeps_every_committed_row_and_the_file_intact(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "state" / "history.sqlite3"
+    db = tmp_path / "state" / "demo-history.sqlite3"
     sock_path = tmp_path / "run" / "control.sock"
     proc = start_service(tmp_path, "--time-scale", "60", "--from", "2026-11-30T08:59:00+01:00")
     seen: list[Row] = []

@@ -308,7 +308,7 @@ def test_sighup_mid_move_stops_the_desk_saves_and_exits_cleanly(tmp_path: Path) 
             proc.kill()
             proc.communicate(timeout=60)
     assert proc.returncode == 0, f"ended by {proc.returncode}: {log}"
-    with Store(tmp_path / "state" / "history.sqlite3", readonly=True) as store:
+    with Store(tmp_path / "state" / "demo-history.sqlite3", readonly=True) as store:
         events = store.events("desk", datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC))
         saved = store.get_state("desk", "schedule")
     moves = [e for e in events if e.kind == "move"]

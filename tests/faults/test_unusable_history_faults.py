@@ -34,7 +34,7 @@ FROM = f"{MONDAY}T09:29:00+01:00"  # the 09:30 stand comes a minute after the st
 
 
 def history(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "history.sqlite3"
+    return tmp_path / "state" / "demo-history.sqlite3"
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
@@ -102,7 +102,7 @@ def test_one_malformed_row_neither_stops_the_service_nor_stats(tmp_path: Path) -
     a_malformed_row(history(tmp_path))
     TALLY.fault()
     runs_a_change(tmp_path)
-    done = deskctl(tmp_path, "stats", "--to", MONDAY, "--days", "1", "--json")
+    done = deskctl(tmp_path, "stats", "--demo", "--to", MONDAY, "--days", "1", "--json")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == "deskctl: skipped 1 row of the history that could not be read."
@@ -118,7 +118,7 @@ def test_stats_on_a_history_it_cannot_read_is_one_sentence_and_exit_1(
     assert callable(spoil)
     spoil(history(tmp_path))
     TALLY.fault()
-    done = deskctl(tmp_path, "stats", "--json")
+    done = deskctl(tmp_path, "stats", "--demo", "--json")
     assert done.returncode == 1, done
     assert done.stderr.startswith("deskctl: "), done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
