@@ -235,6 +235,71 @@ def test_the_chart_fits_40_80_and_200_columns(tmp_path: Path) -> None:
     assert "sitting" in left_out, "what does not fit is named, not cut"
 
 
+# -- 5. "standing today" starts again at the person's midnight -----------------------------------
+
+
+@pytest.fixture
+def all_day_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    profiles = tmp_path / "config" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "all-day.toml").write_text(
+        'sit = "72cm"\nstand = "110cm"\n'
+        'weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
+        'hours = ["00:00-24:00"]\nwarn_s = 30\n'
+        'cycle = [{ posture = "stand", minutes = 25 }, { posture = "sit", minutes = 5 }]\n'
+    )
+    monkeypatch.setenv("DESKCTL_CONFIG_DIR", str(tmp_path / "config"))
+    return "all-day"
+
+
+def test_standing_today_starts_again_at_midnight_without_a_change() -> None:
+    """Monday's work ends at 17:30; at 00:30 on Tuesday nothing has changed, and "standing
+    today" is Tuesday's: nothing."""
+    seen: dict[str, int] = {}
+
+    async def to_tuesday(service: Service, recorded: Recorded) -> None:
+        runner = service.desks["desk"]
+        late = datetime(2026, 11, 30, 23, 59, tzinfo=BERLIN)
+        await service.clock.sleep((late - service.clock.now()).total_seconds())
+        seen["monday"] = runner.status(service.clock.now())["standing_today_s"]
+        await service.clock.sleep(31 * 60)
+        seen["tuesday"] = runner.status(service.clock.now())["standing_today_s"]
+
+    run_service(datetime(2026, 11, 30, 8, 59, tzinfo=BERLIN), to_tuesday)
+    assert seen["monday"] >= 2 * 3600
+    assert seen["tuesday"] == 0
+
+
+def test_standing_today_is_real_time_across_midnight_and_a_dst_night(
+    tmp_path: Path, all_day_profile: str
+) -> None:
+    """A desk that works all day and night, from Saturday 22:00 through the night the clocks go
+    forward (Sunday 02:00 is 03:00) to Sunday 05:00: every 10 minutes, "standing today" is what
+    the history says Sunday (or Saturday) stood, to the second; never last day's, never an hour
+    too many."""
+    start = datetime(2026, 3, 28, 22, 0, tzinfo=BERLIN)
+    samples: list[tuple[datetime, int]] = []
+
+    async def through_the_night(service: Service, recorded: Recorded) -> None:
+        runner = service.desks["desk"]
+        for _ in range(6 * 6):
+            await service.clock.sleep(600)
+            now = service.clock.now()
+            samples.append((now, runner.status(now)["standing_today_s"]))
+
+    desks = {"desk": DeskSettings(link="sim", profile=all_day_profile)}
+    with Store(tmp_path / "history.sqlite3") as store:
+        run_service(start, through_the_night, settings=Settings(desks=desks), store=store)
+        events = store.events("desk", start - timedelta(hours=1), start + timedelta(days=1))
+    for now, standing_s in samples:
+        day = now.astimezone(BERLIN).date()
+        [history] = daily_stats(events, day, day, BERLIN, now)
+        assert abs(standing_s - history.standing_s) <= 2, now.isoformat()
+    sunday = [s for now, s in samples if now.astimezone(BERLIN).date() == date(2026, 3, 29)]
+    assert sunday[0] <= 600, "Saturday's standing is not Sunday's"
+    assert max(s for _, s in samples) <= 4 * 3600
+
+
 # -- 6. a demo keeps its history apart -----------------------------------------------------------
 
 

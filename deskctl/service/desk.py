@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from deskctl.clock import Clock
@@ -98,7 +98,8 @@ class DeskRunner:
         self.scheduler = Scheduler(profile, tz, self._plan, now)
         self.posture: Posture | None = None
         self.posture_since: datetime = now
-        self.standing_today_s = 0.0
+        self.standing_today_s = 0.0  # stood on `_standing_day` before `posture_since`
+        self._standing_day = now.astimezone(tz).date()
         self.last_cue: dict[str, Any] | None = None
         self.move_task: asyncio.Task[None] | None = None
         self._move_from_mm: int | None = None
@@ -140,17 +141,22 @@ class DeskRunner:
     def _set_posture(self, posture: Posture | None, now: datetime) -> None:
         if posture == self.posture:
             return
-        if now.astimezone(self.tz).date() != self.posture_since.astimezone(self.tz).date():
-            self.standing_today_s = 0.0
-            self.posture_since = max(
-                self.posture_since,
-                datetime.combine(now.astimezone(self.tz).date(), datetime.min.time(), self.tz),
-            )
-        if self.posture == "stand":
-            self.standing_today_s += (now - self.posture_since).total_seconds()
+        self.standing_today_s = self._standing_today_s(now)
+        self._standing_day = now.astimezone(self.tz).date()
         self.posture = posture
         self.posture_since = now
         self.emit("posture", {"posture": posture, "height_mm": self.link.height_mm})
+
+    def _standing_today_s(self, now: datetime) -> float:
+        """Seconds stood on `now`'s local day: what was counted that day, and the stand in
+        progress since that day's midnight (in real time: a DST day has its 23 or 25 hours)."""
+        today = now.astimezone(self.tz).date()
+        midnight = datetime.combine(today, datetime.min.time(), self.tz).astimezone(UTC)
+        standing_s = self.standing_today_s if self._standing_day == today else 0.0
+        if self.posture == "stand":
+            since = max(self.posture_since.astimezone(UTC), midnight)
+            standing_s += max(0.0, (now.astimezone(UTC) - since).total_seconds())
+        return standing_s
 
     def tick(self, now: datetime) -> None:
         """Time passed: carry out what the schedule says; outside working hours, stop counting."""
@@ -219,6 +225,7 @@ class DeskRunner:
             at = saved.get("next_change_at")
             next_change_at = at if isinstance(at, datetime) else None
         self.standing_today_s = standing_today_s
+        self._standing_day = now.astimezone(self.tz).date()
         if posture is not None and since is not None:
             self._restored = posture
             self.carry_out(sched.restarted(posture, since, next_change_at, now), now)
@@ -230,10 +237,12 @@ class DeskRunner:
         """The desk's state, as `deskctl status --json` and MQTT `B/D/state` give it."""
         upcoming = self.scheduler.upcoming(now)
         next_block = upcoming.block
-        standing_s = self.standing_today_s
-        if self.posture == "stand":
-            standing_s += (now - self.posture_since).total_seconds()
-        sitting_bout_s = (now - self.posture_since).total_seconds() if self.posture == "sit" else 0
+        standing_s = self._standing_today_s(now)
+        sitting_bout_s = (
+            (now.astimezone(UTC) - self.posture_since.astimezone(UTC)).total_seconds()
+            if self.posture == "sit"
+            else 0
+        )
         return {
             "desk": self.name,
             "height_mm": self.link.height_mm,
