@@ -32,13 +32,13 @@ def test_thirty_minutes_seated_is_within_the_limit() -> None:
 
 def test_thirty_one_minutes_seated_is_past_it() -> None:
     (warning,) = profile_warnings(profile(cycle=cycle(("sit", 31), ("stand", 15))))
-    assert "31m at a stretch" in warning
+    assert "31 min at a stretch" in warning
     assert "30 minutes" in warning
 
 
 def test_sitting_blocks_that_follow_each_other_are_one_bout() -> None:
     (warning,) = profile_warnings(profile(cycle=cycle(("sit", 20), ("sit", 20), ("away", 5))))
-    assert "40m at a stretch" in warning
+    assert "40 min at a stretch" in warning
 
 
 def test_a_walk_away_ends_a_bout() -> None:
@@ -52,7 +52,7 @@ def test_two_working_ranges_that_touch_make_one_bout() -> None:
         profile(hours=["09:00-09:20", "09:20-12:00"], cycle=cycle(("sit", 20), ("stand", 10)))
     )
     assert len(warnings) == 1
-    assert "40m at a stretch" in warnings[0]
+    assert "40 min at a stretch" in warnings[0]
 
 
 def test_a_longer_day_on_one_weekday_is_found() -> None:
@@ -66,7 +66,7 @@ def test_a_longer_day_on_one_weekday_is_found() -> None:
             hours_on={"fri": ["09:00-10:00"]},
         )
     )
-    assert "45m at a stretch" in warning
+    assert "45 min at a stretch" in warning
 
 
 def test_standing_more_than_four_hours_a_day_is_past_the_limit() -> None:

@@ -431,8 +431,8 @@ cycle = [{ posture = "stand", minutes = 55 }, { posture = "away", minutes = 5 }]
 @pytest.mark.parametrize(
     ("name", "text", "words"),
     [
-        ("seated", SEATED_ALL_DAY, ("seated for up to 4h", "30 minutes")),
-        ("on-my-feet", STANDING_ALL_DAY, ("6h", "standing", "4 hours")),
+        ("seated", SEATED_ALL_DAY, ("seated for up to 4 h", "30 minutes")),
+        ("on-my-feet", STANDING_ALL_DAY, ("6 h", "standing", "4 hours")),
     ],
 )
 def test_validate_show_and_use_warn_about_a_profile_past_the_health_limits(
