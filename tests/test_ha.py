@@ -535,6 +535,7 @@ def parse(topic: str, payload: bytes, *, retained: bool = False) -> Request | Re
         ("deskctl/office/action", b"snooze 15m", "snooze", {"for": "900s"}),
         ("deskctl/office/action", b"pause", "pause", {}),
         ("deskctl/office/action", b"pause 1h30m", "pause", {"for": "5400s"}),
+        ("deskctl/office/action", b"pause 48h", "pause", {"for": "172800s"}),
         ("deskctl/office/action", b"resume", "resume", {}),
         ("deskctl/office/action", b"confirm", "confirm", {}),
     ],
@@ -573,7 +574,7 @@ def test_all_reaches_every_desk() -> None:
         ("deskctl/office/action", b"stop now", "the action stop takes nothing after it"),
         ("deskctl/office/action", b"pause forever", "is not a duration"),
         ("deskctl/office/action", b"snooze 3d", "is not a duration"),
-        ("deskctl/office/action", b"pause 48h", "a pause lasts from 1 second to 24 hours"),
+        ("deskctl/office/action", b"pause 721h", "a pause lasts from 1 second to 30 days"),
         ("deskctl/office/fly/set", b"ON", "'fly/set' is not a command topic"),
     ],
 )  # fmt: skip

@@ -36,7 +36,7 @@ from enum import Enum
 from typing import Any
 
 from deskctl.core.cues import Cue
-from deskctl.core.units import check_limits, parse_duration_s, parse_height_mm
+from deskctl.core.units import MAX_DURATION_S, check_limits, parse_duration_s, parse_height_mm
 from deskctl.errors import ConfigError, DurationError, HeightError
 
 __all__ = [
@@ -103,7 +103,6 @@ STATE_FIELDS = (
 GROWING_FIELDS = ("standing_today_s", "sitting_bout_s")  # change every second by themselves
 ONLINE, OFFLINE = "online", "offline"
 MAX_PAYLOAD_BYTES = 256
-MAX_DURATION_S = 24 * 3600
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SLUG_OUT = re.compile(r"[^A-Za-z0-9_-]")
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -765,7 +764,7 @@ def _command(leaf: str, text: str, profiles: Collection[str]) -> tuple[str, dict
         raise ValueError(f"the action {verb} takes nothing after it")
     for_s = parse_duration_s(rest)
     if not 1 <= for_s <= MAX_DURATION_S:
-        raise DurationError(f"a {verb} lasts from 1 second to 24 hours, not {_short(rest)}")
+        raise DurationError(f"a {verb} lasts from 1 second to 30 days, not {_short(rest)}")
     return verb, {"for": f"{round(for_s)}s"}
 
 

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from deskctl.errors import DurationError, HeightError
 
 __all__ = [
+    "MAX_DURATION_S",
     "MM_PER_UNIT",
     "check_limits",
     "format_duration",
@@ -141,6 +142,11 @@ def check_limits(height_mm: int, min_mm: int, max_mm: int) -> int:
 # the text is lower-cased first, and IGNORECASE would let 'ſ' or 'ı' match s and i.
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(h|min|m|sec|s)?")
 _SECONDS = {"h": 3600, "m": 60, "min": 60, "s": 1, "sec": 1}
+
+# The longest pause or snooze any command may ask for, from the CLI, the socket or MQTT alike: a
+# holiday of a few weeks fits, while years (or infinity, which JSON allows) would overflow the
+# date arithmetic. A pause without a duration lasts until resume.
+MAX_DURATION_S = 30 * 24 * 3600
 
 
 def parse_duration_s(text: str) -> float:

@@ -29,18 +29,22 @@ from typing import Any
 from deskctl.clock import Clock
 from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
-from deskctl.core.units import format_duration, parse_duration_s, parse_height_mm
+from deskctl.core.units import (
+    MAX_DURATION_S,
+    format_duration,
+    parse_duration_s,
+    parse_height_mm,
+)
 from deskctl.errors import DeskctlError, DeskError, DurationError, InputError, LinkError
 from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
 from deskctl.store import Store
 
-__all__ = ["JUMP_S", "MAX_DURATION_S", "Command", "EventSink", "Service"]
+__all__ = ["JUMP_S", "Command", "EventSink", "Service"]
 
 log = logging.getLogger("deskctl.service")
 
 JUMP_S = 60.0
-MAX_DURATION_S = 30 * 24 * 3600.0  # the longest pause or snooze a command may ask for
 _MAX_SLEEP_S = 60.0
 
 EventSink = Callable[[str, datetime, str, dict[str, Any]], None]  # (desk, at, type, fields)
