@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from _common import Summary, bench_parser, print_table
 
 from deskctl.clock import Clock
+from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.links.ble import BleakGattClient
 from deskctl.links.linak import LinakLink
 from deskctl.testing.ble_emulator import EmulatedDesk
@@ -123,7 +124,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     count = args.moves or (40 if args.quick else 200)
-    plan = targets(count, args.seed, 620, 1270)
+    plan = targets(count, args.seed, DEFAULT_BASE_MM, DEFAULT_TOP_MM)
 
     wall_start = time.perf_counter()
     moves = run_moves_virtual(plan)

@@ -35,12 +35,15 @@ from pydantic_settings import (
 )
 
 from deskctl import paths
+from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.errors import ConfigError
 from deskctl.files import os_reason, shown_path
 from deskctl.toml_files import TooLarge, read_text
 
 __all__ = [
     "DEFAULT_DESK",
+    "DEFAULT_MAX_MM",
+    "DEFAULT_MIN_MM",
     "DeskSettings",
     "MqttDeskSettings",
     "MqttSettings",
@@ -53,6 +56,9 @@ __all__ = [
 ]
 
 DEFAULT_DESK = "desk"
+# The soft limits a desk gets when its settings name none: the whole travel of a LINAK desk. Set
+# `min_mm`/`max_mm` to keep a desk clear of a drawer or a window sill.
+DEFAULT_MIN_MM, DEFAULT_MAX_MM = DEFAULT_BASE_MM, DEFAULT_TOP_MM
 _ENV_PREFIX = "DESKCTL_"
 
 
@@ -142,8 +148,8 @@ class DeskSettings(_Strict):
     link: Literal["ble", "mqtt", "sim"] = "sim"
     sim: Literal["model", "ble"] = "model"
     address: str | None = None
-    min_mm: int = Field(620, ge=0, le=2000)
-    max_mm: int = Field(1270, ge=0, le=2000)
+    min_mm: int = Field(DEFAULT_MIN_MM, ge=0, le=2000)
+    max_mm: int = Field(DEFAULT_MAX_MM, ge=0, le=2000)
     calibration_mm: int = Field(0, ge=-200, le=200)
     profile: str | None = None
     connect_timeout_s: float = Field(20.0, gt=0, le=300)

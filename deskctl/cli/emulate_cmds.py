@@ -37,10 +37,9 @@ class EmulatedPreset(enum.StrEnum):
     cover = "cover"
 
 
-_BOTTOM_MM, _TOP_MM = 620, 1270
-
-
 def _settings_hint(preset: EmulatedPreset, prefix: str, host: str, port: int) -> str:
+    from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
+
     lines = [
         "[mqtt]",
         f'host = "{host}"',
@@ -54,7 +53,7 @@ def _settings_hint(preset: EmulatedPreset, prefix: str, host: str, port: int) ->
         f'prefix = "{prefix}"',
     ]
     if preset is EmulatedPreset.cover:
-        lines += [f"cover_min_mm = {_BOTTOM_MM}", f"cover_max_mm = {_TOP_MM}"]
+        lines += [f"cover_min_mm = {DEFAULT_BASE_MM}", f"cover_max_mm = {DEFAULT_TOP_MM}"]
     return "\n".join(lines)
 
 
@@ -110,11 +109,12 @@ def esphome(
     from pydantic import SecretStr, ValidationError
 
     from deskctl.clock import Clock
+    from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
     from deskctl.core.units import check_limits, parse_height_mm
     from deskctl.settings import MqttSettings
     from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
 
-    start_mm = check_limits(parse_height_mm(height), _BOTTOM_MM, _TOP_MM)
+    start_mm = check_limits(parse_height_mm(height), DEFAULT_BASE_MM, DEFAULT_TOP_MM)
     if not prefix.strip() or any(c in prefix for c in "#+"):
         from deskctl.errors import InputError
 
@@ -135,7 +135,7 @@ def esphome(
         option = "--" + "-".join(str(part) for part in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         raise InputError(f"{option}: {message}") from None
-    model = EsphomeDeskModel(preset.value, height_mm=start_mm, bottom_mm=_BOTTOM_MM, top_mm=_TOP_MM)
+    model = EsphomeDeskModel(preset.value, height_mm=start_mm)  # a LINAK desk's travel
     desk = EsphomeDesk(
         broker, prefix=prefix, preset=preset.value, clock=Clock(scale=time_scale), model=model
     )

@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from deskctl.links.ble import FoundDesk
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_DEFAULT_MIN_MM = 620
-_DEFAULT_MAX_MM = 1270
 
 PAIRING_HELP = (
     "To connect: switch the desk on and keep it near; close the vendor's phone app (the desk takes "
@@ -416,7 +414,7 @@ def init(
     from deskctl.core.units import format_height
     from deskctl.errors import InputError
     from deskctl.profile_library import active_profile_name, load_profile, set_heights
-    from deskctl.settings import settings_path
+    from deskctl.settings import DEFAULT_MAX_MM, DEFAULT_MIN_MM, settings_path
 
     if sim is not None and sim not in ("model", "ble"):
         raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
@@ -430,8 +428,8 @@ def init(
         address=address,
         sit_mm=_height_option(sit, "--sit"),
         stand_mm=_height_option(stand, "--stand"),
-        min_mm=_height_option(min_height, "--min") or _DEFAULT_MIN_MM,
-        max_mm=_height_option(max_height, "--max") or _DEFAULT_MAX_MM,
+        min_mm=_height_option(min_height, "--min") or DEFAULT_MIN_MM,
+        max_mm=_height_option(max_height, "--max") or DEFAULT_MAX_MM,
         yes=yes,
         sim=kind,
         timeout_s=timeout,

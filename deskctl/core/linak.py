@@ -21,6 +21,7 @@ from deskctl.errors import ProtocolError
 __all__ = [
     "CANCEL_TARGET",
     "DEFAULT_BASE_MM",
+    "DEFAULT_TOP_MM",
     "RAW_MAX",
     "SERVICE_CONTROL",
     "Capabilities",
@@ -41,7 +42,11 @@ __all__ = [
     "wake_user_id",
 ]
 
+# A LINAK desk's mechanical travel (IDÅSEN, DPG1C): raw height 0 is its base, 620 mm above the
+# floor, and its column tops out 650 mm (raw 6500) higher. `calibration_mm` moves the base of a
+# desk that reads differently; the simulated and emulated desks are built with this travel.
 DEFAULT_BASE_MM = 620
+DEFAULT_TOP_MM = 1270
 RAW_MAX = 0x7FFF  # largest target we ever encode; 0x8001 cancels a move
 
 

@@ -40,8 +40,8 @@ class LinakLink(DeskLink):
         gatt: GattClient,
         clock: Clock,
         *,
-        min_mm: int = 620,
-        max_mm: int = 1270,
+        min_mm: int = linak.DEFAULT_BASE_MM,
+        max_mm: int = linak.DEFAULT_TOP_MM,
         calibration_mm: int = 0,
         move_config: MoveConfig | None = None,
     ) -> None:

@@ -12,6 +12,7 @@ import json
 
 from deskctl import paths
 from deskctl.clock import Clock
+from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.links.linak import LinakLink
 from deskctl.testing.desk_model import DeskModel
 from deskctl.testing.model_gatt import ModelGattClient
@@ -52,7 +53,7 @@ class SimLink(LinakLink):
                 height_mm = int(json.load(file)["height_mm"])
         except (OSError, ValueError, KeyError, TypeError):
             return _START_MM
-        return min(max(height_mm, 620), 1270)
+        return min(max(height_mm, DEFAULT_BASE_MM), DEFAULT_TOP_MM)
 
     async def close(self) -> None:
         await super().close()

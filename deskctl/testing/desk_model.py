@@ -49,6 +49,8 @@ from __future__ import annotations
 import math
 
 from deskctl.core.linak import (
+    DEFAULT_BASE_MM,
+    DEFAULT_TOP_MM,
     Char,
     Command,
     DpgCommand,
@@ -83,8 +85,8 @@ class DeskModel:
         self,
         *,
         height_mm: int = 750,
-        base_mm: int = 620,
-        top_mm: int = 1270,
+        base_mm: int = DEFAULT_BASE_MM,
+        top_mm: int = DEFAULT_TOP_MM,
         speed_mm_s: float = 38.0,
         accel_mm_s2: float = 80.0,
         report_period_s: float = 0.1,

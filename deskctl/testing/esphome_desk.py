@@ -48,6 +48,7 @@ from typing import Literal, Self
 import aiomqtt
 
 from deskctl.clock import Clock
+from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.core.units import MM_PER_UNIT
 from deskctl.links.mqtt_desk import broker_client, broker_error
 from deskctl.settings import MqttSettings
@@ -70,8 +71,8 @@ class EsphomeDeskModel:
         preset: Preset = "upsy",
         *,
         height_mm: float = 750,
-        bottom_mm: int = 620,
-        top_mm: int = 1270,
+        bottom_mm: int = DEFAULT_BASE_MM,
+        top_mm: int = DEFAULT_TOP_MM,
         unit: Literal["in", "cm", "mm"] = "in",
         decimals: int = 1,
         speed_mm_s: float = 38.0,
