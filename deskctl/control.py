@@ -44,28 +44,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from deskctl.control_client import (
-    COMMANDS,
-    LOCK_NAME,
-    MAX_LINE_BYTES,
-    ControlError,
-    lock_path,
-    socket_path,
-)
-from deskctl.errors import DeskctlError
-from deskctl.paths import runtime_dir, runtime_dir_note
+from deskctl.control_protocol import COMMANDS, MAX_LINE_BYTES, socket_path
+from deskctl.errors import AlreadyRunning, ControlError, DeskctlError
+from deskctl.paths import runtime_dir, runtime_dir_note, state_dir
 
 __all__ = [
-    "COMMANDS",
     "IDLE_TIMEOUT_S",
+    "LOCK_NAME",
     "MAX_CONNECTIONS",
     "RECHECK_S",
-    "AlreadyRunning",
     "ControlServer",
     "Handler",
     "ProgressSink",
     "Request",
     "ServiceLock",
+    "lock_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +72,7 @@ _REFUSAL_GRACE_S = 2.0
 MAX_CONNECTIONS = 64
 IDLE_TIMEOUT_S = 60.0
 RECHECK_S = 2.0
+LOCK_NAME = "service.lock"
 
 
 @dataclass(frozen=True)
@@ -565,13 +559,10 @@ class ControlServer:
         return send
 
 
-class AlreadyRunning(ControlError):
-    """Another deskctl service holds the lock; `pid` is its process id when known."""
-
-    def __init__(self, pid: int | None) -> None:
-        who = f" (pid {pid})" if pid is not None else ""
-        super().__init__(f"deskctl is already running{who}; stop it first", 1)
-        self.pid = pid
+def lock_path() -> str:
+    """Where the one-service lock lives: `state_dir()/service.lock`, which outlives the runtime
+    folder (logind removes that at logout while a `deskctl run` in tmux goes on)."""
+    return os.path.join(state_dir(), LOCK_NAME)
 
 
 class ServiceLock:

@@ -10,7 +10,8 @@ whole call. Before connecting it checks that the socket and its folder belong to
 uid and that neither is a symbolic link (the service refuses the same, so both agree on the path).
 No socket, or a stale one nobody listens on, is `NoService`, so the CLI can fall back to talking
 to the desk directly; every other failure is a `ControlError` carrying one sentence and the exit
-code. The protocol is in docs/control-socket.md; the server is `deskctl.control`.
+code. The protocol is in docs/control-socket.md; what both ends share is in
+`deskctl.control_protocol`; the server is `deskctl.control`.
 """
 
 from __future__ import annotations
@@ -21,71 +22,27 @@ import socket
 import stat
 import time
 
-from deskctl.errors import DeskctlError
+from deskctl.control_protocol import socket_path
+from deskctl.errors import ControlError, NoService
 
 TYPE_CHECKING = False  # typing itself is not imported at run time: this module must load fast
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-__all__ = [
-    "COMMANDS",
+__all__ = [  # ControlError and NoService live in deskctl.errors; they are what `call` raises
     "DEFAULT_TIMEOUT_S",
-    "LOCK_NAME",
-    "MAX_LINE_BYTES",
-    "SOCKET_NAME",
     "ControlError",
     "NoService",
     "call",
-    "lock_path",
     "service_running",
-    "socket_path",
 ]
 
-SOCKET_NAME = "control.sock"
-LOCK_NAME = "service.lock"
-MAX_LINE_BYTES = 64 * 1024
 DEFAULT_TIMEOUT_S = 10.0
-COMMANDS = frozenset(
-    {
-        "status", "sit", "stand", "move", "stop", "pause", "resume", "skip", "snooze", "confirm",
-        "profile_use", "profile_set", "inhibit", "schedule",
-    }
-)  # fmt: skip
 
 _MAX_REPLY_BYTES = 4 * 1024 * 1024
 _CONNECT_TIMEOUT_S = 2.0
 _BACKLOG_RETRY_S = 0.01
-
-
-class ControlError(DeskctlError):
-    """The service answered with an error, or could not be reached or understood.
-
-    `str()` is one sentence for a person; `exit_code` is what the CLI exits with (1 or 2).
-    """
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class NoService(ControlError):
-    """No deskctl service listens on the control socket (none there, or a stale one)."""
-
-
-def socket_path() -> str:
-    """Where the service's control socket lives: `runtime_dir()/control.sock`."""
-    from deskctl.paths import runtime_dir
-
-    return os.path.join(runtime_dir(), SOCKET_NAME)
-
-
-def lock_path() -> str:
-    """Where the one-service lock lives: `state_dir()/service.lock`, which outlives the runtime
-    folder (logind removes that at logout while a `deskctl run` in tmux goes on)."""
-    from deskctl.paths import state_dir
-
-    return os.path.join(state_dir(), LOCK_NAME)
 
 
 def _check_folder(folder: str) -> None:

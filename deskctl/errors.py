@@ -7,6 +7,9 @@
     │   └── ConfigError          a broken settings, profile or cue file (names file and field)
     ├── ProtocolError            bytes from a desk that do not fit the protocol
     ├── IllegalTransition        an event a state machine cannot take now (exit 2); unchanged
+    ├── ControlError             the service refused a request (its exit code), or cannot be reached
+    │   ├── NoService            no service listens on the control socket (none, or a stale one)
+    │   └── AlreadyRunning       another service holds the one-service lock (its pid if known)
     └── DeskError                a failure at run time: the CLI exits 1
         ├── LinkError            the desk cannot be reached, or the link dropped
         └── MoveError            a move did not arrive
@@ -20,7 +23,9 @@ Library code raises these and never prints or exits; only the CLI turns them int
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyRunning",
     "ConfigError",
+    "ControlError",
     "DeskError",
     "DeskctlError",
     "DurationError",
@@ -31,6 +36,7 @@ __all__ = [
     "ManualOverride",
     "MoveError",
     "MoveTimeout",
+    "NoService",
     "Obstruction",
     "ProtocolError",
 ]
@@ -71,6 +77,30 @@ class IllegalTransition(DeskctlError):
     """
 
     exit_code = 2
+
+
+class ControlError(DeskctlError):
+    """The service answered with an error, or could not be reached or understood.
+
+    `str()` is one sentence for a person; `exit_code` is what the CLI exits with (1 or 2).
+    """
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class NoService(ControlError):
+    """No deskctl service listens on the control socket (none there, or a stale one)."""
+
+
+class AlreadyRunning(ControlError):
+    """Another deskctl service holds the lock; `pid` is its process id when known."""
+
+    def __init__(self, pid: int | None) -> None:
+        who = f" (pid {pid})" if pid is not None else ""
+        super().__init__(f"deskctl is already running{who}; stop it first", 1)
+        self.pid = pid
 
 
 class DeskError(DeskctlError):

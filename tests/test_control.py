@@ -25,28 +25,23 @@ from typing import Any
 import pytest
 
 from deskctl.control import (
-    AlreadyRunning,
     ControlServer,
     Handler,
     ProgressSink,
     Request,
     ServiceLock,
 )
-from deskctl.control_client import (
-    COMMANDS,
-    MAX_LINE_BYTES,
-    ControlError,
-    NoService,
-    call,
-    service_running,
-    socket_path,
-)
+from deskctl.control_client import call, service_running
+from deskctl.control_protocol import COMMANDS, MAX_LINE_BYTES, socket_path
 from deskctl.errors import (
+    AlreadyRunning,
+    ControlError,
     DeskctlError,
     HeightError,
     IllegalTransition,
     InputError,
     LinkError,
+    NoService,
     Obstruction,
 )
 
@@ -632,7 +627,8 @@ async def test_the_client_will_not_talk_to_a_socket_of_another_uid(run_dir: Path
 TRY_LOCK = textwrap.dedent(
     """
     import sys
-    from deskctl.control import AlreadyRunning, ServiceLock
+    from deskctl.control import ServiceLock
+    from deskctl.errors import AlreadyRunning
     try:
         ServiceLock(sys.argv[1]).acquire()
     except AlreadyRunning as exc:

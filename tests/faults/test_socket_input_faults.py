@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from deskctl import control_client, paths
+from deskctl import control_client, control_protocol, paths
 from deskctl.control import ControlServer, ProgressSink, Request
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
@@ -157,12 +157,12 @@ def test_a_state_folder_too_long_for_a_socket_falls_back_to_tmp_and_says_so(
     TALLY.fault()
     fallback = Path(f"/tmp/deskctl-{os.getuid()}")
     assert paths.runtime_dir() == fallback
-    assert control_client.socket_path() == str(fallback / "control.sock")
+    assert control_protocol.socket_path() == str(fallback / "control.sock")
     note = paths.runtime_dir_note()
     assert note is not None
     assert str(long_state) in note
     assert "too long" in note
-    assert len(os.fsencode(control_client.socket_path())) <= 107
+    assert len(os.fsencode(control_protocol.socket_path())) <= 107
 
 
 async def _echo(request: Request, progress: ProgressSink) -> dict[str, Any]:

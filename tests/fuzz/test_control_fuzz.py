@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from deskctl.control import (
-    COMMANDS,
     ControlServer,
     ProgressSink,
     Request,
     _BadRequest,
     _parse_request,
 )
+from deskctl.control_protocol import COMMANDS
 from deskctl.errors import DeskctlError
 from deskctl.service.core import Service
 from tests.faults.tally import counter

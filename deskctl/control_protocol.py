@@ -1,0 +1,29 @@
+"""What both ends of the control socket agree on: where it is, its commands, its longest line.
+
+Design: the server (`deskctl.control`) and the client (`deskctl.control_client`) import this
+module and nothing of each other. `deskctl status` loads it on its fast path, so it holds plain
+constants and imports only `os`; `deskctl.paths` (pathlib, platformdirs) is imported only when a
+path is asked for. The protocol itself is described in docs/control-socket.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["COMMANDS", "MAX_LINE_BYTES", "SOCKET_NAME", "socket_path"]
+
+SOCKET_NAME = "control.sock"
+MAX_LINE_BYTES = 64 * 1024  # one request or answer line, its newline excluded
+COMMANDS = frozenset(
+    {
+        "status", "sit", "stand", "move", "stop", "pause", "resume", "skip", "snooze", "confirm",
+        "profile_use", "profile_set", "inhibit", "schedule",
+    }
+)  # fmt: skip
+
+
+def socket_path() -> str:
+    """Where the service's control socket lives: `runtime_dir()/control.sock`."""
+    from deskctl.paths import runtime_dir
+
+    return os.path.join(runtime_dir(), SOCKET_NAME)
