@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tomllib
 import unicodedata
 from pathlib import Path
 from typing import Any, Literal
@@ -37,8 +36,8 @@ from pydantic_settings import (
 from deskctl import paths
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.errors import ConfigError
-from deskctl.files import os_reason, shown_path
-from deskctl.toml_files import TooLarge, read_text
+from deskctl.files import shown_path
+from deskctl.toml_files import read_toml
 
 __all__ = [
     "DEFAULT_DESK",
@@ -265,9 +264,6 @@ class _FileSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-_TOML_LIMITS = "it nests too deeply or holds a number with too many digits"
-
-
 def _shown(key: object) -> str:
     """A key as an error names it: as written, or quoted with escapes if it would break the line
     (or is empty)."""
@@ -308,27 +304,6 @@ def settings_path() -> Path:
     return paths.config_dir() / "settings.toml"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = read_text(path)
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"{shown_path(path)}: cannot be read ({os_reason(exc)})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text") from None
-    except TooLarge as exc:
-        raise ConfigError(f"{path}: cannot be the settings: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: is not valid TOML ({exc})") from None
-    except (ValueError, RecursionError):  # tomllib's own limits: int digits, nesting depth
-        raise ConfigError(f"{path}: is not valid TOML ({_TOML_LIMITS})") from None
-    _warn_if_exposed(path, data)
-    return data
-
-
 def _warn_if_exposed(path: Path, data: dict[str, Any]) -> None:
     """A settings file with a password should be the owner's alone; say so if it is not."""
     mqtt = data.get("mqtt")
@@ -359,7 +334,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     file = path or settings_path()
     if path is not None and not path.exists():
         raise ConfigError(f"{path}: no such settings file")
-    data = _read_toml(file)
+    data = read_toml(shown_path(file), file, missing_ok=True)
+    _warn_if_exposed(file, data)
 
     class _FromFile(Settings):
         @classmethod

@@ -1,12 +1,14 @@
-"""Reading one TOML file that a person may have broken (a profile, a cue file).
+"""Reading one TOML file that a person may have broken (the settings, a profile, a cue file).
 
-Design: `read_toml(source, entry)` reads `entry` (a path, or a file inside the package through
-importlib.resources) as UTF-8 and parses it with tomllib. Whatever goes wrong becomes one
-`ConfigError` that starts with `source` (the path to show): the file cannot be read, or is not
-valid TOML, including tomllib's own limits (a number with too many digits, nesting too deep),
-which it raises as ValueError or RecursionError rather than as a TOMLDecodeError. At most
-`MAX_BYTES` are read (`read_text`): a settings or profile file is a few kilobytes, and a path to
-/dev/zero or a runaway file must give a sentence, not fill the memory.
+Design: `read_toml(source, entry)` is deskctl's one TOML reader: it reads `entry` (a path, or a
+file inside the package through importlib.resources) as UTF-8 and parses it with tomllib.
+Whatever goes wrong becomes one `ConfigError` that starts with `source` (the path to show): the
+file cannot be read (why, in plain words), is not UTF-8, or is not valid TOML, including tomllib's
+own limits (a number with too many digits, nesting too deep), which it raises as ValueError or
+RecursionError rather than as a TOMLDecodeError. `missing_ok` makes a file that is not there an
+empty table (the settings: without a file the defaults stand). At most `MAX_BYTES` are read
+(`read_text`): a settings or profile file is a few kilobytes, and a path to /dev/zero or a runaway
+file must give a sentence, not fill the memory.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from deskctl.errors import ConfigError
+from deskctl.files import os_reason
 
 __all__ = ["MAX_BYTES", "TooLarge", "read_text", "read_toml"]
 
@@ -38,13 +41,23 @@ def read_text(entry: Traversable) -> str:
     return data.decode("utf-8")
 
 
-def read_toml(source: str, entry: Traversable) -> dict[str, Any]:
-    """The parsed table of one TOML file; a `ConfigError` naming `source` if it cannot be had."""
+def read_toml(source: str, entry: Traversable, *, missing_ok: bool = False) -> dict[str, Any]:
+    """The parsed table of one TOML file; a `ConfigError` naming `source` if it cannot be had.
+
+    With `missing_ok`, a file that is not there is an empty table.
+    """
     try:
         text = read_text(entry)
-    except (OSError, UnicodeDecodeError, TooLarge) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(f"{source}: cannot read the file: {reason}") from None
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise ConfigError(f"{source}: cannot read the file: there is no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the file: {os_reason(exc)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: cannot read the file: it is not UTF-8 text") from None
+    except TooLarge as exc:
+        raise ConfigError(f"{source}: cannot read the file: {exc}") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
