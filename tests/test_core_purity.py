@@ -70,7 +70,7 @@ def _imported(node: ast.Import | ast.ImportFrom, package: str) -> list[str]:
 def _allowed(name: str) -> bool:
     if name in ALLOWED_DESKCTL or name == CORE_PACKAGE or name.startswith(CORE_PACKAGE + "."):
         return True
-    top = name.split(".")[0]
+    top = name.partition(".")[0]
     if top == "deskctl":
         return False
     return name in ALLOWED_STDLIB or top in ALLOWED_STDLIB or top in ALLOWED_THIRD_PARTY

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from deskctl.notify.command import CommandChannel
 from deskctl.notify.desktop import DesktopChannel
 from deskctl.notify.notice import Channel, Notice, OnAction
 from deskctl.notify.terminal import TerminalChannel
-from deskctl.settings import NotifySettings
 
-__all__ = ["Notifiers", "build_notifiers"]
+__all__ = ["ChannelChoice", "Notifiers", "build_notifiers"]
 
 log = logging.getLogger("deskctl.notify")
 
@@ -159,8 +158,21 @@ class Notifiers:
         await self.aclose()
 
 
+class ChannelChoice(Protocol):
+    """Which channels a person asked for: the settings' `[notify]` table (`NotifySettings`)."""
+
+    @property
+    def terminal(self) -> bool: ...
+    @property
+    def desktop(self) -> bool: ...
+    @property
+    def mqtt(self) -> bool: ...
+    @property
+    def command(self) -> Sequence[str]: ...
+
+
 def build_notifiers(
-    settings: NotifySettings,
+    settings: ChannelChoice,
     *,
     mqtt: Channel | None = None,
     on_action: OnAction | None = None,

@@ -1,0 +1,223 @@
+"""Lower layers never import upper ones (docs/architecture.md, "Layers").
+
+Every module under deskctl/ is read with `ast`, and every import it makes counts: at the top,
+inside a function, under `TYPE_CHECKING`. Each module belongs to one layer of `LAYERS` (the
+longest prefix wins) and may import its own layer and the layers `MAY_IMPORT` names for it. The
+violations that exist today are listed in `KNOWN` with the reason each is left; anything else
+fails, and so does an entry of `KNOWN` that no longer happens (remove it when you fix it).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "deskctl"
+
+# Layer: the modules in it (a name covers the module and everything below it).
+LAYERS: dict[str, tuple[str, ...]] = {
+    "base": ("deskctl", "deskctl.errors"),  # the package (its version) and the error tree
+    "core": ("deskctl.core",),  # pure decisions and codecs (tests/test_core_purity.py)
+    "config": (  # files a person writes and where deskctl keeps its own
+        "deskctl.paths",
+        "deskctl.files",
+        "deskctl.toml_files",
+        "deskctl.profile_library",
+        "deskctl.cue_library",
+    ),
+    "settings": ("deskctl.settings",),  # the settings file's model, read by the composition
+    "time": ("deskctl.clock", "deskctl.localzone"),  # the injected clock, the local zone
+    "links": ("deskctl.links",),  # one desk each: BLE (LINAK), MQTT, simulated
+    "testing": ("deskctl.testing",),  # desk models, emulators, virtual time
+    "service": ("deskctl.service",),  # the owner task, the desks, the events
+    "adapters": (  # the service's ways out: socket, MQTT bridge, history, notices, systemd
+        "deskctl.control",
+        "deskctl.control_client",
+        "deskctl.control_protocol",
+        "deskctl.bridge",
+        "deskctl.store",
+        "deskctl.notify",
+        "deskctl.systemd",
+    ),
+    "cli": ("deskctl.cli", "deskctl.__main__"),  # the composition root and the commands
+}
+
+# Layer: the layers it may import besides its own. The core imports nothing but the base.
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    "base": frozenset(),
+    "core": frozenset({"base"}),
+    "config": frozenset({"base", "core"}),
+    "settings": frozenset({"base", "core", "config"}),
+    "time": frozenset({"base"}),
+    "links": frozenset({"base", "core", "config", "time"}),
+    "testing": frozenset({"base", "core", "config", "time", "links"}),
+    "service": frozenset({"base", "core", "config", "settings", "time", "links"}),
+    "adapters": frozenset({"base", "core", "config", "time", "links", "service"}),
+    "cli": frozenset(LAYERS) - {"cli"},
+}
+
+# (importer, imported): why it is still there. Each is a layering leak to fix, not a rule.
+KNOWN: dict[tuple[str, str], str] = {
+    ("deskctl.links.sim", "deskctl.testing.desk_model"): (
+        "the simulated desk is a product feature (--simulate); its model moves out of testing"
+    ),
+    ("deskctl.links.sim", "deskctl.testing.model_gatt"): (
+        "the simulated desk's GATT client lives beside its model in testing, for now"
+    ),
+    ("deskctl.links.sim", "deskctl.testing.ble_emulator"): (
+        "--sim ble serves the emulated desk over Bumble; the emulator lives in testing, for now"
+    ),
+    ("deskctl.links.sim", "deskctl.testing.bleak_bumble"): (
+        "--sim ble's virtual radio lives in testing, for now"
+    ),
+    ("deskctl.links.factory", "deskctl.settings"): (
+        "it builds links from the settings file: assembly, which belongs above the links"
+    ),
+    ("deskctl.links.mqtt_desk", "deskctl.settings"): (
+        "the MQTT desk takes MqttSettings/MqttDeskSettings as its broker and topic values"
+    ),
+    ("deskctl.testing.esphome_desk", "deskctl.settings"): (
+        "the emulated ESPHome desk connects with MqttSettings, like the MQTT desk link"
+    ),
+    ("deskctl.bridge", "deskctl.settings"): (
+        "the MQTT bridge takes MqttSettings as its broker values"
+    ),
+    ("deskctl.service.core", "deskctl.store"): (
+        "the owner reads and writes the history store directly, not through a port"
+    ),
+    ("deskctl.service.events", "deskctl.store"): (
+        "the event sinks record into the history store directly"
+    ),
+    ("deskctl.service.events", "deskctl.notify"): (
+        "the event sinks turn events into notices and hand them to the notifiers"
+    ),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    base = ROOT.joinpath(*name.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def deskctl_imports(source: str, module: str, is_package: bool = False) -> set[str]:
+    """The deskctl modules one module's source imports, wherever the import stands.
+
+    `from deskctl import paths` is `deskctl.paths` (a module); `from deskctl import __version__`
+    is `deskctl`; relative imports are resolved against `module`.
+    """
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                anchor = ".".join(parts[: len(parts) - (node.level - 1)])
+                base = f"{anchor}.{base}" if base else anchor
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if _is_module(full) else base)
+    return {name for name in found if name == "deskctl" or name.startswith("deskctl.")}
+
+
+def layer_of(module: str) -> str:
+    best, best_len = "", -1
+    for layer, prefixes in LAYERS.items():
+        for prefix in prefixes:
+            covers = module == prefix or (prefix != "deskctl" and module.startswith(prefix + "."))
+            if covers and len(prefix) > best_len:
+                best, best_len = layer, len(prefix)
+    assert best, f"{module} is in no layer: add it to LAYERS in {__file__}"
+    return best
+
+
+def violations(imports: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """(importer, imported) for each import that goes against MAY_IMPORT."""
+    found: set[tuple[str, str]] = set()
+    for module, targets in imports.items():
+        mine = layer_of(module)
+        for target in targets:
+            theirs = layer_of(target)
+            if theirs != mine and theirs not in MAY_IMPORT[mine]:
+                found.add((module, target))
+    return found
+
+
+def _tree_imports() -> dict[str, set[str]]:
+    files = sorted(PACKAGE.rglob("*.py"))
+    assert files
+    return {
+        module_name(path): deskctl_imports(
+            path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py"
+        )
+        for path in files
+    }
+
+
+def test_every_module_is_in_a_layer_and_every_layer_has_its_rules() -> None:
+    assert set(MAY_IMPORT) == set(LAYERS)
+    for module in _tree_imports():
+        layer_of(module)
+
+
+def test_no_module_imports_a_layer_above_its_own_except_the_known_leaks() -> None:
+    found = violations(_tree_imports())
+    new = sorted(found - set(KNOWN))
+    assert new == [], "imports against the layers (docs/architecture.md): " + ", ".join(
+        f"{a} -> {b}" for a, b in new
+    )
+    fixed = sorted(set(KNOWN) - found)
+    assert fixed == [], f"no longer happen; remove from KNOWN: {fixed}"
+
+
+def test_the_core_imports_no_config_clock_or_adapter() -> None:
+    imports = {
+        "deskctl.core.x": {"deskctl.core.units", "deskctl.errors", "deskctl.clock"},
+        "deskctl.core.y": {"deskctl.settings", "deskctl.paths", "deskctl.store"},
+    }
+    assert violations(imports) == {
+        ("deskctl.core.x", "deskctl.clock"),
+        ("deskctl.core.y", "deskctl.settings"),
+        ("deskctl.core.y", "deskctl.paths"),
+        ("deskctl.core.y", "deskctl.store"),
+    }
+
+
+def test_a_function_local_or_type_only_import_counts_too() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from deskctl.service.core import Service\n"
+        "def later() -> None:\n"
+        "    from deskctl import bridge\n"
+        "    from ..cli import _app\n"
+    )
+    imports = {"deskctl.links.x": deskctl_imports(source, "deskctl.links.x")}
+    assert imports["deskctl.links.x"] == {
+        "deskctl.service.core",
+        "deskctl.bridge",
+        "deskctl.cli._app",
+    }
+    assert violations(imports) == {
+        ("deskctl.links.x", "deskctl.service.core"),
+        ("deskctl.links.x", "deskctl.bridge"),
+        ("deskctl.links.x", "deskctl.cli._app"),
+    }
+
+
+def test_upper_layers_may_import_lower_ones() -> None:
+    imports = {
+        "deskctl.cli.x": {"deskctl.bridge", "deskctl.testing.virtual_time", "deskctl.settings"},
+        "deskctl.bridge": {"deskctl.service.core", "deskctl.core.ha", "deskctl.paths"},
+        "deskctl.links.x": {"deskctl.core.linak", "deskctl.clock", "deskctl.paths"},
+        "deskctl.testing.x": {"deskctl.links.base"},
+    }
+    assert violations(imports) == set()
