@@ -381,11 +381,17 @@ def init(
         str | None, typer.Option("--stand", help="Standing height, like 110cm (else asked).")
     ] = None,
     min_height: Annotated[
-        str, typer.Option("--min", help="Never move the desk below this height.")
-    ] = "62cm",
+        str | None,
+        typer.Option(
+            "--min", help="Never move the desk below this height (default: a LINAK desk's lowest)."
+        ),
+    ] = None,
     max_height: Annotated[
-        str, typer.Option("--max", help="Never move the desk above this height.")
-    ] = "127cm",
+        str | None,
+        typer.Option(
+            "--max", help="Never move the desk above this height (default: a LINAK desk's highest)."
+        ),
+    ] = None,
     yes: Annotated[
         bool,
         typer.Option("--yes", "-y", help="Ask nothing: accept the desk found and the service."),
