@@ -2,8 +2,9 @@
 
 Each command module registers itself on the typer app in `_app.py`; heavy libraries (bleak,
 aiomqtt, pydantic, rich) are imported inside the commands that need them, so `deskctl --help`
-starts fast (bench/cli_start.py measures it). `deskctl status` against a running service is
-answered before typer loads at all (`_fast.py`).
+starts fast (bench/cli_start.py measures it). `deskctl --help` and the commands a running service
+answers (status, sit, stand, move, stop, the schedule commands, `profile use`) are answered
+before typer loads at all (`_fast.py`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def main() -> None:
 
 
 def _run(argv: list[str]) -> None:
-    from deskctl.cli._fast import fast_status
+    from deskctl.cli._fast import fast_main
 
-    code = fast_status(argv)
+    code = fast_main(argv)
     if code is not None:
         raise SystemExit(code)
     from deskctl.cli._app import app

@@ -9,16 +9,17 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn, ParamSpec, TypeVar
-
-import typer
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from deskctl.errors import DeskctlError
+
+if TYPE_CHECKING:
+    from deskctl.core.profile import Profile
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-__all__ = ["CALENDAR_YEARS", "fail", "guard", "print_json", "say", "warn"]
+__all__ = ["CALENDAR_YEARS", "fail", "guard", "print_json", "say", "warn", "warn_health"]
 
 # The years a date on the command line may name (`plan --date`, `run --from`): wide enough for
 # any real day, and far enough from datetime's ends (years 1 and 9999) that a day, its time zone
@@ -41,14 +42,23 @@ def say(message: str) -> None:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one sentence to stderr and exit with `code`."""
+    """Print one sentence to stderr and exit with `code` (a plain SystemExit: typer lets it
+    through, and the quick path in `_fast.py` needs no typer to raise it)."""
     say(message)
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def warn(message: str) -> None:
     """Print one sentence of warning to stderr; the command goes on (and exits 0)."""
     say(f"warning: {message}")
+
+
+def warn_health(profile: Profile) -> None:
+    """Say (on stderr, exit still 0) where the profile's day goes past the health limits."""
+    from deskctl.core.health import profile_warnings
+
+    for sentence in profile_warnings(profile):
+        warn(sentence)
 
 
 def guard(func: Callable[P, R]) -> Callable[P, R]:

@@ -1,115 +1,129 @@
-"""`deskctl status` against a running service, answered before typer loads.
+"""The quick path: the commands a running service answers, and `deskctl --help`, before typer
+loads.
 
-Design: status is the command people (and status bars) run most, and the service already holds
-the answer, so `main()` tries this first: it reads `status [--json] [--desk NAME]` from argv by
-hand, asks the service over the control socket (stdlib only), and prints. Anything else on the
-command line, or no service running, falls through to the typer application, which behaves the
-same way with the full machinery. Only the standard library and deskctl's light modules load here.
+Design: typer and click cost more to start than a whole peer CLI, and typer builds a pydantic
+validator for every parameter of the command it runs; a person who says `deskctl stand` waits for
+all of it before the desk starts to move. So `main()` first offers argv to this module. It knows
+a small, strict subset of each quick command's grammar: the command's words, its arguments, its
+`--desk NAME` / `--desk=NAME` and flags. Argv that fits runs the same function the typer command
+runs (`service_calls.py`, typer-free); anything else (another option, `--help`, `--`, a value
+that looks like an option, an option given twice, too many arguments), or no service running,
+returns None, and the typer application handles argv with the full machinery: the same output,
+messages and exit codes (tests/test_cli_fast.py runs both paths on the same argv).
+`deskctl --help` (and `-h`) prints typer's help as kept in `_help.py` when the terminal is wide
+enough for click to lay it out at its full width; a test keeps that text equal to typer's.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Any
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-__all__ = ["fast_status", "next_line", "status_lines"]
+__all__ = ["QUICK", "Quick", "fast_main", "parse"]
+
+_DESK = {"--desk": "desk"}
+_JSON = {"--json": "as_json"}
 
 
-def _parse(argv: list[str]) -> tuple[bool, str | None] | None:
-    """(as_json, desk) for `status [--json] [--desk NAME]`, or None for anything else."""
-    if not argv or argv[0] != "status":
+@dataclass(frozen=True)
+class Quick:
+    """One command the quick path answers: its words, what it accepts, and the route to run
+    (`service_calls.NAME`, called with `fixed` and the parsed keywords; False: no service)."""
+
+    words: tuple[str, ...]
+    route: str
+    arguments: tuple[str, ...] = ()  # positional parameters, in order
+    required: int = 0  # how many of them must be given
+    values: dict[str, str] = field(default_factory=lambda: dict(_DESK))  # option: parameter
+    flags: dict[str, str] = field(default_factory=lambda: dict(_JSON))  # flag: parameter
+    fixed: dict[str, str] = field(default_factory=dict)
+
+
+def _schedule(word: str, *arguments: str, required: int = 0) -> Quick:
+    return Quick((word,), "schedule_call", arguments, required, fixed={"cmd": word})
+
+
+QUICK: tuple[Quick, ...] = (
+    Quick(("status",), "status"),
+    Quick(("move",), "move", ("height",), 1, fixed={"cmd": "move"}),
+    Quick(("sit",), "move", fixed={"cmd": "sit"}),
+    Quick(("stand",), "move", fixed={"cmd": "stand"}),
+    Quick(("stop",), "stop"),
+    _schedule("pause", "for_"),
+    _schedule("resume"),
+    _schedule("skip"),
+    _schedule("snooze", "for_"),
+    _schedule("confirm"),
+    _schedule("inhibit", "state", required=1),
+    _schedule("schedule", "state", required=1),
+    Quick(("profile", "use"), "profile_use", ("name",), 1, flags={}),
+)
+
+
+def parse(argv: list[str]) -> tuple[Quick, dict[str, object]] | None:
+    """The quick command and its keywords for `argv`, or None when argv is not plainly one."""
+    for quick in QUICK:
+        if tuple(argv[: len(quick.words)]) == quick.words:
+            break
+    else:
         return None
-    as_json, desk = False, None
-    rest = argv[1:]
+    given: dict[str, object] = {}
+    positional: list[str] = []
+    rest = argv[len(quick.words) :]
     while rest:
         arg = rest.pop(0)
-        if arg == "--json":
-            as_json = True
-        elif arg == "--desk" and rest:
-            desk = rest.pop(0)
-        elif arg.startswith("--desk="):
-            desk = arg.partition("=")[2]
+        name, has_value, value = arg.partition("=")
+        if arg in quick.flags:
+            key: str = quick.flags[arg]
+            found: object = True
+        elif name in quick.values:
+            key = quick.values[name]
+            if not has_value:
+                if not rest or rest[0].startswith("-"):
+                    return None
+                value = rest.pop(0)
+            found = value
+        elif arg.startswith("-") or len(positional) == len(quick.arguments):
+            return None  # help, `--`, an option typer knows (or rejects), a height like -5cm
         else:
+            positional.append(arg)
+            continue
+        if key in given:
             return None
-    return as_json, desk
+        given[key] = found
+    if len(positional) < quick.required:
+        return None
+    given.update(zip(quick.arguments, positional, strict=False))
+    return quick, {**quick.fixed, **given}
 
 
-def status_lines(answer: dict[str, Any]) -> list[str]:
-    """A running service's status, as `deskctl status` prints it for a person."""
-    from deskctl.core.units import format_duration, format_height
+def _help() -> int | None:
+    """Typer's top-level help, when click would name the program `deskctl` (not `python -m
+    deskctl`) and lay the help out at its full width (78 columns)."""
+    import shutil
+    import sys
 
-    lines: list[str] = []
-    for state in answer.get("desks", [answer]):
-        line = f"{state['desk']}: {format_height(state.get('height_mm'))}"
-        line += f", {state.get('posture') or 'unknown posture'}"
-        line += ", moving" if state.get("moving") else ""
-        line += "" if state.get("connected") else " (not connected)"
-        line += " (a simulated desk, not a real one)" if state.get("simulated") else ""
-        lines.append(line)
-        lines.append(f"  profile {state.get('profile')}, schedule {state.get('schedule')}")
-        line = next_line(state)
-        if line:
-            lines.append(f"  {line}")
-        lines.append(
-            f"  standing today {format_duration(state.get('standing_today_s') or 0)}, "
-            f"sitting bout {format_duration(state.get('sitting_bout_s') or 0)}"
-        )
-    return lines
+    if os.path.basename(sys.argv[0]) != "deskctl" or shutil.get_terminal_size().columns < 80:
+        return None
+    from deskctl.cli._help import TOP_HELP
+
+    print(TOP_HELP, end="")
+    return 0
 
 
-def next_line(state: dict[str, Any]) -> str:
-    """What comes next, in words: what it waits for, then the change (or "" if nothing does).
-
-    `stand at 10:15`; `paused until 10:15, then stand at 10:35`; `paused until you resume
-    (deskctl resume), then stand`; `waiting for your confirm to stand (deskctl confirm), until
-    10:02`; `held: why (deskctl resume), then sit`; `inhibit is on (deskctl inhibit off), ...`.
-    """
-    posture = state.get("next_posture")
-    at = state.get("next_change_at")
-    cue = state.get("next_cue") or {}
-    change = ""
-    if posture:
-        change = f"{posture} at {at[11:16]}" if at else str(posture)
-        change += f" with {cue['title']}" if cue.get("title") else ""
-    until = state.get("waiting_until")
-    waiting = state.get("waiting_for")
-    if waiting == "confirm":
-        by = f", until {until[11:16]}" if until else ""
-        return f"waiting for your confirm to {change} (deskctl confirm){by}"
-    if waiting == "schedule_on":
-        wait = "the schedule is off (deskctl schedule on)"
-    elif waiting == "inhibit_off":
-        wait = "inhibit is on (deskctl inhibit off)"
-    elif waiting == "resume" and state.get("held") and state.get("schedule") != "paused":
-        wait = f"held: {state['held']} (deskctl resume)"
-    elif waiting == "resume":
-        wait = f"paused until {until[11:16]}" if until else "paused until you resume"
-        wait += "" if until or state.get("held") else " (deskctl resume)"
-    else:
-        return f"next: {change}" if change else ""
-    if state.get("held") and not wait.startswith("held"):
-        wait += f"; held: {state['held']} (deskctl resume)"
-    return f"{wait}, then {change}" if change else wait
-
-
-def fast_status(argv: list[str]) -> int | None:
-    """Answer `deskctl status` from a running service; None to let typer handle argv."""
-    parsed = _parse(argv)
+def fast_main(argv: list[str]) -> int | None:
+    """Run argv on the quick path and return its exit code; None to let typer handle argv."""
+    if "_DESKCTL_COMPLETE" in os.environ:  # shell completion is typer's
+        return None
+    if argv in (["--help"], ["-h"]):
+        return _help()
+    parsed = parse(argv)
     if parsed is None:
         return None
-    as_json, desk = parsed
-    from deskctl import control_client
+    quick, keywords = parsed
+    from deskctl.cli import service_calls
+    from deskctl.cli._common import guard
 
-    try:
-        answer = control_client.call("status", desk, timeout_s=5.0)
-    except control_client.NoService:
-        return None
-    except control_client.ControlError as exc:
-        print(f"deskctl: {exc}", file=sys.stderr)
-        return exc.exit_code
-    if as_json:
-        print(json.dumps(answer, sort_keys=True))
-    else:
-        print("\n".join(status_lines(answer)))
-    return 0
+    route: Callable[..., bool] = getattr(service_calls, quick.route)
+    return 0 if guard(route)(**keywords) else None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from deskctl.cli._app import app
-from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, say, warn
+from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, say, warn_health
 
 if TYPE_CHECKING:
     from datetime import date, datetime, tzinfo
@@ -251,15 +251,7 @@ def profile_show(name: Annotated[str, typer.Argument(help="The profile's name.")
     found = find_profiles()[name]
     for line in _describe(profile, f"{found.origin}: {found.source}"):
         print(line)
-    _warn_health(profile)
-
-
-def _warn_health(profile: Profile) -> None:
-    """Say (on stderr, exit still 0) where the profile's day goes past the health limits."""
-    from deskctl.core.health import profile_warnings
-
-    for sentence in profile_warnings(profile):
-        warn(sentence)
+    warn_health(profile)
 
 
 def _describe(profile: Profile, source: str) -> list[str]:
@@ -306,19 +298,12 @@ def profile_use(
     name: Annotated[str, typer.Argument(help="The profile's name.")], desk: DeskOpt = None
 ) -> None:
     """Choose the desk's profile; remembered across restarts, and live in a running service."""
-    import contextlib
-
-    from deskctl.cli.desk_cmds import via_service
+    from deskctl.cli import service_calls
     from deskctl.core.planner import check_fits
     from deskctl.core.units import format_height
-    from deskctl.errors import ConfigError
     from deskctl.profile_library import load_profile, remember_profile
 
-    live = via_service("profile_use", desk, {"name": name})
-    if live is not None:
-        print(f"{live.get('desk')}: now using profile {name!r}; the day is re-planned from now")
-        with contextlib.suppress(ConfigError):  # the switch is done; the warning is a bonus
-            _warn_health(load_profile(name))
+    if service_calls.profile_use(name, desk):
         return
     desk_name, settings = _desk(desk)
     if settings is not None:
@@ -328,7 +313,7 @@ def profile_use(
         f"{desk_name}: now using profile {profile.name!r} "
         f"(sit {format_height(profile.sit_mm)}, stand {format_height(profile.stand_mm)})"
     )
-    _warn_health(profile)
+    warn_health(profile)
 
 
 @profile_app.command("set")
@@ -345,7 +330,7 @@ def profile_set(
     desk: DeskOpt = None,
 ) -> None:
     """Set the sit or stand height of the desk's profile; remembered, and live in the service."""
-    from deskctl.cli.desk_cmds import via_service
+    from deskctl.cli.service_calls import via_service
     from deskctl.core.units import format_height, parse_height_mm
     from deskctl.errors import InputError
 
@@ -382,12 +367,11 @@ def _height_now(desk: str | None) -> int:
     """Where the desk is now, asked of the desk itself (no service runs)."""
     import asyncio
 
-    from deskctl.cli.desk_cmds import _desk as chosen_desk
-    from deskctl.cli.desk_cmds import _status
+    from deskctl.cli import direct_desk
     from deskctl.errors import DeskError, InputError
 
-    chosen = chosen_desk(None, desk, simulate=False)
-    height_mm, moving = asyncio.run(_status(chosen.link()))
+    chosen = direct_desk.chosen_desk(None, desk, simulate=False)
+    height_mm, moving = asyncio.run(direct_desk.status(chosen.link()))
     if height_mm is None:
         raise DeskError(f"desk {chosen.name!r} did not say how high it is; try again")
     if moving:
@@ -432,6 +416,6 @@ def profile_validate(
             say(str(exc))
         else:
             print(f"ok: {path} ({profile.name})")
-            _warn_health(profile)
+            warn_health(profile)
     if broken:
         raise typer.Exit(2)

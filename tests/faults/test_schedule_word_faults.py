@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from deskctl.cli._fast import next_line
+from deskctl.cli.service_calls import next_line
 from deskctl.core.ha import state_payload
 from deskctl.profile_library import user_profile_dir
 from deskctl.service.core import Service
