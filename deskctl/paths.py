@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["config_dir", "runtime_dir", "runtime_dir_note", "state_dir"]
+__all__ = ["config_dir", "runtime_dir", "runtime_dir_note", "settings_file", "state_dir"]
 
 _APP = "deskctl"
 _MAX_UNIX_PATH_BYTES = 107
@@ -31,6 +31,14 @@ def config_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(_APP))
+
+
+def settings_file() -> Path:
+    """Where the settings file is: `DESKCTL_CONFIG` if set, else the user's config dir."""
+    override = os.environ.get("DESKCTL_CONFIG")
+    if override:
+        return Path(override)
+    return config_dir() / "settings.toml"
 
 
 def state_dir() -> Path:

@@ -298,10 +298,7 @@ def desk_name_problem(name: str) -> str | None:
 
 def settings_path() -> Path:
     """Where the settings file is: `DESKCTL_CONFIG` if set, else the user's config dir."""
-    override = os.environ.get("DESKCTL_CONFIG")
-    if override:
-        return Path(override)
-    return paths.config_dir() / "settings.toml"
+    return paths.settings_file()
 
 
 def _warn_if_exposed(path: Path, data: dict[str, Any]) -> None:

@@ -1,11 +1,11 @@
 """The quick path (`deskctl/cli/_fast.py`) and typer give the same answer to the same argv.
 
-The quick path answers the commands a running service answers, and `deskctl --help`, before
-typer loads; everything it does not plainly understand goes to typer. Each row here runs one argv
-both ways, as a person runs it (`deskctl …`, which may take the quick path) and through typer
-alone, against the same running service (or none), and compares stdout, stderr and the exit
-code. Clock times in the answers are masked: the simulated service's clock runs on between the
-two runs.
+The quick path answers the commands a running service answers, `config path`, `cues list` and
+`deskctl --help` before typer loads; everything it does not plainly understand goes to typer.
+Each row here runs one argv both ways, as a person runs it (`deskctl …`, which may take the
+quick path) and through typer alone, against the same running service (or none), and compares
+stdout, stderr and the exit code. Clock times in the answers are masked: the simulated
+service's clock runs on between the two runs.
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ WITH_SERVICE = [
     ("resume", "-h"),
 ]
 WITHOUT_SERVICE = [
+    ("config", "path"),
+    ("cues", "list"),
+    ("cues", "list", "--json"),
+    ("cues", "list", "--area", "neck"),
     ("pause", "45m"),
     ("pause", "soon"),
     ("inhibit", "maybe"),
@@ -140,6 +144,8 @@ def test_the_quick_path_and_typer_answer_alike_without_a_service(tmp_path: Path)
         (["inhibit", "on"], {"cmd": "inhibit", "state": "on"}),
         (["profile", "use", "x", "--desk", "a"], {"name": "x", "desk": "a"}),
         (["status", "--desk", ""], {"desk": ""}),
+        (["config", "path"], {}),
+        (["cues", "list", "--json"], {"json": True}),
     ],
 )
 def test_plain_argv_takes_the_quick_path(argv: list[str], keywords: dict[str, object]) -> None:
@@ -170,6 +176,8 @@ def test_plain_argv_takes_the_quick_path(argv: list[str], keywords: dict[str, ob
         ["profile", "use"],
         ["profile", "use", "x", "--json"],
         ["profile", "list"],
+        ["config", "path", "--json"],
+        ["cues", "list", "--kind", "stretch"],
         ["run"],
     ],
 )

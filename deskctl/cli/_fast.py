@@ -1,15 +1,16 @@
-"""The quick path: the commands a running service answers, and `deskctl --help`, before typer
-loads.
+"""The quick path: the commands a running service answers, `config path`, `cues list` and
+`deskctl --help`, before typer loads.
 
 Design: typer and click cost more to start than a whole peer CLI, and typer builds a pydantic
 validator for every parameter of the command it runs; a person who says `deskctl stand` waits for
 all of it before the desk starts to move. So `main()` first offers argv to this module. It knows
 a small, strict subset of each quick command's grammar: the command's words, its arguments, its
-`--desk NAME` / `--desk=NAME` and flags. Argv that fits runs the same function the typer command
-runs (`service_calls.py`, typer-free); anything else (another option, `--help`, `--`, a value
-that looks like an option, an option given twice, too many arguments), or no service running,
-returns None, and the typer application handles argv with the full machinery: the same output,
-messages and exit codes (tests/test_cli_fast.py runs both paths on the same argv).
+`--desk NAME` / `--desk=NAME` and flags. Argv that fits runs the same function the typer
+command runs (`service_calls.py`, `read_only.py`: typer-free); anything else (another option,
+`--help`, `--`, a value that looks like an option, an option given twice, too many arguments), or
+no service running, returns None, and the typer application handles argv with the full
+machinery: the same output, messages and exit codes (tests/test_cli_fast.py runs both paths on
+the same argv).
 `deskctl --help` (and `-h`) prints typer's help as kept in `_help.py` when the terminal is wide
 enough for click to lay it out at its full width; a test keeps that text equal to typer's.
 """
@@ -24,20 +25,22 @@ __all__ = ["QUICK", "Quick", "fast_main", "parse"]
 
 _DESK = {"--desk": "desk"}
 _JSON = {"--json": "as_json"}
+_READ_ONLY = "deskctl.cli.read_only"
 
 
 @dataclass(frozen=True)
 class Quick:
     """One command the quick path answers: its words, what it accepts, and the route to run
-    (`service_calls.NAME`, called with `fixed` and the parsed keywords; False: no service)."""
+    (called with `fixed` and the parsed keywords; it returns False when no service runs)."""
 
     words: tuple[str, ...]
-    route: str
+    route: str  # a function in `module`
     arguments: tuple[str, ...] = ()  # positional parameters, in order
     required: int = 0  # how many of them must be given
     values: dict[str, str] = field(default_factory=lambda: dict(_DESK))  # option: parameter
     flags: dict[str, str] = field(default_factory=lambda: dict(_JSON))  # flag: parameter
     fixed: dict[str, str] = field(default_factory=dict)
+    module: str = "deskctl.cli.service_calls"
 
 
 def _schedule(word: str, *arguments: str, required: int = 0) -> Quick:
@@ -58,6 +61,9 @@ QUICK: tuple[Quick, ...] = (
     _schedule("inhibit", "state", required=1),
     _schedule("schedule", "state", required=1),
     Quick(("profile", "use"), "profile_use", ("name",), 1, flags={}),
+    # read no desk: answered here whole, never handed on
+    Quick(("config", "path"), "config_path", values={}, flags={}, module=_READ_ONLY),
+    Quick(("cues", "list"), "cues_list", values={}, flags={"--json": "json"}, module=_READ_ONLY),
 )
 
 
@@ -122,8 +128,9 @@ def fast_main(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     quick, keywords = parsed
-    from deskctl.cli import service_calls
+    import importlib
+
     from deskctl.cli._common import guard
 
-    route: Callable[..., bool] = getattr(service_calls, quick.route)
+    route: Callable[..., bool] = getattr(importlib.import_module(quick.module), quick.route)
     return 0 if guard(route)(**keywords) else None

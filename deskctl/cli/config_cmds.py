@@ -66,15 +66,9 @@ def _masked_env() -> dict[str, str]:
 @guard
 def path() -> None:
     """Where the settings file, your profiles and cues, the history and the socket live."""
-    from deskctl import paths
-    from deskctl.settings import settings_path
+    from deskctl.cli.read_only import config_path
 
-    file = settings_path()
-    print(f"settings  {file}{'' if file.exists() else '  (not there yet: deskctl init)'}")
-    print(f"profiles  {paths.config_dir() / 'profiles'}")
-    print(f"cues      {paths.config_dir() / 'cues'}")
-    print(f"history   {paths.state_dir()}")
-    print(f"socket    {paths.runtime_dir()}")
+    config_path()
 
 
 @config_app.command("show")

@@ -4,7 +4,8 @@ Design: thin wrappers over `deskctl.cue_library.load_cues` (shipped cues plus th
 `list` draws a rich table, or prints a JSON list of full cue objects; `show` prints one cue's
 how-to steps with the safety line, or one JSON object. An unknown id exits 2 with one sentence and
 the closest ids. Only the small, pure cue module is imported up front (for the option choices);
-the library files and rich load inside the commands.
+the library files and rich load inside the commands. `cues list` itself is in `read_only.py`,
+which the quick path (`_fast.py`) runs too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import typer
 
 from deskctl.cli._app import app
 from deskctl.cli._common import guard, print_json
-from deskctl.core.cues import Area, Change, Cue, Kind
+from deskctl.cli.read_only import AREA_STYLE, cue_time
+from deskctl.core.cues import Area, Change, Kind
 
 cues_app = typer.Typer(
     name="cues",
@@ -31,23 +33,6 @@ _WHEN = {
     Change.TO_SIT: "on sitting down",
     Change.AWAY: "on a walk away from the desk",
 }
-_AREA_STYLE = {
-    Area.LOWER_BACK: "magenta",
-    Area.HIPS: "cyan",
-    Area.UPPER_BACK: "green",
-    Area.NECK: "yellow",
-    Area.WHOLE_BODY: "blue",
-}
-
-
-def _suits(cue: Cue) -> str:
-    return ", ".join(change.value for change in Change if change in cue.suits)
-
-
-def _duration(cue: Cue) -> str:
-    from deskctl.core.units import format_duration
-
-    return format_duration(cue.duration_s)
 
 
 @cues_app.command("list")
@@ -60,40 +45,9 @@ def list_cues(
     json: JsonOpt = False,
 ) -> None:
     """List the cues: shipped ones and your own (config dir, cues/*.toml)."""
-    from deskctl.cue_library import load_cues
+    from deskctl.cli.read_only import cues_list
 
-    cues = [
-        cue
-        for cue in load_cues()
-        if (area is None or cue.area is area) and (kind is None or cue.kind is kind)
-    ]
-    if json:
-        print_json([cue.to_full_json() for cue in cues])
-        return
-
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if not cues:
-        console.print("No cue matches; `deskctl cues list` shows them all.")
-        return
-    table = Table(title=f"{len(cues)} cues", title_justify="left")
-    for column in ("id", "title", "area", "kind", "time", "suits"):
-        table.add_column(
-            column, no_wrap=column != "title", justify="right" if column == "time" else "left"
-        )
-    for cue in cues:
-        style = _AREA_STYLE[cue.area]
-        table.add_row(
-            cue.id,
-            cue.title,
-            f"[{style}]{cue.area.value}[/]",
-            cue.kind.value,
-            _duration(cue),
-            _suits(cue),
-        )
-    console.print(table)
+    cues_list(area, kind, json)
 
 
 @cues_app.command("show")
@@ -121,8 +75,7 @@ def show_cue(
     when = " or ".join(_WHEN[change] for change in Change if change in cue.suits)
     console.print(f"[bold]{escape(cue.title)}[/]  [dim]({cue.id})[/]")
     console.print(
-        f"[{_AREA_STYLE[cue.area]}]{cue.area.value}[/] · {cue.kind.value} · "
-        f"{_duration(cue)} · {when}"
+        f"[{AREA_STYLE[cue.area]}]{cue.area.value}[/] · {cue.kind.value} · {cue_time(cue)} · {when}"
     )
     steps = Table.grid(padding=(0, 1))
     steps.add_column(justify="right", style="bold")
