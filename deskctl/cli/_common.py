@@ -6,7 +6,6 @@ Exit codes: 0 done, 1 failed at run time (desk unreachable, obstruction), 2 bad 
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
@@ -90,4 +89,6 @@ def guard(func: Callable[P, R]) -> Callable[P, R]:
 
 def print_json(value: Any) -> None:
     """Print `value` as one line of JSON on stdout."""
+    import json
+
     print(json.dumps(value, sort_keys=True))

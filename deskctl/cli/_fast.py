@@ -18,28 +18,30 @@ enough for click to lay it out at its full width; a test keeps that text equal t
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 __all__ = ["QUICK", "Quick", "fast_main", "parse"]
 
 _DESK = {"--desk": "desk"}
 _JSON = {"--json": "as_json"}
+_NONE: Mapping[str, str] = {}
 _READ_ONLY = "deskctl.cli.read_only"
 
 
-@dataclass(frozen=True)
-class Quick:
+class Quick(NamedTuple):
     """One command the quick path answers: its words, what it accepts, and the route to run
-    (called with `fixed` and the parsed keywords; it returns False when no service runs)."""
+    (called with `fixed` and the parsed keywords; it returns False when no service runs).
+    A NamedTuple, not a dataclass: importing dataclasses (and with it inspect) would cost more
+    than the rest of the quick path."""
 
     words: tuple[str, ...]
     route: str  # a function in `module`
     arguments: tuple[str, ...] = ()  # positional parameters, in order
     required: int = 0  # how many of them must be given
-    values: dict[str, str] = field(default_factory=lambda: dict(_DESK))  # option: parameter
-    flags: dict[str, str] = field(default_factory=lambda: dict(_JSON))  # flag: parameter
-    fixed: dict[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = _DESK  # option that takes a value: parameter
+    flags: Mapping[str, str] = _JSON  # flag: parameter
+    fixed: Mapping[str, str] = _NONE
     module: str = "deskctl.cli.service_calls"
 
 
