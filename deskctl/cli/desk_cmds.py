@@ -11,7 +11,7 @@ progress bar on a terminal; `--json` prints one object instead.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,33 +47,6 @@ HeightArg = Annotated[
 ]
 
 
-def _move(
-    cmd: str,
-    height: str | None,
-    desk: str | None,
-    simulate: bool,
-    sim: str | None,
-    as_json: bool,
-    config: Path | None,
-    time_scale: float,
-) -> None:
-    """move, sit or stand: through the service when it runs, else to the desk directly."""
-    direct = simulate or sim is not None or config is not None
-    if not direct and service_calls.move(cmd, height, desk, as_json):
-        return
-    target_mm = service_calls.target_of(height)
-    direct_desk.move_directly(
-        cmd,
-        target_mm,
-        desk=desk,
-        simulate=simulate,
-        sim=sim,
-        as_json=as_json,
-        config=config,
-        time_scale=time_scale,
-    )
-
-
 # A height that starts with a minus (`move -5cm`) reaches the parser, which says that heights
 # cannot be negative, instead of click calling it an unknown option.
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -88,22 +61,19 @@ def move(
     time_scale: ScaleOpt = 1.0,
 ) -> None:
     """Move the desk to HEIGHT."""
-    _move("move", height, desk, simulate, sim, as_json, config, time_scale)
+    direct_desk.move_command("move", height, desk, simulate, sim, as_json, config, time_scale)
 
 
 def _add_posture_command(posture: str, height_word: str) -> None:
-    """`sit` or `stand`: `move` to the active profile's height for the posture."""
+    """`sit` or `stand`: `move` to the active profile's height for the posture, with the very
+    options of `move` (its signature without HEIGHT, which typer reads)."""
+    import inspect
 
-    def command(
-        desk: DeskOpt = None,
-        simulate: SimOpt = False,
-        sim: SimKindOpt = None,
-        as_json: JsonOpt = False,
-        config: ConfigOpt = None,
-        time_scale: ScaleOpt = 1.0,
-    ) -> None:
-        _move(posture, None, desk, simulate, sim, as_json, config, time_scale)
+    def command(**options: Any) -> None:
+        direct_desk.move_command(posture, None, **options)
 
+    options = list(inspect.signature(move, eval_str=True).parameters.values())[1:]
+    command.__signature__ = inspect.Signature(options, return_annotation=None)  # type: ignore[attr-defined]
     command.__doc__ = f"Move the desk to the active profile's {height_word} height."
     app.command(posture)(guard(command))
 

@@ -263,10 +263,9 @@ async def scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
     return [{"name": d.name, "address": d.address, "rssi": d.rssi} for d in found]
 
 
-def move_directly(
+def move_command(
     cmd: str,
-    target_mm: int | None,
-    *,
+    height: str | None,
     desk: str | None,
     simulate: bool,
     sim: str | None,
@@ -274,13 +273,18 @@ def move_directly(
     config: Path | None,
     time_scale: float,
 ) -> None:
-    """sit, stand or move on the desk itself (sit and stand: the active profile's heights)."""
+    """move, sit or stand: through the service when it runs (and none of `--simulate`, `--sim`,
+    `--config` is given), else on the desk itself (sit and stand: the profile's heights)."""
     import asyncio
     import sys
 
-    from deskctl.cli.service_calls import show_move
+    from deskctl.cli import service_calls
     from deskctl.core.units import check_limits
 
+    direct = simulate or sim is not None or config is not None
+    if not direct and service_calls.move(cmd, height, desk, as_json):
+        return
+    target_mm = service_calls.target_of(height)
     chosen = chosen_desk(config, desk, simulate, sim)
     sit_stand_mm = None
     if target_mm is None:
@@ -296,7 +300,7 @@ def move_directly(
         sit_stand_mm=sit_stand_mm,
         profile=_profile_name(chosen),
     )
-    show_move(asyncio.run(moved), as_json)
+    service_calls.show_move(asyncio.run(moved), as_json)
 
 
 def stop_directly(*, desk: str | None, simulate: bool, as_json: bool, config: Path | None) -> None:
