@@ -2,7 +2,8 @@
 
 Design: thin wrappers over `deskctl.profile_library` (files and the remembered choice) and the pure
 planner. `--desk` picks whose profile is meant: the name given, else the only configured desk, else
-`desk`; when that desk is configured its limits are checked against the profile's heights. `plan`
+`desk` when none is configured (with several, `--desk` is needed, as for every command); when that
+desk is configured its limits are checked against the profile's heights. `plan`
 uses the local time zone (or `--tz`) and seeds the cue picker from the date, so a day's plan is
 the same every time it is drawn. Heavy imports (pydantic, rich, zoneinfo) stay inside the commands.
 """
@@ -40,13 +41,14 @@ _MARK = {"sit": "▄", "stand": "█", "away": "░"}
 
 
 def _desk(desk: str | None) -> tuple[str, DeskSettings | None]:
-    """The desk's name and, when it is configured, its settings (limits, configured profile)."""
-    from deskctl.settings import DEFAULT_DESK, load_settings
+    """The desk whose profile is meant, by the one rule every command follows
+    (`settings.select_desk`, where a desk need not be configured, as with `--simulate`), and its
+    settings (limits, configured profile) when it is configured."""
+    from deskctl.settings import load_settings, select_desk
 
     settings = load_settings()
-    if desk is None:
-        desk = next(iter(settings.desks)) if len(settings.desks) == 1 else DEFAULT_DESK
-    return desk, settings.desks.get(desk)
+    name, _ = select_desk(settings, desk, simulate=True)
+    return name, settings.desks.get(name)
 
 
 def _parse_date(text: str | None, tz: tzinfo) -> date:
