@@ -20,14 +20,17 @@ from deskctl.cli._common import print_json
 
 __all__ = [
     "MOVE_TIMEOUT_S",
+    "REST_WAIT_S",
     "move",
     "next_line",
     "profile_use",
     "progress_bar",
     "schedule_call",
+    "show_move",
     "status",
     "status_lines",
     "stop",
+    "target_of",
     "via_service",
 ]
 
