@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.cells import cell_len
 
-from deskctl.cli._fast import status_lines
+from deskctl.cli.service_calls import status_lines
 from deskctl.core.stats import DayStats, Event, daily_stats, stats_json
 from deskctl.core.units import format_duration, parse_duration_s
 from deskctl.service.core import Service
