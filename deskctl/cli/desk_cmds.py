@@ -87,13 +87,14 @@ _add_posture_command("stand", "standing")
 def stop(
     desk: DeskOpt = None,
     simulate: SimOpt = False,
+    sim: SimKindOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Stop the desk now."""
-    if not simulate and config is None and service_calls.stop(desk, as_json):
+    if not simulate and sim is None and config is None and service_calls.stop(desk, as_json):
         return
-    direct_desk.stop_directly(desk=desk, simulate=simulate, as_json=as_json, config=config)
+    direct_desk.stop_directly(desk=desk, simulate=simulate, sim=sim, as_json=as_json, config=config)
 
 
 @app.command()
@@ -101,13 +102,16 @@ def stop(
 def status(
     desk: DeskOpt = None,
     simulate: SimOpt = False,
+    sim: SimKindOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Show the desk's height, posture and connection (and the schedule, with the service)."""
-    if not simulate and config is None and service_calls.status(desk, as_json):
+    if not simulate and sim is None and config is None and service_calls.status(desk, as_json):
         return
-    direct_desk.status_directly(desk=desk, simulate=simulate, as_json=as_json, config=config)
+    direct_desk.status_directly(
+        desk=desk, simulate=simulate, sim=sim, as_json=as_json, config=config
+    )
 
 
 @app.command()

@@ -303,13 +303,15 @@ def move_command(
     service_calls.show_move(asyncio.run(moved), as_json)
 
 
-def stop_directly(*, desk: str | None, simulate: bool, as_json: bool, config: Path | None) -> None:
+def stop_directly(
+    *, desk: str | None, simulate: bool, sim: str | None, as_json: bool, config: Path | None
+) -> None:
     """Stop the desk itself, and see it at rest."""
     import asyncio
 
     from deskctl.cli._common import print_json
 
-    chosen = chosen_desk(config, desk, simulate)
+    chosen = chosen_desk(config, desk, simulate, sim)
     result = asyncio.run(stop(chosen.link()))
     if as_json:
         print_json(result)
@@ -318,7 +320,7 @@ def stop_directly(*, desk: str | None, simulate: bool, as_json: bool, config: Pa
 
 
 def status_directly(
-    *, desk: str | None, simulate: bool, as_json: bool, config: Path | None
+    *, desk: str | None, simulate: bool, sim: str | None, as_json: bool, config: Path | None
 ) -> None:
     """The desk's height, posture and connection, asked of the desk itself."""
     import asyncio
@@ -327,7 +329,7 @@ def status_directly(
     from deskctl.core.posture import posture_of
     from deskctl.core.units import format_height
 
-    chosen = chosen_desk(config, desk, simulate)
+    chosen = chosen_desk(config, desk, simulate, sim)
     name = chosen.name
     height_mm, moving = asyncio.run(status(chosen.link()))
     sit_mm, stand_mm = posture_heights(name, chosen.desk)
