@@ -3,9 +3,9 @@
 Design: the service emits plain events (desk, at, type, fields). Two sinks turn them into what
 lasts or what the person sees:
 - `NoticeSink` writes a `Notice` (title and body in the service's words) for the events a person
-  should hear about (warning, confirm, cue, arrived, manual move, obstruction, held, error) and
-  posts it to the notifiers (terminal, desktop, command hook, MQTT); other events go to the debug
-  log only. Posting never waits: a slow channel cannot hold up the owner task.
+  should hear about (warning, confirm, cue, move started, arrived, manual move, obstruction, held,
+  error) and posts it to the notifiers (terminal, desktop, command hook, MQTT); other events go to
+  the debug log only. Posting never waits: a slow channel cannot hold up the owner task.
 - `HistorySink` records what `deskctl stats` and a restart need: postures (none outside working
   hours or when stopping: that time is no bout), rest heights, moves, cues (`shown` for each cue
   shown; `done` as well when the desk really went to the cue's posture; `skipped`: its change
@@ -97,6 +97,8 @@ def notice_for(desk: str, kind: str, fields: dict[str, Any]) -> Notice | None:
         )
     if kind == "cue" and cue is not None:
         return Notice(K.CUE, desk, cue.title, "", cue)
+    if kind == "move_started":  # log only; on the desktop it closes the warning it answers
+        return Notice(K.MOVE_STARTED, desk, f"Moving to {format_height(fields.get('target_mm'))}")
     if kind == "arrived":
         return Notice(K.ARRIVED, desk, f"At {format_height(height_mm)}")
     if kind == "manual_move" and fields.get("ended"):

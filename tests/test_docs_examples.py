@@ -1,0 +1,392 @@
+"""Every shell example in README.md and docs/*.md runs here, so the docs cannot drift.
+
+The convention (docs/architecture.md, "Examples that run", says the same):
+- In a ```sh or ```bash block every line is one command. In a ```console block the `$ ` lines are
+  commands, and the lines under one are what it prints: each must appear in its output (stdout
+  and stderr; the test's home folder reads `/home/me`).
+- The comment after ` # ` on a command's line may state the result. `# exits N: words` means
+  exit code N and those words in stderr; without it the command must exit 0. Text in double
+  quotes (`"at 110.0 cm"`) must appear in the output, and a comment that starts with `{` lists
+  fields the command's JSON output must have (`...` stands for the rest).
+- A command that cannot run here (a real desk, the real systemd, apt, minutes of benchmarks) is
+  in EXCUSED with a one-line reason; every other command runs. A new example is therefore either
+  run or excused, and an excuse whose example is gone fails too.
+- ```text blocks that show what deskctl prints are compared with what it really prints (the
+  tests below); the others are in TEXT_EXCUSED with a reason.
+
+How the commands run: with bash, in a folder of their own (the home folder, deskctl's config,
+state and runtime folders inside the test's temporary folder), with one simulated desk `office`
+in the settings and a private mosquitto. `deskctl` and `.venv/bin/deskctl` are this checkout's
+CLI; a move of the simulated desk runs 10 times faster (`--time-scale 10`, so the whole file
+stays under a minute). `mosquitto_pub`/`mosquitto_sub` reach the private broker whatever host
+the line names, and `mosquitto_sub` ends after one message. The lines that speak MQTT go to one
+`deskctl run` started for them, with its own state and runtime folders (so the CLI's direct
+commands on the same desk never meet it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from deskctl import control_client
+from tests.cli import cli_env
+from tests.mosquitto import Broker, run_mosquitto
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SHELL = ("sh", "bash", "console")
+
+# command (as written, without its comment) -> why it cannot run here
+EXCUSED = {
+    "bash scripts/demo": "installs with apt, then runs until Ctrl-C; test_the_demo_transcript_"
+    "is_what_the_service_prints checks what it shows",
+    "bash scripts/check": "installs with apt, then runs the whole suite (minutes); CI runs it",
+    "deskctl init": "scans for a real Bluetooth desk and asks questions; tests/test_init.py "
+    "drives the same path on the simulated and the emulated desk",
+    "systemctl --user restart deskctl": "would restart the real user's service",
+    'printf \'{"id":1,"cmd":"status"}\\n\' | socat - UNIX-CONNECT:'
+    '"$XDG_RUNTIME_DIR/deskctl/control.sock"': "socat is not installed here; "
+    "tests/test_control.py speaks the same protocol to the same socket",
+    "deskctl emulate esphome --host localhost --port 1883 --prefix upsy-desky-test "
+    "--preset upsy": "runs until Ctrl-C on the user's broker; tests/test_mqtt_desk_cli.py runs "
+    "it against a private one",
+    ".venv/bin/python bench/run_all.py": "every benchmark: about 5 1/2 minutes",
+    ".venv/bin/python bench/run_all.py --quick": "about a minute of benchmarks",
+    ".venv/bin/python bench/run_all.py --only cli_start workday": "installs the peers from "
+    "PyPI, then measures for minutes",
+    ".venv/bin/pytest tests/faults tests/fuzz": "the whole fault and fuzz suite: minutes",
+    ".venv/bin/pytest -m fault": "the whole fault suite: minutes",
+    "#!/bin/sh": "a hook script's first line, not a command (the block is a script file)",
+    '[ "$DESKCTL_KIND" = cue ] || exit 0': "a line of the hook script above",
+    'printf \'%s\\n%s\\n\' "$DESKCTL_CUE_TITLE" "$DESKCTL_CUE_STEPS" | espeak-ng': "a line "
+    "of the hook script above; espeak-ng speaks aloud",
+}
+
+# ```text blocks not compared with output: (file, first line) -> why
+TEXT_EXCUSED = {
+    ("docs/scaling.md", "room 2.14 (6 desks)"): "a drawing of an office, not output",
+    ("docs/scaling.md", "user gw-r214"): "a mosquitto ACL file to copy, not output",
+    ("docs/robustness.md", "fault and fuzz counts"): "the counts of a full fault run (minutes); "
+    "the lead refreshes them from one",
+}
+
+# a command whose effect is checked beyond its exit code: command -> (status field, value)
+EFFECTS = {
+    "mosquitto_pub -t deskctl/office/inhibit/set -m ON": ("inhibited", True),
+    "mosquitto_pub -h broker -t deskctl/all/inhibit/set -m ON": ("inhibited", True),
+    "mosquitto_pub -t deskctl/all/posture/set -m stand": ("posture", "stand"),  # or on its way
+}
+
+# files the examples read, as a person following the docs would have them
+FILES = {
+    "my.toml": 'sit = "72cm"\nstand = "110cm"\n',
+    "seated.toml": 'sit = "72cm"\nstand = "110cm"\ncycle = [\n'
+    + '  { posture = "sit", minutes = 240 },\n' * 3
+    + "]\n",
+    "profiles/x.toml": 'sit = "72cm"\nstand = "110cm"\ncycle = [\n'
+    '  { posture = "sit", minutes = 30 },\n  { posture = "stand", minutes = 0 },\n]\n',
+}
+
+
+@dataclass
+class Example:
+    file: str
+    line: int
+    lang: str
+    text: str  # the command, or a text block's body
+    comment: str = ""
+    output: list[str] = field(default_factory=list)  # a console block's lines under a command
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def blocks(path: Path) -> Iterator[tuple[int, str, list[str]]]:
+    """(line of the opening fence, language, body lines) of each fenced block."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        fence = re.match(r"^```(\w*)\s*$", lines[i])
+        if fence is None:
+            i += 1
+            continue
+        start, body = i + 1, []
+        i += 1
+        while i < len(lines) and lines[i].rstrip() != "```":
+            body.append(lines[i])
+            i += 1
+        yield start, fence.group(1), body
+        i += 1
+
+
+def _split_comment(line: str) -> tuple[str, str]:
+    """`cmd  # what it does` -> (cmd, what it does); a `#` inside quotes is part of the command."""
+    for match in re.finditer(r"\s#\s|\s#$", line):
+        before = line[: match.start()]
+        if before.count("'") % 2 == 0 and before.count('"') % 2 == 0:
+            return before.strip(), line[match.end() :].strip()
+    return line.strip(), ""
+
+
+def examples() -> list[Example]:
+    found: list[Example] = []
+    for path in DOCS:
+        name = str(path.relative_to(ROOT))
+        for start, lang, body in blocks(path):
+            if lang == "text":
+                found.append(Example(name, start, lang, "\n".join(body)))
+            elif lang in SHELL:
+                for offset, line in enumerate(body):
+                    at = start + offset + 1
+                    if lang == "console":
+                        if line.startswith("$ "):
+                            cmd, comment = _split_comment(line[2:])
+                            found.append(Example(name, at, lang, cmd, comment))
+                        elif found and found[-1].lang == "console" and line.strip():
+                            found[-1].output.append(line)
+                    elif line.strip() and (line.startswith("#!") or not line.startswith("#")):
+                        cmd, comment = _split_comment(line)
+                        found.append(Example(name, at, lang, cmd or line.strip(), comment))
+    return found
+
+
+ALL = examples()
+COMMANDS = [e for e in ALL if e.lang in SHELL]
+TEXTS = [e for e in ALL if e.lang == "text"]
+
+
+# -- the world the commands run in --------------------------------------------------------------
+
+_SHIM_DESKCTL = """#!{python}
+import os, sys
+args = sys.argv[1:]
+if args[:1] in (["move"], ["sit"], ["stand"]) and "--time-scale" not in args:
+    args += ["--time-scale", "10"]  # the simulated desk moves 10x faster: the file stays quick
+os.execv({python!r}, [{python!r}, "-m", "deskctl", *args])
+"""
+
+_SHIM_MOSQUITTO = """#!{python}
+import os, sys
+args, out = sys.argv[1:], []
+while args:
+    arg = args.pop(0)
+    if arg in ("-h", "-p"):
+        args.pop(0)  # whatever the doc names, the test's private broker answers
+    else:
+        out.append(arg)
+extra = ["-C", "1", "-W", "20"] if {program!r} == "mosquitto_sub" else []
+os.execv({real!r}, [{real!r}, "-h", "127.0.0.1", "-p", {port!r}, *extra, *out])
+"""
+
+
+@dataclass
+class World:
+    home: Path
+    env: dict[str, str]
+    service_env: dict[str, str]
+    broker: Broker
+    service: subprocess.Popen[str] | None = None
+
+    def run(self, cmd: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", cmd],
+            cwd=self.home,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def start_service(self) -> None:
+        """`deskctl run` with the bridge on, once; returns when its state is on the broker."""
+        if self.service is not None:
+            return
+        self.service = subprocess.Popen(
+            [sys.executable, "-m", "deskctl", "run"],
+            env=self.service_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        got = self.run("mosquitto_sub -t deskctl/office/state", self.service_env)
+        assert got.returncode == 0, "the service's state never reached the broker"
+        # The bridge publishes the state before it subscribes to commands: until an inhibit
+        # shows, it is not listening yet. Then the desk is let go again, as the docs expect.
+        for value, shown in (("ON", True), ("OFF", False)):
+            deadline = time.monotonic() + 30
+            while self.status().get("inhibited") is not shown:
+                assert time.monotonic() < deadline, "the bridge never took a command"
+                publish = f"mosquitto_pub -t deskctl/office/inhibit/set -m {value}"
+                self.run(publish, self.service_env)
+                time.sleep(0.2)
+
+    def status(self) -> dict[str, object]:
+        sock = Path(self.service_env["DESKCTL_RUNTIME_DIR"]) / "control.sock"
+        answer: dict[str, object] = control_client.call("status", "office", path=sock)
+        return answer
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    base = tmp_path_factory.mktemp("docs")
+    home, bin_dir = base / "me", base / "bin"
+    for folder in (home / "profiles", bin_dir):
+        folder.mkdir(parents=True)
+    for name, text in FILES.items():
+        (home / name).write_text(text, encoding="utf-8")
+    with run_mosquitto(base / "mosquitto") as broker:
+        config = home / ".config" / "deskctl"
+        config.mkdir(parents=True)
+        (config / "settings.toml").write_text(
+            '[desks.office]\nlink = "sim"\nmin_mm = 650\nmax_mm = 1250\n\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n',
+            encoding="utf-8",
+        )
+        shim = bin_dir / "deskctl"
+        shim.write_text(_SHIM_DESKCTL.format(python=sys.executable), encoding="utf-8")
+        for program in ("mosquitto_pub", "mosquitto_sub"):
+            real = shutil.which(program)
+            assert real is not None, f"{program} is missing: run scripts/setup"
+            (bin_dir / program).write_text(
+                _SHIM_MOSQUITTO.format(
+                    python=sys.executable, program=program, real=real, port=str(broker.port)
+                ),
+                encoding="utf-8",
+            )
+        for program in bin_dir.iterdir():
+            program.chmod(0o755)
+        (home / "bench").symlink_to(ROOT / "bench")  # the examples run from a clone
+        venv_bin = home / ".venv" / "bin"
+        venv_bin.mkdir(parents=True)
+        (venv_bin / "deskctl").symlink_to(shim)
+        (venv_bin / "python").symlink_to(sys.executable)
+        env = cli_env(
+            base,
+            HOME=str(home),
+            PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            DESKCTL_CONFIG_DIR=str(config),
+            PYTHONPATH=str(ROOT),
+            XDG_RUNTIME_DIR=str(base / "xdg"),
+        )
+        service_env = dict(
+            env, DESKCTL_STATE_DIR=str(base / "svc-state"), DESKCTL_RUNTIME_DIR=str(base / "svc")
+        )
+        made = World(home, env, service_env, broker)
+        try:
+            yield made
+        finally:
+            if made.service is not None:
+                made.service.terminate()
+                try:
+                    made.service.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    made.service.kill()
+                    made.service.wait()
+
+
+def _expected_exit(comment: str) -> tuple[int, str]:
+    said = re.match(r"exits (\d+)(?::\s*(.*))?$", comment)
+    if said is None:
+        return 0, ""
+    return int(said.group(1)), (said.group(2) or "").strip()
+
+
+def _json_fields(comment: str) -> dict[str, object]:
+    inner = comment.strip().removeprefix("{").removesuffix("}").replace("...", "")
+    fields: dict[str, object] = json.loads("{" + inner.strip().rstrip(",").strip() + "}")
+    return fields
+
+
+def _check(world: World, example: Example) -> list[str]:
+    """What is wrong with one command's run, as lines for the failure message."""
+    mqtt = example.text.startswith(("mosquitto_pub", "mosquitto_sub"))
+    if mqtt:
+        world.start_service()
+    env = world.service_env if mqtt else world.env
+    got = world.run(example.text, env)
+    said = got.stdout + got.stderr
+    problems = []
+    code, words = _expected_exit(example.comment)
+    if got.returncode != code:
+        problems.append(f"exit {got.returncode}, the doc says {code}")
+    if words and words not in got.stderr:
+        problems.append(f"stderr lacks {words!r}")
+    for quoted in re.findall(r'"([^"]+)"', example.comment):
+        if not example.comment.startswith("{") and quoted not in said:
+            problems.append(f"output lacks {quoted!r}")
+    if example.comment.startswith("{"):
+        printed = json.loads(got.stdout)
+        for key, value in _json_fields(example.comment).items():
+            if printed.get(key) != value:
+                problems.append(f"JSON {key}={printed.get(key)!r}, the doc says {value!r}")
+    home = str(world.home)
+    for line in example.output:
+        if line.strip() not in said.replace(home, "/home/me"):
+            problems.append(f"output lacks the doc's line {line.strip()!r}")
+    if example.text in EFFECTS and not problems:
+        key, value = EFFECTS[example.text]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # a bounded wait for the service to act on it
+            status = world.status()
+            if status.get(key) == value or (key == "posture" and status.get("moving")):
+                break
+            time.sleep(0.05)
+        else:
+            problems.append(f"the service did not show {key}={value!r}: {world.status()}")
+    if problems:
+        problems.append(f"stdout: {got.stdout[-600:]!r}\nstderr: {got.stderr[-600:]!r}")
+    return problems
+
+
+def test_every_shell_example_runs_as_the_docs_say(world: World) -> None:
+    failures = []
+    for example in COMMANDS:
+        if example.text in EXCUSED:
+            continue
+        problems = _check(world, example)
+        if problems:
+            failures.append(f"{example.where}: $ {example.text}\n  " + "\n  ".join(problems))
+    assert not failures, "\n\n".join(failures)
+
+
+def test_every_excuse_names_an_example_that_is_there() -> None:
+    written = {e.text for e in COMMANDS}
+    assert set(EXCUSED) <= written, set(EXCUSED) - written
+    assert len(COMMANDS) - sum(e.text in EXCUSED for e in COMMANDS) >= 40, "most examples run"
+    shown = {(e.file, e.text.strip().splitlines()[0].strip()) for e in TEXTS}
+    for (file, first), _why in TEXT_EXCUSED.items():
+        assert any(f == file and first in line for f, line in shown), (file, first)
+
+
+def _text_block(file: str, first: str) -> Example:
+    found = [e for e in TEXTS if e.file == file and e.text.startswith(first)]
+    assert len(found) == 1, f"{file} has no single ```text block starting {first!r}"
+    return found[0]
+
+
+def test_every_text_block_is_compared_or_excused() -> None:
+    compared = {
+        ("README.md", "08:59:30 desk: Time to sit"),
+        ("docs/notifications.md", "office: Time to stand"),
+        ("docs/notifications.md", "office: Time for a 2-minute walk"),
+        ("docs/stats.md", "office · "),
+        ("docs/cues.md", "deskctl: In /home/me/.config/deskctl/cues/mine.toml"),
+    }
+    for example in TEXTS:
+        first = example.text.splitlines()[0].strip()
+        known = compared | set(TEXT_EXCUSED)
+        assert any(f == example.file and s in first for f, s in known), (
+            f"{example.where}: a ```text block neither compared with output nor excused"
+        )
