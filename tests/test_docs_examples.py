@@ -33,15 +33,22 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from deskctl import control_client
-from tests.cli import cli_env
+from deskctl.notify.text import log_text
+from deskctl.service.core import Service
+from deskctl.service.events import notice_for
+from deskctl.settings import DeskSettings, Settings
+from deskctl.store import Store
+from tests.cli import cli_env, deskctl
 from tests.mosquitto import Broker, run_mosquitto
+from tests.service_harness import TZ, Recorded, run_service, sim
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -197,7 +204,7 @@ class World:
     env: dict[str, str]
     service_env: dict[str, str]
     broker: Broker
-    service: subprocess.Popen[str] | None = None
+    service: subprocess.Popen[bytes] | None = None
 
     def run(self, cmd: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -265,8 +272,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 ),
                 encoding="utf-8",
             )
-        for program in bin_dir.iterdir():
-            program.chmod(0o755)
+        for made_program in bin_dir.iterdir():
+            made_program.chmod(0o755)
         (home / "bench").symlink_to(ROOT / "bench")  # the examples run from a clone
         venv_bin = home / ".venv" / "bin"
         venv_bin.mkdir(parents=True)
@@ -382,7 +389,7 @@ def test_every_text_block_is_compared_or_excused() -> None:
         ("docs/notifications.md", "office: Time to stand"),
         ("docs/notifications.md", "office: Time for a 2-minute walk"),
         ("docs/stats.md", "office · "),
-        ("docs/cues.md", "deskctl: In /home/me/.config/deskctl/cues/mine.toml"),
+        ("docs/cues.md", "deskctl: in /home/me/.config/deskctl/cues/mine.toml"),
     }
     for example in TEXTS:
         first = example.text.splitlines()[0].strip()
@@ -390,3 +397,97 @@ def test_every_text_block_is_compared_or_excused() -> None:
         assert any(f == example.file and s in first for f, s in known), (
             f"{example.where}: a ```text block neither compared with output nor excused"
         )
+
+
+# -- ```text blocks that show what deskctl prints ---------------------------------------------
+
+MONDAY = datetime(2026, 11, 30, 8, 59, 20, tzinfo=TZ)  # when `deskctl run --simulate` starts
+
+
+def _until(when: datetime) -> Callable[[Service, Recorded], Awaitable[None]]:
+    async def script(service: Service, recorded: Recorded) -> None:
+        await service.clock.sleep((when - service.clock.now()).total_seconds())
+
+    return script
+
+
+def _spoken(recorded: Recorded, *, stamped: bool = True) -> list[str]:
+    """What the service's log shows of its notices, as `deskctl run` prints them."""
+    lines = []
+    for desk, at, kind, fields in recorded.events:
+        notice = notice_for(desk, kind, fields)
+        if notice is not None:
+            first, *rest = log_text(notice).splitlines()
+            lines += [f"{at:%H:%M:%S} {first}" if stamped else first, *rest]
+    return lines
+
+
+def _lines(example: Example) -> list[str]:
+    return [line.rstrip() for line in example.text.splitlines() if line.strip()]
+
+
+def test_the_demo_transcript_is_what_the_service_prints() -> None:
+    shown = _lines(_text_block("README.md", "08:59:30 desk: Time to sit"))
+    said = _spoken(run_service(MONDAY, _until(MONDAY.replace(hour=9, minute=31))))
+    assert shown == said[: len(shown)], "\n".join(said)
+
+
+def test_the_log_example_is_what_the_service_logs(tmp_path: Path) -> None:
+    office = Settings(desks={"office": DeskSettings()})
+    nine_thirty = _until(MONDAY.replace(hour=9, minute=31))
+    day = _spoken(run_service(MONDAY, nine_thirty, settings=office), stamped=False)
+    shown = _lines(_text_block("docs/notifications.md", "office: Time to stand"))
+    assert any(day[i : i + len(shown)] == shown for i in range(len(day))), "\n".join(day)
+
+    profiles = tmp_path / "deskctl" / "config" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "asking.toml").write_text('sit = "72cm"\nstand = "110cm"\nconfirm = true\n')
+
+    async def obstructed(service: Service, recorded: Recorded) -> None:
+        await _until(MONDAY.replace(hour=9, minute=29))(service, recorded)
+        sim(service, "office").model.collision_mm = 900
+        await _until(MONDAY.replace(hour=9, minute=32))(service, recorded)
+
+    said = set()
+    for profile in ("cornell-20-8-2", "asking"):
+        settings = Settings(desks={"office": DeskSettings(profile=profile)})
+        end = _until(MONDAY.replace(hour=9, minute=31))
+        said |= set(_spoken(run_service(MONDAY, end, settings=settings), stamped=False))
+    said |= set(_spoken(run_service(MONDAY, obstructed, settings=office), stamped=False))
+    shown = _lines(_text_block("docs/notifications.md", "office: Time for a 2-minute walk"))
+    assert set(shown) <= said, "\n".join(sorted(said))
+
+
+def test_the_stats_example_is_what_stats_prints(tmp_path: Path) -> None:
+    state = tmp_path / "deskctl" / "state"
+    monday = MONDAY.replace(day=23)
+    for day, profile in ((monday, "default"), (monday.replace(day=24), "cornell-20-8-2")):
+        settings = Settings(desks={"office": DeskSettings(profile=profile)})
+        with Store(state / "history.sqlite3") as store:
+            run_service(
+                day, _until(day.replace(hour=17, minute=31)), settings=settings, store=store
+            )
+    got = deskctl(tmp_path / "deskctl", "stats", "--to", "2026-11-25", "--days", "4", COLUMNS="120")
+    assert got.returncode == 0, got.stderr
+    shown = _lines(_text_block("docs/stats.md", "office · "))
+    assert shown == [line.rstrip() for line in got.stdout.splitlines() if line.strip()], got.stdout
+
+
+def test_the_cue_file_error_is_what_deskctl_says(tmp_path: Path) -> None:
+    home = tmp_path / "home" / "me"
+    cues = home / ".config" / "deskctl" / "cues"
+    cues.mkdir(parents=True)
+    example = next(b for _, lang, b in blocks(ROOT / "docs" / "cues.md") if lang == "toml")
+    cue = "\n".join(example)
+    first = cue.replace('"desk-push-ups"', '"desk-push-ups-too"')
+    (cues / "mine.toml").write_text(first + "\n" + cue.replace('"upper_back"', '"chest"'))
+    got = deskctl(
+        tmp_path,
+        "cues",
+        "list",
+        HOME=str(home),
+        DESKCTL_CONFIG_DIR=str(home / ".config" / "deskctl"),
+    )
+    assert got.returncode == 2
+    shown = _text_block("docs/cues.md", "deskctl: in /home/me/").text.strip()
+    assert got.stderr.replace(str(home), "/home/me").strip() == shown
