@@ -491,3 +491,100 @@ def test_the_cue_file_error_is_what_deskctl_says(tmp_path: Path) -> None:
     assert got.returncode == 2
     shown = _text_block("docs/cues.md", "deskctl: in /home/me/").text.strip()
     assert got.stderr.replace(str(home), "/home/me").strip() == shown
+
+
+# -- the README's shape, and what the docs point at ----------------------------------------------
+
+
+def _prose(path: Path) -> list[tuple[int, str]]:
+    """(line number, line) of every line outside fenced blocks."""
+    kept, fenced = [], False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            kept.append((number, line))
+    return kept
+
+
+def test_the_readme_shows_a_newcomer_what_they_need_in_order() -> None:
+    headings = [line[3:] for _, line in _prose(ROOT / "README.md") if line.startswith("## ")]
+    assert headings[:7] == [
+        "Two commands",
+        "Pairing a real desk",
+        "Home Assistant",
+        "The CLI",
+        "Profiles",
+        "How it is built",
+        "Performance",
+    ]
+    intro = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert "standing-desk controller" in intro
+
+
+def test_every_heading_starts_its_own_line() -> None:
+    """Markdown renders `## X` as a heading only at the start of a line."""
+    for path in DOCS:
+        for number, line in _prose(path):
+            assert not re.search(r"\S\s+#{2,6} [A-Z]", line), f"{path.name}:{number}: {line}"
+
+
+def test_every_file_the_docs_name_is_there() -> None:
+    for path in DOCS:
+        for number, line in _prose(path):
+            for match in re.finditer(
+                r"(?<![\w/.~$-])((?:bench|scripts|tests|docs|deskctl|reference)/[\w./-]*\w)", line
+            ):
+                named = match.group(1)
+                is_file = named.startswith(("bench/", "scripts/", "reference/")) or re.search(
+                    r"\.(py|md|toml|sh)$", named
+                )
+                if is_file:
+                    assert (ROOT / named).exists(), f"{path.name}:{number}: {named} is missing"
+
+
+def _commands(command: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    subs = getattr(command, "commands", None)
+    if subs:
+        for name, sub in subs.items():
+            if not getattr(sub, "hidden", False):
+                yield from _commands(sub, (*path, name))
+    else:
+        yield path
+
+
+def _long_options(command: object) -> list[str]:
+    return [
+        opt
+        for param in getattr(command, "params", [])
+        if getattr(param, "param_type_name", "") == "option" and not getattr(param, "hidden", False)
+        for opt in (*param.opts, *param.secondary_opts)
+        if opt.startswith("--") and opt != "--help"
+    ]
+
+
+def test_every_command_and_option_of_the_help_is_in_the_readme_or_the_docs() -> None:
+    import typer
+
+    from deskctl.cli._app import app
+
+    root = typer.main.get_command(app)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    cli = readme[readme.index("## The CLI") : readme.index("## Profiles")]
+    rows = [line for line in cli.splitlines() if line.startswith("| `deskctl ")]
+    everywhere = cli + "".join(p.read_text(encoding="utf-8") for p in DOCS[1:])
+    missing = [opt for opt in _long_options(root) if opt not in cli]
+    for path in _commands(root):
+        *group, name = path
+        prefix = " ".join(("deskctl", *group))
+        in_rows = [row for row in rows if f"`{prefix} " in row]
+        spans = [span for row in in_rows for span in re.findall(r"`([^`]+)`", row.split(" | ")[0])]
+        if not any(span.startswith((f"{prefix} {name}", name)) for span in spans):
+            missing.append(" ".join(path))
+        command = root
+        for part in path:
+            command = command.commands[part]  # type: ignore[attr-defined]
+        for opt in _long_options(command):
+            if not re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", everywhere):
+                missing.append(f"{' '.join(path)} {opt}")
+    assert not missing, f"in `deskctl ... --help` but not in the README's table or docs: {missing}"

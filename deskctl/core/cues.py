@@ -11,8 +11,8 @@ Design:
      minus the cue picked last time, so nothing repeats back to back;
   2. the area, by smooth weighted round robin over the candidates' areas: each pick every eligible
      area gains its weight in credit, the richest area wins and pays the sum of the weights. The
-     four stiff areas from HEALTH.md weigh 2, `whole_body` 1, a preferred area one more, so every
-     area comes round within a few picks and preferred ones more often;
+     four stiff areas (docs/cues.md, the evidence) weigh 2, `whole_body` 1, a preferred area one
+     more, so every area comes round within a few picks and preferred ones more often;
   3. the cue within the area: a skipped cue first, then the one shown least recently (a preferred
      kind counts as twice as stale), ties broken by the seeded hash.
   `skipped(id)` marks the cue: at the next change it suits (never straight after itself) its area

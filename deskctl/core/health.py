@@ -4,7 +4,7 @@ time on one's feet.
 Design: `profile_warnings(profile)` plans each of the profile's working days with the pure
 planner (in UTC, on a fixed reference week: the rule is about the profile, not a date) and returns
 one sentence per limit that some day goes past; a sound profile gets none. The limits come from
-the evidence the schedule rests on (the project's reference HEALTH.md):
+the evidence the schedule rests on (docs/profiles.md names the sources):
 - sit no more than 30 minutes straight: sitting bouts of 30 minutes or more are linked to higher
   mortality (Diaz et al., Ann Intern Med 2017), and a break every 30 minutes is the advice
   (ANSES 2025). Blocks of sitting that follow each other, also across two working ranges that

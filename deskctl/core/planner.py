@@ -14,7 +14,7 @@ Design: `plan_day(profile, day, tz, ...)` is a pure function.
 - A block whose posture differs from the block before it in the same range starts with a change
   (`to_sit`, `to_stand`, `away`) and carries the picker's cue for that change. The first block of
   every range counts as a change too: the person arrives at the desk (in the morning, after lunch)
-  and the desk moves to that posture, so the day starts with mobility, as HEALTH.md advises.
+  and the desk moves to that posture, so the day starts with mobility, as docs/profiles.md advises.
 - `now` re-plans mid-day (a change of profile, a manual move): ranges that are over are dropped,
   and the range that holds `now` restarts the cycle at `now`. `posture_now`, when known, says what
   the person is doing at `now`: the cycle then restarts at its first step in that posture, which
