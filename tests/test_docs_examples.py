@@ -588,3 +588,26 @@ def test_every_command_and_option_of_the_help_is_in_the_readme_or_the_docs() -> 
             if not re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", everywhere):
                 missing.append(f"{' '.join(path)} {opt}")
     assert not missing, f"in `deskctl ... --help` but not in the README's table or docs: {missing}"
+
+
+def test_every_desk_command_takes_what_the_readme_promises() -> None:
+    """ "The desk commands take `--desk NAME`, `--simulate` or `--sim ble`, `--config PATH` and
+    `--json`": `status` and `stop` too (they refused `--sim`)."""
+    import typer
+
+    from deskctl.cli._app import app
+
+    root = typer.main.get_command(app)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    promise = "The desk commands take\n`--desk NAME`"
+    assert " ".join(promise.split()) in " ".join(readme.split())
+    for name in ("sit", "stand", "move", "stop", "status"):
+        options = _long_options(root.commands[name])  # type: ignore[attr-defined]
+        for option in ("--desk", "--simulate", "--sim", "--config", "--json"):
+            assert option in options, f"deskctl {name} lacks {option}"
+
+
+def test_status_on_the_emulated_ble_desk_says_it_is_simulated(tmp_path: Path) -> None:
+    got = deskctl(tmp_path, "status", "--sim", "ble")
+    assert got.returncode == 0, got.stderr
+    assert "(a simulated desk, not a real one)" in got.stdout
