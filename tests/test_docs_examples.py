@@ -40,6 +40,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -646,3 +647,32 @@ def test_status_on_the_emulated_ble_desk_says_it_is_simulated(tmp_path: Path) ->
     got = deskctl(tmp_path, "status", "--sim", "ble")
     assert got.returncode == 0, got.stderr
     assert "(a simulated desk, not a real one)" in got.stdout
+
+
+def _json_block(file: str, first: str) -> dict[str, Any]:
+    """A ```json example as a value; `...` (more of the same) is left out."""
+    found = [
+        "\n".join(body)
+        for _, lang, body in blocks(ROOT / file)
+        if lang == "json" and body and body[0].startswith(first)
+    ]
+    assert len(found) == 1, f"{file} has no single ```json block starting {first!r}"
+    shown: dict[str, Any] = json.loads(re.sub(r",\s*\.\.\.", "", found[0]))
+    return shown
+
+
+def test_the_plan_and_stats_json_examples_have_the_real_fields(tmp_path: Path) -> None:
+    shown = _json_block("docs/profiles.md", '{"profile": "default", "date": "2026-11-30"')
+    got = deskctl(tmp_path, "plan", "--date", "2026-11-30", "--json")
+    assert got.returncode == 0, got.stderr
+    plan = json.loads(got.stdout)
+    assert set(shown) == set(plan)
+    assert shown["blocks"] == plan["blocks"][: len(shown["blocks"])]
+
+    shown = _json_block("docs/stats.md", '{"desk": "office"')
+    got = deskctl(tmp_path, "stats", "--json", "--to", "2026-11-25", "--days", "2")
+    assert got.returncode == 0, got.stderr
+    stats = json.loads(got.stdout)
+    assert set(shown) == set(stats)
+    assert set(shown["days"][0]) == set(stats["days"][0])
+    assert set(shown["totals"]) == set(stats["totals"])
