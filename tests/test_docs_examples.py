@@ -565,6 +565,13 @@ def test_every_heading_starts_its_own_line() -> None:
             assert not re.search(r"\S\s+#{2,6} [A-Z]", line), f"{path.name}:{number}: {line}"
 
 
+def test_no_command_hides_outside_a_block() -> None:
+    """A `$ ` line outside a fenced block would escape the examples test."""
+    for path in DOCS:
+        for number, line in _prose(path):
+            assert not line.lstrip().startswith("$ "), f"{path.name}:{number}: {line}"
+
+
 def test_every_file_the_docs_name_is_there() -> None:
     for path in DOCS:
         for number, line in _prose(path):
