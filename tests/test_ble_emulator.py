@@ -28,16 +28,19 @@ from deskctl.core.linak import (
     DpgCommand,
     HeightReport,
     decode_base_offset,
+    decode_capabilities,
     decode_dpg_answer,
     decode_height_speed,
     encode_dpg_read,
     encode_dpg_write,
     encode_target,
 )
+from deskctl.links.linak import LinakLink
 from deskctl.testing.ble_emulator import EmulatedDesk
 from deskctl.testing.bleak_bumble import BumbleRadio
 from deskctl.testing.desk_model import DeskModel
 from deskctl.testing.virtual_time import run_virtual
+from tests.ble_harness import on_radio
 
 BOUND_S = 30.0  # virtual seconds: generous, yet a hang fails at once in real time
 
@@ -229,15 +232,22 @@ def test_two_desks_on_one_radio_are_told_apart_and_driven_separately() -> None:
 
 
 # -- connecting and reading -------------------------------------------------------------------
+# The property bytes a real IDÅSEN serves (BlueZ GATT dumps), and bleak's names for their bits.
 LINAK_CHARACTERISTICS = [
-    (Char.COMMAND, ["write"]),
-    (Char.ERROR, ["notify"]),
-    (Char.DPG, ["write", "notify"]),
-    (Char.HEIGHT_SPEED, ["read", "notify"]),
-    (Char.MASK, ["read"]),
-    (Char.DETECT_MASK, ["read"]),
-    (Char.REFERENCE_INPUT, ["write-without-response"]),
+    (Char.COMMAND, 0x0C),
+    (Char.ERROR, 0x12),
+    (Char.DPG, 0x1E),
+    (Char.HEIGHT_SPEED, 0x12),
+    (Char.MASK, 0x02),
+    (Char.DETECT_MASK, 0x02),
+    (Char.REFERENCE_INPUT, 0x0C),
 ]
+PROPERTY_BITS = {0x02: "read", 0x04: "write-without-response", 0x08: "write", 0x10: "notify"}
+
+
+def property_names(properties: int) -> list[str]:
+    assert properties & ~sum(PROPERTY_BITS) == 0
+    return sorted(name for bit, name in PROPERTY_BITS.items() if properties & bit)
 
 
 def test_connect_finds_every_linak_characteristic_in_its_service() -> None:
@@ -248,7 +258,7 @@ def test_connect_finds_every_linak_characteristic_in_its_service() -> None:
                 found = client.services.get_characteristic(char.value)
                 assert found is not None, char
                 assert found.service_uuid == char.service
-                assert sorted(found.properties) == sorted(properties), char
+                assert sorted(found.properties) == property_names(properties), char
 
     virtual(scenario)
 
@@ -363,6 +373,108 @@ def test_dpg1c_desk_moves_only_after_the_wake_up() -> None:
 
 
 # -- faults -----------------------------------------------------------------------------------
+def test_writing_the_user_id_is_answered_01_00_as_a_real_desk_does() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            answers = Recorder()
+            await client.start_notify(Char.DPG.value, answers)
+            user_id = b"\x01" + bytes(16)
+            await client.write_gatt_char(
+                Char.DPG.value, encode_dpg_write(DpgCommand.USER_ID, user_id)
+            )
+            await answers.wait_for(bool)  # a client that waits for the answer gets it
+            assert answers.items == [bytes.fromhex("01 00")]
+            await client.write_gatt_char(Char.DPG.value, encode_dpg_read(DpgCommand.USER_ID))
+            await answers.wait_for(lambda items: len(items) == 2)
+            assert decode_dpg_answer(answers.items[1]) == user_id
+
+    virtual(scenario)
+
+
+def count_is(n: int) -> Callable[[list[bytes]], bool]:
+    return lambda items: len(items) == n
+
+
+def test_dpg_answers_come_in_the_real_desks_format() -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            assert bytes(await client.read_gatt_char(Char.DPG.value)) == bytes.fromhex("01 00")
+            answers = Recorder()
+            await client.start_notify(Char.DPG.value, answers)
+            requests = [
+                encode_dpg_read(DpgCommand.CAPABILITIES),
+                encode_dpg_read(DpgCommand.USER_ID),
+                bytes.fromhex("7f 99 00"),  # a command the desk does not know
+            ]
+            for n, request in enumerate(requests, start=1):
+                await client.write_gatt_char(Char.DPG.value, request)
+                await answers.wait_for(count_is(n))
+            capabilities, user_id, unknown = answers.items
+            assert capabilities == bytes.fromhex("01 02 23 01")  # an IDÅSEN's
+            assert decode_capabilities(decode_dpg_answer(capabilities)).memory_slots == 3
+            assert user_id == bytes.fromhex("01 11") + bytes(17)
+            assert unknown == bytes.fromhex("0b 00")
+            assert bytes(await client.read_gatt_char(Char.DPG.value)) == unknown
+            assert bytes(await client.read_gatt_char(Char.ERROR.value)) == b""
+
+    virtual(scenario)
+
+
+@pytest.mark.parametrize(
+    ("char", "data", "response", "with_response"),
+    [
+        (Char.COMMAND, Command.STOP.value, None, True),  # bleak's choice: "write" is offered
+        (Char.COMMAND, Command.STOP.value, False, False),
+        (Char.REFERENCE_INPUT, encode_target(750), None, True),
+        (Char.REFERENCE_INPUT, encode_target(750), False, False),
+        (Char.DPG, encode_dpg_read(DpgCommand.USER_ID), None, True),
+        (Char.DPG, encode_dpg_read(DpgCommand.USER_ID), False, False),
+    ],
+)
+def test_a_client_that_omits_the_write_type_gets_bleaks_choice_from_the_properties(
+    char: Char, data: bytes, response: bool | None, with_response: bool
+) -> None:
+    async def scenario() -> None:
+        async with desk_on_radio() as (radio, desk), connected(radio, desk) as client:
+            await client.write_gatt_char(char.value, data, response=response)
+            # the desk takes writes in order: once a write request is answered, all came in
+            await client.write_gatt_char(Char.COMMAND.value, Command.WAKE.value, response=True)
+            assert desk.received == [(char, with_response), (Char.COMMAND, True)]
+
+    virtual(scenario)
+
+
+def test_deskctls_link_writes_the_target_without_response_and_the_rest_with() -> None:
+    async def body(link: LinakLink, desk: EmulatedDesk) -> None:
+        await link.connect()
+        assert await link.move_to(800) == 800
+        kinds = {
+            char: {with_response for c, with_response in desk.received if c is char}
+            for char in Char
+        }
+        assert kinds[Char.REFERENCE_INPUT] == {False}
+        assert kinds[Char.COMMAND] == {True}
+        assert kinds[Char.DPG] == {True}
+
+    on_radio(body)
+
+
+def test_speed_is_reported_in_the_desks_own_unit_and_0_only_at_rest() -> None:
+    async def scenario() -> None:
+        model = DeskModel(height_mm=620)
+        async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
+            reports = Recorder()
+            await client.start_notify(Char.HEIGHT_SPEED.value, reports)
+            async with holding(client, 1270):
+                await reports.wait_for(landed_at(1270))
+            speeds = [r.speed for r in reports.reports]
+            assert 6100 <= max(speeds) <= 6250  # an IDÅSEN's full speed, not 3800
+            assert all(speed != 0 for speed in speeds[:-1])  # moving until the last report
+            assert speeds[-1] == 0
+
+    virtual(scenario)
+
+
 def test_a_dropped_link_fires_the_disconnected_callback_and_the_desk_comes_back() -> None:
     async def scenario() -> None:
         async with desk_on_radio() as (radio, desk):
@@ -440,7 +552,13 @@ def test_refused_writes_raise_a_bleak_error_and_reach_nothing() -> None:
             with pytest.raises(BleakGATTProtocolError) as refused:
                 await client.write_gatt_char(Char.COMMAND.value, Command.UP.value)
             assert refused.value.code == BleakGATTProtocolErrorCode.WRITE_NOT_PERMITTED
-            await client.write_gatt_char(Char.REFERENCE_INPUT.value, encode_target(900))
+            with pytest.raises(BleakGATTProtocolError):  # a write request is answered no
+                await client.write_gatt_char(Char.REFERENCE_INPUT.value, encode_target(900))
+            # a write without response has no answer: it is dropped
+            await client.write_gatt_char(
+                Char.REFERENCE_INPUT.value, encode_target(900), response=False
+            )
+            await client.write_gatt_char(Char.COMMAND.value, Command.UP.value, response=False)
             await asyncio.sleep(1.0)  # virtual: long enough for a move to show
             assert desk.model.writes == []
             assert await read_height(client) == HeightReport(750, 0)

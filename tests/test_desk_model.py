@@ -109,8 +109,8 @@ def test_full_range_at_about_38_mm_s_with_soft_ramps() -> None:
     # 650 mm / 38 mm/s = 17.1 s, plus half a second lost to the ramps
     assert 17.0 < duration_s < 18.5
     top_speed = max(r.speed for _, r in heights(log))
-    assert 3700 <= top_speed <= 3800  # mm/s x100
-    assert heights(log)[0][1].speed < 1500  # it starts softly
+    assert 6100 <= top_speed <= 6250  # the real desk's unit: about 6200 at full speed
+    assert heights(log)[0][1].speed < 2500  # it starts softly
 
 
 def test_speed_ramps_up_then_cruises() -> None:
@@ -326,11 +326,23 @@ def test_writes_are_logged_with_their_time() -> None:
 # -- DPG -------------------------------------------------------------------------------------------
 
 
-def test_dpg_capabilities() -> None:
+def test_dpg_capabilities_come_in_the_idasens_format() -> None:
     answer = dpg(DeskModel(), encode_dpg_read(DpgCommand.CAPABILITIES))
+    assert answer == bytes.fromhex("01 02 23 01")
     capabilities = decode_capabilities(decode_dpg_answer(answer))
-    assert capabilities.memory_slots == 2
+    assert capabilities.memory_slots == 3
     assert capabilities.ble_allow
+    assert not capabilities.has_display
+
+
+def test_dpg_reads_01_00_before_any_request() -> None:
+    assert DeskModel().read(Char.DPG) == bytes.fromhex("01 00")
+
+
+def test_the_user_id_is_17_bytes() -> None:
+    answer = dpg(DeskModel(), encode_dpg_read(DpgCommand.USER_ID))
+    assert answer[:2] == bytes.fromhex("01 11")
+    assert len(decode_dpg_answer(answer)) == 17
 
 
 @pytest.mark.parametrize(
@@ -355,22 +367,23 @@ def test_dpg_answers_arrive_at_the_next_advance_and_can_be_read() -> None:
     assert not model.active
 
 
-def test_dpg_user_id_can_be_written() -> None:
-    model = DeskModel(user_id=bytes(16))
+def test_dpg_user_id_can_be_written_and_the_write_is_answered_01_00() -> None:
+    model = DeskModel()
     payload = decode_dpg_answer(dpg(model, encode_dpg_read(DpgCommand.USER_ID)))
-    assert payload == bytes(16)
+    assert payload == bytes(17)
     request = wake_user_id(payload)
     assert request is not None
     model.write(Char.DPG, request)
-    assert model.advance(0.01) == []  # a write is not answered
+    assert model.advance(0.01) == [(Char.DPG, bytes.fromhex("01 00"))]
     payload = decode_dpg_answer(dpg(model, encode_dpg_read(DpgCommand.USER_ID)))
-    assert payload == b"\x01" + bytes(15)
+    assert payload == b"\x01" + bytes(16)
     assert wake_user_id(payload) is None
 
 
 @pytest.mark.parametrize("request_bytes", [b"\x7f\x99\x00", b"\x7f\x80\x80\x01"])
 def test_unknown_dpg_requests_are_answered_invalid(request_bytes: bytes) -> None:
     answer = dpg(DeskModel(), request_bytes)
+    assert answer == bytes.fromhex("0b 00")
     with pytest.raises(ProtocolError, match="refused"):
         decode_dpg_answer(answer)
 

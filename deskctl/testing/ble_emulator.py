@@ -1,12 +1,16 @@
 """An emulated LINAK desk on Bumble: a BLE peripheral with the real services, bytes and motor.
 
 Design: `EmulatedDesk` is one Bumble device (with its own virtual controller) on a `BumbleRadio`.
-Its GATT server carries the LINAK services of reference/PROTOCOL.md; reads and writes go to a
-pure `DeskModel` (`deskctl.testing.desk_model`), which holds the controller's state and motor:
-    99fa0001 control        0002 COMMAND (write)            0003 ERROR (notify)
-    99fa0010 DPG            0011 DPG (write, notify)
+Its GATT server carries the LINAK services of reference/PROTOCOL.md with the properties a real
+desk serves (bleak picks the write type from them when a client does not say); reads and writes go
+to a pure `DeskModel` (`deskctl.testing.desk_model`), which holds the controller's state and motor:
+    99fa0001 control        0002 COMMAND (write, write without response: 0x0c)
+                            0003 ERROR (read, notify: 0x12)
+    99fa0010 DPG            0011 DPG (read, write, write without response, notify: 0x1e)
     99fa0020 reference out  0021 HEIGHT_SPEED (read, notify) 0029 MASK, 002a DETECT_MASK (read)
-    99fa0030 reference in   0031 REFERENCE_INPUT (write without response)
+    99fa0030 reference in   0031 REFERENCE_INPUT (write, write without response: 0x0c)
+`received` logs each write that reached the desk as `(char, with_response)`, so a test can see
+which kind of write a client sent.
 While no central is connected it advertises the control service's 128-bit UUID and its name
 ("Desk 1234") every 20 ms, like a real desk that takes one connection at a time; after a
 disconnection it advertises again. (Bumble's virtual controller answers a scan request with the
@@ -21,16 +25,17 @@ time. A write's immediate answers (DPG) are notified at once.
 Fault switches: `drop_link(away_s=...)` cuts every connection as a lost radio link would (and
 keeps the desk out of reach for `away_s`); `notifying = False` silences height reports;
 `refuse_writes = True` answers writes with the GATT error Write Not Permitted (writes without
-response are dropped); `collision_mm` puts an obstacle at a height; DPG1C mode is a model built
-with `needs_wake_up=True`; `pairable = False` refuses pairing, as a desk whose Bluetooth button
-was not held. `press()` is a hand on the desk's own buttons; `at_rest()` waits until the motor
-has stopped.
+response have no answer: they are dropped); `collision_mm` puts an obstacle at a height; DPG1C
+mode is a model built with `needs_wake_up=True`; `pairable = False` refuses pairing, as a desk
+whose Bluetooth button was not held. `press()` is a hand on the desk's own buttons; `at_rest()`
+waits until the motor has stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -62,14 +67,16 @@ _MASK_VALUE = b"\x01"
 _P = gatt.Characteristic.Properties
 _READ = gatt.Characteristic.READABLE
 _WRITE = gatt.Characteristic.WRITEABLE
+_WRITES = _P.WRITE | _P.WRITE_WITHOUT_RESPONSE
+# The properties a real IDÅSEN serves (BlueZ GATT dumps): 0x0c, 0x12, 0x1e, 0x12, 0x02, 0x02, 0x0c.
 _CHAR_SHAPES: dict[Char, tuple[gatt.Characteristic.Properties, att.Attribute.Permissions]] = {
-    Char.COMMAND: (_P.WRITE, _WRITE),
-    Char.ERROR: (_P.NOTIFY, _READ),
-    Char.DPG: (_P.WRITE | _P.NOTIFY, _READ | _WRITE),
+    Char.COMMAND: (_WRITES, _WRITE),
+    Char.ERROR: (_P.READ | _P.NOTIFY, _READ),
+    Char.DPG: (_P.READ | _WRITES | _P.NOTIFY, _READ | _WRITE),
     Char.HEIGHT_SPEED: (_P.READ | _P.NOTIFY, _READ),
     Char.MASK: (_P.READ, _READ),
     Char.DETECT_MASK: (_P.READ, _READ),
-    Char.REFERENCE_INPUT: (_P.WRITE_WITHOUT_RESPONSE, _WRITE),
+    Char.REFERENCE_INPUT: (_WRITES, _WRITE),
 }
 _SERVICES = (SERVICE_CONTROL, SERVICE_DPG, SERVICE_REFERENCE_OUTPUT, SERVICE_REFERENCE_INPUT)
 
@@ -121,6 +128,9 @@ class EmulatedDesk:
         self.step_s = step_s
         self._device: Device | None = None
         self._attributes: dict[Char, gatt.Characteristic[bytes]] = {}
+        self._by_handle: dict[int, Char] = {}
+        self._write_kinds: dict[Char, deque[bool]] = {char: deque() for char in Char}
+        self.received: list[tuple[Char, bool]] = []
         self._connections: list[Connection] = []
         self._wake = asyncio.Event()
         self._resting = asyncio.Event()
@@ -139,6 +149,8 @@ class EmulatedDesk:
             return
         device = self.radio.add_device(self.name, self.address)
         device.add_services(self._services())
+        self._by_handle = {attribute.handle: char for char, attribute in self._attributes.items()}
+        self._watch_write_kinds(device)
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         device.pairing_config_factory = lambda connection: PairingConfig(
             delegate=_PairingButton(self)
@@ -244,6 +256,21 @@ class EmulatedDesk:
             by_service[char.service].append(attribute)
         return [gatt.Service(uuid, chars) for uuid, chars in by_service.items()]
 
+    def _watch_write_kinds(self, device: Device) -> None:
+        """Note whether each write is a request (with response) or a command (without)."""
+        server = device.gatt_server
+        dispatch = server.on_gatt_pdu
+
+        def on_gatt_pdu(bearer: att.Bearer, att_pdu: att.ATT_PDU) -> None:
+            if isinstance(att_pdu, att.ATT_Write_Request | att.ATT_Write_Command):
+                char = self._by_handle.get(att_pdu.attribute_handle)
+                size = len(att_pdu.attribute_value)
+                if char is not None and size <= gatt.GATT_MAX_ATTRIBUTE_VALUE_SIZE:
+                    self._write_kinds[char].append(isinstance(att_pdu, att.ATT_Write_Request))
+            dispatch(bearer, att_pdu)
+
+        server.on_gatt_pdu = on_gatt_pdu  # type: ignore[method-assign]
+
     def _on_read(self, char: Char) -> bytes:
         if char in (Char.MASK, Char.DETECT_MASK):
             return _MASK_VALUE
@@ -253,16 +280,20 @@ class EmulatedDesk:
             raise att.ATT_Error(att.ErrorCode.READ_NOT_PERMITTED) from None
 
     async def _on_write(self, char: Char, data: bytes) -> None:
+        # Bumble hands writes over in the order they arrived, so this write's kind is the first.
+        kinds = self._write_kinds[char]
+        with_response = kinds.popleft() if kinds else True
         try:
             self.model.write(char, bytes(data))
         except LinkError:
-            if char is Char.REFERENCE_INPUT:
+            if not with_response:
                 return  # a write without response has no way to say no
             raise att.ATT_Error(att.ErrorCode.WRITE_NOT_PERMITTED) from None
         except ProtocolError:
-            if char is Char.REFERENCE_INPUT:
+            if not with_response:
                 return
             raise att.ATT_Error(att.ErrorCode.VALUE_NOT_ALLOWED) from None
+        self.received.append((char, with_response))
         self._wake.set()
         await self._notify(self.model.advance(0.0))  # answers due at once (DPG)
 

@@ -20,22 +20,26 @@ ignored (the real desk refuses it); `CANCEL_TARGET` drops the target (ramp down)
 decoded with the codec, so they have its resolution: whole mm.
 
 Reports: `HEIGHT_SPEED` is notified every `report_period_s` while the desk moves or holds a target
-(speed 0 once landed), and once more with speed 0 when motion stops; the speed is the signed mm/s
-×100. `collision_mm` places an obstacle: moving into that height the desk stops there (a zero-speed
-report), backs off ~10 mm and ignores UP/DOWN/targets until COMMAND STOP (pressing its own
-buttons also works). DPG requests (`7F <cmd> 00`) are answered by a DPG notification at the next
-`advance`: 0x80 capabilities, 0x81 base offset, 0x86 user id; `7F 86 80 <id>` writes the user id
-(unanswered); anything else is answered `02 00` (invalid). `needs_wake_up=True` models a DPG1C
-controller: it reports height but ignores UP/DOWN/targets until the user id starts with 1 and a WAKE
-was written after that. Faults: `notifying = False` (no height notifications, reads still work),
-`refuse_writes = True` (every write raises `LinkError`).
+(speed 0 once landed), and once more with speed 0 when motion stops. The speed is in the desk's
+own unit, `SPEED_UNITS_PER_MM_S` per mm/s, so an IDÅSEN at its 38 mm/s reports about 6200 (never
+0 while the motor turns, however slowly). `collision_mm` places an obstacle: moving into that
+height the desk stops there (a zero-speed report), backs off ~10 mm and ignores UP/DOWN/targets
+until COMMAND STOP (pressing its own buttons also works). DPG requests (`7F <cmd> 00`) are
+answered by a DPG notification at the next `advance`, in the real desk's format: 0x80
+capabilities `01 02 23 01`, 0x81 base offset, 0x86 the user id (17 bytes unless built
+otherwise); `7F 86 80 <id>` writes the user id and is answered `01 00`; any other command is
+answered `0B 00` (not valid). Reading DPG gives the last answer, `01 00` before any request;
+reading ERROR gives an empty value (what it holds is not on record). `needs_wake_up=True` models a
+DPG1C controller: it reports height but ignores UP/DOWN/targets until the user id starts with 1
+and a WAKE was written after that. Faults: `notifying = False` (no height notifications, reads
+still work), `refuse_writes = True` (every write raises `LinkError`).
 
 Public API:
     DeskModel(*, height_mm=750, base_mm=620, top_mm=1270, speed_mm_s=38.0, accel_mm_s2=80.0,
               report_period_s=0.1, command_run_s=1.0, reference_hold_s=1.0, needs_wake_up=False,
-              base_offset_raw=None, user_id=bytes(16))
+              base_offset_raw=None, user_id=bytes(17))
     .write(char, data) -> None         COMMAND, REFERENCE_INPUT, DPG; ProtocolError on bad bytes
-    .read(char) -> bytes               HEIGHT_SPEED (4 bytes), DPG (the last answer)
+    .read(char) -> bytes               HEIGHT_SPEED (4 bytes), DPG (the last answer), ERROR
     .advance(dt_s) -> list[Notification]
     .active -> bool                    False once nothing changes with time: stop stepping
     .press(direction) -> None          +1 up, -1 down, 0 release
@@ -60,18 +64,23 @@ from deskctl.core.linak import (
 )
 from deskctl.errors import LinkError, ProtocolError
 
-__all__ = ["STEP_S", "DeskModel", "Notification"]
+__all__ = ["SPEED_UNITS_PER_MM_S", "STEP_S", "DeskModel", "Notification"]
 
 Notification = tuple[Char, bytes]
 
 STEP_S = 0.01  # the longest substep of the simulation
 BACKOFF_MM = 10.0  # how far the desk backs off after a collision
-CAPABILITIES = 0x22  # 2 memory slots, BLE allowed
+# An IDÅSEN's capabilities payload: 3 memory slots, BLE allowed (0x23), then 01 (not decoded).
+CAPABILITIES = b"\x23\x01"
+# The speed field's unit: an IDÅSEN reports about 6200 at full speed, which users measured at
+# about 37..38 mm/s (PROTOCOL.md, rhyst/linak-controller#7), so about 163 per mm/s.
+SPEED_UNITS_PER_MM_S = 6200 / 38
 _EPS_S = 1e-9
 _DPG_PREFIX = 0x7F
 _DPG_READ = 0x00
 _DPG_WRITE = 0x80
-_DPG_INVALID = b"\x02\x00"
+_DPG_OK = b"\x01\x00"  # the answer to a DPG write, and what DPG reads before any request
+_DPG_INVALID = b"\x0b\x00"  # the answer to a command the desk does not know
 
 
 def _dpg_answer(payload: bytes) -> bytes:
@@ -94,7 +103,7 @@ class DeskModel:
         reference_hold_s: float = 1.0,
         needs_wake_up: bool = False,
         base_offset_raw: int | None = None,
-        user_id: bytes = bytes(16),
+        user_id: bytes = bytes(17),
     ) -> None:
         if not 0 < top_mm - base_mm <= 0xFFFF // 10:
             raise ValueError(f"the top {top_mm} mm must lie above the base {base_mm} mm")
@@ -134,7 +143,7 @@ class DeskModel:
         self._obstructed = False
         self._awake = not needs_wake_up
         self._pending: list[Notification] = []
-        self._last_dpg_answer = b""
+        self._last_dpg_answer = _DPG_OK
         self._was_moving = False
         self._was_reporting = False
         self._next_report_s = 0.0
@@ -184,6 +193,8 @@ class DeskModel:
             return encode_height_speed(self.height_raw, self._speed_field())
         if char is Char.DPG:
             return self._last_dpg_answer
+        if char is Char.ERROR:
+            return b""
         raise ProtocolError(f"the simulated desk cannot read {char.name}")
 
     def write(self, char: Char, data: bytes) -> None:
@@ -245,12 +256,13 @@ class DeskModel:
             self.user_id = payload
             if payload[0] != 1 and self.needs_wake_up:
                 self._awake = False
+            self._pending.append((Char.DPG, _DPG_OK))
         else:
             self._pending.append((Char.DPG, _DPG_INVALID))
 
     def _dpg_read(self, cmd: int) -> bytes:
         if cmd == DpgCommand.CAPABILITIES:
-            return _dpg_answer(bytes((CAPABILITIES,)))
+            return _dpg_answer(CAPABILITIES)
         if cmd == DpgCommand.BASE_OFFSET:
             return _dpg_answer(b"\x01" + self.base_offset_raw.to_bytes(2, "little"))
         if cmd == DpgCommand.USER_ID:
@@ -350,7 +362,8 @@ class DeskModel:
         return obstacle
 
     def _speed_field(self) -> int:
-        speed = round(self._v_mm_s * 100)
+        speed = round(self._v_mm_s * SPEED_UNITS_PER_MM_S)
+        speed = min(max(speed, -0x8000), 0x7FFF)
         if speed == 0 and self._v_mm_s != 0:
             speed = 1 if self._v_mm_s > 0 else -1  # still moving, however slowly
         return speed
