@@ -108,18 +108,25 @@ class LinakLink(DeskLink):
         if user_id is not None:
             write_back = linak.wake_user_id(user_id)
             if write_back is not None:
-                await self.gatt.write(Char.DPG, write_back)
+                # a real desk answers the write with 01 00: wait for it, so that it is never
+                # taken for the answer to the next DPG question
+                await self._dpg_exchange(write_back, "the user id")
         await self.gatt.write(Char.COMMAND, Command.WAKE.value)
 
     async def _dpg_read(self, command: DpgCommand) -> bytes | None:
         """Ask the desk one DPG question; None if it does not answer or answers invalid."""
+        return await self._dpg_exchange(linak.encode_dpg_read(command), f"DPG 0x{command:02x}")
+
+    async def _dpg_exchange(self, request: bytes, what: str) -> bytes | None:
+        """Write one DPG request and take the next DPG notification as its answer (None if it
+        does not come in time or says invalid): one exchange at a time."""
         self._dpg_answer = asyncio.get_running_loop().create_future()
-        await self.gatt.write(Char.DPG, linak.encode_dpg_read(command))
+        await self.gatt.write(Char.DPG, request)
         try:
             async with asyncio.timeout(self.clock.real_seconds(_DPG_TIMEOUT_S)):
                 return linak.decode_dpg_answer(await self._dpg_answer)
         except (TimeoutError, ProtocolError) as exc:
-            log.info("%s: DPG 0x%02x gave no usable answer (%s)", self.name, command, exc)
+            log.info("%s: %s gave no usable answer (%s)", self.name, what, exc)
             return None
         finally:
             self._dpg_answer = None
