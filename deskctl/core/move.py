@@ -64,6 +64,7 @@ __all__ = [
     "Outcome",
     "Phase",
     "Write",
+    "outcome_error",
 ]
 
 
@@ -164,19 +165,25 @@ class Decision:
 
     def error(self) -> DeskError | None:
         """The error a move that ended this way raises, or None if it arrived or goes on."""
-        match self.outcome:
-            case Outcome.OBSTRUCTION:
-                return Obstruction(self.message, self.height_mm)
-            case Outcome.MANUAL_PRESS:
-                return ManualOverride(self.message, self.height_mm)
-            case Outcome.TIMEOUT:
-                return MoveTimeout(self.message, self.height_mm)
-            case Outcome.STOPPED:
-                return MoveError(self.message, self.height_mm)
-            case Outcome.LINK_LOST:
-                return LinkError(self.message)
-            case _:
-                return None
+        return outcome_error(self.outcome, self.message, self.height_mm)
+
+
+def outcome_error(outcome: Outcome | None, message: str, height_mm: int | None) -> DeskError | None:
+    """The error a move that ended with `outcome` raises (`message` says why), or None if it
+    arrived or goes on."""
+    match outcome:
+        case Outcome.OBSTRUCTION:
+            return Obstruction(message, height_mm)
+        case Outcome.MANUAL_PRESS:
+            return ManualOverride(message, height_mm)
+        case Outcome.TIMEOUT:
+            return MoveTimeout(message, height_mm)
+        case Outcome.STOPPED:
+            return MoveError(message, height_mm)
+        case Outcome.LINK_LOST:
+            return LinkError(message)
+        case _:
+            return None
 
 
 _DUE_SLACK_S = 1e-6  # deadlines this close count as reached: sums of float seconds drift

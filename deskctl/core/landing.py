@@ -1,0 +1,430 @@
+"""Landing a desk that has no exact move-to, as a pure state machine (no IO, like `core/move.py`).
+
+Design:
+- Such a desk (an ESPHome box over MQTT; or one that only steps up, down and stops) holds its
+  motor until it is told to stop, and then runs on for a few mm. So a move aims short of the
+  target by the run-on it has learned (`lead_mm`, at least one step of the desk's resolution from
+  where it starts), and as soon as a report reaches the aim it sends the stop. How to command
+  towards an aim is the `Commander`'s job (`core/esphome.py`'s `MoveToCommander` publishes a
+  target; a step desk would send up or down): the machine only decides when.
+- The caller owns the connection and the clock. It feeds `start`, `report` (a height in mm),
+  `tick`, `stop` and `link_lost`, each with the monotonic `now_s`. Every call returns a
+  `Decision`: the commands to send in order, the next deadline (the newest replaces any older one;
+  None: no timer), the outcome when a move just ended (`core.move.Outcome`), a manual-move event,
+  whether the desk just came to rest, and one sentence for a person.
+- Phases: IDLE -start-> APPROACHING (aim sent) -report at the aim (stop sent)-> LANDING -settle_s
+  of silence-> IDLE, or a correction: a landing outside `tolerance_mm` aims again from there, at
+  most `max_corrections` times (then it arrives where it is, and the message says how far off).
+  IDLE -a height change settle_s after a move-> MANUAL (someone uses the buttons) -settle_s of no
+  change-> IDLE.
+- A landed move at least `learn_min_mm` long teaches the run-on: the new lead is the mean of the
+  old one and the run-on seen past the aim (0..`max_lead_mm`).
+- A move ends with ARRIVED (a start within tolerance ends at once, sending nothing); OBSTRUCTION
+  when no report comes for `stall_s` before the aim (it never started, or stopped short by more
+  than `short_ok_mm`); MANUAL_PRESS when it moves back more than `away_mm` from its farthest point,
+  or runs on more than `runaway_mm` past the target after the stop; TIMEOUT past
+  `move_timeout_s`; STOPPED on `stop`; LINK_LOST on `link_lost`. Every ending but ARRIVED and
+  LINK_LOST sends the stop (LINK_LOST sends nothing: nothing can be sent).
+- Choices: `start` in MANUAL forgets the manual move (the person's move is overtaken by the
+  command, as it always was). A tick before its deadline (less 1 µs of float slack) does nothing.
+- An illegal event (a start while a move runs or before any report; a tick with no deadline
+  pending) raises IllegalTransition and changes nothing: handlers check before they mutate.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, replace
+from typing import Generic, Protocol, TypeVar
+
+from deskctl.core.move import ManualEvent, Outcome, outcome_error
+from deskctl.core.units import format_height
+from deskctl.errors import ConfigError, DeskError, IllegalTransition
+
+__all__ = ["Commander", "Decision", "LandingConfig", "LandingMachine", "Phase"]
+
+C = TypeVar("C")
+C_co = TypeVar("C_co", covariant=True)
+
+
+class Commander(Protocol[C_co]):
+    """How to command one desk family towards an aim, and to stop."""
+
+    @property
+    def resolution_mm(self) -> float:
+        """One step of the height as the desk reports and takes it."""
+        ...
+
+    @property
+    def listens_on(self) -> str:
+        """Where the desk takes its commands, for a sentence ("it does not listen on ...")."""
+        ...
+
+    def aim(self, aim: float, direction: int) -> tuple[C_co, int]:
+        """The command that sends the desk towards `aim` (+1 up, -1 down), and the whole mm at
+        which the stop is due."""
+        ...
+
+    def stop(self, height_mm: int | None) -> C_co | None:
+        """The command that stops the desk at `height_mm`; None when it cannot be made."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LandingConfig:
+    """The numbers that decide a landing (clock seconds, mm)."""
+
+    min_mm: int = 620
+    max_mm: int = 1270
+    tolerance_mm: int = 1  # a landing this close to the target arrives
+    move_timeout_s: float = 60.0  # the whole move, corrections included
+    settle_s: float = 0.6  # no new height for this long after the aim: landed
+    stall_s: float = 2.0  # no new height for this long before the aim: stuck or silent
+    max_corrections: int = 3  # new aims after a landing outside the tolerance
+    short_ok_mm: int = 25  # stopping this close short of the aim is corrected, not an obstruction
+    runaway_mm: int = 30  # running on this far past the target after the stop: held buttons
+    learn_min_mm: int = 40  # moves at least this long teach the run-on
+    max_lead_mm: float = 100.0  # the learned run-on stays within 0..this
+
+    def __post_init__(self) -> None:
+        for name in ("move_timeout_s", "settle_s", "stall_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"landing setting {name} must be above zero")
+        if self.min_mm > self.max_mm:
+            raise ConfigError(f"landing limits {self.min_mm}..{self.max_mm} mm are upside down")
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"  # no move; the desk rests (or nothing is known)
+    APPROACHING = "approaching"  # aim sent; waiting for a report at the aim
+    LANDING = "landing"  # at the aim (stop sent): waiting for the desk to come to rest
+    MANUAL = "manual"  # the height changes with nothing commanded: someone uses the buttons
+
+
+@dataclass(frozen=True, slots=True)
+class Decision(Generic[C]):
+    """What the caller must do after an event."""
+
+    commands: tuple[C, ...] = ()  # send these, in order
+    deadline_s: float | None = None  # call tick() at this monotonic time; None: no tick needed
+    outcome: Outcome | None = None  # set when a move just ended
+    manual: ManualEvent | None = None  # a move nobody commanded started or ended
+    message: str = ""  # one sentence for a person: why a move failed, or how far off it landed
+    height_mm: int | None = None  # the last known height
+    rested: bool = False  # the height has not changed for settle_s: the desk rests
+
+    def error(self) -> DeskError | None:
+        """The error a move that ended this way raises, or None if it arrived or goes on."""
+        return outcome_error(self.outcome, self.message, self.height_mm)
+
+
+_DUE_SLACK_S = 1e-6  # deadlines this close count as reached: sums of float seconds drift
+
+
+def _due(now_s: float, at_s: float | None) -> bool:
+    return at_s is not None and now_s + _DUE_SLACK_S >= at_s
+
+
+class LandingMachine(Generic[C]):
+    """The decisions of one desk's landings; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        commander: Commander[C],
+        config: LandingConfig,
+        *,
+        lead_mm: float = 5.0,
+    ) -> None:
+        self.name = name
+        self.commander = commander
+        self.config = config
+        self.lead_mm = lead_mm  # the run-on learned so far: aim this far short of the target
+        self._phase = Phase.IDLE
+        self._height_mm: int | None = None
+        self._moving = False  # the height changed within settle_s
+        self._rest_at_s: float | None = None  # when no change for settle_s means at rest
+        self._quiet_until_s = 0.0  # changes before this are a move's run-on, not a person
+        self._clear_move()
+
+    def _clear_move(self) -> None:
+        self._target_mm: int | None = None
+        self._aim_mm: int | None = None  # the aim last commanded
+        self._direction = 0
+        self._start_mm = 0  # where this approach started
+        self._extreme_mm = 0  # the farthest point of this approach in its direction
+        self._moved = False
+        self._stop_sent = False
+        self._corrections = 0
+        self._silence_from_s = 0.0  # the last report (or command) of the move
+        self._bound_s = 0.0
+
+    # -- public state ----------------------------------------------------------------------------
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def height_mm(self) -> int | None:
+        """The last reported height, None before any report."""
+        return self._height_mm
+
+    @property
+    def moving(self) -> bool:
+        """The height changed within the last settle_s."""
+        return self._moving
+
+    @property
+    def target_mm(self) -> int | None:
+        """The target of the running move, else None."""
+        return self._target_mm
+
+    @property
+    def aim_mm(self) -> int | None:
+        """The aim the running move last commanded, else None."""
+        return self._aim_mm
+
+    @property
+    def deadline_s(self) -> float | None:
+        """When `tick` must be called next; None when no tick is needed."""
+        deadlines = [self._rest_at_s] if self._rest_at_s is not None else []
+        if self._target_mm is not None:
+            deadlines += [self._silence_deadline_s(), self._bound_s]
+        return min(deadlines, default=None)
+
+    def _silence_deadline_s(self) -> float:
+        cfg = self.config
+        return self._silence_from_s + (cfg.settle_s if self._landing() else cfg.stall_s)
+
+    def _landing(self) -> bool:
+        """The stop was sent, or the desk stands at or past the aim."""
+        if self._stop_sent:
+            return True
+        height_mm = self._height_mm if self._height_mm is not None else self._start_mm
+        return self._aim_mm is not None and (height_mm - self._aim_mm) * self._direction >= 0
+
+    # -- events ----------------------------------------------------------------------------------
+    def start(self, target_mm: int, now_s: float) -> Decision[C]:
+        """Begin a move to `target_mm` (limits are the caller's job)."""
+        if self._target_mm is not None:
+            raise IllegalTransition(
+                f"the desk is already moving to {format_height(self._target_mm)}; stop it first"
+            )
+        height_mm = self._height_mm
+        if height_mm is None:
+            raise IllegalTransition("the desk's height is not known yet; wait for its first report")
+        if self._phase is Phase.MANUAL:
+            self._phase = Phase.IDLE
+        if abs(height_mm - target_mm) <= self.config.tolerance_mm:
+            self._quiet_until_s = now_s + self.config.settle_s
+            return self._decision(outcome=Outcome.ARRIVED)
+        self._target_mm = target_mm
+        self._bound_s = now_s + self.config.move_timeout_s
+        return self._decision(commands=self._approach(height_mm, now_s))
+
+    def report(self, height_mm: int, now_s: float) -> Decision[C]:
+        """The desk reported its height (a repeat of the last one counts: the desk is alive)."""
+        previous = self._height_mm
+        self._height_mm = height_mm
+        changed = previous is not None and previous != height_mm
+        if changed:
+            self._moving = True
+            self._rest_at_s = now_s + self.config.settle_s
+        if self._target_mm is not None:
+            return self._report_in_move(height_mm, now_s)
+        if changed and self._phase is Phase.IDLE and now_s >= self._quiet_until_s:
+            self._phase = Phase.MANUAL
+            return self._decision(manual=ManualEvent(height_mm, ended=False))
+        return self._decision()
+
+    def _report_in_move(self, height_mm: int, now_s: float) -> Decision[C]:
+        cfg = self.config
+        target_mm, aim_mm, direction = self._require_move()
+        self._silence_from_s = now_s
+        if (height_mm - self._start_mm) * direction > 0:
+            self._moved = True
+        if (height_mm - self._extreme_mm) * direction > 0:
+            self._extreme_mm = height_mm
+        elif (self._extreme_mm - height_mm) * direction > self.away_mm:
+            return self._end(
+                Outcome.MANUAL_PRESS,
+                f"desk {self.name!r} moved away from {format_height(target_mm)} (to "
+                f"{format_height(height_mm)}): someone is using its buttons",
+                now_s,
+            )
+        commands: tuple[C, ...] = ()
+        if not self._stop_sent and (height_mm - aim_mm) * direction >= 0:
+            commands = self._stop_commands()
+            self._stop_sent = True
+            self._phase = Phase.LANDING
+        if self._stop_sent and (height_mm - target_mm) * direction > cfg.runaway_mm:
+            return self._end(
+                Outcome.MANUAL_PRESS,
+                f"desk {self.name!r} kept moving past {format_height(target_mm)} (to "
+                f"{format_height(height_mm)}) after the stop: someone is holding its buttons",
+                now_s,
+                first=commands,
+            )
+        return self._decision(commands=commands)
+
+    def tick(self, now_s: float) -> Decision[C]:
+        """Time has come to `now_s`; call it at the deadline of the last Decision."""
+        if self.deadline_s is None:
+            raise IllegalTransition(f"no deadline is pending while the desk is {self._phase.value}")
+        rested = False
+        manual: ManualEvent | None = None
+        if _due(now_s, self._rest_at_s):
+            self._rest_at_s = None
+            self._moving = False
+            rested = self._height_mm is not None
+            if self._phase is Phase.MANUAL and self._height_mm is not None:
+                self._phase = Phase.IDLE
+                manual = ManualEvent(self._height_mm, ended=True)
+        if self._target_mm is not None:
+            if _due(now_s, self._silence_deadline_s()):
+                decision = self._silent(now_s)
+            elif _due(now_s, self._bound_s):
+                decision = self._timed_out(now_s)
+            else:
+                decision = self._decision()
+            return _with(decision, rested=rested)
+        return self._decision(manual=manual, rested=rested)
+
+    def stop(self, now_s: float) -> Decision[C]:
+        """Stop the desk, whatever it does; a running move ends STOPPED."""
+        if self._target_mm is not None:
+            message = f"the move was stopped at {format_height(self._height_mm)}"
+            return self._end(Outcome.STOPPED, message, now_s)
+        return self._decision(commands=self._stop_commands())
+
+    def link_lost(self, reason: str, now_s: float, *, silent: bool = False) -> Decision[C]:
+        """The connection dropped (`reason` says how): a running move ends LINK_LOST, sending
+        nothing. `silent`: no report can come any more, so the desk counts as at rest now."""
+        if silent:
+            self._moving = False
+            self._rest_at_s = None
+        if self._target_mm is None:
+            return self._decision()
+        self._finish(now_s)
+        return self._decision(outcome=Outcome.LINK_LOST, message=reason)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def away_mm(self) -> int:
+        """Back this far from the farthest point of an approach: someone moves the desk."""
+        return max(5, math.ceil(2 * self.commander.resolution_mm))
+
+    def _require_move(self) -> tuple[int, int, int]:
+        if self._target_mm is None or self._aim_mm is None:  # pragma: no cover - callers check
+            raise IllegalTransition("no move is running")
+        return self._target_mm, self._aim_mm, self._direction
+
+    def _approach(self, start_mm: int, now_s: float) -> tuple[C, ...]:
+        """Aim from `start_mm`: short of the target by the run-on, at least one step away."""
+        cfg = self.config
+        target_mm = self._target_mm
+        if target_mm is None:  # pragma: no cover - callers set the target first
+            raise IllegalTransition("no move is running")
+        direction = 1 if target_mm > start_mm else -1
+        aim = target_mm - direction * self.lead_mm
+        step = self.commander.resolution_mm
+        if (aim - start_mm) * direction < step:
+            aim = start_mm + direction * step
+        if (aim - target_mm) * direction > 0:
+            aim = float(target_mm)
+        aim = min(max(aim, float(cfg.min_mm)), float(cfg.max_mm))
+        command, aim_mm = self.commander.aim(aim, direction)
+        self._phase = Phase.APPROACHING
+        self._aim_mm = aim_mm
+        self._direction = direction
+        self._start_mm = self._extreme_mm = start_mm
+        self._moved = self._stop_sent = False
+        self._silence_from_s = now_s
+        return (command,)
+
+    def _silent(self, now_s: float) -> Decision[C]:
+        """No report for settle_s (landing) or stall_s (approaching): landed, or stuck."""
+        cfg = self.config
+        target_mm, aim_mm, direction = self._require_move()
+        height_mm = self._height_mm if self._height_mm is not None else self._start_mm
+        short_mm = (aim_mm - height_mm) * direction
+        if not (self._landing() or (self._moved and short_mm <= cfg.short_ok_mm)):
+            if not self._moved:
+                message = (
+                    f"desk {self.name!r} did not start moving towards "
+                    f"{format_height(target_mm)} within {cfg.stall_s:g} s: something may be in "
+                    f"the way, or it does not listen on {self.commander.listens_on}"
+                )
+            else:
+                message = (
+                    f"desk {self.name!r} stopped at {format_height(height_mm)}, short of "
+                    f"{format_height(target_mm)}: something may be in the way, or it stopped "
+                    "reporting its height"
+                )
+            return self._end(Outcome.OBSTRUCTION, message, now_s)
+        if abs(height_mm - self._start_mm) >= cfg.learn_min_mm:
+            run_on_mm = (height_mm - aim_mm) * direction
+            self.lead_mm = min(cfg.max_lead_mm, max(0.0, (self.lead_mm + run_on_mm) / 2))
+        if abs(height_mm - target_mm) <= cfg.tolerance_mm:
+            self._finish(now_s)
+            return self._decision(outcome=Outcome.ARRIVED)
+        self._corrections += 1
+        if self._corrections > cfg.max_corrections:
+            self._finish(now_s)
+            message = (
+                f"landed at {height_mm} mm, {height_mm - target_mm} mm from the target "
+                f"{target_mm} mm, after {cfg.max_corrections} corrections"
+            )
+            return self._decision(outcome=Outcome.ARRIVED, message=message)
+        return self._decision(commands=self._approach(height_mm, now_s))
+
+    def _timed_out(self, now_s: float) -> Decision[C]:
+        target_mm, _, _ = self._require_move()
+        message = (
+            f"the move to {format_height(target_mm)} took longer than "
+            f"{self.config.move_timeout_s:g} s; desk {self.name!r} was told to stop at "
+            f"{format_height(self._height_mm)}"
+        )
+        return self._end(Outcome.TIMEOUT, message, now_s)
+
+    def _stop_commands(self) -> tuple[C, ...]:
+        command = self.commander.stop(self._height_mm)
+        return () if command is None else (command,)
+
+    def _end(
+        self, outcome: Outcome, message: str, now_s: float, *, first: tuple[C, ...] = ()
+    ) -> Decision[C]:
+        """End the running move with the stop."""
+        self._finish(now_s)
+        return self._decision(
+            commands=first + self._stop_commands(), outcome=outcome, message=message
+        )
+
+    def _finish(self, now_s: float) -> None:
+        self._phase = Phase.IDLE
+        self._clear_move()
+        self._quiet_until_s = now_s + self.config.settle_s
+
+    def _decision(
+        self,
+        *,
+        commands: tuple[C, ...] = (),
+        outcome: Outcome | None = None,
+        manual: ManualEvent | None = None,
+        message: str = "",
+        rested: bool = False,
+    ) -> Decision[C]:
+        return Decision(
+            commands=commands,
+            deadline_s=self.deadline_s,
+            outcome=outcome,
+            manual=manual,
+            message=message,
+            height_mm=self._height_mm,
+            rested=rested,
+        )
+
+
+def _with(decision: Decision[C], *, rested: bool) -> Decision[C]:
+    return replace(decision, rested=True) if rested else decision
