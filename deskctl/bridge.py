@@ -52,6 +52,7 @@ from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from deskctl import __version__, paths
+from deskctl.core.backoff import Backoff
 from deskctl.core.ha import (
     OFFLINE,
     ONLINE,
@@ -75,9 +76,15 @@ from deskctl.core.ha import (
     state_payload,
     topics_to_clear,
 )
-from deskctl.errors import DeskctlError, LinkError
+from deskctl.errors import DeskctlError
 from deskctl.links.base import DeskLink, LinkEvent
-from deskctl.links.mqtt_desk import broker_client, broker_error
+from deskctl.links.mqtt_broker import (
+    broker_client,
+    broker_error,
+    login_refused,
+    tls_failed,
+    warn_tls_insecure,
+)
 from deskctl.profile_library import find_profiles, load_profile
 from deskctl.service.core import Command, Service
 from deskctl.settings import MqttSettings
@@ -86,7 +93,6 @@ __all__ = ["BridgeTiming", "MqttBridge", "run_bridge"]
 
 log = logging.getLogger("deskctl.bridge")
 
-_AUTH_CODES = {4, 5, 0x86, 0x87}  # CONNACK: bad user name or password, not authorised
 _SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT: another client connected with this client id
 _MAKERS: dict[str, tuple[str | None, str]] = {
     "SimLink": ("deskctl", "Simulated LINAK desk"),
@@ -191,12 +197,7 @@ class MqttBridge:
 
     # -- lifetime -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        if self.mqtt.tls_insecure:
-            log.warning(
-                "mqtt: tls_insecure is on: the broker's certificate is not checked against the "
-                "host name %r, so whoever answers there can pose as the broker; prefer ca_file",
-                self.mqtt.host,
-            )
+        warn_tls_insecure(self.mqtt, "MQTT bridge")
         self._attach()
         connecting = asyncio.create_task(self._connect_loop(stop), name="mqtt-bridge-connect")
         stopper = asyncio.create_task(stop.wait())
@@ -245,10 +246,10 @@ class MqttBridge:
 
     async def _connect_loop(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        attempt = 0
+        backoff = Backoff(self.timing.backoff_s)
+        takeovers = Backoff(self.timing.takeover_backoff_s)
         ever_connected = False
         short = 0  # sessions in a row the broker ended soon after connecting
-        takeovers = 0
         while not stop.is_set():
             will = aiomqtt.Will(self.topics.bridge_availability, OFFLINE, qos=1, retain=True)
             client = broker_client(
@@ -263,7 +264,7 @@ class MqttBridge:
                 async with client:
                     connected_at = loop.time()
                     ever_connected = True
-                    attempt = 0
+                    backoff.reset()
                     log.info(
                         "MQTT bridge %r: connected to %s:%d as %r",
                         self.topics.bridge_id,
@@ -277,8 +278,8 @@ class MqttBridge:
                     log.info("MQTT bridge: the broker does not speak MQTT 5; using MQTT 3.1.1")
                     self._protocol = aiomqtt.ProtocolVersion.V311
                     continue
-                error = self._error_of(exc)
-                fatal = _refused(exc) or (not ever_connected and _tls_failed(exc))
+                error = broker_error(exc, self.mqtt, in_session=True)
+                fatal = login_refused(exc) or (not ever_connected and tls_failed(exc))
                 taken_over = _taken_over(exc)
             else:
                 continue
@@ -292,17 +293,14 @@ class MqttBridge:
                 lasted_s = loop.time() - connected_at
                 short = short + 1 if lasted_s < self.timing.takeover_s else 0
                 if short == 0 and not taken_over:
-                    takeovers = 0
+                    takeovers.reset()
                 if taken_over or short >= 3:
-                    backoff = self.timing.takeover_backoff_s
-                    delay_s = backoff[min(takeovers, len(backoff) - 1)]
-                    takeovers += 1
+                    delay_s = takeovers.next_s()
                     log.warning("MQTT bridge: %s", self._takeover_sentence(taken_over, delay_s))
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay_s)
                     continue
-            delay_s = self.timing.backoff_s[min(attempt, len(self.timing.backoff_s) - 1)]
-            attempt += 1
+            delay_s = backoff.next_s()
             log.warning("MQTT bridge: %s; trying again in %g s", error, delay_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay_s)
@@ -331,16 +329,6 @@ class MqttBridge:
             f"{what}: another deskctl service on this broker most likely uses the same id, so "
             f"{change}; waiting {delay_s:g} s instead of taking the connection back"
         )
-
-    def _error_of(self, exc: aiomqtt.MqttError) -> LinkError:
-        if isinstance(exc, aiomqtt.MqttCodeError) and not isinstance(
-            exc, MqttConnectError
-        ):  # a publish or subscribe failed: its code is not a CONNACK code
-            return LinkError(
-                f"lost the connection to the MQTT broker at {self.mqtt.host}:{self.mqtt.port} "
-                f"({exc})"
-            )
-        return broker_error(exc, self.mqtt)
 
     async def _session(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         self.connected = True
@@ -746,18 +734,6 @@ def _as_bytes(payload: object) -> bytes:
     if payload is None:
         return b""
     return str(payload).encode()
-
-
-def _refused(exc: aiomqtt.MqttError) -> bool:
-    """The broker turned the credentials down (retrying cannot help)."""
-    if not isinstance(exc, MqttConnectError):
-        return False
-    return getattr(exc.rc, "value", exc.rc) in _AUTH_CODES
-
-
-def _tls_failed(exc: aiomqtt.MqttError) -> bool:
-    text = str(exc).lower()
-    return "certificate" in text or "ssl" in text
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -25,6 +25,7 @@ import pytest
 from pydantic import SecretStr
 
 from deskctl.clock import Clock
+from deskctl.core.esphome import DeskTopics
 from deskctl.errors import (
     ConfigError,
     HeightError,
@@ -36,7 +37,7 @@ from deskctl.errors import (
 )
 from deskctl.links.base import ConnectionChanged, HeightChanged, LinkEvent, ManualMove
 from deskctl.links.factory import open_link
-from deskctl.links.mqtt_desk import DeskTopics, MqttDeskLink
+from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.settings import DeskSettings, MqttDeskSettings, MqttSettings, load_settings
 from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
 from tests.cli import cli_env

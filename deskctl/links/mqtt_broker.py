@@ -3,8 +3,7 @@
 Design: `broker_client` makes the one kind of aiomqtt client both use (TLS checks the broker's
 certificate and host name; `tls_insecure` skips only the host name, and `warn_tls_insecure` says
 so); `broker_error` turns whatever aiomqtt raised into a `LinkError` with one sentence saying what
-to check, and `login_refused` / `tls_failed` say which failures no retry can mend. `Backoff` is
-the one schedule of waits between reconnect attempts (the desk runner's and the bridge's).
+to check, and `login_refused` / `tls_failed` say which failures no retry can mend.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import logging
 import socket
 import ssl
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiomqtt
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
     from deskctl.settings import MqttSettings
 
 __all__ = [
-    "Backoff",
     "broker_client",
     "broker_error",
     "login_refused",
@@ -197,21 +194,3 @@ def tls_failed(exc: aiomqtt.MqttError) -> bool:
     """The TLS handshake failed (a certificate, or a port that does not speak TLS)."""
     lowered = str(exc).lower()
     return "certificate" in lowered or "ssl" in lowered or "tls" in lowered
-
-
-@dataclass(slots=True)
-class Backoff:
-    """Waits between attempts: the next one each time, then the last one again and again."""
-
-    delays_s: tuple[float, ...]
-    attempt: int = 0
-
-    def next_s(self) -> float:
-        """The wait before the next attempt."""
-        delay_s = self.delays_s[min(self.attempt, len(self.delays_s) - 1)]
-        self.attempt += 1
-        return delay_s
-
-    def reset(self) -> None:
-        """An attempt worked: the next failure waits the first delay again."""
-        self.attempt = 0

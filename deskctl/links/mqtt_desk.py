@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from deskctl.clock import Clock
     from deskctl.settings import MqttDeskSettings, MqttSettings
 
-__all__ = ["DeskTopics", "MqttDeskLink", "MqttTiming", "broker_client", "broker_error"]
+__all__ = ["MqttDeskLink", "MqttTiming"]
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from deskctl.clock import Clock
+from deskctl.core.backoff import Backoff
 from deskctl.core.planner import Block, plan_with_cues
 from deskctl.core.posture import posture_of
 from deskctl.core.profile import Posture, Profile
@@ -304,14 +305,13 @@ class DeskRunner:
             self.reconnect_task = asyncio.create_task(self._reconnect(), name=f"{self.name}-link")
 
     async def _reconnect(self) -> None:
-        attempt = 0
+        backoff = Backoff(_BACKOFF_S)
         while not self.closing:
             try:
                 await self.link.connect()
             except LinkError as exc:
-                delay_s = _BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)]
+                delay_s = backoff.next_s()
                 log.warning("%s: %s; trying again in %.0f s", self.name, exc, delay_s)
-                attempt += 1
                 await self.clock.sleep(delay_s)
                 continue
             self._post(Reconnected(self.name))

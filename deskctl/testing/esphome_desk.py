@@ -50,7 +50,7 @@ import aiomqtt
 from deskctl.clock import Clock
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.core.units import MM_PER_UNIT
-from deskctl.links.mqtt_desk import broker_client, broker_error
+from deskctl.links.mqtt_broker import broker_client, broker_error
 from deskctl.settings import MqttSettings
 
 __all__ = ["STEP_S", "TICK_S", "EsphomeDesk", "EsphomeDeskModel"]

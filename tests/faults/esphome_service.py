@@ -19,7 +19,8 @@ from typing import Any
 from deskctl.clock import Clock
 from deskctl.cue_library import load_cues
 from deskctl.links.factory import open_link
-from deskctl.links.mqtt_desk import MqttDeskLink, broker_client
+from deskctl.links.mqtt_broker import broker_client
+from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.profile_library import active_profile
 from deskctl.service.core import Service
 from deskctl.service.desk import DeskRunner

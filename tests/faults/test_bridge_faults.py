@@ -24,7 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from deskctl import bridge as bridge_module
 from deskctl.core.ha import host_bridge_id
-from deskctl.links.mqtt_desk import broker_client
+from deskctl.links.mqtt_broker import broker_client
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
 from tests.test_bridge import (

@@ -25,11 +25,12 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from deskctl.clock import Clock
+from deskctl.core.esphome import DeskTopics
 from deskctl.core.linak import Char, decode_target, encode_height_speed
 from deskctl.core.schedule import Stage
 from deskctl.errors import ConfigError, DeskctlError, DeskError
 from deskctl.links.base import DeskLink, HeightChanged, LinkEvent, Progress
-from deskctl.links.mqtt_desk import DeskTopics, MqttDeskLink
+from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.links.sim import SimBleLink, SimLink
 from deskctl.settings import MqttDeskSettings, load_settings
 from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
@@ -235,7 +236,7 @@ def test_no_mqtt_desk_target_ever_leaves_the_limits(
         link = MqttDeskLink(
             "office", mosquitto.settings(), desk_settings, clock, min_mm=min_mm, max_mm=max_mm
         )
-        from deskctl.links.mqtt_desk import broker_client
+        from deskctl.links.mqtt_broker import broker_client
 
         async with asyncio.timeout(120), emulator, broker_client(mosquitto.settings()) as pub:
             await link.connect()

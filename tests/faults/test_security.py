@@ -34,7 +34,8 @@ import pytest
 from deskctl import control_client
 from deskctl.clock import Clock
 from deskctl.errors import ConfigError, LinkError
-from deskctl.links.mqtt_desk import MqttDeskLink, broker_client
+from deskctl.links.mqtt_broker import broker_client
+from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.notify import Notice, NoticeKind, build_notifiers
 from deskctl.settings import MqttDeskSettings, MqttSettings, load_settings
 from tests.cli import cli_env, deskctl

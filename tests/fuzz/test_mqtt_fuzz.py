@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deskctl.core import ha
-from deskctl.links.mqtt_desk import DeskTopics
+from deskctl.core.esphome import DeskTopics
 from deskctl.settings import MqttDeskSettings
 from tests.faults.tally import counter
 from tests.fuzz.strategies import DURATIONS, HEIGHTS, NUMBERS, json_values
