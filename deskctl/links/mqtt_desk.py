@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import aiomqtt
@@ -58,13 +58,8 @@ class MqttTiming:
     """How long the link waits for what (clock seconds unless named otherwise)."""
 
     first_report_s: float = 2.0  # after connecting: the retained status and height
-    settle_s: float = 0.6  # no new height for this long after the aim: landed
-    stall_s: float = 2.0  # no new height for this long before the aim: stuck or silent
-    max_corrections: int = 3  # new aims after a landing outside the tolerance
-    short_ok_mm: int = 25  # stopping this close short of the aim is corrected, not an obstruction
-    runaway_mm: int = 30  # running on this far past the target after the stop: held buttons
-    learn_min_mm: int = 40  # moves at least this long teach the run-on
     broker_timeout_s: float = 10.0  # real seconds: aiomqtt's network timeout
+    landing: LandingConfig = field(default_factory=LandingConfig)  # limits: the desk's
 
 
 @dataclass(slots=True)
@@ -92,20 +87,8 @@ class MqttDeskLink(DeskLink):
         super().__init__(name, clock, min_mm=min_mm, max_mm=max_mm)
         self.broker = broker
         self.topics = DeskTopics.from_settings(desk)
-        self.timing = timing = timing or MqttTiming()
         self.move_timeout_s = desk.move_timeout_s
-        self._landing_config = LandingConfig(
-            min_mm=min_mm,
-            max_mm=max_mm,
-            tolerance_mm=self.topics.tolerance_mm,
-            move_timeout_s=desk.move_timeout_s,
-            settle_s=timing.settle_s,
-            stall_s=timing.stall_s,
-            max_corrections=timing.max_corrections,
-            short_ok_mm=timing.short_ok_mm,
-            runaway_mm=timing.runaway_mm,
-            learn_min_mm=timing.learn_min_mm,
-        )
+        self._timing = timing or MqttTiming()
         self._landing = self._new_landing(float(desk.stop_lead_mm))
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: aiomqtt.Client | None = None
@@ -124,9 +107,28 @@ class MqttDeskLink(DeskLink):
         self._aim_sent_mm: int | None = None  # the aim the running move last published
         self._said_insecure = False
 
+    @property
+    def timing(self) -> MqttTiming:
+        return self._timing
+
+    @timing.setter
+    def timing(self, timing: MqttTiming) -> None:
+        """New timing; it holds from the next move on."""
+        self._timing = timing
+        self._landing.config = self._landing_config()
+
+    def _landing_config(self) -> LandingConfig:
+        return replace(
+            self._timing.landing,
+            min_mm=self.min_mm,
+            max_mm=self.max_mm,
+            tolerance_mm=self.topics.tolerance_mm,
+            move_timeout_s=self.move_timeout_s,
+        )
+
     def _new_landing(self, lead_mm: float) -> LandingMachine[Publish]:
         commander = MoveToCommander(self.topics, self.min_mm, self.max_mm)
-        return LandingMachine(self.name, commander, self._landing_config, lead_mm=lead_mm)
+        return LandingMachine(self.name, commander, self._landing_config(), lead_mm=lead_mm)
 
     # -- state --------------------------------------------------------------------------------
     @property

@@ -96,7 +96,7 @@ async def esphome_service(
     service = Service(clock)
     link = open_link(DESK, settings, clock, broker=broker.settings())
     if isinstance(link, MqttDeskLink):  # a busy machine's late report is not a stalled desk
-        link.timing = replace(link.timing, stall_s=30.0)
+        link.timing = replace(link.timing, landing=replace(link.timing.landing, stall_s=30.0))
     runner = DeskRunner(
         DESK,
         link,
