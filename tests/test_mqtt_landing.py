@@ -269,6 +269,16 @@ def test_a_stop_and_a_run_away_in_one_report_send_the_stop_twice() -> None:
     assert decision.outcome is Outcome.MANUAL_PRESS
 
 
+def test_silence_counts_from_when_a_command_went_out_not_from_when_it_was_decided() -> None:
+    m = machine()
+    m.start(1000, 0.0)
+    assert m.sent(1.5).deadline_s == pytest.approx(1.5 + STALL)  # a busy broker took 1.5 s
+    assert m.tick(STALL).outcome is None
+    assert m.tick(1.5 + STALL).outcome is Outcome.OBSTRUCTION
+    m.report(700, 10.0)
+    assert m.sent(11.0).deadline_s is None  # no move: nothing to count
+
+
 def test_stopping_short_within_short_ok_is_a_landing_that_is_corrected() -> None:
     m = machine()
     m.start(1000, 0.0)

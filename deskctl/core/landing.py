@@ -8,10 +8,11 @@ Design:
   towards an aim is the `Commander`'s job (`core/esphome.py`'s `MoveToCommander` publishes a
   target; a step desk would send up or down): the machine only decides when.
 - The caller owns the connection and the clock. It feeds `start`, `report` (a height in mm),
-  `tick`, `stop` and `link_lost`, each with the monotonic `now_s`. Every call returns a
-  `Decision`: the commands to send in order, the next deadline (the newest replaces any older one;
-  None: no timer), the outcome when a move just ended (`core.move.Outcome`), a manual-move event,
-  whether the desk just came to rest, and one sentence for a person.
+  `sent` (a command went out), `tick`, `stop` and `link_lost`, each with the monotonic `now_s`.
+  Every call returns a `Decision`: the commands to send in order, the next deadline (the newest
+  replaces any older one; None: no timer), the outcome when a move just ended
+  (`core.move.Outcome`), a manual-move event, whether the desk just came to rest, and one
+  sentence for a person.
 - Phases: IDLE -start-> APPROACHING (aim sent) -report at the aim (stop sent)-> LANDING -settle_s
   of silence-> IDLE, or a correction: a landing outside `tolerance_mm` aims again from there, at
   most `max_corrections` times (then it arrives where it is, and the message says how far off).
@@ -267,6 +268,13 @@ class LandingMachine(Generic[C]):
                 first=commands,
             )
         return self._decision(commands=commands)
+
+    def sent(self, now_s: float) -> Decision[C]:
+        """A command of the running move went out at `now_s` (sending takes time on a busy
+        broker): the silence that says stuck or landed counts from then, not from the decision."""
+        if self._target_mm is not None:
+            self._silence_from_s = max(self._silence_from_s, now_s)
+        return self._decision()
 
     def tick(self, now_s: float) -> Decision[C]:
         """Time has come to `now_s`; call it at the deadline of the last Decision."""

@@ -21,6 +21,7 @@ from deskctl.core.linak import Char, Command, DpgCommand
 from deskctl.core.move import Decision, MoveConfig, MoveController, Phase, Write
 from deskctl.errors import DeskctlError, LinkError, MoveError, ProtocolError
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
+from deskctl.links.deadline import DeadlineTimer
 from deskctl.links.gatt import GattClient
 
 __all__ = ["LinakLink"]
@@ -53,7 +54,7 @@ class LinakLink(DeskLink):
         self._controller = MoveController(self._config, base_mm=self.base_mm)
         self._writes: asyncio.Queue[Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = DeadlineTimer(clock, self._on_deadline)
         self._move: asyncio.Future[int] | None = None
         self._progress: Progress | None = None
         self._dpg_answer: asyncio.Future[bytes] | None = None
@@ -140,7 +141,7 @@ class LinakLink(DeskLink):
             with contextlib.suppress(LinkError):
                 await self.stop()
         await self._stop_writer(drain=True)
-        self._disarm()
+        self._timer.disarm()
         if self.gatt.is_connected:
             await self.gatt.disconnect()
 
@@ -158,7 +159,7 @@ class LinakLink(DeskLink):
         self._lost_move(self._controller.height_mm, self._controller.target_mm)
         self._apply(self._controller.link_lost(self.clock.monotonic()))
         self._speed = 0
-        self._disarm()
+        self._timer.disarm()
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
@@ -202,7 +203,7 @@ class LinakLink(DeskLink):
     def _apply(self, decision: Decision) -> None:
         for write in decision.writes:
             self._writes.put_nowait(write)
-        self._arm(decision.deadline_s)
+        self._timer.arm(decision.deadline_s)
         if decision.manual is not None:
             self._emit(ManualMove(decision.manual.height_mm, ended=decision.manual.ended))
         if decision.outcome is not None:
@@ -220,20 +221,7 @@ class LinakLink(DeskLink):
         else:  # pragma: no cover - the controller always knows the height when it arrives
             move.set_exception(LinkError("the desk arrived without reporting its height"))
 
-    def _arm(self, deadline_s: float | None) -> None:
-        self._disarm()
-        if deadline_s is None:
-            return
-        delay_s = self.clock.real_seconds(max(0.0, deadline_s - self.clock.monotonic()))
-        self._timer = asyncio.get_running_loop().call_later(delay_s, self._on_deadline)
-
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     def _on_deadline(self) -> None:
-        self._timer = None
         if self._controller.phase is not Phase.IDLE:
             self._apply(self._controller.tick(self.clock.monotonic()))
 

@@ -39,6 +39,7 @@ from deskctl.core.landing import Decision, LandingConfig, LandingMachine
 from deskctl.core.move import Outcome
 from deskctl.errors import ConfigError, LinkError, MoveError
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
+from deskctl.links.deadline import DeadlineTimer
 from deskctl.links.mqtt_broker import broker_client, broker_error, warn_tls_insecure
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class MqttDeskLink(DeskLink):
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._out: asyncio.Queue[_Out] = asyncio.Queue()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = DeadlineTimer(clock, self._on_deadline)
         self._broker_up = False
         self._announced = False
         self._online: bool | None = None
@@ -228,7 +229,7 @@ class MqttDeskLink(DeskLink):
             self._out.task_done()
         stack, self._stack, self._client = self._stack, None, None
         self._broker_up = False
-        self._disarm()
+        self._timer.disarm()
         if stack is not None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await stack.aclose()
@@ -296,7 +297,7 @@ class MqttDeskLink(DeskLink):
         for publish in decision.commands:
             done = asyncio.get_running_loop().create_future()
             self._out.put_nowait(_Out(publish, done))
-        self._arm(decision.deadline_s)
+        self._timer.arm(decision.deadline_s)
         if decision.rested and decision.height_mm is not None:
             self._emit(HeightChanged(decision.height_mm, False))
         if decision.manual is not None:
@@ -319,20 +320,7 @@ class MqttDeskLink(DeskLink):
         elif decision.height_mm is not None:
             move.set_result(decision.height_mm)
 
-    def _arm(self, deadline_s: float | None) -> None:
-        self._disarm()
-        if deadline_s is None:
-            return
-        delay_s = self.clock.real_seconds(max(0.0, deadline_s - self.clock.monotonic()))
-        self._timer = asyncio.get_running_loop().call_later(delay_s, self._on_deadline)
-
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     def _on_deadline(self) -> None:
-        self._timer = None
         if self._landing.deadline_s is not None:
             self._apply(self._landing.tick(self.clock.monotonic()))
 
@@ -344,6 +332,7 @@ class MqttDeskLink(DeskLink):
             error: LinkError | None = None
             try:
                 await self._publish(out.publish)
+                self._apply(self._landing.sent(self.clock.monotonic()))
             except MoveError as exc:
                 self._refused(out.publish, exc)
             except LinkError as exc:
