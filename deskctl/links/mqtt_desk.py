@@ -225,7 +225,7 @@ class MqttDeskLink(DeskLink):
                     await task
         self._reader = self._writer = None
         while not self._out.empty():  # publishes the writer will not send any more
-            self._resolve(self._out.get_nowait(), LinkError(self._connection_reason()))
+            self._resolve(self._out.get_nowait(), self._not_connected())
             self._out.task_done()
         stack, self._stack, self._client = self._stack, None, None
         self._broker_up = False
@@ -291,11 +291,14 @@ class MqttDeskLink(DeskLink):
         self._apply(decision)
 
     # -- applying decisions -------------------------------------------------------------------
-    def _apply(self, decision: Decision[Publish]) -> asyncio.Future[None] | None:
-        """Carry out `decision`; the future (if there are publishes) ends with the last one."""
+    def _apply(
+        self, decision: Decision[Publish], *, wait: bool = False
+    ) -> asyncio.Future[None] | None:
+        """Carry out `decision`; with `wait`, a future that ends with its last publish (None if
+        it has none)."""
         done: asyncio.Future[None] | None = None
         for publish in decision.commands:
-            done = asyncio.get_running_loop().create_future()
+            done = asyncio.get_running_loop().create_future() if wait else None
             self._out.put_nowait(_Out(publish, done))
         self._timer.arm(decision.deadline_s)
         if decision.rested and decision.height_mm is not None:
@@ -339,6 +342,9 @@ class MqttDeskLink(DeskLink):
                 error = exc
                 if self._landing.target_mm is not None:  # the move cannot go on without it
                     self._apply(self._landing.link_lost(str(exc), self.clock.monotonic()))
+            except asyncio.CancelledError:  # the connection is being torn down
+                error = self._not_connected()
+                raise
             finally:
                 self._resolve(out, error)
                 self._out.task_done()
@@ -380,13 +386,16 @@ class MqttDeskLink(DeskLink):
                 raise MoveError(f"desk {self.name!r}: refused to send {payload!r} as a target")
         client = self._client
         if client is None or not self._broker_up:
-            raise LinkError(f"desk {self.name!r} is not connected to the MQTT broker")
+            raise self._not_connected()
         try:
             await client.publish(topic, payload, qos=1, retain=False)
         except aiomqtt.MqttError as exc:
             raise broker_error(exc, self.broker) from None
         if publish.what == "a move":
             self._aim_sent_mm = target_mm
+
+    def _not_connected(self) -> LinkError:
+        return LinkError(f"desk {self.name!r} is not connected to the MQTT broker")
 
     async def _drained(self, timeout_s: float) -> None:
         """Wait (at most `timeout_s` real seconds) until every queued publish went out."""
@@ -400,8 +409,8 @@ class MqttDeskLink(DeskLink):
     # -- commands -----------------------------------------------------------------------------
     async def stop(self) -> None:
         if not self._broker_up:
-            raise LinkError(f"desk {self.name!r} is not connected to the MQTT broker")
-        done = self._apply(self._landing.stop(self.clock.monotonic()))
+            raise self._not_connected()
+        done = self._apply(self._landing.stop(self.clock.monotonic()), wait=True)
         if done is None:
             log.warning("%s: no stop sent: the desk's height is not known yet", self.name)
             return
@@ -410,7 +419,7 @@ class MqttDeskLink(DeskLink):
     async def _ready_height_mm(self) -> int:
         """The current height, once the desk is online and has reported; else LinkError."""
         if not self._broker_up:
-            raise LinkError(f"desk {self.name!r} is not connected to the MQTT broker")
+            raise self._not_connected()
         await self._wait_heard()
         topic = self.topics.availability_topic
         if topic is not None and self._online is False:
