@@ -77,6 +77,9 @@ KNOWN: dict[tuple[str, str], str] = {
     ("deskctl.links.mqtt_desk", "deskctl.settings"): (
         "the MQTT desk takes MqttSettings/MqttDeskSettings as its broker and topic values"
     ),
+    ("deskctl.links.mqtt_broker", "deskctl.settings"): (
+        "the broker client is made from MqttSettings, for the MQTT desk link and the bridge"
+    ),
     ("deskctl.testing.esphome_desk", "deskctl.settings"): (
         "the emulated ESPHome desk connects with MqttSettings, like the MQTT desk link"
     ),
