@@ -109,6 +109,15 @@ def test_the_setups_are_in_the_phase_they_are_named_for() -> None:
 # -- every transition, one row each ----------------------------------------------------------------
 Event = Callable[[MoveController], Decision]
 
+
+def tick_on_time(c: MoveController, until_s: float) -> Decision:
+    """Tick at every deadline up to `until_s`, as a loop that is never late does."""
+    d = c.tick(min(c.deadline_s or until_s, until_s))
+    while d.outcome is None and d.deadline_s is not None and d.deadline_s <= until_s + 1e-9:
+        d = c.tick(d.deadline_s)
+    return d
+
+
 TRANSITIONS: list[tuple[str, str, Event, Phase, Outcome | None]] = [
     # setup, event name, event, phase after, outcome
     ("idle", "start", lambda c: c.start(1000, 1.0), Phase.STARTING, None),
@@ -128,7 +137,8 @@ TRANSITIONS: list[tuple[str, str, Event, Phase, Outcome | None]] = [
     ("starting", "report-rest", lambda c: c.report(rep(720), 0.2), Phase.STARTING, None),
     ("starting", "tick-renew", lambda c: c.tick(0.3), Phase.STARTING, None),
     ("starting", "tick-early", lambda c: c.tick(0.1), Phase.STARTING, None),
-    ("starting", "tick-no-start", lambda c: c.tick(3.0), Phase.STOPPING, Outcome.TIMEOUT),
+    ("starting", "tick-no-start", lambda c: tick_on_time(c, 3.0), Phase.STOPPING, Outcome.TIMEOUT),
+    ("starting", "tick-lapsed", lambda c: c.tick(1.2), Phase.STARTING, None),
     ("starting", "stop", lambda c: c.stop(0.2), Phase.STOPPING, Outcome.STOPPED),
     ("starting", "link-lost", lambda c: c.link_lost(0.2), Phase.IDLE, Outcome.LINK_LOST),
     ("moving", "report-toward", lambda c: c.report(rep(810, UP), 0.3), Phase.MOVING, None),
@@ -153,6 +163,7 @@ TRANSITIONS: list[tuple[str, str, Event, Phase, Outcome | None]] = [
         Phase.STOPPING,
         Outcome.OBSTRUCTION,
     ),
+    ("moving", "report-rest-far-lapsed", lambda c: c.report(rep(805), 1.2), Phase.MOVING, None),
     ("moving", "report-rest-near", lambda c: c.report(rep(995), 0.3), Phase.MOVING, None),
     ("moving", "report-rest-there", lambda c: c.report(rep(1000), 0.3), Phase.MOVING, None),
     ("moving", "tick-renew", lambda c: c.tick(0.3), Phase.MOVING, None),
@@ -368,6 +379,93 @@ def test_resting_a_little_short_for_settle_s_is_an_obstruction() -> None:
     assert "5 mm short" in d.message
 
 
+# -- a late renewal (a busy machine) is not an obstruction -----------------------------------------
+def renewed_on_time() -> MoveController:  # on its way up at 800 mm; the target renewed at 0.3
+    c = moving()
+    assert c.tick(0.3).writes == (target(1000),)
+    return c
+
+
+def test_at_rest_short_after_our_renewal_lapsed_is_re_issued_not_an_obstruction() -> None:
+    c = renewed_on_time()
+    d = c.report(rep(850), 1.5)  # the loop stalled 1.2 s: no renewal, and the desk let go
+    assert (d.outcome, d.writes, c.phase) == (None, (WAKE, target(1000)), Phase.MOVING)
+    assert d.deadline_s == pytest.approx(1.8)  # renewals carry on from the re-issue
+    assert c.report(rep(851), 1.6).outcome is None  # still at rest: it gets hold_s to move again
+    assert c.tick(1.8).writes == (target(1000),)
+    assert c.report(rep(860, UP), 1.9).outcome is None
+    arrival = [c.report(rep(1000), t).outcome for t in (2.0, 2.05, 2.1)]
+    assert arrival == [None, None, Outcome.ARRIVED]
+
+
+def test_a_late_tick_re_issues_and_the_stale_rest_report_after_it_is_not_judged() -> None:
+    c = renewed_on_time()
+    d = c.tick(1.5)  # the renewal due at 0.6 comes 0.9 s late
+    assert (d.outcome, d.writes) == (None, (WAKE, target(1000)))
+    stale = c.report(rep(850), 1.5)  # the desk's stop report, queued during the stall
+    assert (stale.outcome, stale.writes, c.phase) == (None, (), Phase.MOVING)
+    assert c.report(rep(855, UP), 1.8).outcome is None  # it goes on
+
+
+def test_a_desk_still_at_rest_hold_s_after_the_re_issue_is_an_obstruction() -> None:
+    c = renewed_on_time()
+    c.report(rep(850), 1.5)  # re-issued
+    d = c.report(rep(850), 1.6)
+    assert d.deadline_s == pytest.approx(1.8)
+    ticks = []
+    while d.outcome is None:
+        assert d.deadline_s is not None
+        ticks.append(round(d.deadline_s, 6))
+        d = c.tick(d.deadline_s)
+    assert ticks == [1.8, 2.1, 2.4, 2.5]  # renewals, then hold_s after the re-issue
+    assert (d.outcome, d.writes) == (Outcome.OBSTRUCTION, STOP_WRITES)
+    assert "150 mm short of 100.0 cm at 85.0 cm: something is in the way" in d.message
+
+
+def test_a_desk_stopping_with_a_live_target_is_still_an_obstruction_at_once() -> None:
+    c = renewed_on_time()
+    assert c.tick(0.6).writes == (target(1000),)
+    assert c.tick(0.9).writes == (target(1000),)
+    d = c.report(rep(850), 1.15)  # the last renewals went out on time
+    assert (d.outcome, d.writes) == (Outcome.OBSTRUCTION, STOP_WRITES)
+
+
+def test_the_renewal_before_the_last_decides_because_the_last_may_still_be_in_flight() -> None:
+    c = renewed_on_time()
+    assert c.tick(0.6).writes == (target(1000),)
+    # the renewal due at 0.9 never came; the write decided at 0.6 may have left late
+    d = c.report(rep(850), 1.35)  # 1.05 s after the renewal at 0.3
+    assert (d.outcome, d.writes) == (None, (WAKE, target(1000)))
+    c2 = renewed_on_time()
+    c2.tick(0.6)
+    assert c2.report(rep(850), 1.25).outcome is Outcome.OBSTRUCTION  # 0.95 s: it held a target
+
+
+def test_renewals_late_more_than_max_reissues_times_end_the_move() -> None:
+    c = MoveController(MoveConfig(max_reissues=2), base_mm=BASE_MM)
+    c.report(rep(720), 0.0)
+    c.start(1000, 0.0)
+    c.report(rep(800, UP), 0.2)
+    assert c.tick(1.5).writes == (WAKE, target(1000))
+    assert c.tick(3.0).writes == (WAKE, target(1000))
+    d = c.tick(4.5)
+    assert (d.outcome, d.writes) == (Outcome.TIMEOUT, STOP_WRITES)
+    assert d.message == (
+        "the desk was stopped at 80.0 cm on its way to 100.0 cm: this machine was too busy "
+        "to renew the target in time (3 times)"
+    )
+    assert isinstance(d.error(), MoveTimeout)
+
+
+def test_a_starved_move_still_ends_at_its_time_bound() -> None:
+    c = renewed_on_time()
+    d = c.tick(1.5)
+    assert d.outcome is None
+    d = c.tick(120.0)  # the re-issue extended the bound, but not forever
+    assert (d.outcome, d.writes) == (Outcome.TIMEOUT, STOP_WRITES)
+    assert "did not reach 100.0 cm" in d.message
+
+
 # -- manual press during a move --------------------------------------------------------------------
 def test_a_reversal_mid_move_is_a_manual_press() -> None:
     c = moving()
@@ -509,6 +607,8 @@ def test_a_lost_link_ends_a_manual_move_at_the_last_height() -> None:
         {"short_mm": 0, "tolerance_mm": 1},
         {"min_speed_mm_s": 0.0},
         {"stop_coast_s": -1.0},
+        {"hold_s": 0.3, "renew_s": 0.3},
+        {"max_reissues": -1},
     ],
 )
 def test_a_config_that_cannot_work_is_refused(kwargs: dict[str, float]) -> None:

@@ -12,6 +12,13 @@ Design:
 - A move writes COMMAND wake and stop, then the target on REFERENCE_INPUT, and rewrites the target
   every renew_s. It arrives when settle_reports zero-speed reports in a row end within tolerance_mm,
   or the desk rests there settle_s. Arrival writes nothing: the renewals stop and the desk holds.
+- A busy machine is not an obstruction: the desk halts by itself hold_s after the last target it
+  got. The controller knows when it decided each target write; when a report or tick comes more
+  than hold_s after the write before the last one (the last may still be on its way), our renewal
+  lapsed: it re-issues (COMMAND wake, the target; counted, at most max_reissues, and the overall
+  bound is extended to the remaining distance) instead of judging. For hold_s after a re-issue a
+  rest out of tolerance is not judged (those reports may predate the new target); a desk still at
+  rest short when that window ends, with the target renewed in time, is an obstruction.
 - Every other end writes COMMAND stop and REFERENCE_INPUT cancel (as the LINAK app does):
   OBSTRUCTION when the desk rests farther than short_mm from the target, or rests nearer but out of
   tolerance for settle_reports reports or settle_s; MANUAL_PRESS when it reverses away from the
@@ -81,6 +88,8 @@ class MoveConfig:
     off_path_mm: int = 5  # farther than the closest approach by this much: off the path
     min_speed_mm_s: float = 15.0  # bound = start + start_timeout_s + distance/min_speed + settle_s
     stop_coast_s: float = 2.0  # after a stop, motion is coasting (not a manual move) this long
+    hold_s: float = 1.0  # the desk keeps moving this long after the last target, then halts
+    max_reissues: int = 10  # a move re-issued more often than this (renewals late) ends
 
     def __post_init__(self) -> None:
         positive = {
@@ -91,6 +100,7 @@ class MoveConfig:
             "off_path_mm": self.off_path_mm,
             "min_speed_mm_s": self.min_speed_mm_s,
             "stop_coast_s": self.stop_coast_s,
+            "hold_s": self.hold_s,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -98,6 +108,15 @@ class MoveConfig:
         if self.tolerance_mm < 0:
             raise ConfigError(
                 f"move setting tolerance_mm must not be negative, got {self.tolerance_mm}"
+            )
+        if self.max_reissues < 0:
+            raise ConfigError(
+                f"move setting max_reissues must not be negative, got {self.max_reissues}"
+            )
+        if self.hold_s <= self.renew_s:
+            raise ConfigError(
+                f"move setting hold_s ({self.hold_s}) must be above renew_s ({self.renew_s}): "
+                "the desk would halt between renewals"
             )
         if self.short_mm < self.tolerance_mm:
             raise ConfigError(
@@ -219,6 +238,10 @@ class MoveController:
         self._start_by_s = 0.0
         self._bound_s = 0.0
         self._renew_at_s = 0.0
+        self._target_at_s = 0.0  # when the last target write was decided
+        self._prev_target_at_s = 0.0  # ...and the one before it (the last may still be in flight)
+        self._grace_until_s: float | None = None  # after a re-issue: rest short is not judged yet
+        self._reissues = 0
         self._best_mm = 0  # the closest approach to the target so far
         self._rest_since_s: float | None = None
         self._rest_reports = 0
@@ -250,6 +273,8 @@ class MoveController:
             deadline = min(deadline, self._start_by_s)
         if self._rest_since_s is not None:
             deadline = min(deadline, self._rest_since_s + self.config.settle_s)
+        if self._grace_until_s is not None:
+            deadline = min(deadline, self._grace_until_s)
         return deadline
 
     # -- events ----------------------------------------------------------------------------------
@@ -283,6 +308,9 @@ class MoveController:
         self._start_by_s = now_s + cfg.start_timeout_s
         self._bound_s = now_s + cfg.start_timeout_s + distance / cfg.min_speed_mm_s + cfg.settle_s
         self._renew_at_s = now_s + cfg.renew_s
+        self._target_at_s = self._prev_target_at_s = now_s
+        self._grace_until_s = None
+        self._reissues = 0
         self._best_mm = distance
         self._rest_since_s = None
         self._rest_reports = 0
@@ -313,6 +341,12 @@ class MoveController:
     def _report_in_move(self, report: HeightReport, now_s: float) -> Decision:
         cfg = self.config
         target_mm = self._require_target()
+        writes: tuple[Write, ...] = ()
+        if self._lapsed(now_s):
+            reissued = self._reissue(now_s)
+            if reissued.outcome is not None:
+                return reissued
+            writes = reissued.writes
         offset_mm = target_mm - report.height_mm
         distance = abs(offset_mm)
         best = self._best_mm
@@ -336,11 +370,15 @@ class MoveController:
                     "someone is using its buttons",
                     now_s,
                 )
-            return self._decision()
-        if distance > 0 and self._phase is Phase.STARTING:
-            self._rest_since_s = None  # not started yet: only the start timeout applies
+            return self._decision(writes=writes)
+        if (distance > 0 and self._phase is Phase.STARTING) or (
+            distance > cfg.tolerance_mm and self._in_grace(now_s)
+        ):
+            # not started yet (only the start timeout applies), or re-issued after our renewal
+            # lapsed: this rest may predate the new target, which gets hold_s to move the desk
+            self._rest_since_s = None
             self._rest_reports = 0
-            return self._decision()
+            return self._decision(writes=writes)
         if distance > cfg.short_mm:
             return self._end(Outcome.OBSTRUCTION, self._short_message(report.height_mm), now_s)
         if self._rest_since_s is None:
@@ -348,7 +386,7 @@ class MoveController:
         self._rest_reports += 1
         if self._rest_reports >= cfg.settle_reports:
             return self._settled(now_s)
-        return self._decision()
+        return self._decision(writes=writes)
 
     def tick(self, now_s: float) -> Decision:
         """Time has come to `now_s`; call it at the deadline of the last Decision."""
@@ -362,6 +400,13 @@ class MoveController:
             return self._decision()
         cfg = self.config
         target_mm = self._require_target()
+        if self._lapsed(now_s) and not _due(now_s, self._bound_s):
+            return self._reissue(now_s)
+        if self._grace_until_s is not None and _due(now_s, self._grace_until_s):
+            self._grace_until_s = None
+            resting = phase is Phase.MOVING and not self._moving
+            if resting and abs(target_mm - self._require_height()) > cfg.tolerance_mm:
+                return self._settled(now_s)  # at rest short for hold_s with a live target
         if self._rest_since_s is not None and _due(now_s, self._rest_since_s + cfg.settle_s):
             return self._settled(now_s)
         if phase is Phase.STARTING and _due(now_s, self._start_by_s):
@@ -382,7 +427,7 @@ class MoveController:
                 now_s,
             )
         if _due(now_s, self._renew_at_s):
-            self._renew_at_s = now_s + cfg.renew_s
+            self._renewed(now_s)
             return self._decision(writes=(self._target_write,))
         return self._decision()
 
@@ -419,6 +464,48 @@ class MoveController:
         return self._decision()
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _renewed(self, now_s: float) -> None:
+        self._prev_target_at_s, self._target_at_s = self._target_at_s, now_s
+        self._renew_at_s = now_s + self.config.renew_s
+
+    def _lapsed(self, now_s: float) -> bool:
+        """Our renewal came late: the desk may have halted by itself (a busy machine, not it).
+
+        The last target write may still be on its way, so the one before it is what the desk
+        surely holds; more than hold_s since then and the desk may rightly have let go.
+        """
+        return now_s - self._prev_target_at_s > self.config.hold_s
+
+    def _in_grace(self, now_s: float) -> bool:
+        return self._grace_until_s is not None and not _due(now_s, self._grace_until_s)
+
+    def _reissue(self, now_s: float) -> Decision:
+        """Wake the desk and write the target again; the desk gets hold_s to move again."""
+        cfg = self.config
+        target_mm = self._require_target()
+        if self._reissues >= cfg.max_reissues:
+            return self._end(
+                Outcome.TIMEOUT,
+                f"the desk was stopped at {format_height(self._height_mm)} on its way to "
+                f"{format_height(target_mm)}: this machine was too busy to renew the target in "
+                f"time ({self._reissues + 1} times)",
+                now_s,
+            )
+        self._reissues += 1
+        self._renewed(now_s)
+        self._prev_target_at_s = now_s
+        self._grace_until_s = now_s + cfg.hold_s
+        self._rest_since_s = None
+        self._rest_reports = 0
+        remaining = abs(target_mm - self._require_height())
+        self._bound_s = max(
+            self._bound_s,
+            now_s + cfg.start_timeout_s + remaining / cfg.min_speed_mm_s + cfg.settle_s,
+        )
+        if self._phase is Phase.STARTING:
+            self._start_by_s = max(self._start_by_s, now_s + cfg.start_timeout_s)
+        return self._decision(writes=(_WAKE, self._target_write))
+
     def _require_target(self) -> int:
         if self._target_mm is None:  # pragma: no cover - STARTING/MOVING always hold a target
             raise IllegalTransition("no move is running")
