@@ -293,8 +293,15 @@ def test_a_tick_before_the_deadline_writes_nothing_and_keeps_the_deadline() -> N
 
 def test_a_late_tick_renews_once_and_schedules_from_now() -> None:
     c = moving()
-    d = c.tick(1.0)
+    d = c.tick(0.65)
     assert d.writes == (target(1000),)
+    assert d.deadline_s == pytest.approx(0.95)
+
+
+def test_a_tick_so_late_that_its_write_may_land_after_the_desk_let_go_re_issues() -> None:
+    c = moving()
+    d = c.tick(1.0)  # due at 0.3: with the write still to go, the desk may halt at 1.0
+    assert d.writes == (WAKE, target(1000))
     assert d.deadline_s == pytest.approx(1.3)
 
 

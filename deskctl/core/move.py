@@ -14,7 +14,8 @@ Design:
   or the desk rests there settle_s. Arrival writes nothing: the renewals stop and the desk holds.
 - A busy machine is not an obstruction: the desk halts by itself hold_s after the last target it
   got. The controller knows when it decided each target write; when a report or tick comes more
-  than hold_s after the write before the last one (the last may still be on its way), our renewal
+  than hold_s after the write before the last one (the last may still be on its way), or a tick
+  comes more than hold_s - renew_s after the last (its write would land too late), our renewal
   lapsed: it re-issues (COMMAND wake, the target; counted, at most max_reissues, and the overall
   bound is extended to the remaining distance) instead of judging. For hold_s after a re-issue a
   rest out of tolerance is not judged (those reports may predate the new target); a desk still at
@@ -400,7 +401,8 @@ class MoveController:
             return self._decision()
         cfg = self.config
         target_mm = self._require_target()
-        if self._lapsed(now_s) and not _due(now_s, self._bound_s):
+        late = now_s - self._target_at_s > cfg.hold_s - cfg.renew_s  # the last write may be late
+        if (late or self._lapsed(now_s)) and not _due(now_s, self._bound_s):
             return self._reissue(now_s)
         if self._grace_until_s is not None and _due(now_s, self._grace_until_s):
             self._grace_until_s = None

@@ -37,7 +37,8 @@ class DeskBesideTheLoop(ModelGattClient):
     stalled loop lands on a desk that lived through the stall. `stall()` blocks our loop: time
     jumps, the desk runs, and what it notified meanwhile waits, as notifications wait in the
     kernel; they are handed over first (as asyncio serves ready IO before overdue timers) or with
-    the next write (the other order), by the caller's choice.
+    the next write (the other order), by the caller's choice. `stall_in_write_s` stalls the loop
+    inside the next target write instead: decided on time, it reaches the desk late.
     """
 
     def __init__(self, model: DeskModel, clock: Clock) -> None:
@@ -45,6 +46,8 @@ class DeskBesideTheLoop(ModelGattClient):
         self._model_at_s: float | None = None
         self._queued: list[Notification] = []
         self.hit_at_s: float | None = None  # no later than the model's collision, once it hit
+        self.stall_in_write_s: float | None = None
+        self.let_go = 0  # stalls through which the desk let go of its target
 
     def _run_desk(self) -> None:
         now_s = self.clock.monotonic()
@@ -72,6 +75,9 @@ class DeskBesideTheLoop(ModelGattClient):
 
     async def write(self, char: Char, data: bytes) -> None:
         self._check()
+        if char is Char.REFERENCE_INPUT and self.stall_in_write_s is not None:
+            self.stall(self.stall_in_write_s, notifications_first=False)
+            self.stall_in_write_s = None
         self._run_desk()
         self.deliver()
         self.model.write(char, data)
@@ -91,7 +97,9 @@ class DeskBesideTheLoop(ModelGattClient):
         if notifications_first:
             self.deliver()
         renewed = [at_s for at_s, char, _ in self.model.writes if char is Char.REFERENCE_INPUT]
-        return bool(renewed) and self.model.now_s > renewed[-1] + self.model.reference_hold_s
+        lapsed = bool(renewed) and self.model.now_s > renewed[-1] + self.model.reference_hold_s
+        self.let_go += lapsed
+        return lapsed
 
 
 def _stall_into(let_go: list[bool], desk: DeskBesideTheLoop, seconds: float) -> None:
@@ -123,15 +131,18 @@ def test_a_hundred_moves_with_the_loop_stalled_mid_move_land_without_a_false_obs
                 target_mm = 1270 if here_mm < 945 else 620
             travel_s = abs(target_mm - here_mm) / model.speed_max_mm_s
             stalls = []
+            let_go_before = desk.let_go
             for _ in range(rng.choice((1, 1, 2))):
-                at_s = rng.uniform(0.3, travel_s - 0.5)
+                at_s = rng.uniform(0.0, travel_s + 0.5)  # from the start to the landing
                 seconds = rng.uniform(0.2, 2.0)
-                first = rng.random() < 0.5
+                how = rng.choice(("notifications first", "timers first", "in a write"))
 
-                def blocked(seconds: float = seconds, first: bool = first, n: int = n) -> None:
+                def blocked(seconds: float = seconds, how: str = how) -> None:
                     TALLY.fault()
-                    if desk.stall(seconds, notifications_first=first):
-                        let_go.append(n)
+                    if how == "in a write":
+                        desk.stall_in_write_s = seconds
+                    else:
+                        desk.stall(seconds, notifications_first=how == "notifications first")
 
                 stalls.append(asyncio.get_running_loop().call_later(at_s, blocked))
             TALLY.tried()
@@ -141,6 +152,9 @@ def test_a_hundred_moves_with_the_loop_stalled_mid_move_land_without_a_false_obs
                 pytest.fail(f"move {n} to {target_mm} mm: a busy machine read as: {exc}")
             for handle in stalls:
                 handle.cancel()
+            desk.stall_in_write_s = None
+            if desk.let_go > let_go_before:
+                let_go.append(n)
             await link.clock.sleep(2.0)  # the desk lets go of the target and rests
             assert not model.moving
             assert abs(landed_mm - target_mm) <= 1, f"move {n}"
