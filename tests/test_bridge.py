@@ -38,6 +38,7 @@ from deskctl.service.core import Service
 from deskctl.settings import DeskSettings, MqttSettings, Settings
 from tests.mosquitto import Broker
 from tests.service_harness import Recorded
+from tests.warp import fast_forward, run_warped
 
 TZ = ZoneInfo("Europe/Berlin")
 SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=TZ)  # off hours: only remote commands move
@@ -223,19 +224,28 @@ async def serving(
     *,
     desks: tuple[str, ...] = ("office",),
     start: datetime = SATURDAY,
-    scale: float = 20.0,
+    scale: float = 5.0,
+    desk_speedup: float = 4.0,
     bridge_id: str | None = "default",
     timing: BridgeTiming = FAST,
     events: bool = True,
     published_file: Path | None = None,
 ) -> AsyncIterator[Running]:
     """A simulated service and its bridge (`bridge_id=None`: the settings' default); the bridge
-    remembers what it published in `published_file` (default: in the state folder)."""
+    remembers what it published in `published_file` (default: in the state folder).
+
+    The clock runs `scale` times faster than real time, and the simulated motor `desk_speedup`
+    times faster than a real one (its acceleration by the square, so a move keeps its shape):
+    moves are quick, yet the desk's protocol deadlines (the target renewed every 0.3 s of clock
+    time) stay long enough in real time for a busy machine; a clock scaled further would turn
+    them into milliseconds."""
     settings = Settings(desks={name: DeskSettings() for name in desks})
     service = build_service(settings, TZ, simulate=True, time_scale=scale, start_at=start)
     for runner in service.desks.values():
         assert isinstance(runner.link, SimLink)
         runner.link._persist = False
+        runner.link.model.speed_max_mm_s *= desk_speedup
+        runner.link.model.accel_mm_s2 *= desk_speedup**2
     recorded = Recorded()
     service.sinks.append(recorded)
     bridge = MqttBridge(
@@ -331,7 +341,7 @@ async def test_height_and_posture_commands_move_the_desk(
 async def test_a_move_reports_its_progress_then_where_it_landed(
     mosquitto: Broker, watcher: Watcher
 ) -> None:
-    async with serving(mosquitto.settings(), watcher, scale=4.0):
+    async with serving(mosquitto.settings(), watcher, scale=4.0, desk_speedup=1.0):
         mark = watcher.mark()
         await pub(mosquitto, "deskctl/office/height/set", "120")
         await watcher.event("office", "arrived", mark)
@@ -345,7 +355,7 @@ async def test_a_move_reports_its_progress_then_where_it_landed(
 
 
 async def test_stop_gets_through_while_the_desk_moves(mosquitto: Broker, watcher: Watcher) -> None:
-    async with serving(mosquitto.settings(), watcher, scale=2.0) as run:
+    async with serving(mosquitto.settings(), watcher, scale=2.0, desk_speedup=1.0) as run:
         mark = watcher.mark()
         await pub(mosquitto, "deskctl/office/height/set", "127")
         await watcher.state("office", mark, lambda s: s["moving"] and s["height_mm"] > 800)
@@ -684,7 +694,7 @@ async def test_home_assistant_starting_gets_discovery_and_state_again(
 async def test_desk_availability_follows_its_link(
     mosquitto: Broker, watcher: Watcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with serving(mosquitto.settings(), watcher, scale=20.0) as run:
+    async with serving(mosquitto.settings(), watcher) as run:
         link = run.service.desks["office"].link
         assert isinstance(link, SimLink)
 
@@ -730,15 +740,27 @@ def _restart(broker: Broker) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.fault
-async def test_a_broker_restart_mid_day_loses_no_scheduled_change(mosquitto: Broker) -> None:
+def test_a_broker_restart_mid_day_loses_no_scheduled_change(mosquitto: Broker) -> None:
     """The broker dies before the 09:30 change is due and comes back after it: the service
     moves on time anyway, the bridge reconnects and puts discovery and state back (the new
-    broker keeps nothing), and the next change's cue still reaches Home Assistant."""
-    start = datetime(2026, 11, 30, 9, 28, 0, tzinfo=TZ)
-    async with serving(mosquitto.settings(), None, start=start, scale=240.0) as run:
+    broker keeps nothing), and the next change's cue still reaches Home Assistant.
+
+    The desk and the broker run in real time at 4x (every protocol deadline keeps its margin on
+    a busy machine); only the waits for the schedule are skipped, while the desk is at rest."""
+    run_warped(_a_broker_restart_mid_day(mosquitto))
+
+
+async def _a_broker_restart_mid_day(mosquitto: Broker) -> None:
+    def at(hhmmss: str) -> datetime:
+        return datetime.fromisoformat(f"2026-11-30T{hhmmss}").replace(tzinfo=TZ)
+
+    async with serving(mosquitto.settings(), None, start=at("09:29:27"), scale=4.0) as run:
+        clock = run.service.clock
         assert run.kinds("office") == []
         mosquitto.process.kill()
         mosquitto.process.wait(timeout=10)
+        await run.until(lambda: "warning" in run.kinds("office"))  # 09:29:30, the broker away
+        fast_forward(clock, at("09:29:59"))  # the warning's 30 s, the desk at rest
         await run.until(lambda: "cue" in run.kinds("office"))  # 09:30, the broker away
         news = {"warning", "move_started", "arrived", "cue", "error", "obstruction"}
         assert [k for k in run.kinds("office") if k in news] == [
@@ -756,6 +778,10 @@ async def test_a_broker_restart_mid_day_loses_no_scheduled_change(mosquitto: Bro
                     "office", 0, lambda s: s["posture"] == "stand" and not s["moving"]
                 )
                 assert state["next_change_at"] == "2026-11-30T09:45:00+01:00"
+                fast_forward(clock, at("09:44:28"))  # standing, nothing due before 09:44:30
+                warned = await watching.event("office", "warning", 0)
+                assert warned["start"] == "2026-11-30T09:45:00+01:00"
+                fast_forward(clock, at("09:44:59"))
                 cue = await watching.event("office", "cue", 0)  # 09:45 comes with the broker up
                 assert cue["change"] == "to_sit"
             finally:
@@ -767,6 +793,7 @@ async def test_a_broker_restart_mid_day_loses_no_scheduled_change(mosquitto: Bro
             restarted.wait(timeout=10)
     assert discovery.json()["device"]["name"] == "office"
     moves = [f for _, _, kind, f in run.recorded.events if kind == "arrived"]
-    # 09:30 (broker away) and 09:45 (broker back) both happened; at 240x a slow machine may
-    # see later changes too before the test stops the service
-    assert [m["height_mm"] for m in moves][:2] == [1100, 720]
+    # 09:30 (broker away) and 09:45 (broker back), each on time and nothing else
+    assert [m["height_mm"] for m in moves] == [1100, 720]
+    started = [at_ for _, at_, kind, _ in run.recorded.events if kind == "move_started"]
+    assert [f"{when:%H:%M:%S}" for when in started] == ["09:30:00", "09:45:00"]

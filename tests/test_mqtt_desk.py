@@ -1,8 +1,12 @@
 """The MQTT desk link against the emulated ESPHome desk, through a real mosquitto.
 
 Everything runs on the ordinary event loop (the broker is another process, so virtual time would
-run ahead of it); the desk's motor and the link share a `Clock` running SCALE times faster, so a
-move across the whole range takes well under a second. Every wait is bounded.
+run ahead of it); the desk's motor and the link share a `Clock` running SCALE times faster, and
+the emulated motor runs SPEEDUP times faster than a real one (its acceleration by the square, so a
+move keeps its shape), so a move across the whole range takes about a second. The link's own
+deadlines (a height report within `stall_s` of clock time) stay long enough in real time for a
+busy machine, where a clock scaled further would turn them into milliseconds. Every wait is
+bounded.
 
 Resolutions (the emulated desk reports its height at these steps): the Upsy Desky in 0.1 in
 (2.54 mm); the cover in whole percent of 620..1270 mm (6.5 mm).
@@ -43,7 +47,8 @@ from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
 from tests.cli import cli_env
 from tests.mosquitto import Broker, _free_port
 
-SCALE = 20.0
+SCALE = 5.0
+SPEEDUP = 4.0
 PREFIX = "upsy-desky-test"
 BOUND_S = 30.0  # no test here may take longer (wall time)
 UPSY_STEP_MM = 2.54
@@ -66,6 +71,7 @@ async def desk_and_link(
     *,
     height_mm: int = 750,
     runs_past_mm: float = 0.0,
+    speedup: float = SPEEDUP,
     **changes: Any,
 ) -> AsyncIterator[tuple[EsphomeDesk, MqttDeskLink]]:
     clock = Clock(scale=SCALE)
@@ -74,6 +80,8 @@ async def desk_and_link(
         height_mm=height_mm,
         runs_past_mm=runs_past_mm,
         unit=changes.get("unit", "in"),
+        speed_mm_s=38.0 * speedup,
+        accel_mm_s2=300.0 * speedup**2,
     )
     emulator = EsphomeDesk(
         broker.settings(), prefix=PREFIX, preset=model.preset, clock=clock, model=model
@@ -131,7 +139,7 @@ async def test_the_link_lands_the_desk_within_its_resolution_up_and_down(
 async def test_the_link_stops_a_desk_whose_firmware_would_run_far_past_the_target(
     mosquitto: Broker, preset: str, step_mm: float
 ) -> None:
-    async with desk_and_link(mosquitto, preset, runs_past_mm=40) as (desk, link):
+    async with desk_and_link(mosquitto, preset, runs_past_mm=40, speedup=1.0) as (desk, link):
         for target_mm in (1100, 800):
             landed_mm = await link.move_to(target_mm)
             assert abs(landed_mm - target_mm) < step_mm
@@ -295,7 +303,7 @@ async def test_after_a_broker_restart_the_link_connects_again_and_resumes_nothin
 async def test_a_desk_that_stops_reporting_mid_move_ends_with_an_error_and_is_stopped(
     mosquitto: Broker,
 ) -> None:
-    async with desk_and_link(mosquitto) as (desk, link):
+    async with desk_and_link(mosquitto, speedup=1.0) as (desk, link):
         events = Events(link)
         move = asyncio.create_task(link.move_to(1200))
         await _moving(events, 750)
@@ -335,7 +343,7 @@ async def test_a_hand_on_the_buttons_against_the_move_is_a_manual_override(
 
 
 async def test_a_move_past_its_time_bound_times_out_and_stops(mosquitto: Broker) -> None:
-    async with desk_and_link(mosquitto, "cover", move_timeout_s=3) as (desk, link):
+    async with desk_and_link(mosquitto, "cover", speedup=1.0, move_timeout_s=3) as (desk, link):
         with pytest.raises(MoveTimeout, match="3 s"):
             await link.move_to(1250)
         await desk.command(lambda _, payload: payload == "STOP")
