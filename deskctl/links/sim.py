@@ -3,6 +3,12 @@
 Design: `--simulate` must exercise the same code a real desk does, so the simulated link is the
 LINAK link on a `ModelGattClient`. Between CLI runs the simulated desk keeps its height in the
 state dir (`sim-<desk>.json`), so `deskctl status --simulate` after a move shows where it went.
+On a clock faster than `PROTOCOL_SCALE` (`--time-scale 60`), the link and the desk's controller
+keep a slower clock of their own and the motor runs faster instead, up to `MOTOR_SPEEDUP_MAX`
+times (its acceleration by the square, so a move keeps its shape and takes the same clock time;
+a faster motor's speed would not fit the height report): scaled 60 times, the protocol's
+deadlines (the target renewed every 0.3 s, dropped after 1 s) would be a few milliseconds of real
+time, which a busy machine misses, and the desk would stop short as if obstructed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from deskctl.testing.model_gatt import ModelGattClient
 __all__ = ["SimLink"]
 
 _START_MM = 750
+PROTOCOL_SCALE = 4.0
+MOTOR_SPEEDUP_MAX = 7.0  # 266 mm/s: the report carries at most 327 mm/s
 
 
 class SimLink(LinakLink):
@@ -41,6 +49,11 @@ class SimLink(LinakLink):
         if height_mm is None:
             height_mm = self._load_height_mm(name) if persist else _START_MM
         self.model = DeskModel(height_mm=height_mm)
+        if clock.scale > PROTOCOL_SCALE:
+            speedup = min(clock.scale / PROTOCOL_SCALE, MOTOR_SPEEDUP_MAX)
+            self.model.speed_max_mm_s *= speedup
+            self.model.accel_mm_s2 *= speedup**2
+            clock = Clock(scale=clock.scale / speedup)  # the link reads only monotonic time
         self.sim_gatt = ModelGattClient(self.model, clock)
         super().__init__(name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm)
 
