@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.faults.tally import add_rows, as_rows, print_summary
 from tests.mosquitto import Broker, run_mosquitto
 
 
@@ -31,3 +33,19 @@ def own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for kind in ("CONFIG", "STATE", "RUNTIME"):
         monkeypatch.setenv(f"DESKCTL_{kind}_DIR", str(tmp_path / "deskctl" / kind.lower()))
     monkeypatch.delenv("DESKCTL_CONFIG", raising=False)
+
+
+# -- the fault and fuzz counts (tests/faults/tally.py), also from pytest-xdist's workers --------
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the counts to the controller
+        workeroutput["tally"] = as_rows()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    add_rows(getattr(node, "workeroutput", {}).get("tally", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    print_summary(terminalreporter)

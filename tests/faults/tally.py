@@ -3,8 +3,10 @@
 Design: one process-wide `Tally`; a test module takes its counter with `counter(__name__)` and
 calls `.fault()` for every fault it injects (a dropped link, a refused write, a killed process, a
 corrupt file) and `.tried()` for every input it feeds a parser. `summary_lines()` gives one line
-per module and a total, which the conftests of tests/faults and tests/fuzz print at the end of the
-run (`pytest_terminal_summary`), so CI shows "faults injected: N" and "inputs tried: M".
+per module and a total, which tests/conftest.py prints at the end of the run
+(`pytest_terminal_summary`), so CI shows "faults injected: N" and "inputs tried: M". Under
+pytest-xdist each worker counts its own modules: `as_rows()` is what a worker hands back and
+`add_rows()` sums them in the process that prints.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-__all__ = ["Counter", "Tally", "counter", "print_summary", "summary_lines"]
+__all__ = ["Counter", "Tally", "add_rows", "as_rows", "counter", "print_summary", "summary_lines"]
 
 
 @dataclass
@@ -48,6 +50,18 @@ TALLY = Tally()
 def counter(module: str) -> Counter:
     """The counter of the test module named `module` (pass `__name__`)."""
     return TALLY.counter(module)
+
+
+def as_rows(tally: Tally = TALLY) -> list[tuple[str, int, int]]:
+    """The counts as plain rows (module, faults, inputs), to pass between processes."""
+    return [(c.module, c.faults, c.inputs) for c in tally.counters.values()]
+
+
+def add_rows(rows: list[tuple[str, int, int]], tally: Tally = TALLY) -> None:
+    """Add counts made in another process (a pytest-xdist worker)."""
+    for module, faults, inputs in rows:
+        tally.counter(module).fault(faults)
+        tally.counter(module).tried(inputs)
 
 
 def _path(module: str) -> str:
