@@ -224,28 +224,19 @@ async def serving(
     *,
     desks: tuple[str, ...] = ("office",),
     start: datetime = SATURDAY,
-    scale: float = 5.0,
-    desk_speedup: float = 4.0,
+    scale: float = 20.0,
     bridge_id: str | None = "default",
     timing: BridgeTiming = FAST,
     events: bool = True,
     published_file: Path | None = None,
 ) -> AsyncIterator[Running]:
     """A simulated service and its bridge (`bridge_id=None`: the settings' default); the bridge
-    remembers what it published in `published_file` (default: in the state folder).
-
-    The clock runs `scale` times faster than real time, and the simulated motor `desk_speedup`
-    times faster than a real one (its acceleration by the square, so a move keeps its shape):
-    moves are quick, yet the desk's protocol deadlines (the target renewed every 0.3 s of clock
-    time) stay long enough in real time for a busy machine; a clock scaled further would turn
-    them into milliseconds."""
+    remembers what it published in `published_file` (default: in the state folder)."""
     settings = Settings(desks={name: DeskSettings() for name in desks})
     service = build_service(settings, TZ, simulate=True, time_scale=scale, start_at=start)
     for runner in service.desks.values():
         assert isinstance(runner.link, SimLink)
         runner.link._persist = False
-        runner.link.model.speed_max_mm_s *= desk_speedup
-        runner.link.model.accel_mm_s2 *= desk_speedup**2
     recorded = Recorded()
     service.sinks.append(recorded)
     bridge = MqttBridge(
@@ -341,7 +332,7 @@ async def test_height_and_posture_commands_move_the_desk(
 async def test_a_move_reports_its_progress_then_where_it_landed(
     mosquitto: Broker, watcher: Watcher
 ) -> None:
-    async with serving(mosquitto.settings(), watcher, scale=4.0, desk_speedup=1.0):
+    async with serving(mosquitto.settings(), watcher, scale=4.0):
         mark = watcher.mark()
         await pub(mosquitto, "deskctl/office/height/set", "120")
         await watcher.event("office", "arrived", mark)
@@ -355,7 +346,7 @@ async def test_a_move_reports_its_progress_then_where_it_landed(
 
 
 async def test_stop_gets_through_while_the_desk_moves(mosquitto: Broker, watcher: Watcher) -> None:
-    async with serving(mosquitto.settings(), watcher, scale=2.0, desk_speedup=1.0) as run:
+    async with serving(mosquitto.settings(), watcher, scale=2.0) as run:
         mark = watcher.mark()
         await pub(mosquitto, "deskctl/office/height/set", "127")
         await watcher.state("office", mark, lambda s: s["moving"] and s["height_mm"] > 800)
@@ -694,7 +685,7 @@ async def test_home_assistant_starting_gets_discovery_and_state_again(
 async def test_desk_availability_follows_its_link(
     mosquitto: Broker, watcher: Watcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with serving(mosquitto.settings(), watcher) as run:
+    async with serving(mosquitto.settings(), watcher, scale=20.0) as run:
         link = run.service.desks["office"].link
         assert isinstance(link, SimLink)
 
