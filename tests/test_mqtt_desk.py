@@ -332,7 +332,7 @@ async def test_something_in_the_way_is_an_obstruction(mosquitto: Broker) -> None
 async def test_a_hand_on_the_buttons_against_the_move_is_a_manual_override(
     mosquitto: Broker,
 ) -> None:
-    async with desk_and_link(mosquitto) as (desk, link):
+    async with desk_and_link(mosquitto, speedup=1.0) as (desk, link):
         events = Events(link)
         move = asyncio.create_task(link.move_to(1200))
         await _moving(events, 750, away_mm=60)
