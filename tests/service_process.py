@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from deskctl import control_client
@@ -43,3 +44,13 @@ def start_service(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[st
         time.sleep(_POLL_S)
     proc.kill()
     raise AssertionError("the service did not open its control socket within 30 s")
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Wait until `check()` holds, at most `timeout_s`; else AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:  # a bounded wait for a condition, not a fixed sleep
+        if check():
+            return
+        time.sleep(_POLL_S)
+    raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")

@@ -27,7 +27,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,20 +38,11 @@ from deskctl.control import ControlServer, ProgressSink, Request, ServiceLock
 from deskctl.store import Store
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
-from tests.service_process import start_service
+from tests.service_process import start_service, wait_for
 
 pytestmark = pytest.mark.fault
 TALLY = counter(__name__)
 FROM = "2026-11-30T09:10:00+01:00"
-
-
-def _wait_for(what: str, check: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:  # a bounded wait for a condition, not a fixed sleep
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
 
 
 def _answers(sock: Path) -> bool:
@@ -106,11 +96,11 @@ def test_a_vanished_runtime_folder_lets_no_second_service_start_and_the_first_co
         assert second.stderr.strip().splitlines() == [
             f"deskctl: deskctl is already running (pid {first.pid}); stop it first."
         ]
-        _wait_for("the first service's control socket coming back", lambda: _answers(sock))
+        wait_for("the first service's control socket coming back", lambda: _answers(sock))
         target_mm = _far_target_mm(sock)
         in_flight = _send_move(sock, target_mm)
         try:
-            _wait_for("the move", lambda: _moving(sock))
+            wait_for("the move", lambda: _moving(sock))
             stopped = deskctl(tmp_path, "stop", "--json")
             assert stopped.returncode == 0, stopped.stderr
             status = json.loads(deskctl(tmp_path, "status", "--json").stdout)
@@ -179,7 +169,7 @@ def test_a_flood_of_idle_connections_leaves_status_answered_and_the_log_small(
     flood: list[socket.socket] = []
     TALLY.fault()  # a low open-file limit, then the flood
     try:
-        _wait_for("the control socket", lambda: proc.poll() is None and _answers(sock))
+        wait_for("the control socket", lambda: proc.poll() is None and _answers(sock))
         assert _open_files_limit(proc.pid) == (hard, hard), "the soft limit is raised to the hard"
         flood = _flood(sock, FLOOD, timeout_s=60)
         answer = control_client.call("status", path=sock, timeout_s=10)
@@ -298,7 +288,7 @@ def test_sighup_mid_move_stops_the_desk_saves_and_exits_cleanly(tmp_path: Path) 
     try:
         target_mm = _far_target_mm(sock)
         in_flight = _send_move(sock, target_mm)
-        _wait_for("the move", lambda: _moving(sock))
+        wait_for("the move", lambda: _moving(sock))
         proc.send_signal(signal.SIGHUP)
         TALLY.fault()
         log = proc.communicate(timeout=60)[0]

@@ -20,8 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from deskctl import control_client, control_protocol, paths
 from deskctl.control import ControlServer, ProgressSink, Request
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
-from tests.service_process import start_service
+from tests.service_process import start_service, wait_for
 
 pytestmark = pytest.mark.fault
 TALLY = counter(__name__)
@@ -45,15 +43,6 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     return proc.communicate(timeout=60)[0]
-
-
-def _wait_for(what: str, check: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:  # a bounded wait for a condition, not a fixed sleep
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
 
 
 # --- 15: booleans --------------------------------------------------------------------------------
@@ -127,7 +116,7 @@ def test_without_xdg_runtime_dir_service_and_client_meet_in_the_state_folder(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        _wait_for(
+        wait_for(
             "the socket in the state folder",
             lambda: proc.poll() is None and sock.exists() and control_client.service_running(sock),
         )
