@@ -35,7 +35,7 @@ from typing import Literal
 
 from deskctl import paths
 from deskctl.core.profile import Profile, parse_profile
-from deskctl.core.units import format_height
+from deskctl.core.units import check_limits, format_height
 from deskctl.errors import ConfigError, HeightError
 from deskctl.files import write_file
 from deskctl.toml_files import read_toml
@@ -204,8 +204,8 @@ def set_heights(
     *,
     sit_mm: int | None = None,
     stand_mm: int | None = None,
-    min_mm: int | None = None,
-    max_mm: int | None = None,
+    min_mm: int,
+    max_mm: int,
 ) -> tuple[Profile, Path]:
     """Set profile `name`'s sit and/or stand height, in the person's own file; returns the
     profile as now saved and the file that holds it.
@@ -225,16 +225,10 @@ def set_heights(
     for posture, height_mm in (("sit", sit_mm), ("stand", stand_mm)):
         if height_mm is None:
             continue
-        if min_mm is not None and height_mm < min_mm:
-            raise HeightError(
-                f"a {posture} height of {format_height(height_mm)} is below this desk's lowest "
-                f"allowed height of {format_height(min_mm)}"
-            )
-        if max_mm is not None and height_mm > max_mm:
-            raise HeightError(
-                f"a {posture} height of {format_height(height_mm)} is above this desk's highest "
-                f"allowed height of {format_height(max_mm)}"
-            )
+        try:  # the desk's limits, checked as for every move
+            check_limits(height_mm, min_mm, max_mm)
+        except HeightError as exc:
+            raise HeightError(f"a {posture} height of {exc}") from None
     if new_sit >= new_stand:
         changed = "sit" if sit_mm is not None else "stand"
         raise HeightError(
