@@ -296,11 +296,15 @@ class EsphomeDesk:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # cancelled again until done: on Python 3.11 a cancel that meets a finishing
+        # asyncio.wait_for (inside aiomqtt's publish) is lost, and awaiting the task hung
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await task
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.1)
+            error = None if task.cancelled() else task.exception()
+            if error is not None and not isinstance(error, aiomqtt.MqttError):
+                raise error
         self._tasks = []
         client, stack = self._client, self._stack
         self._client = self._stack = None
