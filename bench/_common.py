@@ -167,7 +167,7 @@ def running_service(
     tail of its log when it exits or does not answer within 30 s. SIGTERM (then SIGKILL after
     10 s) stops it on the way out.
     """
-    from deskctl.control_client import service_running
+    from deskctl.adapters.control_client import service_running
 
     sock = socket_of(env)
     with open(log_path, "wb") as log:

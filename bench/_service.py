@@ -28,14 +28,14 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from deskctl.cli.run_cmds import build_service
+from deskctl.adapters.history_store import Store
+from deskctl.adapters.notify import build_notifiers
+from deskctl.config.settings import Settings
 from deskctl.core.linak import Char
 from deskctl.links.gatt import GattClient
 from deskctl.links.linak import LinakLink
-from deskctl.notify import build_notifiers
+from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
-from deskctl.settings import Settings
-from deskctl.store import Store
 
 __all__ = ["IDLE_START", "TZ", "Beside", "ServiceThread", "StampedGatt"]
 

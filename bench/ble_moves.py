@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 from _common import Summary, bench_parser, print_table
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.links.ble import BleakGattClient
 from deskctl.links.linak import LinakLink
-from deskctl.testing.ble_emulator import EmulatedDesk
-from deskctl.testing.bleak_bumble import BumbleRadio
-from deskctl.testing.desk_model import DeskModel
+from deskctl.sim.ble_emulator import EmulatedDesk
+from deskctl.sim.bleak_bumble import BumbleRadio
+from deskctl.sim.desk_model import DeskModel
 from deskctl.testing.virtual_time import run_virtual
 
 START_MM = 750

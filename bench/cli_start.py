@@ -86,7 +86,7 @@ def install_peer(package: str, command: str, peers_dir: Path) -> tuple[Path | No
 
 def status_round_trips(sock: Path, runs: int) -> list[float]:
     """`call("status")` from this process: the socket round trip and the service's answer."""
-    from deskctl.control_client import call
+    from deskctl.adapters.control_client import call
 
     samples = []
     for _ in range(runs):

@@ -35,8 +35,8 @@ from pathlib import Path
 from _common import BIN, Summary, bench_parser, deskctl_home, ms, print_table, socket_of
 from _service import ServiceThread, StampedGatt
 
-from deskctl.control import ControlServer
-from deskctl.control_client import call
+from deskctl.adapters.control_client import call
+from deskctl.adapters.control_server import ControlServer
 
 HEIGHTS_MM = (1000, 1010)
 _WAIT_S = 30.0

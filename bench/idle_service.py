@@ -25,7 +25,7 @@ from pathlib import Path
 
 from _common import bench_parser, deskctl_home, print_table, running_service, socket_of
 
-from deskctl.control_client import call
+from deskctl.adapters.control_client import call
 
 OFF_HOURS = "2026-11-29T20:00"  # a Sunday evening
 WORKING_MINUTE = "2026-11-30T10:14:10"  # a Monday, 50 s before a change to standing

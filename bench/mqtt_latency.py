@@ -41,9 +41,9 @@ import aiomqtt
 from _common import Summary, bench_parser, deskctl_home, ms, print_table
 from _service import ServiceThread, StampedGatt
 
-from deskctl.bridge import run_bridge
+from deskctl.adapters.mqtt_bridge import run_bridge
+from deskctl.config.settings import MqttSettings
 from deskctl.service.core import Service
-from deskctl.settings import MqttSettings
 
 HEIGHTS = ("100.0", "101.0")
 TOPIC = "deskctl/desk/height/set"

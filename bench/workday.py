@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 from _common import Summary, bench_parser, deskctl_home, print_table
 
-from deskctl.cli.run_cmds import build_service
-from deskctl.notify import build_notifiers
-from deskctl.settings import DeskSettings, Settings
-from deskctl.store import Store, demo_path
+from deskctl.adapters.history_store import Store, demo_path
+from deskctl.adapters.notify import build_notifiers
+from deskctl.config.settings import DeskSettings, Settings
+from deskctl.service.assembly import build_service
 from deskctl.testing.virtual_time import run_virtual
 
 TZ = ZoneInfo("Europe/Berlin")

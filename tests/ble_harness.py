@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.links.ble import BleakGattClient
 from deskctl.links.linak import LinakLink
-from deskctl.testing.ble_emulator import EmulatedDesk
-from deskctl.testing.bleak_bumble import BumbleRadio
-from deskctl.testing.desk_model import DeskModel
+from deskctl.sim.ble_emulator import EmulatedDesk
+from deskctl.sim.bleak_bumble import BumbleRadio
+from deskctl.sim.desk_model import DeskModel
 from deskctl.testing.virtual_time import run_virtual
 
 Body = Callable[[LinakLink, EmulatedDesk], Awaitable[None]]

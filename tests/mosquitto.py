@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from deskctl.settings import MqttSettings
+from deskctl.config.settings import MqttSettings
 
 __all__ = ["Broker", "BrokerUnavailable", "run_mosquitto"]
 

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from deskctl.cli.run_cmds import build_service
-from deskctl.links.sim import SimLink
+from deskctl.adapters.history_store import Store
+from deskctl.config.settings import Settings
+from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
-from deskctl.settings import Settings
-from deskctl.store import Store
+from deskctl.sim.links import SimLink
 from deskctl.testing.virtual_time import run_virtual
 
 TZ = ZoneInfo("Europe/Berlin")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deskctl import control_client
+from deskctl.adapters import control_client
 from tests.cli import cli_env
 
 _START_S = 30.0

@@ -36,9 +36,9 @@ from deskctl.core.linak import (
     encode_target,
 )
 from deskctl.links.linak import LinakLink
-from deskctl.testing.ble_emulator import EmulatedDesk
-from deskctl.testing.bleak_bumble import BumbleRadio
-from deskctl.testing.desk_model import DeskModel
+from deskctl.sim.ble_emulator import EmulatedDesk
+from deskctl.sim.bleak_bumble import BumbleRadio
+from deskctl.sim.desk_model import DeskModel
 from deskctl.testing.virtual_time import run_virtual
 from tests.ble_harness import on_radio
 

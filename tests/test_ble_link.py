@@ -11,14 +11,14 @@ import random
 
 import pytest
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core.linak import Char, Command
 from deskctl.errors import LinkError, Obstruction
 from deskctl.links.ble import BleakGattClient, scan
 from deskctl.links.linak import LinakLink
-from deskctl.testing.ble_emulator import EmulatedDesk
-from deskctl.testing.bleak_bumble import BumbleRadio
-from deskctl.testing.desk_model import DeskModel
+from deskctl.sim.ble_emulator import EmulatedDesk
+from deskctl.sim.bleak_bumble import BumbleRadio
+from deskctl.sim.desk_model import DeskModel
 from deskctl.testing.virtual_time import run_virtual
 from tests.ble_harness import on_radio
 

@@ -29,14 +29,14 @@ import pytest
 from pydantic import SecretStr
 
 from deskctl import __version__
-from deskctl.bridge import BridgeTiming, MqttBridge, run_bridge
-from deskctl.cli.run_cmds import build_service
+from deskctl.adapters.mqtt_bridge import BridgeTiming, MqttBridge, run_bridge
+from deskctl.config.profile_library import find_profiles
+from deskctl.config.settings import DeskSettings, MqttSettings, Settings
 from deskctl.core.ha import DeskInfo, Request, Topics, discovery_payload, parse_command
 from deskctl.errors import ConfigError, LinkError
-from deskctl.links.sim import SimLink
-from deskctl.profile_library import find_profiles
+from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
-from deskctl.settings import DeskSettings, MqttSettings, Settings
+from deskctl.sim.links import SimLink
 from tests.mosquitto import Broker
 from tests.service_harness import Recorded
 from tests.warp import fast_forward, run_warped
@@ -641,7 +641,10 @@ async def test_all_reaches_every_desk_of_every_service(mosquitto: Broker, watche
         ]
     # each bridge's last word is on its own topic: one stopping does not grey out the other
     # (waited for: the broker may deliver the last one after the bridge has stopped)
-    for topic in ("deskctl/bridge/availability", "deskctl/bridge/room-b/availability"):
+    for topic in (
+        "deskctl/bridge/availability",
+        "deskctl/bridge/room-b/availability",
+    ):
         await watcher.wait_for(partial(_offline_on, topic))
 
 

@@ -24,15 +24,15 @@ from typing import Any
 
 import pytest
 
-from deskctl.control import (
+from deskctl.adapters.control_client import call, service_running
+from deskctl.adapters.control_protocol import COMMANDS, MAX_LINE_BYTES, socket_path
+from deskctl.adapters.control_server import (
     ControlServer,
     Handler,
     ProgressSink,
     Request,
-    ServiceLock,
 )
-from deskctl.control_client import call, service_running
-from deskctl.control_protocol import COMMANDS, MAX_LINE_BYTES, socket_path
+from deskctl.adapters.service_lock import ServiceLock
 from deskctl.errors import (
     AlreadyRunning,
     ControlError,
@@ -211,7 +211,9 @@ async def test_a_handler_bug_is_an_internal_error_and_the_server_carries_on(
             assert detail in str(caught.value)
             assert caught.value.exit_code == 1
             assert await ask("status") == {"alive": True}
-    assert [r.name for r in caplog.records if r.levelname == "ERROR"] == ["deskctl.control"] * 2
+    assert [r.name for r in caplog.records if r.levelname == "ERROR"] == [
+        "deskctl.adapters.control_server"
+    ] * 2
 
 
 # --- progress ------------------------------------------------------------------------------------
@@ -627,7 +629,7 @@ async def test_the_client_will_not_talk_to_a_socket_of_another_uid(run_dir: Path
 TRY_LOCK = textwrap.dedent(
     """
     import sys
-    from deskctl.control import ServiceLock
+    from deskctl.adapters.service_lock import ServiceLock
     from deskctl.errors import AlreadyRunning
     try:
         ServiceLock(sys.argv[1]).acquire()

@@ -2,8 +2,8 @@
 
 An allow-list, not a deny-list: a core module may import the standard library modules named in
 `ALLOWED_STDLIB`, the pure third-party libraries in `ALLOWED_THIRD_PARTY`, other core modules and
-`deskctl.errors`, and nothing else. A new import (a `deskctl.clock`, a `zoneinfo` that reads the
-disk) fails here until someone decides, in this file, that it is pure. The source check also
+`deskctl.errors`, and nothing else. A new import (a `deskctl.clocks.clock`, a `zoneinfo` that reads
+the disk) fails here until someone decides, in this file, that it is pure. The source check also
 refuses calls that read a clock or do IO (`datetime.now()`, `open()`), which an allowed module
 could still make.
 """
@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "deskctl" / "core"
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ROOT / "deskctl" / "core"
 CORE_PACKAGE = "deskctl.core"
 
 # Standard library modules that compute and do not touch the world (no files, sockets, clocks,
@@ -54,15 +55,15 @@ def _package_of(path: Path) -> str:
 
 
 def _imported(node: ast.Import | ast.ImportFrom, package: str) -> list[str]:
-    """The absolute names one import statement brings in (`from deskctl import clock` is
-    `deskctl.clock`, `from ..x import y` is resolved against `package`)."""
+    """The absolute names one import statement brings in (`from deskctl.config import paths` is
+    `deskctl.config.paths`, `from ..x import y` is resolved against `package`)."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     base = node.module or ""
     if node.level:
         anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
         base = ".".join([*anchor, base] if base else anchor)
-    if base in ("deskctl", CORE_PACKAGE):  # `from deskctl import errors`: the names are modules
+    if (ROOT / base.replace(".", "/")).is_dir():  # `from deskctl import errors`: names are modules
         return [f"{base}.{alias.name}" for alias in node.names]
     return [base]
 
@@ -111,20 +112,20 @@ def test_core_imports_only_what_the_allow_list_names_and_calls_no_clock_or_io() 
 
 def test_a_clock_or_any_other_deskctl_module_in_the_core_fails_the_check() -> None:
     bad = (
-        "from deskctl.clock import Clock\n"
-        "import deskctl.settings\n"
-        "from deskctl import paths\n"
-        "from .. import bridge\n"
+        "from deskctl.clocks.clock import Clock\n"
+        "import deskctl.config.settings\n"
+        "from deskctl.config import paths\n"
+        "from ..adapters import mqtt_bridge\n"
         "from ..links.base import DeskLink\n"
         "def later() -> None:\n"
         "    import zoneinfo\n"  # not on the list: it reads tzdata files
         "    import asyncio\n"
     )
     assert violations(bad, "bad.py") == [
-        "bad.py:1 imports deskctl.clock",
-        "bad.py:2 imports deskctl.settings",
-        "bad.py:3 imports deskctl.paths",
-        "bad.py:4 imports deskctl.bridge",
+        "bad.py:1 imports deskctl.clocks.clock",
+        "bad.py:2 imports deskctl.config.settings",
+        "bad.py:3 imports deskctl.config.paths",
+        "bad.py:4 imports deskctl.adapters.mqtt_bridge",
         "bad.py:5 imports deskctl.links.base",
         "bad.py:7 imports zoneinfo",
         "bad.py:8 imports asyncio",

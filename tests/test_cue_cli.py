@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from deskctl.cli._app import app
-from deskctl.cue_library import shipped_cues
+from deskctl.config.cue_library import shipped_cues
 
 LIBRARY = shipped_cues()
 

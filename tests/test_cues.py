@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deskctl.config.cue_library import load_cues, shipped_cues
 from deskctl.core.cues import Area, Change, Cue, CuePicker, Kind, find_cue, parse_cues
-from deskctl.cue_library import load_cues, shipped_cues
 from deskctl.errors import ConfigError, InputError
 
 CORE_AREAS = (Area.LOWER_BACK, Area.HIPS, Area.UPPER_BACK, Area.NECK)

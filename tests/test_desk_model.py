@@ -21,7 +21,7 @@ from deskctl.core.linak import (
     wake_user_id,
 )
 from deskctl.errors import LinkError, ProtocolError
-from deskctl.testing.desk_model import DeskModel, Notification
+from deskctl.sim.desk_model import DeskModel, Notification
 
 DT_S = 0.01
 BASE_MM = 620

@@ -44,12 +44,12 @@ from typing import Any
 
 import pytest
 
-from deskctl import control_client
-from deskctl.notify.text import log_text
+from deskctl.adapters import control_client
+from deskctl.adapters.history_store import Store
+from deskctl.adapters.notify.text import log_text
+from deskctl.config.settings import DeskSettings, Settings
 from deskctl.service.core import Service
 from deskctl.service.events import notice_for
-from deskctl.settings import DeskSettings, Settings
-from deskctl.store import Store
 from tests.cli import cli_env, deskctl
 from tests.mosquitto import Broker, run_mosquitto
 from tests.service_harness import TZ, Recorded, run_service, sim

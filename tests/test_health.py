@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from deskctl.config.profile_library import find_profiles, load_profile
 from deskctl.core.health import profile_warnings
 from deskctl.core.profile import Profile, parse_profile
-from deskctl.profile_library import find_profiles, load_profile
 
 
 def profile(**fields: Any) -> Profile:

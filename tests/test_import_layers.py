@@ -15,34 +15,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "deskctl"
 
-# Layer: the modules in it (a name covers the module and everything below it).
+# Layer: the modules in it (a name covers the module and everything below it; the longest wins).
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("deskctl", "deskctl.errors"),  # the package (its version) and the error tree
     "core": ("deskctl.core",),  # pure decisions and codecs (tests/test_core_purity.py)
-    "config": (  # files a person writes and where deskctl keeps its own
-        "deskctl.paths",
-        "deskctl.files",
-        "deskctl.toml_files",
-        "deskctl.profile_library",
-        "deskctl.cue_library",
-    ),
-    "settings": ("deskctl.settings",),  # the settings file's model, read by the composition
-    "time": ("deskctl.clock", "deskctl.localzone"),  # the injected clock, the local zone
-    "links": ("deskctl.links",),  # one desk each: BLE (LINAK), MQTT, simulated
-    "testing": ("deskctl.testing",),  # desk models, emulators, virtual time
+    "config": ("deskctl.config",),  # files a person writes and where deskctl keeps its own
+    "settings": ("deskctl.config.settings",),  # the settings file's model, read by assembly
+    "time": ("deskctl.clocks",),  # the injected clock, the local zone
+    "links": ("deskctl.links",),  # one desk each: BLE (LINAK), MQTT (ESPHome)
+    "sim": ("deskctl.sim",),  # the simulated desks the product ships, and their links
+    "testing": ("deskctl.testing",),  # test-only helpers: virtual time
     "service": ("deskctl.service",),  # the owner task, the desks, the events
-    "adapters": (  # the service's ways out: socket, MQTT bridge, history, notices, systemd
-        "deskctl.control",
-        "deskctl.control_client",
-        "deskctl.control_protocol",
-        "deskctl.bridge",
-        "deskctl.store",
-        "deskctl.notify",
-        "deskctl.systemd",
-    ),
-    "cli": ("deskctl.cli", "deskctl.__main__"),  # the composition root and the commands
+    "adapters": ("deskctl.adapters",),  # socket, MQTT bridge, history, notices, systemd
+    "assembly": ("deskctl.service.assembly",),  # the composition root: settings to a service
+    "cli": ("deskctl.cli", "deskctl.__main__"),  # the commands
 }
 
+_BELOW_SERVICE = frozenset({"base", "core", "config", "settings", "time", "links", "sim"})
 # Layer: the layers it may import besides its own. The core imports nothing but the base.
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "base": frozenset(),
@@ -51,48 +40,32 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "settings": frozenset({"base", "core", "config"}),
     "time": frozenset({"base"}),
     "links": frozenset({"base", "core", "config", "time"}),
-    "testing": frozenset({"base", "core", "config", "time", "links"}),
-    "service": frozenset({"base", "core", "config", "settings", "time", "links"}),
-    "adapters": frozenset({"base", "core", "config", "time", "links", "service"}),
+    "sim": frozenset({"base", "core", "config", "time", "links"}),
+    "testing": frozenset({"base", "core", "config", "time", "links", "sim"}),
+    "service": _BELOW_SERVICE,
+    "adapters": _BELOW_SERVICE | {"service"},
+    "assembly": frozenset(LAYERS) - {"assembly", "cli", "testing"},
     "cli": frozenset(LAYERS) - {"cli"},
 }
 
 # (importer, imported): why it is still there. Each is a layering leak to fix, not a rule.
 KNOWN: dict[tuple[str, str], str] = {
-    ("deskctl.links.sim", "deskctl.testing.desk_model"): (
-        "the simulated desk is a product feature (--simulate); its model moves out of testing"
-    ),
-    ("deskctl.links.sim", "deskctl.testing.model_gatt"): (
-        "the simulated desk's GATT client lives beside its model in testing, for now"
-    ),
-    ("deskctl.links.sim", "deskctl.testing.ble_emulator"): (
-        "--sim ble serves the emulated desk over Bumble; the emulator lives in testing, for now"
-    ),
-    ("deskctl.links.sim", "deskctl.testing.bleak_bumble"): (
-        "--sim ble's virtual radio lives in testing, for now"
-    ),
-    ("deskctl.links.factory", "deskctl.settings"): (
-        "it builds links from the settings file: assembly, which belongs above the links"
-    ),
-    ("deskctl.links.mqtt_desk", "deskctl.settings"): (
+    ("deskctl.links.mqtt_desk", "deskctl.config.settings"): (
         "the MQTT desk takes MqttSettings/MqttDeskSettings as its broker and topic values"
     ),
-    ("deskctl.links.mqtt_broker", "deskctl.settings"): (
+    ("deskctl.links.mqtt_broker", "deskctl.config.settings"): (
         "the broker client is made from MqttSettings, for the MQTT desk link and the bridge"
     ),
-    ("deskctl.testing.esphome_desk", "deskctl.settings"): (
+    ("deskctl.sim.esphome_desk", "deskctl.config.settings"): (
         "the emulated ESPHome desk connects with MqttSettings, like the MQTT desk link"
     ),
-    ("deskctl.bridge", "deskctl.settings"): (
-        "the MQTT bridge takes MqttSettings as its broker values"
-    ),
-    ("deskctl.service.core", "deskctl.store"): (
+    ("deskctl.service.core", "deskctl.adapters.history_store"): (
         "the owner reads and writes the history store directly, not through a port"
     ),
-    ("deskctl.service.events", "deskctl.store"): (
+    ("deskctl.service.events", "deskctl.adapters.history_store"): (
         "the event sinks record into the history store directly"
     ),
-    ("deskctl.service.events", "deskctl.notify"): (
+    ("deskctl.service.events", "deskctl.adapters.notify"): (
         "the event sinks turn events into notices and hand them to the notifiers"
     ),
 }
@@ -111,8 +84,8 @@ def _is_module(name: str) -> bool:
 def deskctl_imports(source: str, module: str, is_package: bool = False) -> set[str]:
     """The deskctl modules one module's source imports, wherever the import stands.
 
-    `from deskctl import paths` is `deskctl.paths` (a module); `from deskctl import __version__`
-    is `deskctl`; relative imports are resolved against `module`.
+    `from deskctl.config import paths` is `deskctl.config.paths` (a module); `from deskctl import
+    __version__` is `deskctl`; relative imports are resolved against `module`.
     """
     package = module if is_package else module.rpartition(".")[0]
     found: set[str] = set()
@@ -183,14 +156,18 @@ def test_no_module_imports_a_layer_above_its_own_except_the_known_leaks() -> Non
 
 def test_the_core_imports_no_config_clock_or_adapter() -> None:
     imports = {
-        "deskctl.core.x": {"deskctl.core.units", "deskctl.errors", "deskctl.clock"},
-        "deskctl.core.y": {"deskctl.settings", "deskctl.paths", "deskctl.store"},
+        "deskctl.core.x": {"deskctl.core.units", "deskctl.errors", "deskctl.clocks.clock"},
+        "deskctl.core.y": {
+            "deskctl.config.settings",
+            "deskctl.config.paths",
+            "deskctl.adapters.history_store",
+        },
     }
     assert violations(imports) == {
-        ("deskctl.core.x", "deskctl.clock"),
-        ("deskctl.core.y", "deskctl.settings"),
-        ("deskctl.core.y", "deskctl.paths"),
-        ("deskctl.core.y", "deskctl.store"),
+        ("deskctl.core.x", "deskctl.clocks.clock"),
+        ("deskctl.core.y", "deskctl.config.settings"),
+        ("deskctl.core.y", "deskctl.config.paths"),
+        ("deskctl.core.y", "deskctl.adapters.history_store"),
     }
 
 
@@ -200,27 +177,36 @@ def test_a_function_local_or_type_only_import_counts_too() -> None:
         "if TYPE_CHECKING:\n"
         "    from deskctl.service.core import Service\n"
         "def later() -> None:\n"
-        "    from deskctl import bridge\n"
+        "    from deskctl.adapters import mqtt_bridge\n"
         "    from ..cli import _app\n"
     )
     imports = {"deskctl.links.x": deskctl_imports(source, "deskctl.links.x")}
     assert imports["deskctl.links.x"] == {
         "deskctl.service.core",
-        "deskctl.bridge",
+        "deskctl.adapters.mqtt_bridge",
         "deskctl.cli._app",
     }
     assert violations(imports) == {
         ("deskctl.links.x", "deskctl.service.core"),
-        ("deskctl.links.x", "deskctl.bridge"),
+        ("deskctl.links.x", "deskctl.adapters.mqtt_bridge"),
         ("deskctl.links.x", "deskctl.cli._app"),
     }
 
 
 def test_upper_layers_may_import_lower_ones() -> None:
     imports = {
-        "deskctl.cli.x": {"deskctl.bridge", "deskctl.testing.virtual_time", "deskctl.settings"},
-        "deskctl.bridge": {"deskctl.service.core", "deskctl.core.ha", "deskctl.paths"},
-        "deskctl.links.x": {"deskctl.core.linak", "deskctl.clock", "deskctl.paths"},
-        "deskctl.testing.x": {"deskctl.links.base"},
+        "deskctl.cli.x": {
+            "deskctl.adapters.mqtt_bridge",
+            "deskctl.testing.virtual_time",
+            "deskctl.config.settings",
+        },
+        "deskctl.adapters.mqtt_bridge": {
+            "deskctl.service.core",
+            "deskctl.core.ha",
+            "deskctl.config.paths",
+        },
+        "deskctl.links.x": {"deskctl.core.linak", "deskctl.clocks.clock", "deskctl.config.paths"},
+        "deskctl.testing.x": {"deskctl.links.base", "deskctl.sim.desk_model"},
+        "deskctl.service.assembly": {"deskctl.adapters.notify", "deskctl.sim.links"},
     }
     assert violations(imports) == set()

@@ -28,7 +28,8 @@ import aiomqtt
 import pytest
 from pydantic import SecretStr
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
+from deskctl.config.settings import DeskSettings, MqttDeskSettings, MqttSettings, load_settings
 from deskctl.core.esphome import DeskTopics
 from deskctl.errors import (
     ConfigError,
@@ -40,10 +41,9 @@ from deskctl.errors import (
     Obstruction,
 )
 from deskctl.links.base import ConnectionChanged, HeightChanged, LinkEvent, ManualMove
-from deskctl.links.factory import open_link
 from deskctl.links.mqtt_desk import MqttDeskLink
-from deskctl.settings import DeskSettings, MqttDeskSettings, MqttSettings, load_settings
-from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.service.assembly import open_link
+from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
 from tests.cli import cli_env
 from tests.mosquitto import Broker, _free_port
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from deskctl.adapters.notify import Notice
+from deskctl.adapters.notify import NoticeKind as K
+from deskctl.adapters.notify.text import log_text
+from deskctl.config.settings import DeskSettings, Settings
 from deskctl.errors import Obstruction
-from deskctl.notify import Notice
-from deskctl.notify import NoticeKind as K
-from deskctl.notify.text import log_text
 from deskctl.service.core import Service
 from deskctl.service.events import notice_for
-from deskctl.settings import DeskSettings, Settings
 from tests.service_harness import TZ, Recorded, run_service, sim
 
 START = datetime(2026, 11, 30, 8, 58, tzinfo=TZ)  # a Monday, two minutes before work

@@ -21,9 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from deskctl.core.cues import Area, Change, Cue, Kind
-from deskctl.errors import ConfigError
-from deskctl.notify import (
+from deskctl.adapters.notify import (
     Channel,
     CommandChannel,
     DesktopChannel,
@@ -34,7 +32,9 @@ from deskctl.notify import (
     build_notifiers,
     notice_env,
 )
-from deskctl.settings import NotifySettings
+from deskctl.config.settings import NotifySettings
+from deskctl.core.cues import Area, Change, Cue, Kind
+from deskctl.errors import ConfigError
 from deskctl.testing.virtual_time import run_virtual
 from tests.dbus_recorder import (
     Closed,
@@ -112,10 +112,10 @@ def test_a_notice_takes_its_kind_as_a_string_and_refuses_unknown_actions() -> No
 async def test_the_log_shows_a_cue_on_one_record_with_its_steps_indented(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="deskctl.notify")
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.notify")
     await TerminalChannel().send(CUE_NOTICE)
     [record] = caplog.records
-    assert record.name == "deskctl.notify"
+    assert record.name == "deskctl.adapters.notify"
     assert record.getMessage().splitlines() == [
         "office: Stand up: The desk is at 110 cm.",
         "    Hip flexor stretch: hips, stretch, 1 min",
@@ -140,7 +140,7 @@ async def test_the_log_shows_a_cue_on_one_record_with_its_steps_indented(
 async def test_the_log_level_follows_the_kind(
     caplog: pytest.LogCaptureFixture, kind: NoticeKind, level: int
 ) -> None:
-    caplog.set_level(logging.INFO, logger="deskctl.notify")
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.notify")
     await TerminalChannel().send(Notice(kind, "office", "Something happened"))
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (level, "office: Something happened")
@@ -150,7 +150,7 @@ async def test_the_log_level_follows_the_kind(
 async def test_a_warning_in_the_log_says_what_the_person_can_do(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="deskctl.notify")
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.notify")
     await TerminalChannel().send(WARNING)
     first = caplog.records[0].getMessage().splitlines()[0]
     assert first.endswith("(now: deskctl skip, deskctl snooze)")
@@ -562,7 +562,7 @@ async def test_with_no_notification_server_one_plain_line_is_logged(
     finally:
         await channel.aclose()
     assert [(r.name, r.levelno) for r in caplog.records if r.levelno >= logging.WARNING] == [
-        ("deskctl.notify", logging.WARNING)
+        ("deskctl.adapters.notify", logging.WARNING)
     ]
     [line] = warnings_from(caplog)
     assert line.startswith("the desktop notification for the cue notice was not shown: ")

@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deskctl.config.cue_library import shipped_cues
+from deskctl.config.profile_library import load_profile
 from deskctl.core.cues import Area, Change, Cue, CuePicker, Kind
 from deskctl.core.planner import (
     Block,
@@ -22,9 +24,7 @@ from deskctl.core.planner import (
     working_spans,
 )
 from deskctl.core.profile import Profile, parse_profile
-from deskctl.cue_library import shipped_cues
 from deskctl.errors import ConfigError
-from deskctl.profile_library import load_profile
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 11, 30)

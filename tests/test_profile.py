@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from deskctl.core.cues import Area, Kind
-from deskctl.core.profile import Hours, Profile, parse_profile
-from deskctl.errors import ConfigError, InputError
-from deskctl.profile_library import (
+from deskctl.config.profile_library import (
     find_profiles,
     load_profile,
     read_profile_file,
     remember_profile,
     remembered_profile,
 )
+from deskctl.core.cues import Area, Kind
+from deskctl.core.profile import Hours, Profile, parse_profile
+from deskctl.errors import ConfigError, InputError
 
 MINIMAL: dict[str, Any] = {"sit": "72cm", "stand": "110cm"}
 

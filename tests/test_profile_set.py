@@ -15,7 +15,7 @@ from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 
-from deskctl import control_client
+from deskctl.adapters import control_client
 from deskctl.service.core import Service
 from tests.cli import deskctl
 from tests.mosquitto import Broker

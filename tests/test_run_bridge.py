@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from deskctl import control_client
-from deskctl.bridge import _this_host
+from deskctl.adapters import control_client
+from deskctl.adapters.mqtt_bridge import _this_host
 from deskctl.core.ha import host_bridge_id
 from tests.cli import cli_env, deskctl
 from tests.mosquitto import Broker

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deskctl.config.profile_library import load_profile
 from deskctl.core.cues import Area, Change, Cue, Kind
 from deskctl.core.planner import Block
 from deskctl.core.profile import Posture, Profile, parse_profile
@@ -34,7 +35,6 @@ from deskctl.core.schedule import (
     Warn,
 )
 from deskctl.errors import IllegalTransition
-from deskctl.profile_library import load_profile
 
 TZ = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 11, 30)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from deskctl import control_client
-from deskctl.store import Store
+from deskctl.adapters import control_client
+from deskctl.adapters.history_store import Store
 from tests.cli import cli_env, deskctl
 from tests.service_process import start_service
 

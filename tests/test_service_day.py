@@ -7,10 +7,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from deskctl.adapters.history_store import Store
+from deskctl.config.settings import DeskSettings, Settings
 from deskctl.core.stats import daily_stats
 from deskctl.service.core import Service
-from deskctl.settings import DeskSettings, Settings
-from deskctl.store import Store
 from tests.service_harness import TZ, Recorded, run_service, sim
 
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=TZ)
@@ -124,9 +124,9 @@ def test_two_desks_in_one_service_follow_their_own_profiles() -> None:
 
 
 def test_the_cues_given_are_the_ones_deskctl_plan_shows() -> None:
+    from deskctl.config.cue_library import load_cues
+    from deskctl.config.profile_library import load_profile
     from deskctl.core.planner import plan_with_cues
-    from deskctl.cue_library import load_cues
-    from deskctl.profile_library import load_profile
 
     planned = plan_with_cues(load_profile("default"), MONDAY.date(), TZ, load_cues())
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from deskctl.config.settings import DeskSettings, Settings
 from deskctl.core.linak import CANCEL_TARGET, Char, Command
 from deskctl.errors import DurationError, IllegalTransition, InputError
-from deskctl.links.sim import SimLink
 from deskctl.service.core import Service
-from deskctl.settings import DeskSettings, Settings
+from deskctl.sim.links import SimLink
 from tests.service_harness import TZ, Recorded, run_service, sim
 
 START = datetime(2026, 11, 30, 8, 58, tzinfo=TZ)  # a Monday, two minutes before work

@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core.linak import CANCEL_TARGET, Char, Command
 from deskctl.errors import HeightError, LinkError, ManualOverride, Obstruction
 from deskctl.links.base import ConnectionChanged, LinkEvent, ManualMove
-from deskctl.links.sim import SimLink
+from deskctl.sim.links import SimLink
 from deskctl.testing.virtual_time import run_virtual
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from deskctl.adapters.history_store import Store
 from deskctl.core.stats import (
     DayStats,
     Event,
@@ -20,7 +21,6 @@ from deskctl.core.stats import (
     stats_json,
     totals,
 )
-from deskctl.store import Store
 from tests.cli import deskctl
 
 BERLIN = ZoneInfo("Europe/Berlin")

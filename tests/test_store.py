@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from deskctl import store as store_module
+from deskctl.adapters import history_store as store_module
+from deskctl.adapters.history_store import SCHEMA_VERSION, Event, Store, default_path
 from deskctl.errors import DeskError
-from deskctl.store import SCHEMA_VERSION, Event, Store, default_path
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
@@ -28,7 +28,7 @@ WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from deskctl.store import Store
+from deskctl.adapters.history_store import Store
 
 store = Store(Path(sys.argv[1]))
 count = int(sys.argv[2])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deskctl.systemd import CONFIG_ERROR_EXIT, unit_text
+from deskctl.adapters.systemd import CONFIG_ERROR_EXIT, unit_text
 from tests.cli import deskctl
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from deskctl.config.profile_library import read_profile_file
+from deskctl.config.settings import DEFAULT_MAX_MM, DEFAULT_MIN_MM, load_settings, select_desk
+from deskctl.config.toml_files import MAX_BYTES
 from deskctl.errors import ConfigError
-from deskctl.profile_library import read_profile_file
-from deskctl.settings import DEFAULT_MAX_MM, DEFAULT_MIN_MM, load_settings, select_desk
-from deskctl.toml_files import MAX_BYTES
 
 
 def _folder(path: Path) -> None:

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.cells import cell_len
 
+from deskctl.adapters.history_store import Store
 from deskctl.cli.service_calls import status_lines
+from deskctl.config.settings import DeskSettings, Settings
 from deskctl.core.stats import DayStats, Event, daily_stats, stats_json
 from deskctl.core.units import format_duration, parse_duration_s
 from deskctl.service.core import Service
-from deskctl.settings import DeskSettings, Settings
-from deskctl.store import Store
 from tests.cli import deskctl
 from tests.service_harness import Recorded, run_service
 from tests.service_process import start_service

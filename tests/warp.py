@@ -18,7 +18,7 @@ from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 
 __all__ = ["WarpLoop", "fast_forward", "run_warped"]
 

@@ -79,7 +79,7 @@ def guard(func: Callable[P, R]) -> Callable[P, R]:
         except BrokenPipeError:
             raise
         except OSError as exc:
-            from deskctl.files import os_reason, shown_path
+            from deskctl.config.files import os_reason, shown_path
 
             where = f"{shown_path(exc.filename)}: " if exc.filename is not None else ""
             fail(f"{where}{os_reason(exc)}", 1)

@@ -52,7 +52,7 @@ def _masked_value(key: str, value: str) -> str:
 
 def _masked_env() -> dict[str, str]:
     """The DESKCTL_ variables that override settings, secrets masked."""
-    from deskctl.settings import Settings
+    from deskctl.config.settings import Settings
 
     sections = tuple(f"DESKCTL_{name.upper()}" for name in Settings.model_fields)
     return {
@@ -78,7 +78,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """The effective settings, secrets masked, and where they came from."""
-    from deskctl.settings import load_settings, settings_path
+    from deskctl.config.settings import load_settings, settings_path
 
     settings = load_settings(config)
     file = config or settings_path()

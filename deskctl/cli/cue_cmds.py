@@ -1,6 +1,6 @@
 """Cue commands: `deskctl cues list [--area A] [--kind K] [--json]` and `deskctl cues show ID`.
 
-Design: thin wrappers over `deskctl.cue_library.load_cues` (shipped cues plus the user's own).
+Design: thin wrappers over `config.cue_library.load_cues` (shipped cues plus the user's own).
 `list` draws a rich table, or prints a JSON list of full cue objects; `show` prints one cue's
 how-to steps with the safety line, or one JSON object. An unknown id exits 2 with one sentence and
 the closest ids. Only the small, pure cue module is imported up front (for the option choices);
@@ -59,8 +59,8 @@ def show_cue(
     json: JsonOpt = False,
 ) -> None:
     """Show how to do one cue."""
+    from deskctl.config.cue_library import load_cues
     from deskctl.core.cues import find_cue
-    from deskctl.cue_library import load_cues
 
     cue = find_cue(load_cues(), cue_id)
     if json:

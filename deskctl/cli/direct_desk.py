@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from deskctl.cli.service_calls import REST_WAIT_S, progress_bar
 
 if TYPE_CHECKING:
-    from deskctl.control import ProgressSink, Request
+    from deskctl.adapters.control_server import ProgressSink, Request
+    from deskctl.config.settings import DeskSettings, MqttSettings
     from deskctl.links.base import DeskLink
-    from deskctl.settings import DeskSettings, MqttSettings
 
 _SIT_MM = 720
 _STAND_MM = 1100
@@ -36,8 +36,8 @@ class Chosen:
     broker: MqttSettings | None
 
     def link(self, time_scale: float = 1.0) -> DeskLink:
-        from deskctl.clock import Clock
-        from deskctl.links.factory import open_link
+        from deskctl.clocks.clock import Clock
+        from deskctl.service.assembly import open_link
 
         clock = Clock(scale=time_scale if self.desk.link == "sim" else 1.0)
         return open_link(self.name, self.desk, clock, broker=self.broker)
@@ -46,8 +46,8 @@ class Chosen:
 def chosen_desk(
     config: Path | None, desk: str | None, simulate: bool, sim: str | None = None
 ) -> Chosen:
+    from deskctl.config.settings import load_settings, select_desk
     from deskctl.errors import InputError
-    from deskctl.settings import load_settings, select_desk
 
     if sim is not None and sim not in ("model", "ble"):
         raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
@@ -60,8 +60,8 @@ def chosen_desk(
 
 def _profile_name(chosen: Chosen) -> str | None:
     """The desk's active profile's name, for a status; None when it cannot be read."""
+    from deskctl.config.profile_library import active_profile_name
     from deskctl.errors import DeskctlError
-    from deskctl.profile_library import active_profile_name
 
     try:
         return active_profile_name(chosen.name, chosen.desk.profile)
@@ -72,7 +72,7 @@ def _profile_name(chosen: Chosen) -> str | None:
 def posture_heights(name: str, desk: DeskSettings) -> tuple[int, int]:
     """The (sit_mm, stand_mm) of the desk's active profile."""
     try:
-        from deskctl.profile_library import active_profile
+        from deskctl.config.profile_library import active_profile
     except ImportError:  # the profile library is optional in this slice
         return _SIT_MM, _STAND_MM
     profile = active_profile(name, desk.profile)
@@ -144,7 +144,7 @@ class _DirectMove:
     async def handle(self, request: Request, _progress: ProgressSink) -> dict[str, Any]:
         import os
 
-        from deskctl.control_client import ControlError
+        from deskctl.adapters.control_client import ControlError
         from deskctl.errors import InputError, LinkError
 
         if request.desk is not None and request.desk != self.link.name:
@@ -213,7 +213,8 @@ async def move(
     direct = _DirectMove(link, target_mm, sit_stand_mm, profile)
     async with contextlib.AsyncExitStack() as stack:
         if stand_in:
-            from deskctl.control import ControlServer, ServiceLock
+            from deskctl.adapters.control_server import ControlServer
+            from deskctl.adapters.service_lock import ServiceLock
 
             stack.enter_context(ServiceLock())
             await stack.enter_async_context(ControlServer(None, direct.handle))
@@ -250,9 +251,9 @@ async def scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
     from deskctl.links.ble import scan as ble_scan
 
     if sim == "ble":
-        from deskctl.clock import Clock
-        from deskctl.testing.ble_emulator import EmulatedDesk
-        from deskctl.testing.bleak_bumble import BumbleRadio
+        from deskctl.clocks.clock import Clock
+        from deskctl.sim.ble_emulator import EmulatedDesk
+        from deskctl.sim.bleak_bumble import BumbleRadio
 
         radio = BumbleRadio()
         async with EmulatedDesk(radio, clock=Clock()):

@@ -1,7 +1,7 @@
 """`deskctl emulate esphome`: an emulated ESPHome desk on an MQTT broker, to try deskctl's MQTT
 desk link (or Home Assistant's MQTT integration) without hardware.
 
-Design: the command builds `deskctl.testing.esphome_desk.EsphomeDesk` (an Upsy Desky, or an
+Design: the command builds `deskctl.sim.esphome_desk.EsphomeDesk` (an Upsy Desky, or an
 ESPHome cover, with a hold-to-move motor at 38 mm/s) on the broker named by `--host`/`--port`,
 prints the settings that make deskctl drive it, and runs until Ctrl-C or SIGTERM, when it says
 `offline` on `<prefix>/status` and exits 0. A broker that cannot be reached, or that drops the
@@ -22,7 +22,7 @@ from deskctl.cli._app import app
 from deskctl.cli._common import guard
 
 if TYPE_CHECKING:
-    from deskctl.testing.esphome_desk import EsphomeDesk
+    from deskctl.sim.esphome_desk import EsphomeDesk
 
 emulate_app = typer.Typer(
     name="emulate",
@@ -108,11 +108,11 @@ def esphome(
     """Run an emulated ESPHome desk (Upsy Desky or cover) on an MQTT broker."""
     from pydantic import SecretStr, ValidationError
 
-    from deskctl.clock import Clock
+    from deskctl.clocks.clock import Clock
+    from deskctl.config.settings import MqttSettings
     from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
     from deskctl.core.units import check_limits, parse_height_mm
-    from deskctl.settings import MqttSettings
-    from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
+    from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
 
     start_mm = check_limits(parse_height_mm(height), DEFAULT_BASE_MM, DEFAULT_TOP_MM)
     if not prefix.strip() or any(c in prefix for c in "#+"):

@@ -211,7 +211,7 @@ async def _session(answers: _Answers) -> _Result:
     """Find, connect and ask; returns what to write. Nothing is written here."""
     import asyncio
 
-    from deskctl.clock import Clock
+    from deskctl.clocks.clock import Clock
     from deskctl.core.units import format_height
     from deskctl.errors import LinkError
 
@@ -220,8 +220,8 @@ async def _session(answers: _Answers) -> _Result:
         backend: Any = None
         scanner: Any = None
         if answers.sim == "ble":
-            from deskctl.testing.ble_emulator import EmulatedDesk
-            from deskctl.testing.bleak_bumble import BumbleRadio
+            from deskctl.sim.ble_emulator import EmulatedDesk
+            from deskctl.sim.bleak_bumble import BumbleRadio
 
             radio = BumbleRadio()
             stack.push_async_callback(radio.close)
@@ -230,7 +230,7 @@ async def _session(answers: _Answers) -> _Result:
         link: DeskLink
         address = answers.address
         if answers.sim == "model":
-            from deskctl.links.sim import SimLink
+            from deskctl.sim.links import SimLink
 
             _say("Using the simulated desk (nothing real moves).")
             link = SimLink(answers.name, clock, min_mm=answers.min_mm, max_mm=answers.max_mm)
@@ -325,8 +325,8 @@ def settings_text(name: str, result: _Result, min_mm: int, max_mm: int) -> str:
 def write_private(file: Path, text: str, *, force: bool) -> None:
     """Write `file` owner-only from its first byte, whole or not at all; an existing one only
     with `force`."""
+    from deskctl.config.files import shown_path, write_file
     from deskctl.errors import InputError
-    from deskctl.files import shown_path, write_file
 
     if not force and file.exists():
         raise InputError(
@@ -350,7 +350,7 @@ def _height_option(value: str | None, flag: str) -> int | None:
 def _offer_service(
     file: Path, answers: _Answers, no_service: bool, ask: Callable[[], bool]
 ) -> None:
-    from deskctl import systemd
+    from deskctl.adapters import systemd
 
     if no_service:
         _say("Start it when you like: deskctl run (or deskctl service install).")
@@ -417,10 +417,10 @@ def init(
     """First run: find your desk, set your sit and stand heights, write the settings."""
     import asyncio
 
+    from deskctl.config.profile_library import active_profile_name, load_profile, set_heights
+    from deskctl.config.settings import DEFAULT_MAX_MM, DEFAULT_MIN_MM, settings_path
     from deskctl.core.units import format_height
     from deskctl.errors import InputError
-    from deskctl.profile_library import active_profile_name, load_profile, set_heights
-    from deskctl.settings import DEFAULT_MAX_MM, DEFAULT_MIN_MM, settings_path
 
     if sim is not None and sim not in ("model", "ble"):
         raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")

@@ -1,6 +1,6 @@
 """Profile and plan commands: `deskctl profile list|show|use|validate` and `deskctl plan`.
 
-Design: thin wrappers over `deskctl.profile_library` (files and the remembered choice) and the pure
+Design: thin wrappers over `config.profile_library` (files and the remembered choice) and the pure
 planner. `--desk` picks whose profile is meant: the name given, else the only configured desk, else
 `desk` when none is configured (with several, `--desk` is needed, as for every command); when that
 desk is configured its limits are checked against the profile's heights. `plan`
@@ -21,9 +21,9 @@ from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, say, warn_hea
 if TYPE_CHECKING:
     from datetime import date, datetime, tzinfo
 
+    from deskctl.config.settings import DeskSettings
     from deskctl.core.planner import Block
     from deskctl.core.profile import Posture, Profile
-    from deskctl.settings import DeskSettings
 
 profile_app = typer.Typer(
     name="profile",
@@ -44,7 +44,7 @@ def _desk(desk: str | None) -> tuple[str, DeskSettings | None]:
     """The desk whose profile is meant, by the one rule every command follows
     (`settings.select_desk`, where a desk need not be configured, as with `--simulate`), and its
     settings (limits, configured profile) when it is configured."""
-    from deskctl.settings import load_settings, select_desk
+    from deskctl.config.settings import load_settings, select_desk
 
     settings = load_settings()
     name, _ = select_desk(settings, desk, simulate=True)
@@ -71,8 +71,8 @@ def _parse_date(text: str | None, tz: tzinfo) -> date:
 
 
 def _plan(profile: Profile, day: date, tz: tzinfo, settings: DeskSettings | None) -> list[Block]:
+    from deskctl.config.cue_library import load_cues
     from deskctl.core.planner import plan_with_cues
-    from deskctl.cue_library import load_cues
 
     return plan_with_cues(
         profile,
@@ -100,9 +100,9 @@ def plan(
     desk: DeskOpt = None,
 ) -> None:
     """Show a day's plan: when the desk goes up and down, and the cue at each change."""
+    from deskctl.clocks.localzone import local_tz
+    from deskctl.config.profile_library import active_profile_name, load_profile
     from deskctl.core.planner import plan_json
-    from deskctl.localzone import local_tz
-    from deskctl.profile_library import active_profile_name, load_profile
 
     tz = local_tz(tz_name)
     when = _parse_date(day, tz)
@@ -228,8 +228,8 @@ def _minutes_per_mark(rows: list[list[tuple[Posture | None, float]]], width: int
 @guard
 def profile_list(desk: DeskOpt = None) -> None:
     """List the profiles; * marks the desk's active one."""
+    from deskctl.config.profile_library import active_profile_name, find_profiles, load_profile
     from deskctl.errors import ConfigError
-    from deskctl.profile_library import active_profile_name, find_profiles, load_profile
 
     desk_name, settings = _desk(desk)
     active = active_profile_name(desk_name, None if settings is None else settings.profile)
@@ -247,7 +247,7 @@ def profile_list(desk: DeskOpt = None) -> None:
 @guard
 def profile_show(name: Annotated[str, typer.Argument(help="The profile's name.")]) -> None:
     """Show one profile: heights, cycle, hours, warning and cue taste."""
-    from deskctl.profile_library import find_profiles, load_profile
+    from deskctl.config.profile_library import find_profiles, load_profile
 
     profile = load_profile(name)
     found = find_profiles()[name]
@@ -301,9 +301,9 @@ def profile_use(
 ) -> None:
     """Choose the desk's profile; remembered across restarts, and live in a running service."""
     from deskctl.cli import service_calls
+    from deskctl.config.profile_library import load_profile, remember_profile
     from deskctl.core.planner import check_fits
     from deskctl.core.units import format_height
-    from deskctl.profile_library import load_profile, remember_profile
 
     if service_calls.profile_use(name, desk):
         return
@@ -385,8 +385,8 @@ def _set_heights(
     desk_name: str, settings: DeskSettings | None, posture: str, height_mm: int
 ) -> tuple[str, Path]:
     """Save the new height in the desk's active profile; (its name, the file that holds it)."""
-    from deskctl.profile_library import active_profile_name, set_heights
-    from deskctl.settings import DeskSettings
+    from deskctl.config.profile_library import active_profile_name, set_heights
+    from deskctl.config.settings import DeskSettings
 
     limits = settings or DeskSettings()  # not configured: the simulated desk's limits
     name = active_profile_name(desk_name, limits.profile)
@@ -406,8 +406,8 @@ def profile_validate(
     files: Annotated[list[Path], typer.Argument(help="Profile files to check.")],
 ) -> None:
     """Check profile files; each problem is one sentence naming the file and the field."""
+    from deskctl.config.profile_library import read_profile_file
     from deskctl.errors import ConfigError
-    from deskctl.profile_library import read_profile_file
 
     broken = 0
     for path in files:

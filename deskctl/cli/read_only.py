@@ -22,7 +22,7 @@ AREA_STYLE = {
 
 def config_path() -> bool:
     """Where the settings file, your profiles and cues, the history and the socket live."""
-    from deskctl import paths
+    from deskctl.config import paths
 
     file = paths.settings_file()
     print(f"settings  {file}{'' if file.exists() else '  (not there yet: deskctl init)'}")
@@ -47,7 +47,7 @@ def _suits(cue: Cue) -> str:
 def cues_list(area: Area | None = None, kind: Kind | None = None, json: bool = False) -> bool:
     """The cues (shipped and the user's own), as a table or a JSON list."""
     from deskctl.cli._common import print_json
-    from deskctl.cue_library import load_cues
+    from deskctl.config.cue_library import load_cues
 
     cues = [
         cue

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,26 +34,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import ParamSpec
 
-    from deskctl.clock import Clock
-    from deskctl.core.profile import Profile
-    from deskctl.notify import Notifiers
-    from deskctl.service.core import EventSink, Service
-    from deskctl.settings import Settings
-    from deskctl.store import Store
+    from deskctl.adapters.history_store import Store
+    from deskctl.clocks.clock import Clock
+    from deskctl.config.settings import Settings
+    from deskctl.service.core import Service
 
     P = ParamSpec("P")
-
-
-def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
-    """Just before the first working range of today, or of the next working day."""
-    from deskctl.core.planner import working_spans
-
-    for offset in range(8):
-        day = today.astimezone(tz).date() + timedelta(days=offset)
-        spans = working_spans(profile, day, tz)
-        if spans:
-            return spans[0][0] - timedelta(seconds=profile.warn_s + 10)
-    return today
 
 
 def _config_error_exit(func: Callable[P, None]) -> Callable[P, None]:
@@ -62,9 +48,9 @@ def _config_error_exit(func: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from deskctl.adapters.systemd import CONFIG_ERROR_EXIT
         from deskctl.cli._common import fail
         from deskctl.errors import ConfigError
-        from deskctl.systemd import CONFIG_ERROR_EXIT
 
         try:
             func(*args, **kwargs)
@@ -116,9 +102,9 @@ def run(
     import asyncio
     import logging
 
+    from deskctl.clocks.localzone import local_tz
+    from deskctl.config.settings import load_settings
     from deskctl.errors import InputError
-    from deskctl.localzone import local_tz
-    from deskctl.settings import load_settings
 
     if sim is not None and sim not in ("model", "ble"):
         raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
@@ -172,70 +158,6 @@ def _parse_start(text: str, tz: tzinfo) -> datetime:
     return value
 
 
-def build_service(
-    settings: object,
-    tz: tzinfo,
-    *,
-    simulate: bool,
-    time_scale: float,
-    start_at: datetime | None,
-    sim: str = "model",
-    store: Store | None = None,
-    notifiers: Notifiers | None = None,
-) -> Service:
-    """The service with every desk added (links not yet connected)."""
-    from deskctl.clock import Clock
-    from deskctl.cue_library import load_cues
-    from deskctl.links.factory import open_link
-    from deskctl.profile_library import service_profile
-    from deskctl.service.core import Service
-    from deskctl.service.desk import DeskRunner
-    from deskctl.service.events import HistorySink, NoticeSink
-    from deskctl.settings import DEFAULT_DESK, DeskSettings, Settings
-
-    if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
-        raise TypeError("settings")
-    desks = dict(settings.desks)
-    if simulate:
-        desks = desks or {DEFAULT_DESK: DeskSettings()}
-        desks = {n: d.model_copy(update={"link": "sim", "sim": sim}) for n, d in desks.items()}
-    if not desks:
-        from deskctl.errors import ConfigError
-        from deskctl.settings import settings_path
-
-        raise ConfigError(
-            f"no desk is configured; add one to {settings_path()} or run with --simulate"
-        )
-    profiles = {name: service_profile(name, desk.profile) for name, desk in desks.items()}
-    if simulate:
-        first = next(iter(profiles.values()))
-        wall = datetime.now(tz)
-        clock = Clock(scale=time_scale, start=start_at or simulated_start(first, wall, tz), tz=tz)
-    else:
-        clock = Clock(tz=tz)
-    sinks: list[EventSink] = []
-    if notifiers is not None:
-        sinks.append(NoticeSink(notifiers))
-    if store is not None:
-        sinks.append(HistorySink(store))
-    service = Service(clock, sinks=sinks, store=store)
-    cues = load_cues()
-    for name, desk in desks.items():
-        link = open_link(name, desk, clock, broker=settings.mqtt)
-        runner = DeskRunner(
-            name,
-            link,
-            profiles[name],
-            clock=clock,
-            tz=tz,
-            cues=cues,
-            emit=service.emitter(name),
-            post=service.post,
-        )
-        service.add_desk(runner)
-    return service
-
-
 async def _serve(
     settings: object,
     tz: tzinfo,
@@ -249,9 +171,11 @@ async def _serve(
     import logging
     import signal
 
-    from deskctl.control import ControlServer, ServiceLock
-    from deskctl.notify import build_notifiers
-    from deskctl.settings import Settings
+    from deskctl.adapters.control_server import ControlServer
+    from deskctl.adapters.notify import build_notifiers
+    from deskctl.adapters.service_lock import ServiceLock
+    from deskctl.config.settings import Settings
+    from deskctl.service.assembly import build_service
 
     if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
         raise TypeError("settings")
@@ -326,8 +250,8 @@ def _history(*, demo: bool = False) -> Iterator[Store | None]:
     opened: the desk must stay safe and the schedule run without it."""
     import logging
 
+    from deskctl.adapters.history_store import Store, demo_path
     from deskctl.errors import DeskError
-    from deskctl.store import Store, demo_path
 
     try:
         store = Store(demo_path() if demo else None)
@@ -352,7 +276,7 @@ def _start_bridge(
 
     if settings.mqtt is None:
         return None
-    from deskctl.bridge import run_bridge
+    from deskctl.adapters.mqtt_bridge import run_bridge
 
     task = asyncio.get_running_loop().create_task(
         run_bridge(

@@ -47,7 +47,7 @@ def via_service(
     timeout_s: float = 10.0,
 ) -> dict[str, Any] | None:
     """The running service's answer, or None when no service runs."""
-    from deskctl import control_client
+    from deskctl.adapters import control_client
 
     try:
         return control_client.call(cmd, desk, args, timeout_s=timeout_s, on_progress=on_progress)
@@ -243,8 +243,8 @@ def profile_use(name: str, desk: str | None = None) -> bool:
         return False
     print(f"{live.get('desk')}: now using profile {name!r}; the day is re-planned from now")
     from deskctl.cli._common import warn_health
+    from deskctl.config.profile_library import load_profile
     from deskctl.errors import ConfigError
-    from deskctl.profile_library import load_profile
 
     with contextlib.suppress(ConfigError):  # the switch is done; the warning is a bonus
         warn_health(load_profile(name))

@@ -20,7 +20,7 @@ def install(
     config: Annotated[Path | None, typer.Option("--config", help="Settings file to use.")] = None,
 ) -> None:
     """Write and enable a systemd user unit that runs `deskctl run`."""
-    from deskctl import systemd
+    from deskctl.adapters import systemd
 
     path, problem = systemd.install(config.resolve() if config else None)
     print(f"Wrote {path}.")
@@ -48,7 +48,7 @@ def install(
 @guard
 def uninstall() -> None:
     """Stop, disable and remove the systemd user unit."""
-    from deskctl import systemd
+    from deskctl.adapters import systemd
 
     path, existed, problem = systemd.uninstall()
     if not existed:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import date, datetime
 
+    from deskctl.adapters.history_store import Store
     from deskctl.core.stats import DayStats, Event
-    from deskctl.store import Store
 
 _STYLE = {"sit": "blue", "stand": "green", "away": "yellow"}
 _MARK = {"sit": "▄", "stand": "█", "away": "░"}
@@ -68,10 +68,10 @@ def stats(
     import sys
     from datetime import date, datetime, time, timedelta
 
+    from deskctl.adapters.history_store import Store, default_path, demo_path
+    from deskctl.clocks.localzone import local_tz
     from deskctl.core.stats import DayStats, daily_stats, stats_json
     from deskctl.errors import InputError
-    from deskctl.localzone import local_tz
-    from deskctl.store import Store, default_path, demo_path
 
     if as_json and as_csv:
         raise InputError("choose one of --json and --csv")
@@ -143,8 +143,8 @@ def _heartbeat(store: Store, desk: str) -> datetime | None:
 
 
 def _which_desk(chosen: str | None, with_history: Sequence[str]) -> str:
+    from deskctl.config.settings import DEFAULT_DESK
     from deskctl.errors import InputError
-    from deskctl.settings import DEFAULT_DESK
 
     if chosen is not None:
         return chosen

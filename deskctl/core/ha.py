@@ -1,7 +1,7 @@
 """Home Assistant over MQTT, pure: topics, discovery, the state and event JSON, and commands.
 
-Design: the MQTT bridge (`deskctl.bridge`) holds the connection; everything it says or reads is
-decided here, from values, so it can be checked without a broker.
+Design: the MQTT bridge (`deskctl.adapters.mqtt_bridge`) holds the connection; everything it
+says or reads is decided here, from values, so it can be checked without a broker.
 - `Topics` names every topic from the base topic `B`, the discovery prefix and the bridge id:
   `B/D/state`, `B/D/availability`, `B/D/event`, the command topics `B/D/<leaf>` and `B/all/<leaf>`,
   the bridge's own `B/bridge/<id>/availability` (the last will) and `B/bridge/<id>/desks` (the

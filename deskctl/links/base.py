@@ -36,7 +36,7 @@ from deskctl.core.units import check_limits, format_height
 from deskctl.errors import MoveError
 
 if TYPE_CHECKING:
-    from deskctl.clock import Clock
+    from deskctl.clocks.clock import Clock
 
 __all__ = [
     "LOST_AIM_EXTRA_S",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from deskctl.clock import Clock
+    from deskctl.clocks.clock import Clock
 
 __all__ = ["DeadlineTimer"]
 

@@ -2,7 +2,7 @@
 
 Design: the LINAK link (`deskctl.links.linak`) speaks the protocol through this interface only, so
 the same link code drives a real desk over bleak (`deskctl.links.ble`) and the simulated desk in
-process (`deskctl.testing.model_gatt`). Implementations turn their own errors into `LinkError`.
+process (`deskctl.sim.model_gatt`). Implementations turn their own errors into `LinkError`.
 """
 
 from __future__ import annotations

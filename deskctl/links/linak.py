@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core import linak
 from deskctl.core.linak import Char, Command, DpgCommand
 from deskctl.core.move import Decision, MoveConfig, MoveController, Phase, Write

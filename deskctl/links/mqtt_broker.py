@@ -22,7 +22,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from deskctl.errors import ConfigError, LinkError
 
 if TYPE_CHECKING:
-    from deskctl.settings import MqttSettings
+    from deskctl.config.settings import MqttSettings
 
 __all__ = [
     "broker_client",

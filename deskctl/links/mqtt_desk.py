@@ -43,8 +43,8 @@ from deskctl.links.deadline import DeadlineTimer
 from deskctl.links.mqtt_broker import broker_client, broker_error, warn_tls_insecure
 
 if TYPE_CHECKING:
-    from deskctl.clock import Clock
-    from deskctl.settings import MqttDeskSettings, MqttSettings
+    from deskctl.clocks.clock import Clock
+    from deskctl.config.settings import MqttDeskSettings, MqttSettings
 
 __all__ = ["MqttDeskLink", "MqttTiming"]
 

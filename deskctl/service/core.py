@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from deskctl.clock import Clock
+from deskctl.adapters.history_store import Store
+from deskctl.clocks.clock import Clock
 from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
 from deskctl.core.units import (
@@ -38,7 +39,6 @@ from deskctl.core.units import (
 from deskctl.errors import DeskctlError, DeskError, DurationError, InputError, LinkError
 from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
-from deskctl.store import Store
 
 __all__ = ["JUMP_S", "Command", "EventSink", "Service"]
 
@@ -424,7 +424,7 @@ class Service:
         elif cmd == "schedule":
             actions = sched.set_enabled(_bool_arg(args, "on", True), now)
         elif cmd == "profile_use":
-            from deskctl.profile_library import remember_profile
+            from deskctl.config.profile_library import remember_profile
 
             profile = remember_profile(str(args.get("name", "")), runner.name)
             actions = sched.use_profile(profile, now)
@@ -439,7 +439,7 @@ class Service:
 def _new_heights(runner: DeskRunner, args: dict[str, Any]) -> Profile:
     """`profile_set`: save the new sit or stand height of the desk's profile; the profile as now
     saved. `here: true` takes the desk's height now (it must stand still)."""
-    from deskctl.profile_library import set_heights
+    from deskctl.config.profile_library import set_heights
 
     posture = args.get("posture")
     if posture not in ("sit", "stand"):

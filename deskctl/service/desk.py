@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core.backoff import Backoff
 from deskctl.core.planner import Block, plan_with_cues
 from deskctl.core.posture import posture_of

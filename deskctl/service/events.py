@@ -20,12 +20,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from deskctl.adapters.history_store import Store
+from deskctl.adapters.notify import Notice, Notifiers
+from deskctl.adapters.notify import NoticeKind as K
 from deskctl.core.cues import Cue
 from deskctl.core.units import format_height
 from deskctl.errors import DeskError
-from deskctl.notify import Notice, Notifiers
-from deskctl.notify import NoticeKind as K
-from deskctl.store import Store
 
 __all__ = ["HistorySink", "NoticeSink", "notice_for"]
 

@@ -16,16 +16,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from deskctl.clock import Clock
-from deskctl.cue_library import load_cues
-from deskctl.links.factory import open_link
+from deskctl.clocks.clock import Clock
+from deskctl.config.cue_library import load_cues
+from deskctl.config.profile_library import active_profile
+from deskctl.config.settings import DeskSettings, MqttDeskSettings
 from deskctl.links.mqtt_broker import broker_client
 from deskctl.links.mqtt_desk import MqttDeskLink
-from deskctl.profile_library import active_profile
+from deskctl.service.assembly import open_link
 from deskctl.service.core import Service
 from deskctl.service.desk import DeskRunner
-from deskctl.settings import DeskSettings, MqttDeskSettings
-from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
 from tests.mosquitto import Broker
 from tests.service_harness import TZ
 

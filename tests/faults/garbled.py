@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from deskctl.core.linak import Char
-from deskctl.testing.desk_model import DeskModel, Notification
+from deskctl.sim.desk_model import DeskModel, Notification
 
 __all__ = ["GarbledDesk"]
 

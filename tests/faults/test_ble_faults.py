@@ -16,16 +16,16 @@ from datetime import datetime
 
 import pytest
 
-from deskctl.cli.run_cmds import build_service
+from deskctl.config.settings import Settings
 from deskctl.core.linak import Char, Command
 from deskctl.core.move import MoveConfig
 from deskctl.errors import DeskError, LinkError, MoveTimeout
 from deskctl.links.base import Progress
 from deskctl.links.linak import LinakLink
-from deskctl.links.sim import SimBleLink
+from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
-from deskctl.settings import Settings
-from deskctl.testing.ble_emulator import EmulatedDesk
+from deskctl.sim.ble_emulator import EmulatedDesk
+from deskctl.sim.links import SimBleLink
 from deskctl.testing.virtual_time import run_virtual
 from tests.ble_harness import on_radio
 from tests.faults.garbled import GarbledDesk

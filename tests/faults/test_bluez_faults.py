@@ -26,8 +26,8 @@ from bleak.exc import (
     BleakGATTProtocolErrorCode,
 )
 
-from deskctl import control_client
-from deskctl.clock import Clock
+from deskctl.adapters import control_client
+from deskctl.clocks.clock import Clock
 from deskctl.errors import LinkError
 from deskctl.links.ble import BleakGattClient, _diagnose, scan
 from deskctl.links.linak import LinakLink

@@ -22,7 +22,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from deskctl import bridge as bridge_module
+from deskctl.adapters import mqtt_bridge as bridge_module
 from deskctl.core.ha import host_bridge_id
 from deskctl.links.mqtt_broker import broker_client
 from tests.faults.tally import counter
@@ -109,7 +109,7 @@ async def test_a_flood_of_bad_commands_gets_every_error_event_and_a_few_log_line
     """5,000 refused commands made 5,004 log lines: now the first few are logged, the rest
     counted in one line; every one still gets its `error` event on MQTT."""
     flood = 5000
-    caplog.set_level(logging.WARNING, logger="deskctl.bridge")
+    caplog.set_level(logging.WARNING, logger="deskctl.adapters.mqtt_bridge")
     async with serving(mosquitto.settings(), watcher) as run:
         mark = watcher.mark()
         async with broker_client(mosquitto.settings()) as sender:
@@ -125,7 +125,7 @@ async def test_a_flood_of_bad_commands_gets_every_error_event_and_a_few_log_line
             while len(errors()) < flood:
                 await watcher.wait_for(lambda _m: True, since=watcher.mark())
         assert "move_started" not in run.kinds("office")
-    lines = [r.getMessage() for r in caplog.records if r.name == "deskctl.bridge"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "deskctl.adapters.mqtt_bridge"]
     refused = [line for line in lines if "'lie down' is not a posture" in line]
     assert len(refused) == 5
     assert f"{flood - 5} more refused command(s)" in "\n".join(lines)
@@ -200,7 +200,7 @@ async def _logged(text: str) -> AsyncIterator[asyncio.Event]:
                 seen.set()
 
     spotter = Spotter()
-    logger = logging.getLogger("deskctl.bridge")
+    logger = logging.getLogger("deskctl.adapters.mqtt_bridge")
     logger.addHandler(spotter)
     try:
         yield seen
@@ -215,7 +215,7 @@ async def test_two_services_with_default_settings_on_two_hosts_keep_to_themselve
     """Two gateways, neither with a bridge_id: they shared one client id and one record, threw
     each other off the broker about once a second and each cleared the other's devices. Now
     each has its own id (from host and user), and both devices stay."""
-    caplog.set_level(logging.INFO, logger="deskctl.bridge")
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.mqtt_bridge")
     monkeypatch.setattr(bridge_module, "_this_host", lambda: ("gw-a.local", "pi", "m-a"))
     async with serving(
         mosquitto.settings(), watcher, desks=("office",), bridge_id=None,
@@ -249,7 +249,7 @@ async def test_two_services_with_one_bridge_id_back_off_and_say_what_to_change(
     whenever the other connects. Now the one thrown off repeatedly says in one sentence to
     give each its own bridge_id and stays away instead of fighting, and neither clears the
     other's device."""
-    caplog.set_level(logging.INFO, logger="deskctl.bridge")
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.mqtt_bridge")
     timing = replace(FAST, takeover_s=5.0, takeover_backoff_s=(120.0,))
     client_id = "deskctl-bridge-shared"
     async with _logged("give each its own bridge_id") as warned, serving(

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from deskctl.cli.run_cmds import build_service
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
+from deskctl.config.settings import DeskSettings, MqttDeskSettings, Settings
 from deskctl.errors import LinkError
 from deskctl.links.base import ConnectionChanged, LinkEvent
+from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
-from deskctl.settings import DeskSettings, MqttDeskSettings, Settings
-from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
 from tests.service_harness import TZ

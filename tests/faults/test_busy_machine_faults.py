@@ -17,12 +17,12 @@ import random
 
 import pytest
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core.linak import Char, Command
 from deskctl.errors import Obstruction
 from deskctl.links.linak import LinakLink
-from deskctl.testing.desk_model import DeskModel, Notification
-from deskctl.testing.model_gatt import ModelGattClient
+from deskctl.sim.desk_model import DeskModel, Notification
+from deskctl.sim.model_gatt import ModelGattClient
 from deskctl.testing.virtual_time import VirtualTimeLoop, run_virtual
 from tests.faults.tally import counter
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from deskctl.systemd import CONFIG_ERROR_EXIT
+from deskctl.adapters.systemd import CONFIG_ERROR_EXIT
 from tests.cli import cli_env
 from tests.faults.tally import counter
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from deskctl import control_client
+from deskctl.adapters import control_client
+from deskctl.adapters.history_store import Store
 from deskctl.service.core import Service
-from deskctl.store import Store
 from tests.cli import deskctl
 from tests.faults.tally import counter
 from tests.service_harness import TZ, Recorded, run_service, sim

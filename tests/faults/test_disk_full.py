@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from deskctl.adapters.history_store import Store
 from deskctl.core.linak import Char, Command
 from deskctl.errors import DeskError
 from deskctl.service.core import Service
-from deskctl.store import Store
 from tests.faults.tally import counter
 from tests.service_harness import TZ, Recorded, run_service, sim
 

@@ -18,12 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
+from deskctl.config.paths import config_dir
+from deskctl.config.settings import DeskSettings, Settings
 from deskctl.core.planner import plan_day
 from deskctl.core.profile import parse_profile
-from deskctl.paths import config_dir
 from deskctl.service.core import Service
-from deskctl.settings import DeskSettings, Settings
 from deskctl.testing.virtual_time import run_virtual
 from tests.faults.tally import counter
 from tests.service_harness import TZ, Recorded, run_service
@@ -78,7 +78,7 @@ def test_a_night_across_the_clock_change_keeps_every_change_once_and_on_time(
     day: date, clock: type[Clock], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO, logger="deskctl.service")
-    monkeypatch.setattr("deskctl.clock.Clock", clock)  # build_service imports it when it runs
+    monkeypatch.setattr("deskctl.service.assembly.Clock", clock)  # the clock build_service makes
     profiles = config_dir() / "profiles"
     profiles.mkdir(parents=True)
     (profiles / "night.toml").write_text(NIGHT_TOML)

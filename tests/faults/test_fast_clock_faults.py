@@ -13,8 +13,8 @@ import asyncio
 
 import pytest
 
-from deskctl.clock import Clock
-from deskctl.links.sim import SimLink
+from deskctl.clocks.clock import Clock
+from deskctl.sim.links import SimLink
 from deskctl.testing.virtual_time import VirtualTimeLoop, run_virtual
 from tests.faults.tally import counter
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from deskctl import control_client
+from deskctl.adapters import control_client
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
 from tests.service_process import start_service

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from deskctl import control_client
-from deskctl.systemd import CONFIG_ERROR_EXIT
+from deskctl.adapters import control_client
+from deskctl.adapters.systemd import CONFIG_ERROR_EXIT
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
 from tests.mosquitto import Broker

@@ -24,16 +24,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
+from deskctl.config.settings import MqttDeskSettings, load_settings
 from deskctl.core.esphome import DeskTopics
 from deskctl.core.linak import Char, decode_target, encode_height_speed
 from deskctl.core.schedule import Stage
 from deskctl.errors import ConfigError, DeskctlError, DeskError
 from deskctl.links.base import DeskLink, HeightChanged, LinkEvent, Progress
 from deskctl.links.mqtt_desk import MqttDeskLink
-from deskctl.links.sim import SimBleLink, SimLink
-from deskctl.settings import MqttDeskSettings, load_settings
-from deskctl.testing.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.links import SimBleLink, SimLink
 from deskctl.testing.virtual_time import run_virtual
 from tests.cli import deskctl
 from tests.faults.esphome_service import PREFIX, esphome_service, wait_for

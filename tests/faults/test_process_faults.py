@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from deskctl import control_client
+from deskctl.adapters import control_client
 from tests.faults.tally import counter
 from tests.service_process import start_service
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from deskctl.cli.service_calls import next_line
+from deskctl.config.profile_library import user_profile_dir
+from deskctl.config.settings import DeskSettings, Settings
 from deskctl.core.ha import state_payload
-from deskctl.profile_library import user_profile_dir
 from deskctl.service.core import Service
-from deskctl.settings import DeskSettings, Settings
 from tests.faults.tally import counter
 from tests.service_harness import TZ, Recorded, run_service
 

@@ -31,13 +31,13 @@ from pathlib import Path
 
 import pytest
 
-from deskctl import control_client
-from deskctl.clock import Clock
+from deskctl.adapters import control_client
+from deskctl.adapters.notify import Notice, NoticeKind, build_notifiers
+from deskctl.clocks.clock import Clock
+from deskctl.config.settings import MqttDeskSettings, MqttSettings, load_settings
 from deskctl.errors import ConfigError, LinkError
 from deskctl.links.mqtt_broker import broker_client
 from deskctl.links.mqtt_desk import MqttDeskLink
-from deskctl.notify import Notice, NoticeKind, build_notifiers
-from deskctl.settings import MqttDeskSettings, MqttSettings, load_settings
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
 from tests.mosquitto import Broker, _free_port

@@ -33,9 +33,10 @@ from typing import Any
 
 import pytest
 
-from deskctl import control_client
-from deskctl.control import ControlServer, ProgressSink, Request, ServiceLock
-from deskctl.store import Store
+from deskctl.adapters import control_client
+from deskctl.adapters.control_server import ControlServer, ProgressSink, Request
+from deskctl.adapters.history_store import Store
+from deskctl.adapters.service_lock import ServiceLock
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
 from tests.service_process import start_service, wait_for

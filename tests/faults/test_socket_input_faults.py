@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 
-from deskctl import control_client, control_protocol, paths
-from deskctl.control import ControlServer, ProgressSink, Request
+from deskctl.adapters import control_client, control_protocol
+from deskctl.adapters.control_server import ControlServer, ProgressSink, Request
+from deskctl.config import paths
 from tests.cli import cli_env, deskctl
 from tests.faults.tally import counter
 from tests.service_process import start_service, wait_for

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from deskctl.localzone import local_tz
+from deskctl.clocks.localzone import local_tz
 from tests.cli import deskctl
 from tests.faults.tally import counter
 from tests.service_process import start_service

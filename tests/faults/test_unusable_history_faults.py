@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from deskctl import control_client
-from deskctl.store import Store
+from deskctl.adapters import control_client
+from deskctl.adapters.history_store import Store
 from tests.cli import deskctl
 from tests.faults.tally import counter
 from tests.service_process import start_service

@@ -21,14 +21,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from deskctl.control import (
+from deskctl.adapters.control_protocol import COMMANDS
+from deskctl.adapters.control_server import (
     ControlServer,
     ProgressSink,
     Request,
     _BadRequest,
     _parse_request,
 )
-from deskctl.control_protocol import COMMANDS
 from deskctl.errors import DeskctlError
 from deskctl.service.core import Service
 from tests.faults.tally import counter

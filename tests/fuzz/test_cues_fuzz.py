@@ -14,8 +14,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from deskctl.config.cue_library import load_cues
 from deskctl.core.cues import DURATION_MAX_S, STEPS_MAX, Cue, parse_cues
-from deskctl.cue_library import load_cues
 from deskctl.errors import ConfigError
 from tests.faults.tally import counter
 from tests.fuzz.strategies import TOML_VALUES, toml_text

@@ -16,9 +16,9 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from deskctl.config.settings import MqttDeskSettings
 from deskctl.core import ha
 from deskctl.core.esphome import DeskTopics
-from deskctl.settings import MqttDeskSettings
 from tests.faults.tally import counter
 from tests.fuzz.strategies import DURATIONS, HEIGHTS, NUMBERS, json_values
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from deskctl.config.profile_library import read_profile_file
 from deskctl.core.profile import Profile, parse_profile
 from deskctl.errors import ConfigError
-from deskctl.profile_library import read_profile_file
 from tests.faults.tally import counter
 from tests.fuzz.strategies import HEIGHTS, TOML_VALUES, toml_text
 

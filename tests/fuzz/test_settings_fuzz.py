@@ -18,8 +18,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from deskctl.config.settings import Settings, load_settings
 from deskctl.errors import ConfigError
-from deskctl.settings import Settings, load_settings
 from tests.faults.tally import counter
 from tests.fuzz.strategies import TOML_VALUES, toml_text
 

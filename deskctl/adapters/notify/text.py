@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from deskctl.adapters.notify.notice import Notice
 from deskctl.core.cues import Cue
 from deskctl.core.units import format_duration
-from deskctl.notify.notice import Notice
 
 __all__ = ["cue_heading", "desktop_text", "log_text"]
 

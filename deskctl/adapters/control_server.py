@@ -1,4 +1,4 @@
-"""The service's side of the control socket, and the lock that keeps one service per user.
+"""The service's side of the control socket.
 
 Design: `ControlServer` listens on a Unix stream socket (docs/control-socket.md is the protocol)
 and hands each request to one `handler(request, progress)` coroutine that the service supplies;
@@ -22,16 +22,13 @@ new one past that closes the connection idle longest, or gets one refusal when a
 a connection with no request running for `IDLE_TIMEOUT_S` is closed; a request that runs (a
 move sending progress) is never idle. While serving, one lstat every `RECHECK_S` notices that
 the socket vanished (logind removes the runtime folder at logout) and binds it again.
-`ServiceLock` is an exclusive, non-blocking `flock` on `state_dir()/service.lock` holding the
-owner's pid (the state folder, not the runtime folder, so the lock outlives a logout); the kernel
-releases it when the process dies, so no stale lock survives a crash.
+One service per user is `adapters.service_lock`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -44,21 +41,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from deskctl.control_protocol import COMMANDS, MAX_LINE_BYTES, socket_path
-from deskctl.errors import AlreadyRunning, ControlError, DeskctlError
-from deskctl.paths import runtime_dir, runtime_dir_note, state_dir
+from deskctl.adapters.control_protocol import COMMANDS, MAX_LINE_BYTES, socket_path
+from deskctl.config.paths import private_folder, runtime_dir_note
+from deskctl.errors import ControlError, DeskctlError
 
 __all__ = [
     "IDLE_TIMEOUT_S",
-    "LOCK_NAME",
     "MAX_CONNECTIONS",
     "RECHECK_S",
     "ControlServer",
     "Handler",
     "ProgressSink",
     "Request",
-    "ServiceLock",
-    "lock_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,7 +66,6 @@ _REFUSAL_GRACE_S = 2.0
 MAX_CONNECTIONS = 64
 IDLE_TIMEOUT_S = 60.0
 RECHECK_S = 2.0
-LOCK_NAME = "service.lock"
 
 
 @dataclass(frozen=True)
@@ -209,36 +202,6 @@ def _peer_uid(writer: asyncio.StreamWriter) -> int | None:
     return int(uid)
 
 
-def _private_folder(folder: Path) -> None:
-    """Create `folder` 0700, or check an existing one: a folder (not a symlink to one), ours, and
-    not writable by others."""
-    try:
-        folder.mkdir(mode=0o700, parents=True)
-        os.chmod(folder, 0o700)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise ControlError(f"cannot create the runtime folder {folder}: {exc.strerror}") from None
-    try:
-        info = os.lstat(folder)
-    except OSError as exc:
-        raise ControlError(f"cannot look at the runtime folder {folder}: {exc.strerror}") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise ControlError(
-            f"the runtime folder {folder} is a symbolic link; refusing to follow it "
-            "(remove it, or set DESKCTL_RUNTIME_DIR)"
-        )
-    if not stat.S_ISDIR(info.st_mode):
-        raise ControlError(f"the runtime folder {folder} is not a folder")
-    if info.st_uid != os.geteuid():
-        raise ControlError(f"the runtime folder {folder} belongs to uid {info.st_uid}, not to you")
-    if info.st_mode & 0o022:
-        raise ControlError(
-            f"the runtime folder {folder} is writable by others; make it private (chmod 700) "
-            "or set DESKCTL_RUNTIME_DIR"
-        )
-
-
 def _check_replaceable(path: Path) -> None:
     """Nothing at `path`, or a stale socket nobody listens on; else ControlError."""
     try:
@@ -348,7 +311,7 @@ class ControlServer:
 
     async def _listen(self) -> None:
         """Bind the socket (again) and serve it; a server listening before stops listening."""
-        _private_folder(self._path.parent)
+        private_folder(self._path.parent)
         _check_replaceable(self._path)
         sock = _bind_private(self._path)
         info = os.lstat(self._path)
@@ -557,113 +520,3 @@ class ControlServer:
             writer.write(line)
 
         return send
-
-
-def lock_path() -> str:
-    """Where the one-service lock lives: `state_dir()/service.lock`, which outlives the runtime
-    folder (logind removes that at logout while a `deskctl run` in tmux goes on)."""
-    return os.path.join(state_dir(), LOCK_NAME)
-
-
-class ServiceLock:
-    """One service at a time: `with ServiceLock():` holds an exclusive flock and records the pid.
-
-    `path` None means `state_dir()/service.lock`: the state folder outlives the runtime folder,
-    which logind removes at logout while a `deskctl run` in tmux goes on. Raises `AlreadyRunning`
-    when another process holds it. The file stays (removing lock files races); it is emptied on
-    release. A symlink at the path, or a file that is not ours, is refused. When the state folder
-    cannot hold the lock (read-only, not a folder), the default lock falls back to the runtime
-    folder, with a warning, so the service still starts.
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self._path = Path(path) if path is not None else Path(lock_path())
-        self._default = path is None
-        self._fd: int | None = None
-
-    @property
-    def path(self) -> Path:
-        """Where the lock file is."""
-        return self._path
-
-    @property
-    def held(self) -> bool:
-        """Whether this object holds the lock."""
-        return self._fd is not None
-
-    def acquire(self) -> None:
-        """Take the lock, or raise `AlreadyRunning` naming the holder's pid."""
-        if self._fd is not None:
-            return
-        try:
-            fd = self._open(self._path)
-        except ControlError as exc:
-            if not self._default:
-                raise
-            # a read-only or broken state folder: a desk controller still starts (without its
-            # history), locked where the lock used to be
-            fallback = runtime_dir() / LOCK_NAME
-            log.warning("%s; locking %s instead, which does not outlive a logout", exc, fallback)
-            _private_folder(fallback.parent)
-            fd = self._open(fallback)
-            self._path = fallback
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _read_pid(fd)
-            os.close(fd)
-            raise AlreadyRunning(pid) from None
-        except OSError as exc:
-            os.close(fd)
-            raise ControlError(f"cannot lock {self._path}: {exc.strerror}") from None
-        with contextlib.suppress(OSError):  # a full disk: held all the same, only without a pid
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-
-    @staticmethod
-    def _open(path: Path) -> int:
-        """The lock file's descriptor: a regular file of ours, never through a symlink."""
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
-        try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, flags, 0o600)
-        except OSError as exc:
-            raise ControlError(f"cannot open the lock file {path}: {exc.strerror}") from None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-            os.close(fd)
-            raise ControlError(f"the lock file {path} is not a file of yours; move it away")
-        return fd
-
-    def release(self) -> None:
-        """Let go of the lock (nothing happens when it is not held)."""
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        try:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-    def __enter__(self) -> Self:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
-
-
-def _read_pid(fd: int) -> int | None:
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
-        return int(text) if text else None
-    except (OSError, ValueError):
-        return None

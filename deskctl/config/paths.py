@@ -14,7 +14,10 @@ and `runtime_dir_note()` says why. The service and the client take the same path
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+from deskctl.errors import ControlError
 
 __all__ = ["config_dir", "runtime_dir", "runtime_dir_note", "settings_file", "state_dir"]
 
@@ -80,3 +83,33 @@ def runtime_dir() -> Path:
 def runtime_dir_note() -> str | None:
     """One sentence when `runtime_dir()` had to fall back to /tmp, else None."""
     return _runtime_dir()[1]
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` 0700, or check an existing one: a folder (not a symlink to one), ours, and
+    not writable by others."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+        os.chmod(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ControlError(f"cannot create the runtime folder {folder}: {exc.strerror}") from None
+    try:
+        info = os.lstat(folder)
+    except OSError as exc:
+        raise ControlError(f"cannot look at the runtime folder {folder}: {exc.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise ControlError(
+            f"the runtime folder {folder} is a symbolic link; refusing to follow it "
+            "(remove it, or set DESKCTL_RUNTIME_DIR)"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise ControlError(f"the runtime folder {folder} is not a folder")
+    if info.st_uid != os.geteuid():
+        raise ControlError(f"the runtime folder {folder} belongs to uid {info.st_uid}, not to you")
+    if info.st_mode & 0o022:
+        raise ControlError(
+            f"the runtime folder {folder} is writable by others; make it private (chmod 700) "
+            "or set DESKCTL_RUNTIME_DIR"
+        )

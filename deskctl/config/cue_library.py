@@ -2,7 +2,7 @@
 
 Design: shipped cues are the `deskctl/cues/*.toml` files inside the package (read through
 importlib.resources, so they work from a wheel); the user's are `config_dir()/cues/*.toml`.
-Each file is read by `deskctl.toml_files.read_toml` and parsed by `deskctl.core.cues.parse_cues`.
+Each file is read by `config.toml_files.read_toml` and parsed by `deskctl.core.cues.parse_cues`.
 A user cue with the id of a shipped one replaces it in place; new user cues follow the shipped
 ones. The same id twice among the shipped files, or twice among the user's files, is a
 `ConfigError` naming both files. Files are read in name order, so the library's order (and with
@@ -15,10 +15,10 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from deskctl import paths
+from deskctl.config import paths
+from deskctl.config.toml_files import read_toml
 from deskctl.core.cues import Cue, parse_cues
 from deskctl.errors import ConfigError
-from deskctl.toml_files import read_toml
 
 __all__ = ["load_cues", "shipped_cues", "user_cue_dir"]
 

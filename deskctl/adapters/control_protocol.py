@@ -1,9 +1,9 @@
 """What both ends of the control socket agree on: where it is, its commands, its longest line.
 
-Design: the server (`deskctl.control`) and the client (`deskctl.control_client`) import this
-module and nothing of each other. `deskctl status` loads it on its fast path, so it holds plain
-constants and imports only `os`; `deskctl.paths` (pathlib, platformdirs) is imported only when a
-path is asked for. The protocol itself is described in docs/control-socket.md.
+Design: the server (`adapters.control_server`) and the client (`adapters.control_client`)
+import this module and nothing of each other. `deskctl status` loads it on its fast path, so it
+holds plain constants and imports only `os`; `deskctl.config.paths` (pathlib, platformdirs) is
+imported only when a path is asked for. The protocol itself is described in docs/control-socket.md.
 """
 
 from __future__ import annotations
@@ -24,6 +24,6 @@ COMMANDS = frozenset(
 
 def socket_path() -> str:
     """Where the service's control socket lives: `runtime_dir()/control.sock`."""
-    from deskctl.paths import runtime_dir
+    from deskctl.config.paths import runtime_dir
 
     return os.path.join(runtime_dir(), SOCKET_NAME)

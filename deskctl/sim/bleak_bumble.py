@@ -1,7 +1,7 @@
 """A bleak backend over Bumble's virtual radio, so the real `BleakClient` talks to emulated desks.
 
 Design: a `BumbleRadio` is one in-process radio: Bumble's `LocalLink`, on which every party gets
-its own virtual controller. Desks (`deskctl.testing.ble_emulator.EmulatedDesk`) join it as
+its own virtual controller. Desks (`deskctl.sim.ble_emulator.EmulatedDesk`) join it as
 peripherals; the host's side is one shared central, "the adapter", powered on when first used.
 The radio hands out bleak backend classes bound to it: `radio.client_backend` (a
 `BaseBleakClient`) and `radio.scanner_backend` (a `BaseBleakScanner`), to be given to

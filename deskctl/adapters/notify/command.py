@@ -19,12 +19,12 @@ import os
 import signal
 from collections.abc import Sequence
 
+from deskctl.adapters.notify.notice import Channel, Notice
 from deskctl.errors import ConfigError
-from deskctl.notify.notice import Channel, Notice
 
 __all__ = ["CommandChannel", "notice_env"]
 
-log = logging.getLogger("deskctl.notify")
+log = logging.getLogger("deskctl.adapters.notify")
 
 _PREFIX = "DESKCTL_"
 _REAP_S = 5.0

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from deskctl.notify.notice import Channel, Notice, NoticeKind
-from deskctl.notify.text import log_text
+from deskctl.adapters.notify.notice import Channel, Notice, NoticeKind
+from deskctl.adapters.notify.text import log_text
 
 __all__ = ["LOGGER_NAME", "TerminalChannel"]
 
-LOGGER_NAME = "deskctl.notify"
+LOGGER_NAME = "deskctl.adapters.notify"
 
 _LEVEL = {
     NoticeKind.OBSTRUCTION: logging.WARNING,

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from deskctl import paths
+from deskctl.config import paths
 from deskctl.core.stats import Event, check_event
 from deskctl.errors import DeskError
 

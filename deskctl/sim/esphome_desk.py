@@ -47,11 +47,11 @@ from typing import Literal, Self
 
 import aiomqtt
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
+from deskctl.config.settings import MqttSettings
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.core.units import MM_PER_UNIT
 from deskctl.links.mqtt_broker import broker_client, broker_error
-from deskctl.settings import MqttSettings
 
 __all__ = ["STEP_S", "TICK_S", "EsphomeDesk", "EsphomeDeskModel"]
 

@@ -23,12 +23,12 @@ How it works:
 
 from __future__ import annotations
 
-from deskctl.notify.command import CommandChannel, notice_env
-from deskctl.notify.desktop import DesktopChannel
-from deskctl.notify.fanout import Notifiers, build_notifiers
-from deskctl.notify.notice import Channel, Notice, NoticeKind, OnAction
-from deskctl.notify.terminal import TerminalChannel
-from deskctl.notify.text import desktop_text, log_text
+from deskctl.adapters.notify.command import CommandChannel, notice_env
+from deskctl.adapters.notify.desktop import DesktopChannel
+from deskctl.adapters.notify.fanout import Notifiers, build_notifiers
+from deskctl.adapters.notify.notice import Channel, Notice, NoticeKind, OnAction
+from deskctl.adapters.notify.terminal import TerminalChannel
+from deskctl.adapters.notify.text import desktop_text, log_text
 
 __all__ = [
     "Channel",

@@ -33,11 +33,11 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from deskctl import paths
+from deskctl.config import paths
+from deskctl.config.files import shown_path
+from deskctl.config.toml_files import read_toml
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.errors import ConfigError
-from deskctl.files import shown_path
-from deskctl.toml_files import read_toml
 
 __all__ = [
     "DEFAULT_DESK",
@@ -311,7 +311,7 @@ def _warn_if_exposed(path: Path, data: dict[str, Any]) -> None:
     except OSError:
         return
     if mode & 0o077:
-        logging.getLogger("deskctl.settings").warning(
+        logging.getLogger("deskctl.config.settings").warning(
             "%s holds a password and others may read it; run: chmod 600 %s", path, path
         )
 

@@ -21,12 +21,12 @@ import contextvars
 import logging
 from typing import Any
 
-from deskctl.notify.notice import Channel, Notice, NoticeKind, OnAction
-from deskctl.notify.text import desktop_text
+from deskctl.adapters.notify.notice import Channel, Notice, NoticeKind, OnAction
+from deskctl.adapters.notify.text import desktop_text
 
 __all__ = ["DesktopChannel"]
 
-log = logging.getLogger("deskctl.notify")
+log = logging.getLogger("deskctl.adapters.notify")
 
 _BACKEND_LOGGER = "desktop_notifier.backends.base"
 _failures: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(

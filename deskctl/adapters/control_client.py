@@ -5,13 +5,13 @@ until the response with its id, handing progress lines to `on_progress` on the w
 its own connection, so a `stop` can go out while another call waits for a move. It is plain
 blocking code on the standard library (socket, json, os) because `deskctl status` against a
 running service must start as fast as `deskctl --help`: no asyncio, pydantic or rich here, and
-`deskctl.paths` (pathlib, platformdirs) only when no path is given. One deadline bounds the
+`deskctl.config.paths` (pathlib, platformdirs) only when no path is given. One deadline bounds the
 whole call. Before connecting it checks that the socket and its folder belong to the caller's own
 uid and that neither is a symbolic link (the service refuses the same, so both agree on the path).
 No socket, or a stale one nobody listens on, is `NoService`, so the CLI can fall back to talking
 to the desk directly; every other failure is a `ControlError` carrying one sentence and the exit
 code. The protocol is in docs/control-socket.md; what both ends share is in
-`deskctl.control_protocol`; the server is `deskctl.control`.
+`deskctl.adapters.control_protocol`; the server is `deskctl.adapters.control_server`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import socket
 import stat
 import time
 
-from deskctl.control_protocol import socket_path
+from deskctl.adapters.control_protocol import socket_path
 from deskctl.errors import ControlError, NoService
 
 TYPE_CHECKING = False  # typing itself is not imported at run time: this module must load fast

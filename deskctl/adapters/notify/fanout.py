@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
-from deskctl.notify.command import CommandChannel
-from deskctl.notify.desktop import DesktopChannel
-from deskctl.notify.notice import Channel, Notice, OnAction
-from deskctl.notify.terminal import TerminalChannel
+from deskctl.adapters.notify.command import CommandChannel
+from deskctl.adapters.notify.desktop import DesktopChannel
+from deskctl.adapters.notify.notice import Channel, Notice, OnAction
+from deskctl.adapters.notify.terminal import TerminalChannel
 
 __all__ = ["ChannelChoice", "Notifiers", "build_notifiers"]
 
-log = logging.getLogger("deskctl.notify")
+log = logging.getLogger("deskctl.adapters.notify")
 
 _Item = tuple[Notice, asyncio.Future[None] | None]
 

@@ -3,7 +3,7 @@
 Design: `EmulatedDesk` is one Bumble device (with its own virtual controller) on a `BumbleRadio`.
 Its GATT server carries the LINAK services of reference/PROTOCOL.md with the properties a real
 desk serves (bleak picks the write type from them when a client does not say); reads and writes go
-to a pure `DeskModel` (`deskctl.testing.desk_model`), which holds the controller's state and motor:
+to a pure `DeskModel` (`deskctl.sim.desk_model`), which holds the controller's state and motor:
     99fa0001 control        0002 COMMAND (write, write without response: 0x0c)
                             0003 ERROR (read, notify: 0x12)
     99fa0010 DPG            0011 DPG (read, write, write without response, notify: 0x1e)
@@ -45,7 +45,7 @@ from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from bumble.pairing import PairingConfig, PairingDelegate
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core.linak import (
     SERVICE_CONTROL,
     SERVICE_DPG,
@@ -54,8 +54,8 @@ from deskctl.core.linak import (
     Char,
 )
 from deskctl.errors import LinkError, ProtocolError
-from deskctl.testing.bleak_bumble import BumbleRadio
-from deskctl.testing.desk_model import DeskModel
+from deskctl.sim.bleak_bumble import BumbleRadio
+from deskctl.sim.desk_model import DeskModel
 
 __all__ = ["ADVERTISING_INTERVAL_MS", "EmulatedDesk"]
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import json
 
-from deskctl import paths
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
+from deskctl.config import paths
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.links.linak import LinakLink
-from deskctl.testing.desk_model import DeskModel
-from deskctl.testing.model_gatt import ModelGattClient
+from deskctl.sim.desk_model import DeskModel
+from deskctl.sim.model_gatt import ModelGattClient
 
 __all__ = ["SimLink"]
 
@@ -93,8 +93,8 @@ class SimBleLink(LinakLink):
         self, name: str, clock: Clock, *, min_mm: int, max_mm: int, height_mm: int = _START_MM
     ) -> None:
         from deskctl.links.ble import BleakGattClient
-        from deskctl.testing.ble_emulator import EmulatedDesk
-        from deskctl.testing.bleak_bumble import BumbleRadio
+        from deskctl.sim.ble_emulator import EmulatedDesk
+        from deskctl.sim.bleak_bumble import BumbleRadio
 
         self.radio = BumbleRadio()
         self.desk = EmulatedDesk(self.radio, DeskModel(height_mm=height_mm), clock=clock)

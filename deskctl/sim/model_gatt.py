@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from deskctl.clock import Clock
+from deskctl.clocks.clock import Clock
 from deskctl.core.linak import Char
 from deskctl.errors import LinkError
-from deskctl.testing.desk_model import DeskModel
+from deskctl.sim.desk_model import DeskModel
 
 __all__ = ["ModelGattClient"]
 

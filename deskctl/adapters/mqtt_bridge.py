@@ -51,7 +51,10 @@ import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from deskctl import __version__, paths
+from deskctl import __version__
+from deskctl.config import paths
+from deskctl.config.profile_library import find_profiles, load_profile
+from deskctl.config.settings import MqttSettings
 from deskctl.core.backoff import Backoff
 from deskctl.core.ha import (
     OFFLINE,
@@ -85,13 +88,11 @@ from deskctl.links.mqtt_broker import (
     tls_failed,
     warn_tls_insecure,
 )
-from deskctl.profile_library import find_profiles, load_profile
 from deskctl.service.core import Command, Service
-from deskctl.settings import MqttSettings
 
 __all__ = ["BridgeTiming", "MqttBridge", "run_bridge"]
 
-log = logging.getLogger("deskctl.bridge")
+log = logging.getLogger("deskctl.adapters.mqtt_bridge")
 
 _SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT: another client connected with this client id
 _MAKERS: dict[str, tuple[str | None, str]] = {

@@ -17,8 +17,8 @@ import tomllib
 from importlib.resources.abc import Traversable
 from typing import Any
 
+from deskctl.config.files import os_reason
 from deskctl.errors import ConfigError
-from deskctl.files import os_reason
 
 __all__ = ["MAX_BYTES", "TooLarge", "read_text", "read_toml"]
 

@@ -25,7 +25,7 @@ from deskctl.errors import InputError
 
 __all__ = ["local_tz"]
 
-log = logging.getLogger("deskctl.localzone")
+log = logging.getLogger("deskctl.clocks.localzone")
 
 _LOCALTIME = "/etc/localtime"
 _DEFAULT_RULES = ",M3.2.0,M11.1.0"  # glibc's rules for a DST zone that names none

@@ -22,8 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from deskctl.config.files import os_reason, shown_path, write_file
 from deskctl.errors import DeskError, InputError
-from deskctl.files import os_reason, shown_path, write_file
 
 __all__ = ["UNIT_NAME", "install", "uninstall", "unit_path", "unit_text"]
 
@@ -126,7 +126,7 @@ def uninstall() -> tuple[Path, bool, str | None]:
 
 def env_path() -> Path:
     """The unit's optional environment file: `DESKCTL_…=value` lines, e.g. the MQTT password."""
-    from deskctl.paths import config_dir
+    from deskctl.config.paths import config_dir
 
     return config_dir() / "deskctl.env"
 

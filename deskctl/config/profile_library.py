@@ -3,7 +3,7 @@
 Design: shipped profiles are the `deskctl/profiles/*.toml` files inside the package (read through
 importlib.resources, so they work from a wheel); a person's own are `config_dir()/profiles/*.toml`.
 A profile's name is its file's stem, so a user file `default.toml` shadows the shipped `default`.
-Each file is read by `deskctl.toml_files.read_toml` and parsed by
+Each file is read by `deskctl.config.toml_files.read_toml` and parsed by
 `deskctl.core.profile.parse_profile`; broken files raise `ConfigError` naming the file, the field
 and the problem, but only when that profile is loaded or validated (one broken file does not hide
 the others from `deskctl profile list`).
@@ -33,12 +33,12 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
-from deskctl import paths
+from deskctl.config import paths
+from deskctl.config.files import write_file
+from deskctl.config.toml_files import read_toml
 from deskctl.core.profile import Profile, parse_profile
 from deskctl.core.units import check_limits, format_height
 from deskctl.errors import ConfigError, HeightError
-from deskctl.files import write_file
-from deskctl.toml_files import read_toml
 
 __all__ = [
     "DEFAULT_PROFILE",

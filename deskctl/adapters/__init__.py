@@ -1,0 +1,1 @@
+"""The service's ways out: control socket, MQTT bridge, history store, notifiers, systemd."""

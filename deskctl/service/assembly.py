@@ -1,0 +1,135 @@
+"""The composition root: a `Service` with every configured desk, its link and its event sinks.
+
+Design: `build_service` turns the settings into a service (every configured desk, or one
+simulated desk with `simulate`), choosing each desk's link with `open_link` (the link's libraries
+are imported lazily, so a BLE-less machine never loads bleak) and wiring the history and notifier
+sinks it is given. It sits above the adapters (it wires them in) and below the CLI, so `deskctl
+run`, the tests and the benches build the service the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from deskctl.clocks.clock import Clock
+from deskctl.config.cue_library import load_cues
+from deskctl.config.profile_library import service_profile
+from deskctl.config.settings import DEFAULT_DESK, DeskSettings, MqttSettings, Settings
+from deskctl.errors import ConfigError
+from deskctl.links.base import DeskLink
+from deskctl.service.core import Service
+from deskctl.service.desk import DeskRunner
+from deskctl.service.events import HistorySink, NoticeSink
+
+if TYPE_CHECKING:
+    from deskctl.adapters.history_store import Store
+    from deskctl.adapters.notify import Notifiers
+    from deskctl.core.profile import Profile
+    from deskctl.service.core import EventSink
+
+__all__ = ["build_service", "open_link", "simulated_start"]
+
+
+def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
+    """Just before the first working range of today, or of the next working day."""
+    from deskctl.core.planner import working_spans
+
+    for offset in range(8):
+        day = today.astimezone(tz).date() + timedelta(days=offset)
+        spans = working_spans(profile, day, tz)
+        if spans:
+            return spans[0][0] - timedelta(seconds=profile.warn_s + 10)
+    return today
+
+
+def build_service(
+    settings: object,
+    tz: tzinfo,
+    *,
+    simulate: bool,
+    time_scale: float,
+    start_at: datetime | None,
+    sim: str = "model",
+    store: Store | None = None,
+    notifiers: Notifiers | None = None,
+) -> Service:
+    """The service with every desk added (links not yet connected)."""
+    if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
+        raise TypeError("settings")
+    desks = dict(settings.desks)
+    if simulate:
+        desks = desks or {DEFAULT_DESK: DeskSettings()}
+        desks = {n: d.model_copy(update={"link": "sim", "sim": sim}) for n, d in desks.items()}
+    if not desks:
+        from deskctl.config.settings import settings_path
+
+        raise ConfigError(
+            f"no desk is configured; add one to {settings_path()} or run with --simulate"
+        )
+    profiles = {name: service_profile(name, desk.profile) for name, desk in desks.items()}
+    if simulate:
+        first = next(iter(profiles.values()))
+        wall = datetime.now(tz)
+        clock = Clock(scale=time_scale, start=start_at or simulated_start(first, wall, tz), tz=tz)
+    else:
+        clock = Clock(tz=tz)
+    sinks: list[EventSink] = []
+    if notifiers is not None:
+        sinks.append(NoticeSink(notifiers))
+    if store is not None:
+        sinks.append(HistorySink(store))
+    service = Service(clock, sinks=sinks, store=store)
+    cues = load_cues()
+    for name, desk in desks.items():
+        link = open_link(name, desk, clock, broker=settings.mqtt)
+        runner = DeskRunner(
+            name,
+            link,
+            profiles[name],
+            clock=clock,
+            tz=tz,
+            cues=cues,
+            emit=service.emitter(name),
+            post=service.post,
+        )
+        service.add_desk(runner)
+    return service
+
+
+def open_link(
+    name: str, desk: DeskSettings, clock: Clock, *, broker: MqttSettings | None = None
+) -> DeskLink:
+    """A link for desk `name`; not yet connected (use `async with`).
+
+    `broker` is `Settings.mqtt`, for desks with link = "mqtt"; without one they use a broker on
+    localhost:1883.
+    """
+    if desk.link == "sim" and desk.sim == "model":
+        from deskctl.sim.links import SimLink
+
+        return SimLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    if desk.link == "sim":
+        from deskctl.sim.links import SimBleLink
+
+        return SimBleLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    if desk.link == "ble" and desk.address:
+        from deskctl.links.ble import BleakGattClient
+        from deskctl.links.linak import LinakLink
+
+        gatt = BleakGattClient(desk.address, timeout_s=desk.connect_timeout_s, pair=desk.pair)
+        return LinakLink(
+            name,
+            gatt,
+            clock,
+            min_mm=desk.min_mm,
+            max_mm=desk.max_mm,
+            calibration_mm=desk.calibration_mm,
+        )
+    if desk.link == "mqtt" and desk.mqtt is not None:
+        from deskctl.links.mqtt_desk import MqttDeskLink
+
+        return MqttDeskLink(
+            name, broker or MqttSettings(), desk.mqtt, clock, min_mm=desk.min_mm, max_mm=desk.max_mm
+        )
+    raise ConfigError(f"desk {name!r}: link {desk.link!r} is not available in this version")
