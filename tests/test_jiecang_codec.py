@@ -92,7 +92,7 @@ def test_memory_slots_one_to_four_and_nothing_else() -> None:
 )
 def test_reports_from_the_vectors(frame: str, report: object) -> None:
     parser = ReportParser()
-    assert parser.feed(wire(frame)) == [report]
+    assert parser.reports(wire(frame)) == [report]
     assert (parser.dropped, parser.skipped_bytes) == (0, 0)
 
 
@@ -115,47 +115,47 @@ def test_the_range_rule_guesses_the_unit_only_where_it_is_unambiguous(
 
 def test_the_wrong_checksum_seen_in_the_wild_is_dropped_and_counted() -> None:
     parser = ReportParser()
-    assert parser.feed(wire("F1 F1 2B 00 27 7E")) == []
+    assert parser.reports(wire("F1 F1 2B 00 27 7E")) == []
     assert parser.dropped == 1
 
 
 def test_several_frames_in_one_notification() -> None:
     two = wire("F2 F2 01 03 05 06 07 16 7E F2 F2 0E 01 00 0F 7E")
-    assert ReportParser().feed(two) == [HeightReport(1286), UnitReport(DisplayUnit.CM)]
+    assert ReportParser().reports(two) == [HeightReport(1286), UnitReport(DisplayUnit.CM)]
 
 
 def test_a_frame_split_across_notifications_is_whole_once_the_rest_arrives() -> None:
     parser = ReportParser()
     frame = wire("F2 F2 07 04 05 14 02 8A B0 7E")
     for cut in range(1, len(frame)):
-        assert parser.feed(frame[:cut]) == []
-        assert parser.feed(frame[cut:]) == [LimitsReport(1300, 650)]
+        assert parser.reports(frame[:cut]) == []
+        assert parser.reports(frame[cut:]) == [LimitsReport(1300, 650)]
     assert parser.dropped == 0
 
 
 def test_garbage_before_a_frame_is_skipped() -> None:
     parser = ReportParser()
-    assert parser.feed(wire("00 7E F2 13 F2 F2 01 03 05 06 07 16 7E")) == [HeightReport(1286)]
+    assert parser.reports(wire("00 7E F2 13 F2 F2 01 03 05 06 07 16 7E")) == [HeightReport(1286)]
     assert parser.skipped_bytes == 4
 
 
 def test_a_payload_holding_7e_is_read_by_its_length() -> None:
     frame = encode(Op.MOVE_TO, bytes((0x7E, 0x7E)))  # a command frame: F1 F1 is taken too
-    assert ReportParser().feed(frame) == [UnknownReport(0x1B, b"\x7e\x7e")]
+    assert ReportParser().reports(frame) == [UnknownReport(0x1B, b"\x7e\x7e")]
 
 
 def test_a_bad_frame_does_not_hide_the_good_one_behind_it() -> None:
     bad = wire("F2 F2 01 03 05 06 07 99 7E")
     good = wire("F2 F2 01 03 05 07 07 17 7E")
     parser = ReportParser()
-    assert parser.feed(bad + good) == [HeightReport(1287)]
+    assert parser.reports(bad + good) == [HeightReport(1287)]
     assert parser.dropped == 1
 
 
 def test_a_sync_pair_in_noise_with_a_huge_length_does_not_stall_the_parser() -> None:
     parser = ReportParser()
-    assert parser.feed(wire("F2 F2 01 FF")) == []
-    assert parser.feed(wire("F2 F2 01 03 05 06 07 16 7E")) == [HeightReport(1286)]
+    assert parser.reports(wire("F2 F2 01 FF")) == []
+    assert parser.reports(wire("F2 F2 01 03 05 06 07 16 7E")) == [HeightReport(1286)]
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_a_sync_pair_in_noise_with_a_huge_length_does_not_stall_the_parser() -> 
 def test_errors_name_what_the_display_shows_and_say_what_to_do(
     frame: str, report: ErrorReport, name: str
 ) -> None:
-    assert ReportParser().feed(wire(frame)) == [report]
+    assert ReportParser().reports(wire(frame)) == [report]
     assert report.name == name
     assert name in report.sentence
 
@@ -181,7 +181,7 @@ def test_h01_says_the_motor_needs_about_sixteen_minutes() -> None:
 
 def test_memories_reset_and_unknown_reports() -> None:
     frames = wire("F2 F2 27 02 04 6A 97 7E F2 F2 04 00 04 7E F2 F2 40 00 40 7E F2 F2 33 00 33 7E")
-    assert ReportParser().feed(frames) == [
+    assert ReportParser().reports(frames) == [
         MemoryReport(3, 1130),
         ResetReport(),
         ResetReport(),

@@ -7,11 +7,12 @@ Design (facts: ../shared/reference/JIECANG.md, docs/desks.md):
 - `Op` names every command deskctl may send, and `encode` takes nothing else: reset, calibration
   and limit setting (`HAZARDOUS_OPS`) cannot be encoded, so no code path can send them; no other
   module builds a frame (tests/test_jiecang_codec.py checks the source tree).
-- `ReportParser.feed(chunk)` takes notification bytes as they come (several frames in one, one
-  frame split across two, garbage before a frame) and returns the whole reports found, by the
-  length byte (a payload may hold 7E); a frame with a wrong checksum or end byte is dropped and
-  counted, and the parser resynchronises on the next sync pair. It never raises: a radio cannot
-  make it fail.
+- `FrameReader.feed(chunk)` takes bytes as they come (several frames in one, one frame split
+  across two, garbage before a frame) and returns the whole frames found, by the length byte (a
+  payload may hold 7E); a frame with a wrong checksum or end byte is dropped and counted, and the
+  reader resynchronises on the next sync pair. It never raises: a radio cannot make it fail, and
+  it never holds more than one frame's worth of bytes. `ReportParser.reports(chunk)` decodes
+  them (the emulated desk reads its commands with a `FrameReader` too).
 - Heights in reports are tenths of the display unit (mm with a cm display, 0.1 in with an inch
   one); `DisplayUnit` converts, `guess_unit` applies the range rule when report 0E is missing.
   Limits (report 07) are always millimetres.
@@ -38,6 +39,7 @@ __all__ = [
     "VARIANTS",
     "DisplayUnit",
     "ErrorReport",
+    "FrameReader",
     "HeightReport",
     "LimitsReport",
     "MemoryReport",
@@ -51,6 +53,7 @@ __all__ = [
     "checksum",
     "encode",
     "encode_move_to",
+    "encode_report",
     "find_variant",
     "guess_unit",
     "is_jiecang_service",
@@ -64,7 +67,6 @@ REPORT_SYNC = 0xF2
 END = 0x7E
 MAX_PAYLOAD = 16  # the longest known report carries 4 bytes; a longer LEN is noise, not a frame
 MOVE_TO_MAX = 0xFFFF
-_BUFFER_MAX = 512  # what the parser keeps while waiting for the rest of a frame
 
 
 class Op(enum.IntEnum):
@@ -123,6 +125,13 @@ def encode(op: Op, payload: bytes = b"", *, swapped: bool = False) -> bytes:
         raise ProtocolError(f"a Jiecang command carries at most {MAX_PAYLOAD} bytes")
     sync = REPORT_SYNC if swapped else COMMAND_SYNC
     return bytes((sync, sync, op, len(payload), *payload, checksum(op, payload), END))
+
+
+def encode_report(op: int, payload: bytes = b"") -> bytes:
+    """One report frame, as a box sends it (for the emulated desks)."""
+    if not 0 <= op <= 0xFF or len(payload) > MAX_PAYLOAD:
+        raise ProtocolError("a Jiecang report has a one-byte op and at most 16 bytes")
+    return bytes((REPORT_SYNC, REPORT_SYNC, op, len(payload), *payload, checksum(op, payload), END))
 
 
 class DisplayUnit(enum.Enum):
@@ -255,17 +264,17 @@ def _decode(op: int, payload: bytes) -> Report:
 
 
 @dataclass
-class ReportParser:
-    """Reports out of notification bytes, whatever way the radio cut or joined them."""
+class FrameReader:
+    """Whole frames `(op, payload)` out of bytes, whatever way the radio cut or joined them."""
 
     dropped: int = 0  # frames with a wrong checksum or end byte
     skipped_bytes: int = 0  # bytes that were no part of a frame
     _buffer: bytearray = field(default_factory=bytearray, repr=False)
 
-    def feed(self, chunk: bytes) -> list[Report]:
+    def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
         buf = self._buffer
         buf += chunk
-        reports: list[Report] = []
+        frames: list[tuple[int, bytes]] = []
         while True:
             start = _sync_at(buf)
             if start < 0:  # keep a last byte that may begin a sync pair
@@ -287,16 +296,21 @@ class ReportParser:
                 self.dropped += 1
                 self._skip(1)
                 continue
-            reports.append(_decode(op, payload))
+            frames.append((op, payload))
             del buf[:size]
-        if len(buf) > _BUFFER_MAX:  # cannot happen with MAX_PAYLOAD; a bound all the same
-            self._skip(len(buf))
-        return reports
+        return frames
 
     def _skip(self, n: int) -> None:
         if n > 0:
             self.skipped_bytes += n
             del self._buffer[:n]
+
+
+class ReportParser(FrameReader):
+    """Reports out of notification bytes (`FrameReader`'s frames, decoded)."""
+
+    def reports(self, chunk: bytes) -> list[Report]:
+        return [_decode(op, payload) for op, payload in self.feed(chunk)]
 
 
 def _sync_at(buf: bytearray) -> int:

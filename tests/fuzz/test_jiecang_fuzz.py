@@ -18,15 +18,11 @@ from deskctl.core.jiecang import (
     Report,
     ReportParser,
     UnitReport,
-    checksum,
+    encode_report,
 )
 from tests.faults.tally import counter
 
 TALLY = counter(__name__)
-
-
-def report_frame(op: int, payload: bytes) -> bytes:
-    return bytes((0xF2, 0xF2, op, len(payload), *payload, checksum(op, payload), 0x7E))
 
 
 REPORTS: dict[str, tuple[int, bytes, Report]] = {
@@ -47,7 +43,7 @@ def test_any_bytes_cut_anywhere_never_make_the_parser_raise(data: bytes, points:
     TALLY.tried()
     parser = ReportParser()
     for chunk in cut(data, points):
-        assert isinstance(parser.feed(chunk), list)
+        assert isinstance(parser.reports(chunk), list)
 
 
 @settings(max_examples=400, deadline=None)
@@ -65,11 +61,11 @@ def test_good_frames_among_noise_come_out_whole_in_order_and_once(
 ) -> None:
     TALLY.tried()
     stream = (
-        b"".join(noise[i] + report_frame(*REPORTS[name][:2]) for i, name in enumerate(frames))
+        b"".join(noise[i] + encode_report(*REPORTS[name][:2]) for i, name in enumerate(frames))
         + noise[-1]
     )
     parser = ReportParser()
-    found = [r for chunk in cut(stream, points) for r in parser.feed(chunk)]
+    found = [r for chunk in cut(stream, points) for r in parser.reports(chunk)]
     assert found == [REPORTS[name][2] for name in frames]
     assert parser.dropped == 0
 
@@ -78,7 +74,7 @@ def test_good_frames_among_noise_come_out_whole_in_order_and_once(
 @given(flip_at=st.integers(2, 8), bit=st.integers(0, 7))
 def test_a_flipped_bit_never_becomes_a_different_height(flip_at: int, bit: int) -> None:
     TALLY.fault()
-    frame = bytearray(report_frame(0x01, bytes((0x04, 0x6A, 0x07))))
+    frame = bytearray(encode_report(0x01, bytes((0x04, 0x6A, 0x07))))
     frame[flip_at] ^= 1 << bit
-    reports = ReportParser().feed(bytes(frame))
+    reports = ReportParser().reports(bytes(frame))
     assert all(r == HeightReport(1130) or not isinstance(r, HeightReport) for r in reports)
