@@ -6,6 +6,7 @@
     │   ├── DurationError        a duration that cannot be parsed
     │   └── ConfigError          a broken settings, profile or cue file (names file and field)
     ├── ProtocolError            bytes from a desk that do not fit the protocol
+    ├── CalendarError            a calendar that cannot be read or parsed (its last good copy stays)
     ├── IllegalTransition        an event a state machine cannot take now (exit 2); unchanged
     ├── ControlError             the service refused a request (its exit code), or cannot be reached
     │   ├── NoService            no service listens on the control socket (none, or a stale one)
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyRunning",
+    "CalendarError",
     "ConfigError",
     "ControlError",
     "DeskError",
@@ -68,6 +70,10 @@ class ConfigError(InputError):
 
 class ProtocolError(DeskctlError):
     """Bytes from a desk that do not fit the protocol."""
+
+
+class CalendarError(DeskctlError):
+    """A calendar that cannot be read or parsed; the last good copy stays in force."""
 
 
 class IllegalTransition(DeskctlError):
