@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from deskctl.adapters.calendar import CalendarSource, parse_meetings
-from deskctl.core.meetings import Meeting, meeting_at, merge, next_meeting
+from deskctl.core.meetings import Meeting, around_meetings, meeting_at, merge, next_meeting
 from deskctl.errors import CalendarError
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -68,8 +68,8 @@ WEEK = ics(
 )  # fmt: skip
 
 
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, 30, hour, minute, tzinfo=BERLIN) + timedelta(days=day)
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 11, 30, hour, minute, second, tzinfo=BERLIN) + timedelta(days=day)
 
 
 def test_a_week_of_meetings_with_repeats_a_cancelled_and_a_moved_instance() -> None:
@@ -205,3 +205,27 @@ def test_utc_and_zones_agree() -> None:
     (review,) = parse_meetings(ics(REVIEW_UTC), MONDAY, MONDAY + timedelta(days=1), BERLIN)
     assert review.start == datetime(2026, 11, 30, 13, tzinfo=UTC)
     assert review.start.date() == date(2026, 11, 30)
+
+
+HOLDS = merge([Meeting(at(0, 10), at(0, 11), "Planning"), Meeting(at(0, 14), at(0, 15), "Review")])
+
+
+@pytest.mark.parametrize(
+    ("due", "now", "warn_s", "moved"),
+    [
+        # not in a meeting: stays
+        (at(0, 9, 30), at(0, 9), 60.0, None),
+        (at(0, 11), at(0, 9), 60.0, None),  # the meeting's end is free
+        # due inside, warning still possible before it: just before the meeting
+        (at(0, 10, 20), at(0, 9), 60.0, (at(0, 9, 59), True)),
+        (at(0, 10, 20), at(0, 9, 58), 60.0, (at(0, 9, 59), True)),  # warned at 9:58 exactly
+        # too late to warn in full before it: at its end
+        (at(0, 10, 20), at(0, 9, 58, 1), 60.0, (at(0, 11), False)),
+        (at(0, 14, 59), at(0, 14, 30), 60.0, (at(0, 15), False)),  # in it already
+    ],
+)
+def test_a_change_due_in_a_meeting_moves_before_or_after_it(
+    due: datetime, now: datetime, warn_s: float, moved: tuple[datetime, bool] | None
+) -> None:
+    found = around_meetings(HOLDS, due, now, warn_s)
+    assert (None if found is None else (found.at, found.before)) == moved
