@@ -14,10 +14,10 @@ from deskctl.core.move import (
     ManualEvent,
     MoveConfig,
     MoveController,
-    Outcome,
     Phase,
     Write,
 )
+from deskctl.core.vocab import Outcome
 from deskctl.errors import (
     ConfigError,
     HeightError,

@@ -14,7 +14,8 @@ import pytest
 
 from deskctl.core.esphome import DeskTopics, MoveToCommander, Publish
 from deskctl.core.landing import Decision, LandingConfig, LandingMachine, Phase
-from deskctl.core.move import ManualEvent, Outcome
+from deskctl.core.move import ManualEvent
+from deskctl.core.vocab import Outcome
 from deskctl.errors import (
     ConfigError,
     IllegalTransition,

@@ -24,6 +24,7 @@ from deskctl.core.planner import (
     working_spans,
 )
 from deskctl.core.profile import Profile, parse_profile
+from deskctl.core.vocab import Posture
 from deskctl.errors import ConfigError
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -89,9 +90,9 @@ def test_a_monday_of_each_shipped_profile(
     name: str, sit_min: int, stand_min: int, away_min: int, longest_sit_min: int, changes: int
 ) -> None:
     blocks = plan_day(load_profile(name), MONDAY, BERLIN, picker=ByChange())
-    minutes = {p: time_in(blocks, p) // timedelta(minutes=1) for p in ("sit", "stand", "away")}
+    minutes = {p: time_in(blocks, p) // timedelta(minutes=1) for p in Posture}
     assert minutes == {"sit": sit_min, "stand": stand_min, "away": away_min}
-    assert longest_bout(blocks, "sit") == timedelta(minutes=longest_sit_min)
+    assert longest_bout(blocks, Posture.SIT) == timedelta(minutes=longest_sit_min)
     assert sum(b.change is not None for b in blocks) == changes
     assert all((b.cue is None) == (b.change is None) for b in blocks)
 
@@ -454,9 +455,9 @@ def test_the_json_form_is_the_one_design_md_gives() -> None:
 
 def test_bouts_join_adjacent_blocks_of_one_posture_only() -> None:
     blocks = plan_day(make(cycle=cycle(("sit", 20), ("sit", 15), ("stand", 5))), MONDAY, BERLIN)
-    assert longest_bout(blocks, "sit") == timedelta(minutes=35)
-    assert longest_bout(blocks, "stand") == timedelta(minutes=5)
-    assert longest_bout(blocks, "away") == timedelta()
+    assert longest_bout(blocks, Posture.SIT) == timedelta(minutes=35)
+    assert longest_bout(blocks, Posture.STAND) == timedelta(minutes=5)
+    assert longest_bout(blocks, Posture.AWAY) == timedelta()
 
 
 # --- property: any valid profile gives a sane day ----------------------------------------------

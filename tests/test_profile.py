@@ -18,6 +18,7 @@ from deskctl.config.profile_library import (
 )
 from deskctl.core.cues import Area, Kind
 from deskctl.core.profile import Hours, Profile, parse_profile
+from deskctl.core.vocab import Posture
 from deskctl.errors import ConfigError, InputError
 
 MINIMAL: dict[str, Any] = {"sit": "72cm", "stand": "110cm"}
@@ -81,7 +82,7 @@ def test_full_profile_with_split_hours_per_weekday_overrides_and_cue_taste() -> 
     assert profile.prefer_areas == (Area.NECK, Area.HIPS)
     assert profile.prefer_kinds == (Kind.STRETCH,)
     assert profile.confirm is True
-    assert profile.height_for("away") is None
+    assert profile.height_for(Posture.AWAY) is None
 
 
 def test_a_range_may_end_at_midnight() -> None:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from deskctl.config.profile_library import load_profile
 from deskctl.core.cues import Area, Change, Cue, Kind
 from deskctl.core.planner import Block
-from deskctl.core.profile import Posture, Profile, parse_profile
+from deskctl.core.profile import Profile, parse_profile
 from deskctl.core.schedule import (
     Action,
     AskConfirm,
@@ -30,19 +30,19 @@ from deskctl.core.schedule import (
     Move,
     Replanned,
     Scheduler,
-    ScheduleState,
     ShowCue,
     Warn,
 )
+from deskctl.core.vocab import Posture, ScheduleState
 from deskctl.errors import IllegalTransition
 
 TZ = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 11, 30)
 DEFAULT = load_profile("default")  # 30 sit / 15 stand, 09:00-12:30 and 13:30-17:30, warn 30 s
 CHANGE_TO: dict[Posture, Change] = {
-    "sit": Change.TO_SIT,
-    "stand": Change.TO_STAND,
-    "away": Change.AWAY,
+    Posture.SIT: Change.TO_SIT,
+    Posture.STAND: Change.TO_STAND,
+    Posture.AWAY: Change.AWAY,
 }
 
 

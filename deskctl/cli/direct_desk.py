@@ -171,6 +171,7 @@ class _DirectMove:
 
     def status(self) -> dict[str, Any]:
         from deskctl.core.posture import posture_of
+        from deskctl.core.vocab import ScheduleState
 
         height_mm = self.link.height_mm
         posture = None
@@ -185,7 +186,7 @@ class _DirectMove:
             "connected": self.link.connected,
             "target_mm": self.target_mm,
             "simulated": self.link.simulated,
-            "schedule": "off",
+            "schedule": ScheduleState.OFF,
             "service": False,
         }
 

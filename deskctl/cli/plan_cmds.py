@@ -17,13 +17,14 @@ import typer
 
 from deskctl.cli._app import app
 from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, say, warn_health
+from deskctl.core.vocab import Posture
 
 if TYPE_CHECKING:
-    from datetime import date, datetime, tzinfo
+    from datetime import date, datetime, timedelta, tzinfo
 
     from deskctl.config.settings import DeskSettings
     from deskctl.core.planner import Block
-    from deskctl.core.profile import Posture, Profile
+    from deskctl.core.profile import Profile
 
 profile_app = typer.Typer(
     name="profile",
@@ -123,9 +124,9 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from deskctl.core.planner import longest_bout, time_in, working_spans
+    from deskctl.core.planner import working_spans
     from deskctl.core.profile import DAY_NAMES
-    from deskctl.core.units import format_duration, format_height
+    from deskctl.core.units import format_height
 
     console = Console(highlight=False)
     console.print(
@@ -176,12 +177,26 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
         )
     console.print(table)
     changes = sum(1 for b in blocks if b.change is not None)
+    sit, longest, stand, away = _time_in_words(blocks)
     console.print(
-        f"sitting {format_duration(time_in(blocks, 'sit').total_seconds())} "
-        f"(longest {format_duration(longest_bout(blocks, 'sit').total_seconds())}) · "
-        f"standing {format_duration(time_in(blocks, 'stand').total_seconds())} · "
-        f"away {format_duration(time_in(blocks, 'away').total_seconds())} · {changes} changes",
+        f"sitting {sit} (longest {longest}) · standing {stand} · away {away} · {changes} changes",
         soft_wrap=True,
+    )
+
+
+def _time_in_words(blocks: list[Block]) -> tuple[str, str, str, str]:
+    """Sitting, the longest sitting bout, standing and away in a day's blocks, in words."""
+    from deskctl.core.planner import longest_bout, time_in
+    from deskctl.core.units import format_duration
+
+    def words(span: timedelta) -> str:
+        return format_duration(span.total_seconds())
+
+    return (
+        words(time_in(blocks, Posture.SIT)),
+        words(longest_bout(blocks, Posture.SIT)),
+        words(time_in(blocks, Posture.STAND)),
+        words(time_in(blocks, Posture.AWAY)),
     )
 
 
@@ -259,7 +274,7 @@ def profile_show(name: Annotated[str, typer.Argument(help="The profile's name.")
 def _describe(profile: Profile, source: str) -> list[str]:
     from datetime import UTC, date, timedelta
 
-    from deskctl.core.planner import longest_bout, plan_day, time_in
+    from deskctl.core.planner import plan_day
     from deskctl.core.profile import DAY_NAMES
     from deskctl.core.units import format_duration, format_height
 
@@ -285,12 +300,8 @@ def _describe(profile: Profile, source: str) -> list[str]:
     if usual:
         monday = date(2024, 1, 1)
         blocks = plan_day(profile, monday + timedelta(days=usual[0]), UTC)
-        lines.append(
-            f"a day:    sitting {format_duration(time_in(blocks, 'sit').total_seconds())} "
-            f"(longest {format_duration(longest_bout(blocks, 'sit').total_seconds())}), "
-            f"standing {format_duration(time_in(blocks, 'stand').total_seconds())}, "
-            f"away {format_duration(time_in(blocks, 'away').total_seconds())}"
-        )
+        sit, longest, stand, away = _time_in_words(blocks)
+        lines.append(f"a day:    sitting {sit} (longest {longest}), standing {stand}, away {away}")
     return lines
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, date, timedelta
 from deskctl.core.planner import longest_bout, plan_day, time_in
 from deskctl.core.profile import Profile
 from deskctl.core.units import format_duration
+from deskctl.core.vocab import Posture
 
 __all__ = ["MAX_SITTING_BOUT", "MAX_STANDING_PER_DAY", "profile_warnings"]
 
@@ -36,8 +37,8 @@ def profile_warnings(profile: Profile) -> list[str]:
     most_standing = timedelta()
     for weekday in sorted(profile.weekdays):
         blocks = plan_day(profile, _REFERENCE_MONDAY + timedelta(days=weekday), UTC)
-        longest_sitting = max(longest_sitting, longest_bout(blocks, "sit"))
-        most_standing = max(most_standing, time_in(blocks, "stand"))
+        longest_sitting = max(longest_sitting, longest_bout(blocks, Posture.SIT))
+        most_standing = max(most_standing, time_in(blocks, Posture.STAND))
     warnings: list[str] = []
     if longest_sitting > MAX_SITTING_BOUT:
         warnings.append(

@@ -39,8 +39,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
-from deskctl.core.move import ManualEvent, Outcome, outcome_error
+from deskctl.core.move import ManualEvent, outcome_error
 from deskctl.core.units import format_height
+from deskctl.core.vocab import Outcome
 from deskctl.errors import ConfigError, DeskError, IllegalTransition
 
 __all__ = ["Commander", "Decision", "LandingConfig", "LandingMachine", "Phase"]

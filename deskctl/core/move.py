@@ -51,6 +51,7 @@ from deskctl.core.linak import (
     encode_target,
 )
 from deskctl.core.units import format_duration, format_height
+from deskctl.core.vocab import Outcome
 from deskctl.errors import (
     ConfigError,
     DeskError,
@@ -69,7 +70,6 @@ __all__ = [
     "ManualEvent",
     "MoveConfig",
     "MoveController",
-    "Outcome",
     "Phase",
     "Write",
     "outcome_error",
@@ -141,15 +141,6 @@ _WAKE = Write(Char.COMMAND, Command.WAKE.value)
 _STOP = Write(Char.COMMAND, Command.STOP.value)
 _CANCEL = Write(Char.REFERENCE_INPUT, CANCEL_TARGET)
 _STOP_WRITES = (_STOP, _CANCEL)
-
-
-class Outcome(enum.Enum):
-    ARRIVED = "arrived"
-    OBSTRUCTION = "obstruction"
-    MANUAL_PRESS = "manual_press"
-    TIMEOUT = "timeout"
-    STOPPED = "stopped"
-    LINK_LOST = "link_lost"
 
 
 class Phase(enum.Enum):

@@ -31,8 +31,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from deskctl.core.cues import Change, Cue, CuePicker
-from deskctl.core.profile import Hours, Posture, Profile
+from deskctl.core.profile import Hours, Profile
 from deskctl.core.units import format_height
+from deskctl.core.vocab import Posture
 from deskctl.errors import ConfigError
 
 __all__ = [
@@ -50,9 +51,9 @@ __all__ = [
 ]
 
 CHANGE_TO: dict[Posture, Change] = {
-    "sit": Change.TO_SIT,
-    "stand": Change.TO_STAND,
-    "away": Change.AWAY,
+    Posture.SIT: Change.TO_SIT,
+    Posture.STAND: Change.TO_STAND,
+    Posture.AWAY: Change.AWAY,
 }
 
 

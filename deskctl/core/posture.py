@@ -6,14 +6,12 @@ it sitting. One rule, used for reports, manual moves and stats alike.
 
 from __future__ import annotations
 
-from typing import Literal
+from deskctl.core.vocab import DeskPosture, Posture
 
-__all__ = ["Posture", "posture_of"]
-
-Posture = Literal["sit", "stand"]
+__all__ = ["posture_of"]
 
 
-def posture_of(height_mm: int, sit_mm: int, stand_mm: int) -> Posture:
-    """`'stand'` at or above the midpoint of `sit_mm` and `stand_mm`, else `'sit'`."""
+def posture_of(height_mm: int, sit_mm: int, stand_mm: int) -> DeskPosture:
+    """`Posture.STAND` at or above the midpoint of `sit_mm` and `stand_mm`, else `Posture.SIT`."""
     low, high = sorted((sit_mm, stand_mm))
-    return "stand" if 2 * height_mm >= low + high else "sit"
+    return Posture.STAND if 2 * height_mm >= low + high else Posture.SIT

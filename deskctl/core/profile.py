@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -38,20 +38,17 @@ from pydantic_core import ErrorDetails
 
 from deskctl.core.cues import Area, Kind
 from deskctl.core.units import format_height, parse_height_mm
+from deskctl.core.vocab import Posture
 from deskctl.errors import ConfigError, HeightError
 
 __all__ = [
     "DAY_NAMES",
-    "POSTURES",
     "CycleStep",
     "Hours",
-    "Posture",
     "Profile",
     "parse_profile",
 ]
 
-Posture = Literal["sit", "stand", "away"]
-POSTURES: tuple[Posture, ...] = ("sit", "stand", "away")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -208,7 +205,10 @@ class CycleStep(BaseModel):
     minutes: int = Field(gt=0, le=240)
 
 
-_DEFAULT_CYCLE = (CycleStep(posture="sit", minutes=30), CycleStep(posture="stand", minutes=15))
+_DEFAULT_CYCLE = (
+    CycleStep(posture=Posture.SIT, minutes=30),
+    CycleStep(posture=Posture.STAND, minutes=15),
+)
 _DEFAULT_HOURS = (Hours(9 * 60, 12 * 60 + 30), Hours(13 * 60 + 30, 17 * 60 + 30))
 
 
@@ -285,9 +285,9 @@ class Profile(BaseModel):
 
     def height_for(self, posture: Posture) -> int | None:
         """The desk height for a posture; None for `away` (the desk stays where it is)."""
-        if posture == "sit":
+        if posture is Posture.SIT:
             return self.sit_mm
-        if posture == "stand":
+        if posture is Posture.STAND:
             return self.stand_mm
         return None
 

@@ -48,8 +48,9 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from deskctl.core.cues import Cue
 from deskctl.core.planner import Block, wall_time, working_spans
-from deskctl.core.profile import Posture, Profile
+from deskctl.core.profile import Profile
 from deskctl.core.units import format_height
+from deskctl.core.vocab import Posture, ScheduleState
 from deskctl.errors import IllegalTransition
 
 __all__ = [
@@ -59,7 +60,6 @@ __all__ = [
     "Held",
     "Move",
     "Replanned",
-    "ScheduleState",
     "Scheduler",
     "ShowCue",
     "Upcoming",
@@ -68,14 +68,6 @@ __all__ = [
 
 # plans a day: (profile, day, tz, now, posture_now) -> blocks
 PlanFn = Callable[[Profile, date, tzinfo, datetime | None, Posture | None], list[Block]]
-
-
-class ScheduleState(enum.StrEnum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    INHIBITED = "inhibited"
-    OFF_HOURS = "off_hours"
-    OFF = "off"
 
 
 class Stage(enum.StrEnum):
@@ -483,7 +475,7 @@ class Scheduler:
         self.held = None
         kept = self.posture or self._posture_before(block)
         last = block
-        for later in self.blocks if kept in ("sit", "stand") else ():
+        for later in self.blocks if kept in (Posture.SIT, Posture.STAND) else ():
             if later.start <= last.start:
                 continue
             if later.start != last.end or (later.change is not None and later.posture != kept):

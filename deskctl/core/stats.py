@@ -45,16 +45,15 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
+from deskctl.core.vocab import Outcome, Posture, ScheduleState
+
 __all__ = [
     "ALIVE_S",
     "COUNTS",
     "CUE_STATUSES",
     "HEARTBEAT_S",
     "KINDS",
-    "MOVE_OUTCOMES",
     "MOVE_REASONS",
-    "POSTURES",
-    "SCHEDULE_STATES",
     "SESSION_STATES",
     "DayStats",
     "Event",
@@ -66,11 +65,8 @@ __all__ = [
     "working_hours",
 ]
 
-POSTURES = ("sit", "stand", "away")
-MOVE_OUTCOMES = ("arrived", "obstruction", "manual_press", "timeout", "stopped", "link_lost")
 MOVE_REASONS = ("scheduled", "command", "manual")
 CUE_STATUSES = ("shown", "done", "skipped", "snoozed")
-SCHEDULE_STATES = ("running", "paused", "inhibited", "off_hours", "off")
 SESSION_STATES = ("start", "stop")
 HEARTBEAT_S = 60.0  # a running service says it is alive at most this often (one state update)
 ALIVE_S = 3 * HEARTBEAT_S  # a heartbeat older than this belongs to a service that died
@@ -95,11 +91,11 @@ class _Field(NamedTuple):
 
 _SCHEMA: dict[str, dict[str, _Field]] = {
     "height": {"height_mm": _Field(int)},
-    "posture": {"posture": _Field(str, POSTURES), "height_mm": _Field(int, nullable=True)},
+    "posture": {"posture": _Field(str, tuple(Posture)), "height_mm": _Field(int, nullable=True)},
     "move": {
         "from_mm": _Field(int, nullable=True),
         "to_mm": _Field(int),
-        "outcome": _Field(str, MOVE_OUTCOMES),
+        "outcome": _Field(str, tuple(Outcome)),
         "reason": _Field(str, MOVE_REASONS),
     },
     "cue": {
@@ -109,7 +105,7 @@ _SCHEMA: dict[str, dict[str, _Field]] = {
         "status": _Field(str, CUE_STATUSES),
     },
     "schedule": {
-        "state": _Field(str, SCHEDULE_STATES),
+        "state": _Field(str, tuple(ScheduleState)),
         "until": _Field(datetime, nullable=True, required=False),
         "working": _Field(bool, required=False),
     },
@@ -198,7 +194,7 @@ def stats_json(desk: str, tz_name: str, days: Sequence[DayStats]) -> dict[str, A
 
 
 class _Bout(NamedTuple):
-    posture: str
+    posture: Posture
     start: datetime  # UTC
     end: datetime  # UTC
 
@@ -212,7 +208,7 @@ def _utc(at: datetime) -> datetime:
 def working_hours(data: Mapping[str, Any]) -> bool:
     """Whether a `schedule` event says working hours are on (older rows: not `off_hours`)."""
     working = data.get("working")
-    return working if isinstance(working, bool) else data.get("state") != "off_hours"
+    return working if isinstance(working, bool) else data.get("state") != ScheduleState.OFF_HOURS
 
 
 def _order(event: Event) -> tuple[datetime, bool]:
@@ -231,7 +227,7 @@ def _bouts(
     """
     bouts: list[_Bout] = []
     changes: list[datetime] = []
-    open_: tuple[str, datetime] | None = None
+    open_: tuple[Posture, datetime] | None = None
     running = True  # histories from before sessions were recorded: always
     working = True  # before the first schedule event: as if working
     last_seen: datetime | None = None
@@ -239,8 +235,8 @@ def _bouts(
         at = _utc(event.at)
         if at > now:
             break
-        if event.kind == "posture" and event.data.get("posture") in POSTURES:
-            posture = str(event.data["posture"])
+        if event.kind == "posture" and event.data.get("posture") in tuple(Posture):
+            posture = Posture(event.data["posture"])
             if not (running and working):  # no time counts now: nothing starts or changes
                 pass
             elif open_ is None:
@@ -276,7 +272,7 @@ def _midnight(day: date, tz: tzinfo) -> datetime:
 
 @dataclass
 class _Day:
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(POSTURES, 0.0))
+    seconds: dict[Posture, float] = field(default_factory=lambda: dict.fromkeys(Posture, 0.0))
     longest_sit_s: float = 0.0
     changes: int = 0
     cues_done: int = 0
@@ -318,7 +314,7 @@ def daily_stats(
             overlap_s = (min(bout.end, starts[n + 1]) - max(bout.start, starts[n])).total_seconds()
             if overlap_s > 0:
                 acc[n].seconds[bout.posture] += overlap_s
-                if bout.posture == "sit":
+                if bout.posture is Posture.SIT:
                     acc[n].longest_sit_s = max(acc[n].longest_sit_s, overlap_s)
     for at in changes:
         if 0 <= index(at) < count:
@@ -334,13 +330,13 @@ def daily_stats(
             acc[n].cues_shown += event.data.get("status") == "shown"
         elif event.kind == "move":
             acc[n].moves += 1
-            acc[n].obstructions += event.data.get("outcome") == "obstruction"
+            acc[n].obstructions += event.data.get("outcome") == Outcome.OBSTRUCTION
     return [
         DayStats(
             day=first + timedelta(days=n),
-            sitting_s=round(a.seconds["sit"]),
-            standing_s=round(a.seconds["stand"]),
-            away_s=round(a.seconds["away"]),
+            sitting_s=round(a.seconds[Posture.SIT]),
+            standing_s=round(a.seconds[Posture.STAND]),
+            away_s=round(a.seconds[Posture.AWAY]),
             changes=a.changes,
             longest_sitting_bout_s=round(a.longest_sit_s),
             cues_done=a.cues_done,

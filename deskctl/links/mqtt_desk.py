@@ -36,7 +36,7 @@ import aiomqtt
 
 from deskctl.core.esphome import DeskTopics, MoveToCommander, Publish
 from deskctl.core.landing import Decision, LandingConfig, LandingMachine
-from deskctl.core.move import Outcome
+from deskctl.core.vocab import Outcome
 from deskctl.errors import ConfigError, LinkError, MoveError
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
 from deskctl.links.deadline import DeadlineTimer

@@ -36,6 +36,7 @@ from deskctl.core.units import (
     parse_duration_s,
     parse_height_mm,
 )
+from deskctl.core.vocab import Posture
 from deskctl.errors import DeskctlError, DeskError, DurationError, InputError, LinkError
 from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
@@ -308,9 +309,8 @@ class Service:
                 and not event.data.get("crashed")
             ):
                 last = None  # working hours ended, or the service stopped the desk's day
-        posture = None if last is None else last.data.get("posture")
-        if posture not in ("sit", "stand"):
-            posture = None
+        said = None if last is None else last.data.get("posture")
+        posture = Posture(said) if said in (Posture.SIT, Posture.STAND) else None
         runner.restore(
             saved,
             posture=posture,
@@ -442,7 +442,7 @@ def _new_heights(runner: DeskRunner, args: dict[str, Any]) -> Profile:
     from deskctl.config.profile_library import set_heights
 
     posture = args.get("posture")
-    if posture not in ("sit", "stand"):
+    if posture not in (Posture.SIT, Posture.STAND):
         raise InputError("profile_set needs a posture, sit or stand")
     if args.get("here") is True:
         link = runner.link
@@ -455,8 +455,8 @@ def _new_heights(runner: DeskRunner, args: dict[str, Any]) -> Profile:
         height_mm = _height_arg(args)
     profile, _file = set_heights(
         runner.profile.name,
-        sit_mm=height_mm if posture == "sit" else None,
-        stand_mm=height_mm if posture == "stand" else None,
+        sit_mm=height_mm if posture == Posture.SIT else None,
+        stand_mm=height_mm if posture == Posture.STAND else None,
         min_mm=runner.link.min_mm,
         max_mm=runner.link.max_mm,
     )

@@ -24,7 +24,7 @@ from deskctl.clocks.clock import Clock
 from deskctl.core.backoff import Backoff
 from deskctl.core.planner import Block, plan_with_cues
 from deskctl.core.posture import posture_of
-from deskctl.core.profile import Posture, Profile
+from deskctl.core.profile import Profile
 from deskctl.core.schedule import (
     Action,
     AskConfirm,
@@ -36,6 +36,7 @@ from deskctl.core.schedule import (
     ShowCue,
     Warn,
 )
+from deskctl.core.vocab import Outcome, Posture
 from deskctl.errors import (
     DeskctlError,
     DeskError,
@@ -154,7 +155,7 @@ class DeskRunner:
         today = now.astimezone(self.tz).date()
         midnight = datetime.combine(today, datetime.min.time(), self.tz).astimezone(UTC)
         standing_s = self.standing_today_s if self._standing_day == today else 0.0
-        if self.posture == "stand":
+        if self.posture == Posture.STAND:
             since = max(self.posture_since.astimezone(UTC), midnight)
             standing_s += max(0.0, (now.astimezone(UTC) - since).total_seconds())
         return standing_s
@@ -221,8 +222,8 @@ class DeskRunner:
             sched.pause(now, for_s)
         if saved.get("day") == now.astimezone(self.tz).date().isoformat():
             was, was_since = saved.get("posture"), saved.get("posture_since")
-            if was in ("sit", "stand") and isinstance(was_since, datetime):
-                posture, since = was, was_since
+            if was in (Posture.SIT, Posture.STAND) and isinstance(was_since, datetime):
+                posture, since = Posture(was), was_since
             at = saved.get("next_change_at")
             next_change_at = at if isinstance(at, datetime) else None
         self.standing_today_s = standing_today_s
@@ -241,7 +242,7 @@ class DeskRunner:
         standing_s = self._standing_today_s(now)
         sitting_bout_s = (
             (now.astimezone(UTC) - self.posture_since.astimezone(UTC)).total_seconds()
-            if self.posture == "sit"
+            if self.posture == Posture.SIT
             else 0
         )
         return {
@@ -341,7 +342,7 @@ class DeskRunner:
                 # or a change to the posture the desk already had, is only shown)
                 was_mm = self._move_from_mm
                 done = (
-                    action.block.posture in ("sit", "stand")
+                    action.block.posture in (Posture.SIT, Posture.STAND)
                     and self.posture == action.block.posture
                     and was_mm is not None
                     and self._posture_of(was_mm) != action.block.posture
@@ -349,8 +350,8 @@ class DeskRunner:
                 self.emit(
                     "cue", {"cue": action.cue, "change": str(action.block.change), "done": done}
                 )
-                if action.block.posture == "away":
-                    self._set_posture("away", now)
+                if action.block.posture is Posture.AWAY:
+                    self._set_posture(Posture.AWAY, now)
             elif isinstance(action, Held):
                 self.emit("held", {"reason": action.reason, "told": self._hold_told})
             elif isinstance(action, Dropped):
@@ -456,18 +457,18 @@ class DeskRunner:
         await self.link.close()
 
 
-def _outcome(error: DeskctlError | None) -> str:
+def _outcome(error: DeskctlError | None) -> Outcome:
     if error is None:
-        return "arrived"
+        return Outcome.ARRIVED
     if isinstance(error, Obstruction):
-        return "obstruction"
+        return Outcome.OBSTRUCTION
     if isinstance(error, ManualOverride):
-        return "manual_press"
+        return Outcome.MANUAL_PRESS
     if isinstance(error, MoveTimeout):
-        return "timeout"
+        return Outcome.TIMEOUT
     if isinstance(error, LinkError):
-        return "link_lost"
-    return "stopped"
+        return Outcome.LINK_LOST
+    return Outcome.STOPPED
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -25,6 +25,7 @@ from deskctl.adapters.notify import Notice, Notifiers
 from deskctl.adapters.notify import NoticeKind as K
 from deskctl.core.cues import Cue
 from deskctl.core.units import format_height
+from deskctl.core.vocab import Outcome, Posture
 from deskctl.errors import DeskError
 
 __all__ = ["HistorySink", "NoticeSink", "notice_for"]
@@ -47,7 +48,7 @@ def _walk_minutes(fields: dict[str, Any]) -> int:
 def _change_title(fields: dict[str, Any], question: bool = False) -> str:
     """`Time to stand` / `Ready to stand?`; a walk break: `Time for a 2-minute walk`."""
     posture = fields.get("posture")
-    if posture == "away":
+    if posture == Posture.AWAY:
         minutes = _walk_minutes(fields)
         walk = f"a {minutes}-minute walk" if minutes else "a walk"
         return f"Ready for {walk}?" if question else f"Time for {walk}"
@@ -128,9 +129,6 @@ class NoticeSink:
         self.notifiers.post(notice)
 
 
-_OUTCOMES = {"arrived", "obstruction", "manual_press", "timeout", "stopped", "link_lost"}
-
-
 class HistorySink:
     """Records events in the history store; never raises."""
 
@@ -161,7 +159,7 @@ class HistorySink:
         elif kind == "height":
             record(desk, at, "height", height_mm=fields["height_mm"])
         elif kind == "move":
-            outcome = fields["outcome"] if fields["outcome"] in _OUTCOMES else "stopped"
+            outcome = fields["outcome"] if fields["outcome"] in tuple(Outcome) else Outcome.STOPPED
             record(
                 desk,
                 at,

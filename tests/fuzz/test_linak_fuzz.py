@@ -14,7 +14,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deskctl.core.linak import Char, Command, decode_height_speed, encode_target
-from deskctl.core.move import Decision, MoveConfig, MoveController, Outcome
+from deskctl.core.move import Decision, MoveConfig, MoveController
+from deskctl.core.vocab import Outcome
 from tests.faults.tally import counter
 
 TALLY = counter(__name__)
