@@ -155,7 +155,10 @@ def test_importing_the_core_loads_no_io_module() -> None:
     # `socket` is not in this list: pydantic (profile and cue validation) loads email.utils, which
     # imports socket (and selectors) for host names; the source check above proves the core
     # never uses them.
-    modules = ["deskctl.core." + p.stem for p in _core_files() if p.stem != "__init__"]
+    modules = [
+        ".".join((_package_of(p), p.stem)) if p.stem != "__init__" else _package_of(p)
+        for p in _core_files()
+    ]
     code = (
         "import sys\n"
         + "".join(f"import {m}\n" for m in modules)

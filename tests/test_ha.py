@@ -22,7 +22,6 @@ from deskctl.core.cues import Area, Change, Cue, Kind
 from deskctl.core.ha import (
     COMMAND_LEAVES,
     DeskInfo,
-    LogBudget,
     Refusal,
     Request,
     Topics,
@@ -39,6 +38,7 @@ from deskctl.core.ha import (
     state_payload,
     topics_to_clear,
 )
+from deskctl.core.log_budget import LogBudget
 from deskctl.core.units import parse_height_mm
 from deskctl.errors import ConfigError
 
@@ -266,6 +266,25 @@ def test_each_component_uses_only_documented_options_with_the_required_ones(key:
         assert component["retain"] is False  # a retained command would move the desk again
     if "icon" in component:
         assert component["icon"].startswith("mdi:")
+
+
+def test_every_command_an_entity_sends_is_understood() -> None:
+    """What Home Assistant sends when a person presses, switches, picks or types is a request."""
+    sent: list[tuple[str, bytes]] = []
+    for component in components().values():
+        topic = component.get("command_topic")
+        if topic is None:
+            continue
+        for key in ("payload_press", "payload_on", "payload_off"):
+            if key in component:
+                sent.append((topic, component[key].encode()))
+        if component["platform"] == "number":
+            sent.append((topic, b"105.5"))
+        if component["platform"] == "select":
+            sent += [(topic, option.encode()) for option in component["options"]]
+    assert len(sent) == 13
+    for topic, payload in sent:
+        assert isinstance(parse_command(TOPICS, topic, payload, profiles=PROFILES), Request)
 
 
 def test_unique_ids_are_unique() -> None:

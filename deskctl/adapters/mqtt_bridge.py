@@ -60,7 +60,6 @@ from deskctl.core.ha import (
     OFFLINE,
     ONLINE,
     DeskInfo,
-    LogBudget,
     Refusal,
     Request,
     Topics,
@@ -79,6 +78,7 @@ from deskctl.core.ha import (
     state_payload,
     topics_to_clear,
 )
+from deskctl.core.log_budget import LogBudget
 from deskctl.errors import DeskctlError
 from deskctl.links.base import DeskLink, LinkEvent
 from deskctl.links.mqtt_broker import (
