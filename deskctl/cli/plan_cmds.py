@@ -17,6 +17,7 @@ import typer
 
 from deskctl.cli._app import app
 from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, say, warn_health
+from deskctl.cli._postures import MARK, STYLE, legend
 from deskctl.core.vocab import Posture
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ DeskOpt = Annotated[
     str | None,
     typer.Option("--desk", help="Which desk, when several are configured (default: the only one)."),
 ]
-_STYLE = {"sit": "blue", "stand": "green", "away": "yellow"}
-_MARK = {"sit": "▄", "stand": "█", "away": "░"}
 
 
 def _desk(desk: str | None) -> tuple[str, DeskSettings | None]:
@@ -151,15 +150,13 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
                 if mark is None:
                     line.append(" ")
                 else:
-                    line.append(_MARK[mark], style=_STYLE[mark])
+                    line.append(MARK[mark], style=STYLE[mark])
             if at + width >= len(marks):
                 line.append(f" {end.astimezone(tz):%H:%M}")
             console.print(line, soft_wrap=True)
-    legend = Text(" " * 6)
-    for posture in ("sit", "stand", "away"):
-        legend.append(_MARK[posture] * 2, style=_STYLE[posture]).append(f" {posture}   ")
-    legend.append(f"(one mark ≈ {per_mark_min} min; every block has one)", style="dim")
-    console.print(legend, soft_wrap=True)
+    key = legend(indent=6)
+    key.append(f"(one mark ≈ {per_mark_min} min; every block has one)", style="dim")
+    console.print(key, soft_wrap=True)
 
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     for column in ("time", "posture", "height", "cue at the change"):
@@ -171,7 +168,7 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
             cue = f"{block.cue.title} ({area}, {block.cue.duration_s} s)"
         table.add_row(
             f"{block.start:%H:%M}–{block.end:%H:%M}",
-            Text(block.posture, style=_STYLE[block.posture]),
+            Text(block.posture, style=STYLE[block.posture]),
             "" if block.height_mm is None else format_height(block.height_mm),
             cue,
         )

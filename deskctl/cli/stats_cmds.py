@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from deskctl.adapters.history_store import Store
     from deskctl.core.stats import DayStats, Event
 
-_STYLE = {"sit": "blue", "stand": "green", "away": "yellow"}
-_MARK = {"sit": "▄", "stand": "█", "away": "░"}
 _FRAMING = ("posture", "session")  # with the last schedule event: what an open bout needs
 _GAP = 2  # the spaces between two columns
 _BAR_MIN = 12  # fewer cells than this tell nothing: columns give way first
@@ -178,8 +176,10 @@ def _draw(desk: str, first: date, last: date, rows: Sequence[DayStats], note: st
     from rich.table import Table
     from rich.text import Text
 
+    from deskctl.cli._postures import MARK, STYLE, legend
     from deskctl.core.stats import totals
     from deskctl.core.units import format_duration
+    from deskctl.core.vocab import Posture
 
     def dur(seconds: int) -> str:
         return format_duration(seconds) if seconds else "–"
@@ -224,21 +224,20 @@ def _draw(desk: str, first: date, last: date, rows: Sequence[DayStats], note: st
         bar = Text()
         done_s = 0
         for posture, seconds in (
-            ("sit", row.sitting_s), ("stand", row.standing_s), ("away", row.away_s),
+            (Posture.SIT, row.sitting_s), (Posture.STAND, row.standing_s),
+            (Posture.AWAY, row.away_s),
         ):  # fmt: skip
             start = round(cells * done_s / widest_s)
             done_s += seconds
-            bar.append(_MARK[posture] * (round(cells * done_s / widest_s) - start), _STYLE[posture])
+            bar.append(MARK[posture] * (round(cells * done_s / widest_s) - start), STYLE[posture])
         table.add_row(days[n], bar, *(values[n] for _, values in shown))
     table.add_section()
     table.add_row("total", "", *(values[-1] for _, values in shown), style="bold")
     console.print(table)
-    legend = Text()
-    for posture in ("sit", "stand", "away"):
-        legend.append(_MARK[posture] * 2, _STYLE[posture]).append(f" {posture}   ")
+    key = legend()
     moves = f"{total.moves} moves, {total.obstructions} stopped by an obstruction"
-    legend.append(f"· {moves}", style="dim")
-    console.print(legend)
+    key.append(f"· {moves}", style="dim")
+    console.print(key)
     if left_out:
         console.print(
             f"Left out at this width: {', '.join(left_out)} (a wider terminal, --json or --csv "
