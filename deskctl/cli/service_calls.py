@@ -281,6 +281,8 @@ def next_line(state: dict[str, Any]) -> str:
     (deskctl resume), then stand`; `waiting for your confirm to stand (deskctl confirm), until
     10:02`; `held: why (deskctl resume), then sit`; `inhibit is on (deskctl inhibit off), ...`.
     """
+    from deskctl.core.vocab import ScheduleState, Waiting
+
     posture = state.get("next_posture")
     at = state.get("next_change_at")
     cue = state.get("next_cue") or {}
@@ -290,16 +292,20 @@ def next_line(state: dict[str, Any]) -> str:
         change += f" with {cue['title']}" if cue.get("title") else ""
     until = state.get("waiting_until")
     waiting = state.get("waiting_for")
-    if waiting == "confirm":
+    if waiting == Waiting.CONFIRM:
         by = f", until {until[11:16]}" if until else ""
         return f"waiting for your confirm to {change} (deskctl confirm){by}"
-    if waiting == "schedule_on":
+    if waiting == Waiting.SCHEDULE_ON:
         wait = "the schedule is off (deskctl schedule on)"
-    elif waiting == "inhibit_off":
+    elif waiting == Waiting.INHIBIT_OFF:
         wait = "inhibit is on (deskctl inhibit off)"
-    elif waiting == "resume" and state.get("held") and state.get("schedule") != "paused":
+    elif (
+        waiting == Waiting.RESUME
+        and state.get("held")
+        and state.get("schedule") != ScheduleState.PAUSED
+    ):
         wait = f"held: {state['held']} (deskctl resume)"
-    elif waiting == "resume":
+    elif waiting == Waiting.RESUME:
         wait = f"paused until {until[11:16]}" if until else "paused until you resume"
         wait += "" if until or state.get("held") else " (deskctl resume)"
     else:

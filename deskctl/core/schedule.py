@@ -50,7 +50,7 @@ from deskctl.core.cues import Cue
 from deskctl.core.planner import Block, wall_time, working_spans
 from deskctl.core.profile import Profile
 from deskctl.core.units import format_height
-from deskctl.core.vocab import Posture, ScheduleState
+from deskctl.core.vocab import Posture, ScheduleState, Waiting
 from deskctl.errors import IllegalTransition
 
 __all__ = [
@@ -120,15 +120,6 @@ class Replanned:
 
 
 Action = Warn | AskConfirm | Move | ShowCue | Held | Dropped | Replanned
-
-
-class Waiting(enum.StrEnum):
-    """What the next change waits for, besides time."""
-
-    SCHEDULE_ON = "schedule_on"  # the schedule is off (`deskctl schedule on`)
-    RESUME = "resume"  # a pause, or a hold after an obstruction (`deskctl resume`)
-    INHIBIT_OFF = "inhibit_off"  # inhibit is on (a meeting, away)
-    CONFIRM = "confirm"  # the profile asks first (`deskctl confirm`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The words deskctl says on every wire: postures, how a move ended, the schedule's state.
+"""The words deskctl says on every wire: postures, how a move ended, the schedule's state, and
+what the next change waits for.
 
 Design: each vocabulary is one `StrEnum`, defined here once and imported by the core, the
 service, the history, MQTT and the CLI alike. A member is its word (`Posture.SIT == "sit"`,
@@ -13,7 +14,7 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
-__all__ = ["DeskPosture", "Outcome", "Posture", "ScheduleState"]
+__all__ = ["DeskPosture", "Outcome", "Posture", "ScheduleState", "Waiting"]
 
 
 class Posture(enum.StrEnum):
@@ -47,3 +48,12 @@ class ScheduleState(enum.StrEnum):
     INHIBITED = "inhibited"
     OFF_HOURS = "off_hours"
     OFF = "off"
+
+
+class Waiting(enum.StrEnum):
+    """What the next change waits for, besides time (status and MQTT `waiting_for`)."""
+
+    SCHEDULE_ON = "schedule_on"  # the schedule is off (`deskctl schedule on`)
+    RESUME = "resume"  # a pause, or a hold after an obstruction (`deskctl resume`)
+    INHIBIT_OFF = "inhibit_off"  # inhibit is on (a meeting, away)
+    CONFIRM = "confirm"  # the profile asks first (`deskctl confirm`)
