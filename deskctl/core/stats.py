@@ -40,6 +40,7 @@ heartbeat (or the last event, if later).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -272,14 +273,12 @@ def _midnight(day: date, tz: tzinfo) -> datetime:
 
 @dataclass
 class _Day:
+    """A day being counted: the seconds in each posture and the longest sitting bout (rounded
+    once, at the end), and the whole counts under their `_Counts` names."""
+
     seconds: dict[Posture, float] = field(default_factory=lambda: dict.fromkeys(Posture, 0.0))
     longest_sit_s: float = 0.0
-    changes: int = 0
-    cues_done: int = 0
-    cues_skipped: int = 0
-    moves: int = 0
-    obstructions: int = 0
-    cues_shown: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
 
 
 def daily_stats(
@@ -318,32 +317,25 @@ def daily_stats(
                     acc[n].longest_sit_s = max(acc[n].longest_sit_s, overlap_s)
     for at in changes:
         if 0 <= index(at) < count:
-            acc[index(at)].changes += 1
+            acc[index(at)].counts["changes"] += 1
     for event in ordered:
         at = _utc(event.at)
         n = index(at)
         if at > now_utc or not 0 <= n < count:
             continue
-        if event.kind == "cue":
-            acc[n].cues_done += event.data.get("status") == "done"
-            acc[n].cues_skipped += event.data.get("status") == "skipped"
-            acc[n].cues_shown += event.data.get("status") == "shown"
+        if event.kind == "cue" and event.data.get("status") in ("done", "skipped", "shown"):
+            acc[n].counts[f"cues_{event.data['status']}"] += 1
         elif event.kind == "move":
-            acc[n].moves += 1
-            acc[n].obstructions += event.data.get("outcome") == Outcome.OBSTRUCTION
+            acc[n].counts["moves"] += 1
+            acc[n].counts["obstructions"] += event.data.get("outcome") == Outcome.OBSTRUCTION
     return [
         DayStats(
             day=first + timedelta(days=n),
             sitting_s=round(a.seconds[Posture.SIT]),
             standing_s=round(a.seconds[Posture.STAND]),
             away_s=round(a.seconds[Posture.AWAY]),
-            changes=a.changes,
             longest_sitting_bout_s=round(a.longest_sit_s),
-            cues_done=a.cues_done,
-            cues_skipped=a.cues_skipped,
-            moves=a.moves,
-            obstructions=a.obstructions,
-            cues_shown=a.cues_shown,
+            **a.counts,
         )
         for n, a in enumerate(acc)
     ]
