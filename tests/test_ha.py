@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ from deskctl.core.ha import (
     state_payload,
     topics_to_clear,
 )
+from deskctl.core.ha.entities import ENTITIES
 from deskctl.core.log_budget import LogBudget
 from deskctl.core.units import parse_height_mm
 from deskctl.errors import ConfigError
@@ -285,6 +287,16 @@ def test_every_command_an_entity_sends_is_understood() -> None:
     assert len(sent) == 13
     for topic, payload in sent:
         assert isinstance(parse_command(TOPICS, topic, payload, profiles=PROFILES), Request)
+
+
+def test_the_documented_entities_are_the_table() -> None:
+    """docs/home-assistant.md names every entity Home Assistant makes for desk `office`, and no
+    other: the entity id is the platform, the device's name and the entity's name, slugged."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "home-assistant.md").read_text()
+    table = doc.split("| entity | kind | what it does |", 1)[1].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`(\w+\.office_\w+)`", table))
+    made = {e.platform + ".office_" + re.sub(r"\W+", "_", e.name.lower()) for e in ENTITIES}
+    assert documented == made
 
 
 def test_unique_ids_are_unique() -> None:
