@@ -17,8 +17,6 @@ import typer
 
 from deskctl.cli._app import app
 from deskctl.cli._common import CALENDAR_YEARS, guard, print_json, say, warn_health
-from deskctl.cli._postures import MARK, STYLE, legend
-from deskctl.core.vocab import Posture
 
 if TYPE_CHECKING:
     from datetime import date, datetime, timedelta, tzinfo
@@ -26,6 +24,7 @@ if TYPE_CHECKING:
     from deskctl.config.settings import DeskSettings
     from deskctl.core.planner import Block
     from deskctl.core.profile import Profile
+    from deskctl.core.vocab import Posture
 
 profile_app = typer.Typer(
     name="profile",
@@ -123,6 +122,7 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from deskctl.cli._postures import MARK, STYLE, legend
     from deskctl.core.planner import working_spans
     from deskctl.core.profile import DAY_NAMES
     from deskctl.core.units import format_height
@@ -185,6 +185,7 @@ def _time_in_words(blocks: list[Block]) -> tuple[str, str, str, str]:
     """Sitting, the longest sitting bout, standing and away in a day's blocks, in words."""
     from deskctl.core.planner import longest_bout, time_in
     from deskctl.core.units import format_duration
+    from deskctl.core.vocab import Posture
 
     def words(span: timedelta) -> str:
         return format_duration(span.total_seconds())
