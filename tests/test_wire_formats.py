@@ -364,6 +364,40 @@ def test_cli_status_json_from_the_service(
     check(f"cli_status_service_{len(desks)}.json", done.stdout.encode())
 
 
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("stand", ["stand", "--json"]),
+        ("move", ["move", "100cm", "--json"]),
+        ("stop", ["stop", "--json"]),
+        ("pause", ["pause", "45m", "--json"]),
+        ("inhibit", ["inhibit", "on", "--json"]),
+    ],
+)
+def test_cli_commands_json_from_the_service(
+    tmp_path: Path, answering_service: Callable[[dict[str, Any]], None], name: str, args: list[str]
+) -> None:
+    """What a command prints with --json, for the service's answer (the desk's status)."""
+    answering_service(_service_status(("desk",)))
+    done = deskctl(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    check(f"cli_{name}_service.json", done.stdout.encode())
+
+
+def test_cli_config_show_json(tmp_path: Path) -> None:
+    """The effective settings with secrets masked, from a file and the environment."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.toml").write_text(
+        '[mqtt]\nhost = "broker.lan"\nusername = "desk"\npassword = "hunter2"\n'
+        '[desks.office]\nlink = "ble"\naddress = "AA:BB:CC:DD:EE:FF"\nprofile = "default"\n',
+        encoding="utf-8",
+    )
+    done = deskctl(tmp_path, "config", "show", "--json", DESKCTL_MQTT__PORT="8883")
+    assert done.returncode == 0, done.stderr
+    check("cli_config_show.json", done.stdout.replace(str(tmp_path), "<tmp>").encode())
+
+
 def test_cli_stats_json(tmp_path: Path) -> None:
     """A simulated morning recorded in the history, then `stats --json` over it."""
     path = default_path()  # in the conftest's state folder; the CLI is pointed at it below
@@ -406,6 +440,7 @@ def test_the_golden_files_are_all_used() -> None:
         "cli_plan_default.json", "cli_plan_cornell.json", "cli_plan_day_off.json",
         "cli_cues_list.json", "cli_cues_list_neck.json", "cli_status_simulated.json",
         "cli_status_service_1.json", "cli_status_service_2.json",
-        "cli_stats_1.json", "cli_stats_3.json",
+        "cli_stats_1.json", "cli_stats_3.json", "cli_config_show.json",
+        *(f"cli_{n}_service.json" for n in ("stand", "move", "stop", "pause", "inhibit")),
     }  # fmt: skip
     assert names == expected
