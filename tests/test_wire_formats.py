@@ -5,8 +5,9 @@ simulated desk, the shipped profiles and cues, default settings) and compares th
 golden file in tests/golden/: the control socket's answer lines (status of one desk and of two,
 a move with its progress lines, error answers), MQTT's `B/D/state` and `B/D/event` payloads and
 the Home Assistant discovery of a desk (every entity), and the `--json` output of `status`,
-`plan`, `cues list` and `stats`. The documented formats (docs/control-socket.md,
-docs/home-assistant.md) are promises to other programs: a change here is a change on the wire.
+`plan`, `cues list`, `stats`, `config show` and the commands a service answers. The documented
+formats (docs/control-socket.md, docs/home-assistant.md) are promises to other programs: a
+change here is a change on the wire.
 `DESKCTL_WRITE_GOLDEN=1` rewrites the files; do that only when the wire is meant to change, and
 say so in the commit.
 """

@@ -101,7 +101,7 @@ def day_seed(day: date) -> int:
 
 def check_fits(profile: Profile, min_mm: int | None, max_mm: int | None) -> None:
     """Raise `ConfigError` if the profile's sit or stand height lies outside the desk's limits."""
-    for posture, height_mm in (("sit", profile.sit_mm), ("stand", profile.stand_mm)):
+    for posture, height_mm in ((Posture.SIT, profile.sit_mm), (Posture.STAND, profile.stand_mm)):
         if min_mm is not None and height_mm < min_mm:
             raise ConfigError(
                 f"profile {profile.name!r}: the {posture} height {format_height(height_mm)} is "
