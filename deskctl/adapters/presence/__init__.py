@@ -1,0 +1,24 @@
+"""Presence sources at the edge: GNOME's idle monitor, the freedesktop ScreenSaver and logind,
+over D-Bus with dbus-fast, as one chain (`PresenceChain`) feeding `deskctl.core.presence`.
+
+One module per source (`mutter`, `screensaver`, `logind`), what they share in `base`, the chain
+in `chain`. docs/presence.md says what each one sees and where it works.
+"""
+
+from deskctl.adapters.presence.base import DBusSource, Emit, SourceUnavailable
+from deskctl.adapters.presence.chain import (
+    NONE_AVAILABLE,
+    SOURCE_NAMES,
+    PresenceChain,
+    build_sources,
+)
+
+__all__ = [
+    "NONE_AVAILABLE",
+    "SOURCE_NAMES",
+    "DBusSource",
+    "Emit",
+    "PresenceChain",
+    "SourceUnavailable",
+    "build_sources",
+]

@@ -1,0 +1,197 @@
+"""What every presence source over D-Bus shares: the bus, calls, signals, noticing it has gone.
+
+Design: a source is opened (`open`: connect to its bus, check that its service answers and add
+the match rules for its signals, or raise `SourceUnavailable` with one sentence), run
+(`run(emit)`: hand over what the signals said since `open`, report the state it finds, then the
+changes, as `deskctl.core.presence.Event`s to `emit`, until the service leaves the bus or the
+bus connection drops; it returns one sentence saying which) and closed (`close`: undo its
+watches, disconnect). Nothing polls for the service itself: the source watches
+`NameOwnerChanged` for its service's name. Every call waits at most `CALL_TIMEOUT_S`, so a
+service that hangs cannot hang the service's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from dbus_fast import BusType, Message, MessageType
+from dbus_fast.aio import MessageBus
+
+from deskctl.core.presence import Event, Signal
+
+__all__ = ["CALL_TIMEOUT_S", "CallFailed", "DBusSource", "Emit", "SourceUnavailable"]
+
+CALL_TIMEOUT_S = 5.0
+DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+
+Emit = Callable[[Event], None]
+
+
+class SourceUnavailable(Exception):
+    """The source cannot be used here; the message is one sentence saying why."""
+
+
+class CallFailed(Exception):
+    """A D-Bus call answered with an error (or not at all)."""
+
+    def __init__(self, member: str, error_name: str, text: str) -> None:
+        super().__init__(f"{member}: {error_name}: {text}" if text else f"{member}: {error_name}")
+        self.error_name = error_name
+
+
+class DBusSource(ABC):
+    """One presence source on one bus; subclasses say what to watch and what it means."""
+
+    name: ClassVar[str]  # as in the settings and the model: "mutter", "logind", ...
+    service: ClassVar[str]  # the well-known bus name whose owner is the source
+    bus_type: ClassVar[BusType] = BusType.SESSION
+
+    def __init__(self, *, bus_address: str | None = None) -> None:
+        self._bus_address = bus_address
+        self._bus: MessageBus | None = None
+        self._gone: asyncio.Future[str] | None = None
+        self._closed: asyncio.Task[None] | None = None  # ends when the connection does
+        self._early: list[Event] | None = []  # events before `run`, handed over when it starts
+        self._emit: Emit = self._keep_early
+
+    def _keep_early(self, event: Event) -> None:
+        if self._early is not None:
+            self._early.append(event)
+
+    @property
+    def bus_label(self) -> str:
+        return "system bus" if self.bus_type is BusType.SYSTEM else "session bus"
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._gone = loop.create_future()
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                bus = MessageBus(bus_address=self._bus_address, bus_type=self.bus_type)
+                self._bus = await bus.connect()
+        except Exception as exc:  # no socket, a bad address, refused: not here
+            raise SourceUnavailable(f"the {self.bus_label} cannot be reached ({exc})") from None
+        self._closed = loop.create_task(self._bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
+        self._bus.add_message_handler(self._on_message)
+        try:
+            await self.add_match(
+                f"type='signal',sender='{DBUS[0]}',interface='{DBUS[2]}',"
+                f"member='NameOwnerChanged',arg0='{self.service}'"
+            )
+            await self._check()
+            await self._subscribe()
+        except CallFailed as exc:
+            await self.close()
+            raise SourceUnavailable(
+                f"{self.service} does not answer on the {self.bus_label} ({exc.error_name})"
+            ) from None
+
+    async def run(self, emit: Emit) -> str:
+        """Report the state, then the changes, until the source goes; answers why it went."""
+        if self._bus is None or self._gone is None or self._closed is None:
+            raise RuntimeError("open() the source before running it")
+        early, self._early = self._early, None
+        self._emit = emit
+        for event in early or ():
+            emit(event)  # what the signals said between open and run
+        gone, closed = self._gone, self._closed
+        work = asyncio.ensure_future(self._work())
+        ends: set[asyncio.Future[Any]] = {closed, gone, work}
+        try:
+            await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+        if gone.done():
+            return gone.result()
+        if closed.done():
+            return f"the {self.bus_label} connection closed"
+        exc = work.exception()
+        if isinstance(exc, CallFailed | TimeoutError):
+            return f"{self.service} stopped answering ({exc or 'no reply'})"
+        return f"{self.service} stopped" + (f" ({exc})" if exc else "")
+
+    async def close(self) -> None:
+        if self._bus is None:
+            return
+        bus, self._bus = self._bus, None
+        if bus.connected:
+            with contextlib.suppress(Exception):
+                await self._release(bus)
+            bus.disconnect()
+        if self._closed is not None:
+            with contextlib.suppress(Exception):  # an abrupt end of the connection: closed anyway
+                await self._closed
+
+    # -- for subclasses ----------------------------------------------------------------------
+    @abstractmethod
+    async def _check(self) -> None:
+        """Raise `CallFailed` if the service is not there or cannot serve this source."""
+
+    async def _subscribe(self) -> None:  # noqa: B027 (optional hook)
+        """Add the match rules for the source's signals (before `open` returns)."""
+
+    @abstractmethod
+    async def _work(self) -> None:
+        """Report the state found, then keep reporting; return or raise only on failure."""
+
+    async def _release(self, bus: MessageBus) -> None:  # noqa: B027 (optional hook)
+        """Undo what `_work` asked of the service (watches), while still connected."""
+
+    def _on_signal(self, message: Message) -> None:  # noqa: B027 (optional hook)
+        """A signal from the bus (the source's own matches)."""
+
+    def emit(self, signal: Signal, idle_s: float = 0.0) -> None:
+        self._emit(Event(self.name, signal, idle_s))
+
+    async def add_match(self, rule: str) -> None:
+        await self.call(*DBUS, "AddMatch", "s", [rule])
+
+    async def call(
+        self,
+        destination: str,
+        path: str,
+        interface: str,
+        member: str,
+        signature: str = "",
+        body: Sequence[Any] = (),
+        *,
+        bus: MessageBus | None = None,
+    ) -> list[Any]:
+        """The reply's body; `CallFailed` on an error reply or no reply within the bound."""
+        bus = bus or self._bus
+        if bus is None:
+            raise CallFailed(member, "not connected", "")
+        message = Message(
+            destination=destination,
+            path=path,
+            interface=interface,
+            member=member,
+            signature=signature,
+            body=list(body),
+        )
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                reply = await bus.call(message)
+        except TimeoutError:
+            raise CallFailed(member, "no reply", f"within {CALL_TIMEOUT_S:g} s") from None
+        if reply is None:
+            raise CallFailed(member, "no reply", "")
+        if reply.message_type is MessageType.ERROR:
+            text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
+            raise CallFailed(member, reply.error_name or "error", text)
+        return list(reply.body)
+
+    def _on_message(self, message: Message) -> None:
+        if message.message_type is not MessageType.SIGNAL:
+            return
+        if message.member == "NameOwnerChanged" and message.interface == DBUS[2]:
+            name, _old, new = message.body
+            if name == self.service and not new and self._gone and not self._gone.done():
+                self._gone.set_result(f"{self.service} left the {self.bus_label}")
+            return
+        self._on_signal(message)
