@@ -7,9 +7,9 @@ it, and at once when it is added while the person is already idle), then asks `G
 for the state now. Going idle (the idle watch fired, or the idle time is already past the
 threshold) adds a user-active watch (`AddUserActiveWatch()`, fired once, at the next input, then
 dropped by Mutter) and then reports `idle` with how long the input has been still; the
-user-active watch firing reports `active`. The firings go through a queue and are handled in order, so an idle watch that
-fires at once and an idle time that says the same give one report, not two. `close` removes the
-watches (`RemoveWatch(id)`).
+user-active watch firing reports `active`. The firings go through a queue and are handled in
+order, so an idle watch that fires at once and an idle time that says the same give one report,
+not two. `close` removes the watches (`RemoveWatch(id)`).
 """
 
 from __future__ import annotations
