@@ -9,6 +9,7 @@ the field and what is wrong. With no file at all the defaults stand, so `--simul
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -47,6 +48,7 @@ __all__ = [
     "MqttDeskSettings",
     "MqttSettings",
     "NotifySettings",
+    "PresenceSettings",
     "Settings",
     "desk_name_problem",
     "load_settings",
@@ -240,6 +242,37 @@ class NotifySettings(_Strict):
         return value
 
 
+PresenceSource = Literal["mutter", "screensaver", "logind"]
+_PRESENCE_SOURCES: tuple[PresenceSource, ...] = ("mutter", "screensaver", "logind")
+
+
+class PresenceSettings(_Strict):
+    """Is the person at the desk (docs/presence.md): the sources to ask, in order, and the two
+    thresholds. An empty `sources` list turns presence off: the schedule runs on the clock."""
+
+    sources: list[PresenceSource] = Field(default_factory=lambda: list(_PRESENCE_SOURCES))
+    away_after_s: float = Field(300.0, ge=30, le=3600)
+    break_after_s: float = Field(600.0, ge=30, le=4 * 3600)
+
+    @field_validator("sources")
+    @classmethod
+    def _each_once(cls, value: list[str]) -> list[str]:
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"names {twice[0]!r} more than once; name each source once")
+        return value
+
+    @model_validator(mode="after")
+    def _break_after_away(self) -> PresenceSettings:
+        if self.break_after_s < self.away_after_s:
+            raise ValueError(
+                f"break_after_s ({self.break_after_s:g}) must be at least away_after_s "
+                f"({self.away_after_s:g}): a break is an away stretch, and idle time becomes "
+                "away only after away_after_s"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=_ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
@@ -248,6 +281,7 @@ class Settings(BaseSettings):
     desks: dict[str, DeskSettings] = Field(default_factory=dict)
     mqtt: MqttSettings | None = None
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    presence: PresenceSettings = Field(default_factory=PresenceSettings)
 
 
 class _FileSource(PydanticBaseSettingsSource):
@@ -326,6 +360,21 @@ def _origin(loc: tuple[int | str, ...], path: Path) -> str:
     return str(path)
 
 
+def _unparsed_nested(section: str) -> str | None:
+    """The `SECTION__KEY` variable that broke a section's JSON, when the section's own variable
+    is not set (`DESKCTL_PRESENCE__SOURCES=mutter`: a list is read as JSON); else None."""
+    names = {key.upper(): key for key in os.environ}
+    if section in names:
+        return None
+    for upper, key in sorted(names.items()):
+        if upper.startswith(section + "__"):
+            try:
+                json.loads(os.environ[key])
+            except ValueError:
+                return key
+    return None
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """The effective settings: the file, then `DESKCTL_…` variables, then `overrides`."""
     file = path or settings_path()
@@ -353,6 +402,11 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         if found is None:
             raise ConfigError("a DESKCTL_ environment variable is not valid JSON") from None
         variable = _ENV_PREFIX + found.group(1).upper()
+        nested = _unparsed_nested(variable)
+        if nested is not None:
+            raise ConfigError(
+                f'{nested}: is not valid JSON; write a list in JSON, like ["a", "b"]'
+            ) from None
         raise ConfigError(
             f"{variable}: is not valid JSON; set one key at a time instead, like "
             f"{variable}__KEY=value"

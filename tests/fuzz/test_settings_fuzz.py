@@ -1,6 +1,7 @@
 """Settings from any file and any environment: `Settings`, or one `ConfigError` sentence.
 
-The files are generated documents with the sections a settings file has (desks, mqtt, notify),
+The files are generated documents with the sections a settings file has (desks, mqtt, notify,
+presence),
 their keys given good values, near-misses or any TOML type; cut-short documents; and bytes. The
 environment fuzz sets one `DESKCTL_…` variable to any text. `load_settings` may only answer with
 `Settings` or a `ConfigError` that names where the problem came from, on one line.
@@ -71,6 +72,13 @@ NOTIFY: dict[str, st.SearchStrategy[Any]] = {
         st.lists(st.text(max_size=10), max_size=3), st.just("notify-send hi; rm -rf ~")
     ),
 }
+PRESENCE: dict[str, st.SearchStrategy[Any]] = {
+    "sources": st.lists(
+        st.sampled_from(["mutter", "screensaver", "logind", "kde", ""]), max_size=4
+    ),
+    "away_after_s": st.one_of(st.floats(-10, 5000), st.sampled_from([30, 300, 3600])),
+    "break_after_s": st.one_of(st.floats(-10, 20000), st.sampled_from([30, 600, 14400])),
+}
 
 
 @st.composite
@@ -99,6 +107,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         document["mqtt"] = draw(section(MQTT))
     if draw(st.booleans()):
         document["notify"] = draw(section(NOTIFY))
+    if draw(st.booleans()):
+        document["presence"] = draw(section(PRESENCE))
     if draw(st.integers(0, 9)) == 0:
         document[draw(st.text(min_size=1, max_size=8))] = draw(TOML_VALUES)
     return document
@@ -122,6 +132,9 @@ def _check(result: Settings | ConfigError, origin: str) -> None:
         assert desk.min_mm < desk.max_mm, name
     if result.notify.command:
         assert isinstance(result.notify.command, list), "a hook is argv, never one shell line"
+    presence = result.presence
+    assert 30 <= presence.away_after_s <= presence.break_after_s, presence
+    assert len(set(presence.sources)) == len(presence.sources), presence.sources
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +169,8 @@ VARIABLES = [
     "DESKCTL_DESKS__OFFICE__MAX_MM",
     "DESKCTL_DESKS__OFFICE",
     "DESKCTL_NOTIFY__COMMAND",
+    "DESKCTL_PRESENCE__SOURCES",
+    "DESKCTL_PRESENCE__AWAY_AFTER_S",
 ]
 
 
