@@ -18,7 +18,10 @@ from deskctl.adapters.presence import NONE_AVAILABLE, PresenceChain, SourceUnava
 from deskctl.adapters.presence.logind import LogindSource
 from deskctl.adapters.presence.mutter import MutterIdleSource
 from deskctl.adapters.presence.screensaver import ScreenSaverSource
-from deskctl.core.presence import Event, PresenceModel, Signal, State
+from deskctl.adapters.presence.watch import PresenceWatch
+from deskctl.clocks.clock import Clock
+from deskctl.config.settings import PresenceSettings
+from deskctl.core.presence import Belief, Event, PresenceModel, Signal, State
 from tests.dbus_recorder import private_session_bus
 from tests.presence_fakes import (
     PID_IN_SESSION,
@@ -341,3 +344,61 @@ async def test_the_last_source_gone_makes_the_belief_unknown(
     assert not_logging_above_info(caplog)[-1] == (
         "presence: no presence source is left, so the schedule runs on the clock"
     )
+
+
+# --- the watch: chain, model and clock together -------------------------------------------------
+
+
+async def test_the_watch_stamps_events_and_says_when_the_belief_changes(address: str) -> None:
+    changes = Changes()
+    fake = FakeLogind()
+    watch = PresenceWatch.from_settings(
+        PresenceSettings(sources=["logind"]),
+        Clock(),
+        on_change=changes,
+        system_bus=address,
+        environ={"XDG_SESSION_ID": SESSION_ID},
+    )
+    async with serve(fake, address), watch:
+        await changes.until(lambda: watch.belief.state is State.PRESENT)
+        fake.session.Lock()
+        await changes.until(lambda: watch.belief.state is State.AWAY)
+        assert watch.away_stretch_s() >= 0
+        assert watch.set_mode("present").reason == "home automation says present"
+        with pytest.raises(ValueError, match="'maybe' is not one of present, away, auto"):
+            watch.set_mode("maybe")
+        snapshot = watch.snapshot()
+    assert [(b.state, b.source) for b in changes.beliefs] == [
+        (State.PRESENT, "logind"),
+        (State.AWAY, "logind"),
+        (State.PRESENT, "home"),
+    ]
+    assert snapshot == {
+        "state": "present",
+        "since": snapshot["since"],
+        "source": "home",
+        "reason": "home automation says present",
+        "mode": "present",
+        "sources": ["logind"],
+        "chain": "presence from logind",
+    }
+    assert watch.last_stretch is not None
+    assert not watch.counts_as_break(watch.last_stretch.away_s)
+
+
+class Changes:
+    """The beliefs a watch announces, waitable."""
+
+    def __init__(self) -> None:
+        self.beliefs: list[Belief] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, belief: Belief) -> None:
+        self.beliefs.append(belief)
+        self._changed.set()
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        async with asyncio.timeout(WAIT_S):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
