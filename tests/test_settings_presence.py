@@ -86,3 +86,13 @@ def test_a_list_variable_that_is_not_json_is_named_itself(
     assert (
         str(raised.value) == f'{variable}: is not valid JSON; write a list in JSON, like ["a", "b"]'
     )
+
+
+def test_thresholds_out_of_order_from_the_environment_name_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESKCTL_PRESENCE__AWAY_AFTER_S", "900")
+    with pytest.raises(
+        ConfigError, match=r"^DESKCTL_PRESENCE__AWAY_AFTER_S: presence: break_after_s"
+    ):
+        load(tmp_path, "")

@@ -351,12 +351,18 @@ def _warn_if_exposed(path: Path, data: dict[str, Any]) -> None:
 
 
 def _origin(loc: tuple[int | str, ...], path: Path) -> str:
-    """Name the environment variable behind a field if one is set, else the file."""
+    """Name the environment variable behind a field if one is set, else one set inside it (a
+    table's own check, like `presence`'s thresholds, fails on the table), else the file."""
     parts = [str(p) for p in loc]
     for n in range(len(parts), 0, -1):
         name = _ENV_PREFIX + "__".join(parts[:n]).upper()
         if any(key.upper() == name for key in os.environ):
             return name
+    if parts:
+        inside = _ENV_PREFIX + "__".join(parts).upper() + "__"
+        nested = sorted(key.upper() for key in os.environ if key.upper().startswith(inside))
+        if nested:
+            return nested[0]
     return str(path)
 
 
