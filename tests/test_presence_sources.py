@@ -130,10 +130,12 @@ async def test_mutter_absent_is_one_sentence(address: str) -> None:
     source = MutterIdleSource(AWAY_S, bus_address=address)
     with pytest.raises(SourceUnavailable) as raised:
         await source.open()
+    await source.close()
     assert str(raised.value) == (
         "org.gnome.Mutter.IdleMonitor does not answer on the session bus "
         "(org.freedesktop.DBus.Error.ServiceUnknown)"
     )
+    assert raised.value.may_appear
 
 
 # --- freedesktop ScreenSaver --------------------------------------------------------------------
@@ -167,8 +169,11 @@ async def test_screensaver_locker_on_and_off(address: str) -> None:
 
 async def test_screensaver_on_gnome_answers_with_an_error_and_is_not_used(address: str) -> None:
     async with serve(FakeScreenSaver(gnome=True), address):
-        with pytest.raises(SourceUnavailable, match=r"\(org.freedesktop.DBus.Error.NotSupported\)"):
+        with pytest.raises(
+            SourceUnavailable, match=r"\(org.freedesktop.DBus.Error.NotSupported\)"
+        ) as raised:
             await ScreenSaverSource(AWAY_S, bus_address=address).open()
+    assert not raised.value.may_appear  # it is there, and will not do: never waited for
 
 
 # --- logind -------------------------------------------------------------------------------------
@@ -233,8 +238,10 @@ async def test_logind_with_no_session_watches_sleep_only(
 
 
 async def test_logind_absent(address: str) -> None:
+    source = logind(address)
     with pytest.raises(SourceUnavailable, match=r"^org.freedesktop.login1 does not answer"):
-        await logind(address).open()
+        await source.open()
+    await source.close()
 
 
 # --- the chain ----------------------------------------------------------------------------------
@@ -328,10 +335,6 @@ async def test_the_last_source_gone_makes_the_belief_unknown(
         heard(event)
         model.observe(event, mono_s=1.0, at=datetime(2026, 3, 2, 9, tzinfo=UTC))
 
-    async with PresenceChain([MutterIdleSource(AWAY_S, bus_address=address)], feed) as chain:
-        async with serve(FakeMutter(), address):
-            pass  # there only between the start and the end: absent, never retried
-        assert chain.available == ()
     mutter = FakeMutter()
     async with serve(mutter, address) as mutter_bus:
         chain = PresenceChain([MutterIdleSource(AWAY_S, bus_address=address)], feed)
@@ -344,6 +347,40 @@ async def test_the_last_source_gone_makes_the_belief_unknown(
     assert not_logging_above_info(caplog)[-1] == (
         "presence: no presence source is left, so the schedule runs on the clock"
     )
+
+
+async def test_a_service_that_comes_later_joins_and_one_that_comes_back_is_followed_again(
+    address: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.presence")
+    heard = Heard()
+    async with PresenceChain([MutterIdleSource(AWAY_S, bus_address=address)], heard) as chain:
+        assert not chain.available  # GNOME Shell is not up yet when deskctl starts
+        first = FakeMutter()
+        async with serve(first, address):
+            assert await heard.count(1) == [(Signal.ACTIVE, 0)]
+            assert chain.available == ("mutter",)
+            assert chain.absent == {}
+        await heard.until(lambda: heard.events[-1] == Event("mutter", Signal.GONE))
+        assert chain.status() == NONE_AVAILABLE
+        again = FakeMutter(idle_ms=AWAY_S * 1000)  # GNOME Shell restarted, the person away
+        async with serve(again, address):
+            await heard.count(3)
+            assert heard.signals[2] == (Signal.IDLE, AWAY_S)
+            assert len(again.called("AddIdleWatch")) == 1  # the watches are set up anew
+            assert chain.available == ("mutter",)
+    messages = [r.getMessage() for r in caplog.records]
+    label = "GNOME's idle monitor"
+    assert messages == [
+        f"presence: {label} is not used: org.gnome.Mutter.IdleMonitor does not answer on the "
+        "session bus (org.freedesktop.DBus.Error.ServiceUnknown)",
+        f"presence: {NONE_AVAILABLE}",
+        f"presence: {label} is there now; it counts",
+        f"presence: {label} went away (org.gnome.Mutter.IdleMonitor left the session bus); "
+        "it no longer counts",
+        "presence: no presence source is left, so the schedule runs on the clock",
+        f"presence: {label} is there now; it counts",
+    ]
 
 
 # --- the watch: chain, model and clock together -------------------------------------------------

@@ -1,13 +1,16 @@
-"""What every presence source over D-Bus shares: the bus, calls, signals, noticing it has gone.
+"""What every presence source over D-Bus shares: the bus, calls, signals, its service coming
+and going.
 
 Design: a source is opened (`open`: connect to its bus, check that its service answers and add
 the match rules for its signals, or raise `SourceUnavailable` with one sentence), run
-(`run(emit)`: hand over what the signals said since `open`, report the state it finds, then the
-changes, as `deskctl.core.presence.Event`s to `emit`, until the service leaves the bus or the
-bus connection drops; it returns one sentence saying which) and closed (`close`: undo its
-watches, disconnect). Nothing polls for the service itself: the source watches
-`NameOwnerChanged` for its service's name. Every call waits at most `CALL_TIMEOUT_S`, so a
-service that hangs cannot hang the service's loop.
+(`run(emit)`: hand over what the signals said since it attached, report the state it finds, then
+the changes, as `deskctl.core.presence.Event`s to `emit`, until the service leaves the bus or
+the bus connection drops; it returns one sentence saying which) and closed (`close`: undo its
+watches, disconnect). A service that is not on the bus yet (deskctl's user unit may start before
+GNOME Shell) or has left it may come (back): `SourceUnavailable.may_appear` says so, the bus stays
+connected, and `appeared()` waits for the name to get an owner and attaches again. Nothing polls
+for the service: the source watches `NameOwnerChanged` for its name. Every call waits at most
+`CALL_TIMEOUT_S`, so a service that hangs cannot hang the service's loop.
 """
 
 from __future__ import annotations
@@ -27,12 +30,21 @@ __all__ = ["CALL_TIMEOUT_S", "CallFailed", "DBusSource", "Emit", "SourceUnavaila
 
 CALL_TIMEOUT_S = 5.0
 DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+# the errors that mean "nobody owns the name (yet)"
+NOT_THERE = frozenset(
+    {"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"}
+)
 
 Emit = Callable[[Event], None]
 
 
 class SourceUnavailable(Exception):
-    """The source cannot be used here; the message is one sentence saying why."""
+    """The source cannot be used now; the message is one sentence saying why. `may_appear`: the
+    service is just not on the bus, and `appeared()` can wait for it."""
+
+    def __init__(self, message: str, *, may_appear: bool = False) -> None:
+        super().__init__(message)
+        self.may_appear = may_appear
 
 
 class CallFailed(Exception):
@@ -53,10 +65,17 @@ class DBusSource(ABC):
     def __init__(self, *, bus_address: str | None = None) -> None:
         self._bus_address = bus_address
         self._bus: MessageBus | None = None
-        self._gone: asyncio.Future[str] | None = None
         self._closed: asyncio.Task[None] | None = None  # ends when the connection does
+        self._owner = asyncio.Event()  # the name got an owner
+        self.left = False  # the last run ended because the service left the bus
+        self._attach_state()
+
+    def _attach_state(self) -> None:
+        """Fresh state for one attachment to the service."""
+        self._gone: asyncio.Future[str] | None = None
         self._early: list[Event] | None = []  # events before `run`, handed over when it starts
         self._emit: Emit = self._keep_early
+        self._reset()
 
     def _keep_early(self, event: Event) -> None:
         if self._early is not None:
@@ -68,7 +87,6 @@ class DBusSource(ABC):
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
-        self._gone = loop.create_future()
         try:
             async with asyncio.timeout(CALL_TIMEOUT_S):
                 bus = MessageBus(bus_address=self._bus_address, bus_type=self.bus_type)
@@ -82,18 +100,57 @@ class DBusSource(ABC):
                 f"type='signal',sender='{DBUS[0]}',interface='{DBUS[2]}',"
                 f"member='NameOwnerChanged',arg0='{self.service}'"
             )
+        except CallFailed as exc:
+            await self.close()
+            raise SourceUnavailable(f"the {self.bus_label} refused a match ({exc})") from None
+        await self._attach()
+
+    async def _attach(self) -> None:
+        self._attach_state()
+        self._gone = asyncio.get_running_loop().create_future()
+        try:
             await self._check()
             await self._subscribe()
         except CallFailed as exc:
-            await self.close()
+            may_appear = exc.error_name in NOT_THERE
+            if not may_appear:
+                await self.close()
             raise SourceUnavailable(
-                f"{self.service} does not answer on the {self.bus_label} ({exc.error_name})"
+                f"{self.service} does not answer on the {self.bus_label} ({exc.error_name})",
+                may_appear=may_appear,
             ) from None
+
+    async def appeared(self) -> None:
+        """Wait until the service is on the bus, then attach to it. `SourceUnavailable` when
+        the bus connection closes or the service comes but cannot be used."""
+        while True:
+            if self._bus is None or self._closed is None or self._closed.done():
+                raise SourceUnavailable(f"the {self.bus_label} connection closed")
+            self._owner.clear()
+            try:
+                [there] = await self.call(*DBUS, "NameHasOwner", "s", [self.service])
+            except CallFailed as exc:
+                raise SourceUnavailable(f"the {self.bus_label} stopped answering ({exc})") from None
+            if not there:
+                owner = asyncio.ensure_future(self._owner.wait())
+                ends: set[asyncio.Future[Any]] = {owner, self._closed}
+                try:
+                    await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    owner.cancel()
+                continue  # check again: the owner may have left as fast as it came
+            try:
+                await self._attach()
+            except SourceUnavailable as exc:
+                if not exc.may_appear:
+                    raise
+                continue
+            return
 
     async def run(self, emit: Emit) -> str:
         """Report the state, then the changes, until the source goes; answers why it went."""
         if self._bus is None or self._gone is None or self._closed is None:
-            raise RuntimeError("open() the source before running it")
+            raise RuntimeError("open() the source (or wait until it appeared) before running it")
         early, self._early = self._early, None
         self._emit = emit
         for event in early or ():
@@ -106,6 +163,7 @@ class DBusSource(ABC):
         finally:
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
+        self.left = gone.done()
         if gone.done():
             return gone.result()
         if closed.done():
@@ -131,6 +189,9 @@ class DBusSource(ABC):
     @abstractmethod
     async def _check(self) -> None:
         """Raise `CallFailed` if the service is not there or cannot serve this source."""
+
+    def _reset(self) -> None:  # noqa: B027 (optional hook)
+        """Forget what the last attachment knew (watch ids, the idle state)."""
 
     async def _subscribe(self) -> None:  # noqa: B027 (optional hook)
         """Add the match rules for the source's signals (before `open` returns)."""
@@ -190,8 +251,12 @@ class DBusSource(ABC):
         if message.message_type is not MessageType.SIGNAL:
             return
         if message.member == "NameOwnerChanged" and message.interface == DBUS[2]:
-            name, _old, new = message.body
-            if name == self.service and not new and self._gone and not self._gone.done():
+            name, old, new = message.body
+            if name != self.service:
+                return
+            if old and self._gone is not None and not self._gone.done():
                 self._gone.set_result(f"{self.service} left the {self.bus_label}")
+            if new:
+                self._owner.set()
             return
         self._on_signal(message)

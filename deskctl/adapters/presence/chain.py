@@ -1,13 +1,16 @@
-"""The presence sources as one chain: start the configured ones, skip the absent, notice the gone.
+"""The presence sources as one chain: start the configured ones, skip the absent, follow them as
+their services come and go.
 
 Design: `build_sources(names, away_after_s)` makes the sources the settings name (`mutter`,
 `screensaver`, `logind`), in that order. `PresenceChain(sources, emit)` opens them all at once
-(`start`); each one that cannot be used is one log line saying why, said once at the start and
-never retried, and when none can be used that is one more line: the schedule then runs on the
-clock, as without presence. Each open source runs in a task of its own and hands its events to
-`emit`; when one goes (its service left the bus, the bus closed), the chain logs one line,
-reports `gone` for it (the model drops it) and, if it was the last, says so. `status` is the one
-line `deskctl status` can show. `close` stops every source and removes its watches.
+(`start`); each one that cannot be used is one log line saying why, said once, and when none can
+be used that is one more line: the schedule then runs on the clock, as without presence. A
+source whose service is merely not on the bus yet (deskctl's user unit may start before GNOME
+Shell) is waited for quietly and joins with one line when it comes. Each source runs in a task
+of its own and hands its events to `emit`; when its service leaves the bus the chain logs one
+line, reports `gone` for it (the model drops it), says so if it was the last, and waits for the
+service to come back. A source that fails any other way stops for good. `status` is the one line
+`deskctl status` can show. `close` stops every source and removes its watches.
 """
 
 from __future__ import annotations
@@ -68,17 +71,18 @@ class PresenceChain:
     def __init__(self, sources: Sequence[DBusSource], emit: Emit) -> None:
         self._sources = list(sources)
         self._emit = emit
-        self.absent: dict[str, str] = {}  # name -> why it is not used
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self.absent: dict[str, str] = {}  # name -> why it is not used (now)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._live: set[str] = set()
         self._order = [source.name for source in self._sources]
 
     @property
     def available(self) -> tuple[str, ...]:
         """The sources running now, in the configured order."""
-        return tuple(name for name in self._order if name in self._running)
+        return tuple(name for name in self._order if name in self._live)
 
     def status(self) -> str:
-        if not self._running:
+        if not self._live:
             return NONE_AVAILABLE
         return "presence from " + ", ".join(_label(name) for name in self.available)
 
@@ -86,20 +90,25 @@ class PresenceChain:
         results = await asyncio.gather(
             *(source.open() for source in self._sources), return_exceptions=True
         )
+        loop = asyncio.get_running_loop()
         for source, result in zip(self._sources, results, strict=True):
+            name = source.name
             if isinstance(result, SourceUnavailable):
-                self.absent[source.name] = str(result)
-                log.info("presence: %s is not used: %s", _label(source.name), result)
+                self.absent[name] = str(result)
+                log.info("presence: %s is not used: %s", _label(name), result)
+                if result.may_appear:
+                    self._tasks.append(loop.create_task(self._follow(source, attached=False)))
             elif isinstance(result, BaseException):
-                self.absent[source.name] = f"it failed to start ({result})"
-                log.warning("presence: %s failed to start: %s", _label(source.name), result)
+                self.absent[name] = f"it failed to start ({result})"
+                log.warning("presence: %s failed to start: %s", _label(name), result)
+                await source.close()
             else:
                 note = getattr(source, "session_note", "")
                 if note:
-                    log.info("presence: %s %s", _label(source.name), note)
-                task = asyncio.get_running_loop().create_task(self._run(source))
-                self._running[source.name] = task
-        if not self._running:
+                    log.info("presence: %s %s", _label(name), note)
+                self._live.add(name)
+                self._tasks.append(loop.create_task(self._follow(source, attached=True)))
+        if not self._live:
             log.warning("presence: %s", NONE_AVAILABLE)
         return self.available
 
@@ -107,29 +116,48 @@ class PresenceChain:
         try:
             self._emit(event)
         except Exception:
-            log.exception(
-                "presence: the %s event from %s was not taken", event.signal, event.source
-            )
+            log.exception("presence: %s's %s event was not taken", event.source, event.signal)
 
-    async def _run(self, source: DBusSource) -> None:
+    async def _follow(self, source: DBusSource, *, attached: bool) -> None:
+        """Run `source` while its service is there, and again each time it comes back."""
+        name = source.name
         try:
-            why = await source.run(self._deliver)
+            while True:
+                if not attached:
+                    try:
+                        await source.appeared()
+                    except SourceUnavailable as exc:
+                        self.absent[name] = str(exc)
+                        return
+                    self.absent.pop(name, None)
+                    self._live.add(name)
+                    log.info("presence: %s is there now; it counts", _label(name))
+                why = await source.run(self._deliver)
+                self._live.discard(name)
+                self.absent[name] = why
+                log.warning("presence: %s went away (%s); it no longer counts", _label(name), why)
+                self._deliver(Event(name, Signal.GONE))
+                if not self._live:
+                    log.warning(
+                        "presence: no presence source is left, so the schedule runs on the clock"
+                    )
+                if not source.left:
+                    return
+                attached = False
         finally:
-            self._running.pop(source.name, None)
+            self._live.discard(name)
             await source.close()
-        log.warning("presence: %s went away (%s); it no longer counts", _label(source.name), why)
-        self._deliver(Event(source.name, Signal.GONE))
-        if not self._running:
-            log.warning("presence: no presence source is left, so the schedule runs on the clock")
 
     async def close(self) -> None:
-        tasks = list(self._running.values())
-        self._running.clear()
+        tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for source in self._sources:  # a task cancelled before it ran never closed its source
+            await source.close()
+        self._live.clear()
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -35,8 +35,10 @@ class MutterIdleSource(DBusSource):
     service = SERVICE
 
     def __init__(self, away_after_s: float, *, bus_address: str | None = None) -> None:
-        super().__init__(bus_address=bus_address)
         self._threshold_ms = max(1, math.ceil(away_after_s * 1000))
+        super().__init__(bus_address=bus_address)
+
+    def _reset(self) -> None:
         self._fired: asyncio.Queue[int] = asyncio.Queue()
         self._idle_watch: int | None = None
         self._active_watch: int | None = None

@@ -34,9 +34,11 @@ class ScreenSaverSource(DBusSource):
     def __init__(
         self, away_after_s: float, *, poll_s: float = POLL_S, bus_address: str | None = None
     ) -> None:
-        super().__init__(bus_address=bus_address)
         self._away_after_s = away_after_s
         self._poll_s = poll_s
+        super().__init__(bus_address=bus_address)
+
+    def _reset(self) -> None:
         self._idle: bool | None = None
 
     async def _idle_s(self) -> float:
