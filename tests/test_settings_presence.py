@@ -54,7 +54,7 @@ def test_the_environment_overrides_the_file(
         ),
         (
             '[presence]\nsources = ["kde"]\n',
-            "presence.sources.0: Input should be 'mutter', 'screensaver' or 'logind'",
+            "presence.sources.0: Input should be 'mutter', 'screensaver', 'logind' or 'x11'",
         ),
         (
             "[presence]\naway_after_s = 900\n",

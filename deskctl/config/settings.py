@@ -242,7 +242,7 @@ class NotifySettings(_Strict):
         return value
 
 
-PresenceSource = Literal["mutter", "screensaver", "logind"]
+PresenceSource = Literal["mutter", "screensaver", "logind", "x11"]
 _PRESENCE_SOURCES: tuple[PresenceSource, ...] = ("mutter", "screensaver", "logind")
 
 

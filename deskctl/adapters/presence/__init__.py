@@ -1,11 +1,13 @@
-"""Presence sources at the edge: GNOME's idle monitor, the freedesktop ScreenSaver and logind,
-over D-Bus with dbus-fast, as one chain (`PresenceChain`) feeding `deskctl.core.presence`.
+"""Presence sources at the edge: GNOME's idle monitor, the freedesktop ScreenSaver and logind
+over D-Bus with dbus-fast, and X11's screen saver extension (an extra), as one chain
+(`PresenceChain`) feeding `deskctl.core.presence`.
 
-One module per source (`mutter`, `screensaver`, `logind`), what they share in `base`, the chain
-in `chain`. docs/presence.md says what each one sees and where it works.
+One module per source (`mutter`, `screensaver`, `logind`, `x11`), what they share in `base`, the
+chain in `chain`, chain and model together in `watch`. docs/presence.md says what each one sees
+and where it works.
 """
 
-from deskctl.adapters.presence.base import DBusSource, Emit, SourceUnavailable
+from deskctl.adapters.presence.base import DBusSource, Emit, PresenceSource, SourceUnavailable
 from deskctl.adapters.presence.chain import (
     NONE_AVAILABLE,
     SOURCE_NAMES,
@@ -19,6 +21,7 @@ __all__ = [
     "DBusSource",
     "Emit",
     "PresenceChain",
+    "PresenceSource",
     "SourceUnavailable",
     "build_sources",
 ]

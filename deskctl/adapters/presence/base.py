@@ -19,14 +19,21 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 
 from deskctl.core.presence import Event, Signal
 
-__all__ = ["CALL_TIMEOUT_S", "CallFailed", "DBusSource", "Emit", "SourceUnavailable"]
+__all__ = [
+    "CALL_TIMEOUT_S",
+    "CallFailed",
+    "DBusSource",
+    "Emit",
+    "PresenceSource",
+    "SourceUnavailable",
+]
 
 CALL_TIMEOUT_S = 5.0
 DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
@@ -47,6 +54,18 @@ class SourceUnavailable(Exception):
         self.may_appear = may_appear
 
 
+class PresenceSource(Protocol):
+    """What the chain needs of a source (a `DBusSource`, or the X11 one)."""
+
+    name: str
+    left: bool  # the last run ended because the service left, and it may come back
+
+    async def open(self) -> None: ...
+    async def run(self, emit: Emit) -> str: ...
+    async def appeared(self) -> None: ...
+    async def close(self) -> None: ...
+
+
 class CallFailed(Exception):
     """A D-Bus call answered with an error (or not at all)."""
 
@@ -58,7 +77,7 @@ class CallFailed(Exception):
 class DBusSource(ABC):
     """One presence source on one bus; subclasses say what to watch and what it means."""
 
-    name: ClassVar[str]  # as in the settings and the model: "mutter", "logind", ...
+    name: str  # as in the settings and the model: "mutter", "logind", ...
     service: ClassVar[str]  # the well-known bus name whose owner is the source
     bus_type: ClassVar[BusType] = BusType.SESSION
 

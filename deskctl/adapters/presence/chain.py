@@ -2,15 +2,15 @@
 their services come and go.
 
 Design: `build_sources(names, away_after_s)` makes the sources the settings name (`mutter`,
-`screensaver`, `logind`), in that order. `PresenceChain(sources, emit)` opens them all at once
-(`start`); each one that cannot be used is one log line saying why, said once, and when none can
-be used that is one more line: the schedule then runs on the clock, as without presence. A
-source whose service is merely not on the bus yet (deskctl's user unit may start before GNOME
-Shell) is waited for quietly and joins with one line when it comes. Each source runs in a task
-of its own and hands its events to `emit`; when its service leaves the bus the chain logs one
-line, reports `gone` for it (the model drops it), says so if it was the last, and waits for the
-service to come back. A source that fails any other way stops for good. `status` is the one line
-`deskctl status` can show. `close` stops every source and removes its watches.
+`screensaver`, `logind`, `x11`), in that order. `PresenceChain(sources, emit)` opens them all at
+once (`start`); each one that cannot be used is one log line saying why, said once, and when
+none can be used that is one more line: the schedule then runs on the clock, as without
+presence. A source whose service is merely not on the bus yet (deskctl's user unit may start
+before GNOME Shell) is waited for quietly and joins with one line when it comes. Each source runs
+in a task of its own and hands its events to `emit`; when its service leaves the bus the chain
+logs one line, reports `gone` for it (the model drops it), says so if it was the last, and waits
+for the service to come back. A source that fails any other way stops for good. `status` is the
+one line `deskctl status` can show. `close` stops every source and removes its watches.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
-from deskctl.adapters.presence.base import DBusSource, Emit, SourceUnavailable
+from deskctl.adapters.presence.base import Emit, PresenceSource, SourceUnavailable
 from deskctl.core.presence import SOURCE_LABELS, Event, Signal
 
 __all__ = ["NONE_AVAILABLE", "SOURCE_NAMES", "PresenceChain", "build_sources"]
 
 log = logging.getLogger("deskctl.adapters.presence")
 
-SOURCE_NAMES = ("mutter", "screensaver", "logind")
+SOURCE_NAMES = ("mutter", "screensaver", "logind", "x11")
 NONE_AVAILABLE = "no presence source is available, so the schedule runs on the clock"
 
 
@@ -41,7 +41,7 @@ def build_sources(
     system_bus: str | None = None,
     environ: Mapping[str, str] | None = None,
     poll_s: float | None = None,
-) -> list[DBusSource]:
+) -> list[PresenceSource]:
     """The sources `names` asks for (each at most once), on the given buses or the usual ones."""
     from deskctl.adapters.presence.logind import LogindSource
     from deskctl.adapters.presence.mutter import MutterIdleSource
@@ -50,7 +50,7 @@ def build_sources(
     unknown = sorted(set(names) - set(SOURCE_NAMES))
     if unknown:
         raise ValueError(f"unknown presence source {unknown[0]!r}; the sources are {SOURCE_NAMES}")
-    made: dict[str, DBusSource] = {}
+    made: dict[str, PresenceSource] = {}
     for name in names:
         if name == "mutter":
             made[name] = MutterIdleSource(away_after_s, bus_address=session_bus)
@@ -58,8 +58,12 @@ def build_sources(
             made[name] = ScreenSaverSource(
                 away_after_s, poll_s=poll_s or POLL_S, bus_address=session_bus
             )
-        else:
+        elif name == "logind":
             made[name] = LogindSource(bus_address=system_bus, environ=environ)
+        else:
+            from deskctl.adapters.presence.x11 import X11IdleSource
+
+            made[name] = X11IdleSource(away_after_s, environ=environ)
     return list(made.values())
 
 
@@ -68,7 +72,7 @@ def _label(name: str) -> str:
 
 
 class PresenceChain:
-    def __init__(self, sources: Sequence[DBusSource], emit: Emit) -> None:
+    def __init__(self, sources: Sequence[PresenceSource], emit: Emit) -> None:
         self._sources = list(sources)
         self._emit = emit
         self.absent: dict[str, str] = {}  # name -> why it is not used (now)
@@ -118,7 +122,7 @@ class PresenceChain:
         except Exception:
             log.exception("presence: %s's %s event was not taken", event.source, event.signal)
 
-    async def _follow(self, source: DBusSource, *, attached: bool) -> None:
+    async def _follow(self, source: PresenceSource, *, attached: bool) -> None:
         """Run `source` while its service is there, and again each time it comes back."""
         name = source.name
         try:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from deskctl.adapters.presence.base import DBusSource
+from deskctl.adapters.presence.base import PresenceSource
 from deskctl.adapters.presence.chain import PresenceChain, build_sources
 from deskctl.clocks.clock import Clock
 from deskctl.config.settings import PresenceSettings
@@ -28,7 +28,7 @@ OnChange = Callable[[Belief], None]
 class PresenceWatch:
     def __init__(
         self,
-        sources: Sequence[DBusSource],
+        sources: Sequence[PresenceSource],
         thresholds: Thresholds,
         clock: Clock,
         *,
