@@ -181,6 +181,15 @@ def test_a_finished_stretch_is_kept_with_its_length_and_reason() -> None:
     assert model.counts_as_break(model.last_stretch.away_s)
 
 
+def test_how_long_the_person_has_been_back() -> None:
+    model = play([(0, ev(LOGIND, Signal.LOCKED)), (600, ev(LOGIND, Signal.UNLOCKED))])
+    assert model.present_for_s(MONO0 + 645) == 45  # the scheduler's "first minute back"
+    assert model.away_stretch_s(MONO0 + 645) == 0
+    play([(700, ev(LOGIND, Signal.LOCKED))], model)
+    assert model.present_for_s(MONO0 + 710) == 0
+    assert model.away_stretch_s(MONO0 + 710) == 10
+
+
 def test_a_short_away_is_no_break() -> None:
     model = play([(0, ev(LOGIND, Signal.LOCKED)), (120, ev(LOGIND, Signal.UNLOCKED))])
     assert model.last_stretch is not None

@@ -17,7 +17,8 @@ Design:
 - An away stretch runs from the moment the belief became `away` (back-dated to the last input
   when an idle report caused it, never before the belief it ends began) to the moment it stops
   being `away`; `away_stretch_s` measures the one in progress, `last_stretch` keeps the one
-  that ended last, and `counts_as_break` says whether a stretch is long enough to be a break.
+  that ended last, and `counts_as_break` says whether a stretch is long enough to be a break;
+  `present_for_s` says how long the person has been back.
 - Durations are on the monotonic clock (a wall clock jump cannot fake a break). On Linux it stands
   still while the machine sleeps, so on resume the time asleep by the wall clock that the
   monotonic clock missed is added to the model's own running time.
@@ -210,6 +211,13 @@ class PresenceModel:
     def away_stretch_s(self, mono_s: float) -> float:
         """How long the away stretch in progress has lasted; 0 when not away."""
         if self._belief.state is not State.AWAY or self._since_s is None:
+            return 0.0
+        return max(0.0, mono_s + self._offset_s - self._since_s)
+
+    def present_for_s(self, mono_s: float) -> float:
+        """How long the person has been present (for "no move in the first minute back");
+        0 when not present."""
+        if self._belief.state is not State.PRESENT or self._since_s is None:
             return 0.0
         return max(0.0, mono_s + self._offset_s - self._since_s)
 

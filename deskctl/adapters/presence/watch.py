@@ -72,6 +72,9 @@ class PresenceWatch:
     def away_stretch_s(self) -> float:
         return self.model.away_stretch_s(self._clock.monotonic())
 
+    def present_for_s(self) -> float:
+        return self.model.present_for_s(self._clock.monotonic())
+
     def counts_as_break(self, away_s: float) -> bool:
         return self.model.counts_as_break(away_s)
 
