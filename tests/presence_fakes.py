@@ -6,7 +6,8 @@ and the test plays the person and the machine through it:
 - `FakeMutter`: `GetIdletime`, `AddIdleWatch` (kept; fired each time the idle time reaches it,
   and at once, after the reply, when added while already idle, as Mutter does),
   `AddUserActiveWatch` (fired once at the next input), `RemoveWatch`, the `WatchFired` signal.
-  `idle_for(ms)` and `touch()` are the person going still and coming back.
+  `idle_for(ms)` and `touch()` are the person going still and coming back; `broken=True`
+  makes `AddIdleWatch` fail.
 - `FakeScreenSaver`: `GetSessionIdleTime` (seconds), `GetActive`, `ActiveChanged`;
   `gnome=True` answers `GetSessionIdleTime` with an error, as GNOME does.
 - `FakeLogind`: the manager (`GetSession`, `GetSessionByPID`, `GetUser`, `PrepareForSleep`),
@@ -67,10 +68,11 @@ class FakeMutter(ServiceInterface, _Recording):
     NAME = "org.gnome.Mutter.IdleMonitor"
     PATH = "/org/gnome/Mutter/IdleMonitor/Core"
 
-    def __init__(self, idle_ms: int = 0) -> None:
+    def __init__(self, idle_ms: int = 0, *, broken: bool = False) -> None:
         ServiceInterface.__init__(self, "org.gnome.Mutter.IdleMonitor")
         _Recording.__init__(self)
         self.idle_ms = idle_ms
+        self.broken = broken  # AddIdleWatch fails, as a service with a bug would
         self.idle_watches: dict[int, int] = {}  # id -> interval, ms
         self.active_watches: set[int] = set()
         self._fired: set[int] = set()  # idle watches fired in this idle stretch
@@ -108,6 +110,8 @@ class FakeMutter(ServiceInterface, _Recording):
     def AddIdleWatch(self, interval_ms: DBusUInt64) -> DBusUInt32:
         watch = self._new_id()
         self._record("AddIdleWatch", interval_ms, watch)
+        if self.broken:
+            raise DBusError("org.gnome.Mutter.Error.Failed", "the watch could not be added")
         self.idle_watches[watch] = interval_ms
         asyncio.get_running_loop().call_soon(self._fire_due)  # after the reply
         return watch

@@ -383,6 +383,23 @@ async def test_a_service_that_comes_later_joins_and_one_that_comes_back_is_follo
     ]
 
 
+async def test_a_service_that_fails_while_there_stops_its_source_for_good(
+    address: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.presence")
+    mutter, heard = FakeMutter(broken=True), Heard()
+    async with serve(mutter, address):
+        chain = PresenceChain([MutterIdleSource(AWAY_S, bus_address=address)], heard)
+        async with chain:
+            await heard.until(lambda: heard.events == [Event("mutter", Signal.GONE)])
+            assert chain.status() == NONE_AVAILABLE
+            assert chain.absent["mutter"] == (
+                "org.gnome.Mutter.IdleMonitor answered with an error (AddIdleWatch: "
+                "org.gnome.Mutter.Error.Failed: the watch could not be added)"
+            )
+        assert len(mutter.called("AddIdleWatch")) == 1  # not tried again and again
+
+
 # --- the watch: chain, model and clock together -------------------------------------------------
 
 

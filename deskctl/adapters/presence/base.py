@@ -182,12 +182,15 @@ class DBusSource(ABC):
         finally:
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
+            self._early, self._emit = None, self._keep_early  # nothing more until attached again
         self.left = gone.done()
         if gone.done():
             return gone.result()
         if closed.done():
             return f"the {self.bus_label} connection closed"
         exc = work.exception()
+        if isinstance(exc, CallFailed) and exc.error_name != "no reply":
+            return f"{self.service} answered with an error ({exc})"
         if isinstance(exc, CallFailed | TimeoutError):
             return f"{self.service} stopped answering ({exc or 'no reply'})"
         return f"{self.service} stopped" + (f" ({exc})" if exc else "")
