@@ -13,7 +13,8 @@ and the test plays the person and the machine through it:
 - `FakeLogind`: the manager (`GetSession`, `GetSessionByPID`, `GetUser`, `PrepareForSleep`),
   one session (`LockedHint`, `Lock`, `Unlock`) and one user (`Display`).
 Every fake records the calls it got in `calls` and can be waited on (`wait_until`);
-`serve(fake, address)` exports it and owns the name; leaving the block (or `stop`) drops it.
+`serve(fake, address)` exports it and owns the name; leaving the block drops it. `Heard` is the
+other end: it keeps the events a source reports, and waits for them.
 """
 
 # No `from __future__ import annotations`: dbus-fast reads the D-Bus signatures from the
@@ -36,6 +37,8 @@ from dbus_fast.annotations import (
 )
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
+
+from deskctl.core.presence import Event, Signal
 
 WAIT_S = 10.0
 SESSION_ID = "2"
@@ -254,3 +257,29 @@ async def serve(fake: Any, address: str) -> AsyncIterator[MessageBus]:
         if bus.connected:
             bus.disconnect()
             await bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+
+
+class Heard:
+    """The events a source reports, waitable."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    @property
+    def signals(self) -> list[tuple[Signal, float]]:
+        return [(e.signal, e.idle_s) for e in self.events]
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        async with asyncio.timeout(WAIT_S):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def count(self, n: int) -> list[tuple[Signal, float]]:
+        await self.until(lambda: len(self.events) >= n)
+        return self.signals

@@ -30,38 +30,13 @@ from tests.presence_fakes import (
     FakeLogind,
     FakeMutter,
     FakeScreenSaver,
+    Heard,
     serve,
 )
 
 AWAY_S = 300
 WAIT_S = 10.0
 POLL_S = 0.02  # the ScreenSaver poll, fast here so that the test does not wait seconds
-
-
-class Heard:
-    """The events a source reports, waitable."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    @property
-    def signals(self) -> list[tuple[Signal, float]]:
-        return [(e.signal, e.idle_s) for e in self.events]
-
-    async def until(self, predicate: Callable[[], bool]) -> None:
-        async with asyncio.timeout(WAIT_S):
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def count(self, n: int) -> list[tuple[Signal, float]]:
-        await self.until(lambda: len(self.events) >= n)
-        return self.signals
 
 
 @pytest.fixture

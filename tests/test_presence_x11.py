@@ -18,7 +18,7 @@ import pytest
 from deskctl.adapters.presence import PresenceChain, SourceUnavailable
 from deskctl.adapters.presence.x11 import X11IdleSource
 from deskctl.core.presence import Event, Signal
-from tests.test_presence_sources import Heard
+from tests.presence_fakes import Heard
 
 WAIT_S = 10.0
 AWAY_S = 0.3  # real time here: the X server's idle clock cannot be warped
