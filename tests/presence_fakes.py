@@ -9,7 +9,8 @@ and the test plays the person and the machine through it:
   `idle_for(ms)` and `touch()` are the person going still and coming back; `broken=True`
   makes `AddIdleWatch` fail.
 - `FakeScreenSaver`: `GetSessionIdleTime` (seconds), `GetActive`, `ActiveChanged`;
-  `gnome=True` answers `GetSessionIdleTime` with an error, as GNOME does.
+  `gnome=True` answers `GetSessionIdleTime` with an error, as GNOME does; `hung = True` makes it
+  stop answering until `unhang()`.
 - `FakeLogind`: the manager (`GetSession`, `GetSessionByPID`, `GetUser`, `PrepareForSleep`),
   one session (`LockedHint`, `Lock`, `Unlock`) and one user (`Display`).
 Every fake records the calls it got in `calls` and can be waited on (`wait_until`);
@@ -147,17 +148,26 @@ class FakeScreenSaver(ServiceInterface, _Recording):
         self.idle_s = idle_s
         self.active = active
         self.gnome = gnome
+        self.hung = False  # GetSessionIdleTime does not answer until `unhang()`
+        self._unhung = asyncio.Event()
 
     def set_active(self, active: bool) -> None:
         self.active = active
         self.ActiveChanged(active)
 
     @dbus_method()
-    def GetSessionIdleTime(self) -> DBusUInt32:
+    async def GetSessionIdleTime(self) -> DBusUInt32:
         self._record("GetSessionIdleTime")
         if self.gnome:
             raise DBusError("org.freedesktop.DBus.Error.NotSupported", "This method is not part")
+        if self.hung:
+            await self._unhung.wait()  # a service stuck in a loop of its own
         return self.idle_s
+
+    def unhang(self) -> None:
+        """Let the calls that hang answer (late: their callers gave up)."""
+        self.hung = False
+        self._unhung.set()
 
     @dbus_method()
     def GetActive(self) -> DBusBool:

@@ -151,6 +151,25 @@ async def test_screensaver_on_gnome_answers_with_an_error_and_is_not_used(addres
     assert not raised.value.may_appear  # it is there, and will not do: never waited for
 
 
+async def test_a_hung_service_cannot_hang_deskctl(
+    address: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="deskctl.adapters.presence")
+    saver, heard = FakeScreenSaver(), Heard()
+    source = ScreenSaverSource(AWAY_S, poll_s=POLL_S, bus_address=address)
+    source.call_timeout_s = 0.2  # 5 s in the product
+    async with serve(saver, address), PresenceChain([source], heard) as chain:
+        await heard.count(1)
+        saver.hung = True
+        await heard.until(lambda: heard.events[-1] == Event("screensaver", Signal.GONE))
+        assert chain.absent["screensaver"] == (
+            "org.freedesktop.ScreenSaver stopped answering "
+            "(GetSessionIdleTime: no reply: within 0.2 s)"
+        )
+        assert chain.status() == NONE_AVAILABLE  # given up: a hung service is not waited on
+        saver.unhang()
+
+
 # --- logind -------------------------------------------------------------------------------------
 
 

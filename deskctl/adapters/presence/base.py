@@ -80,6 +80,7 @@ class DBusSource(ABC):
     name: str  # as in the settings and the model: "mutter", "logind", ...
     service: ClassVar[str]  # the well-known bus name whose owner is the source
     bus_type: ClassVar[BusType] = BusType.SESSION
+    call_timeout_s = CALL_TIMEOUT_S  # how long any call may wait for its reply
 
     def __init__(self, *, bus_address: str | None = None) -> None:
         self._bus_address = bus_address
@@ -107,7 +108,7 @@ class DBusSource(ABC):
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(CALL_TIMEOUT_S):
+            async with asyncio.timeout(self.call_timeout_s):
                 bus = MessageBus(bus_address=self._bus_address, bus_type=self.bus_type)
                 self._bus = await bus.connect()
         except Exception as exc:  # no socket, a bad address, refused: not here
@@ -258,10 +259,10 @@ class DBusSource(ABC):
             body=list(body),
         )
         try:
-            async with asyncio.timeout(CALL_TIMEOUT_S):
+            async with asyncio.timeout(self.call_timeout_s):
                 reply = await bus.call(message)
         except TimeoutError:
-            raise CallFailed(member, "no reply", f"within {CALL_TIMEOUT_S:g} s") from None
+            raise CallFailed(member, "no reply", f"within {self.call_timeout_s:g} s") from None
         if reply is None:
             raise CallFailed(member, "no reply", "")
         if reply.message_type is MessageType.ERROR:
