@@ -179,9 +179,10 @@ class FakeScreenSaver(ServiceInterface, _Recording):
         return active
 
 
-class LogindSession(ServiceInterface):
+class LogindSession(ServiceInterface, _Recording):
     def __init__(self, locked: bool) -> None:
-        super().__init__("org.freedesktop.login1.Session")
+        ServiceInterface.__init__(self, "org.freedesktop.login1.Session")
+        _Recording.__init__(self)
         self.locked = locked
 
     def set_locked_hint(self, locked: bool) -> None:
@@ -190,6 +191,7 @@ class LogindSession(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def LockedHint(self) -> DBusBool:
+        self._record("LockedHint")
         return self.locked
 
     @dbus_signal()

@@ -197,6 +197,24 @@ async def test_logind_lock_unlock_hint_and_sleep(address: str) -> None:
         assert (await heard.count(7))[-1] == (Signal.RESUMED, 0)
 
 
+async def test_logind_a_lock_no_locker_confirms_is_taken_back(address: str) -> None:
+    fake, heard = FakeLogind(), Heard()
+    source = logind(address)
+    source.lock_confirm_s = 0.05  # 10 s in the product
+    async with serve(fake, address), PresenceChain([source], heard):
+        await heard.count(1)
+        fake.session.Lock()  # swaylock locks, and never says so, nor sends Unlock after
+        assert await heard.count(3) == [(Signal.UNLOCKED, 0), (Signal.LOCKED, 0),
+                                        (Signal.UNLOCKED, 0)]  # fmt: skip
+        reads = len(fake.session.called("LockedHint"))
+        fake.session.Lock()  # GNOME locks, and says so
+        fake.session.set_locked_hint(True)
+        await fake.session.wait_until(lambda: len(fake.session.called("LockedHint")) > reads)
+        fake.session.set_locked_hint(False)  # the person unlocks: the first word since
+        assert (await heard.count(6))[3:] == [(Signal.LOCKED, 0), (Signal.LOCKED, 0),
+                                              (Signal.UNLOCKED, 0)]  # fmt: skip
+
+
 async def test_logind_finds_the_session_of_this_process(address: str) -> None:
     fake, heard = FakeLogind(locked=True), Heard()
     source = logind(address, environ={}, pid=PID_IN_SESSION)

@@ -6,9 +6,11 @@ in the session) or as the user's display session (`GetUser(uid)`, its `Display` 
 systemd user unit runs outside any session). Its `LockedHint` property gives the state at the
 start; then `locked` / `unlocked` come from the session's `Lock` and `Unlock` signals (logind
 asking the screen locker) and from `LockedHint` changing (the locker saying it did it, as GNOME
-and KDE do). The manager's `PrepareForSleep(true)` reports `sleeping`, `PrepareForSleep(false)`
-`resumed`. With no session found, only sleep is watched, and `session_note` says so.
-`IdleHint` is not used: KDE leaves it unset.
+and KDE do). A `Lock` that no locker confirms (`LockedHint` still false `lock_confirm_s` later)
+is taken back with `unlocked`: a locker that never reports (swaylock) sends no `Unlock` either,
+and the person would otherwise be away for good. The manager's `PrepareForSleep(true)` reports
+`sleeping`, `PrepareForSleep(false)` `resumed`. With no session found, only sleep is watched, and
+`session_note` says so. `IdleHint` is not used: KDE leaves it unset.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class LogindSource(DBusSource):
     name = "logind"
     service = SERVICE
     bus_type = BusType.SYSTEM
+    lock_confirm_s = 10.0  # a lock request no locker confirms by then does not count
 
     def __init__(
         self,
@@ -51,6 +54,10 @@ class LogindSource(DBusSource):
         self._uid = os.getuid() if uid is None else uid
         self.session_path: str | None = None
         self.session_note = ""
+
+    def _reset(self) -> None:
+        self._lock_asked: asyncio.Queue[None] = asyncio.Queue()
+        self._locked: bool | None = None
 
     async def _manager(self, member: str, signature: str, body: list[object]) -> str:
         [path] = await self.call(SERVICE, MANAGER_PATH, MANAGER, member, signature, body)
@@ -96,17 +103,25 @@ class LogindSource(DBusSource):
                 f"member='PropertiesChanged',path='{path}'"
             )
 
+    async def _locked_hint(self, path: str) -> bool:
+        [locked] = await self.call(SERVICE, path, PROPERTIES, "Get", "ss", [SESSION, "LockedHint"])
+        return bool(locked.value)
+
+    def _say_locked(self, locked: bool) -> None:
+        self._locked = locked
+        self.emit(Signal.LOCKED if locked else Signal.UNLOCKED)
+
     async def _work(self) -> None:
         path = self.session_path
-        if path is not None:
-            [locked] = await self.call(
-                SERVICE, path, PROPERTIES, "Get", "ss", [SESSION, "LockedHint"]
-            )
-            self.emit(Signal.LOCKED if locked.value else Signal.UNLOCKED)
-        await self._forever()
-
-    async def _forever(self) -> None:
-        await asyncio.get_running_loop().create_future()  # the signals do the work from here
+        if path is None:
+            await asyncio.get_running_loop().create_future()  # sleep signals only, from here
+            return
+        self._say_locked(await self._locked_hint(path))
+        while True:  # the signals do the rest; a lock request is checked after a while
+            await self._lock_asked.get()
+            await asyncio.sleep(self.lock_confirm_s)
+            if self._locked and not await self._locked_hint(path):
+                self._say_locked(False)
 
     def _on_signal(self, message: Message) -> None:
         if message.member == "PrepareForSleep" and message.path == MANAGER_PATH:
@@ -114,8 +129,10 @@ class LogindSource(DBusSource):
         elif message.path != self.session_path or self.session_path is None:
             return
         elif message.member in ("Lock", "Unlock") and message.interface == SESSION:
-            self.emit(Signal.LOCKED if message.member == "Lock" else Signal.UNLOCKED)
+            self._say_locked(message.member == "Lock")
+            if message.member == "Lock":
+                self._lock_asked.put_nowait(None)
         elif message.member == "PropertiesChanged" and message.body[0] == SESSION:
             changed = message.body[1]
             if "LockedHint" in changed:
-                self.emit(Signal.LOCKED if changed["LockedHint"].value else Signal.UNLOCKED)
+                self._say_locked(bool(changed["LockedHint"].value))
