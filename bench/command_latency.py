@@ -36,7 +36,7 @@ from _common import BIN, Summary, bench_parser, deskctl_home, ms, print_table, s
 from _service import ServiceThread, StampedGatt
 
 from deskctl.adapters.control_client import call
-from deskctl.adapters.control_server import ControlServer
+from deskctl.adapters.control_server import ControlServer, service_handler
 
 HEIGHTS_MM = (1000, 1010)
 _WAIT_S = 30.0
@@ -97,7 +97,7 @@ def main() -> None:
         service = ServiceThread(
             args.time_scale,
             history=True,
-            beside=lambda service, _stop: ControlServer(sock, service.handle),
+            beside=lambda service, _stop: ControlServer(sock, service_handler(service)),
         )
         gatt = service.start()
         try:

@@ -19,7 +19,6 @@ import os
 import time
 from collections import Counter
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from _common import Summary, bench_parser, deskctl_home, print_table
@@ -28,6 +27,7 @@ from deskctl.adapters.history_store import Store, demo_path
 from deskctl.adapters.notify import build_notifiers
 from deskctl.config.settings import DeskSettings, Settings
 from deskctl.service.assembly import build_service
+from deskctl.service.news import HeightReported, MoveStarted, ServiceEvent, StatusChanged
 from deskctl.testing.virtual_time import run_virtual
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -40,9 +40,11 @@ async def workday(desks: int) -> Counter[str]:
     """Run the service through the day; the count of each kind of event it emitted."""
     counts: Counter[str] = Counter()
 
-    def count(desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
-        if kind != "move_started" or fields.get("scheduled"):
-            counts[kind] += 1
+    def count(event: ServiceEvent) -> None:
+        if isinstance(event, HeightReported | StatusChanged):
+            return
+        if not isinstance(event, MoveStarted) or event.scheduled:
+            counts[event.kind] += 1
 
     settings = Settings(desks={f"d{n}": DeskSettings() for n in range(1, desks + 1)})
     with Store(demo_path()) as store:  # a simulated day: never in the real history
@@ -56,7 +58,7 @@ async def workday(desks: int) -> Counter[str]:
                 store=store,
                 notifiers=notifiers,
             )
-            service.sinks.append(count)
+            service.subscribe(count)
             runner = asyncio.create_task(service.run())
             await service.clock.sleep((DAY_END - DAY_START).total_seconds())
             service.request_stop()

@@ -13,6 +13,7 @@ from deskctl.adapters.history_store import Store
 from deskctl.config.settings import Settings
 from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
+from deskctl.service.news import HeightReported, ServiceEvent, StatusChanged
 from deskctl.sim.links import SimLink
 from deskctl.testing.virtual_time import run_virtual
 
@@ -23,8 +24,10 @@ TZ = ZoneInfo("Europe/Berlin")
 class Recorded:
     events: list[tuple[str, datetime, str, dict[str, Any]]] = field(default_factory=list)
 
-    def __call__(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
-        self.events.append((desk, at, kind, fields))
+    def __call__(self, event: ServiceEvent) -> None:
+        """Keep the news (not the height reports and status changes adapters follow)."""
+        if not isinstance(event, HeightReported | StatusChanged):
+            self.events.append((event.desk, event.at, event.kind, event.fields()))
 
     def kinds(self) -> list[str]:
         return [kind for _, _, kind, _ in self.events]
@@ -50,7 +53,7 @@ def run_service(
         for runner in service.desks.values():
             if isinstance(runner.link, SimLink):
                 runner.link._persist = False
-        service.sinks.append(recorded)
+        service.subscribe(recorded)
         runner_task = asyncio.create_task(service.run())
         try:
             await script(service, recorded)

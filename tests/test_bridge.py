@@ -239,7 +239,7 @@ async def serving(
         assert isinstance(runner.link, SimLink)
         runner.link._persist = False
     recorded = Recorded()
-    service.sinks.append(recorded)
+    service.subscribe(recorded)
     bridge = MqttBridge(
         service,
         mqtt,
@@ -249,7 +249,7 @@ async def serving(
         published_file=published_file,
     )
     running = Running(service, bridge, recorded, asyncio.Event())
-    service.sinks.append(lambda *_: running.changed.set())
+    service.subscribe(lambda _event: running.changed.set())
     mark = watcher.mark() if watcher is not None else 0
     running.tasks.append(asyncio.create_task(service.run()))
     running.tasks.append(asyncio.create_task(bridge.run(running.stop)))
@@ -576,7 +576,7 @@ async def test_a_refused_connection_fails_with_one_clear_sentence(
     settings = Settings(desks={"office": DeskSettings()})
     service = build_service(settings, TZ, simulate=True, time_scale=1.0, start_at=SATURDAY)
     stop = asyncio.Event()
-    sinks = list(service.sinks)
+    subscribers = list(service._subscribers)
     with pytest.raises(LinkError) as failed:
         async with asyncio.timeout(WAIT_S):
             await run_bridge(service, mosquitto_tls.settings(**changes), stop=stop, timing=FAST)
@@ -585,7 +585,7 @@ async def test_a_refused_connection_fails_with_one_clear_sentence(
     assert "\n" not in message
     assert failed.value.__cause__ is None  # no chained traceback for the CLI to show
     assert failed.value.__context__ is None
-    assert service.sinks == sinks  # the bridge took its sink back out
+    assert service._subscribers == subscribers  # the bridge unsubscribed
     gc.collect()  # anything the failed connection left behind is found during this test
 
 

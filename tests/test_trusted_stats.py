@@ -261,9 +261,9 @@ def test_standing_today_starts_again_at_midnight_without_a_change() -> None:
         runner = service.desks["desk"]
         late = datetime(2026, 11, 30, 23, 59, tzinfo=BERLIN)
         await service.clock.sleep((late - service.clock.now()).total_seconds())
-        seen["monday"] = runner.status(service.clock.now())["standing_today_s"]
+        seen["monday"] = runner.status(service.clock.now()).standing_today_s
         await service.clock.sleep(31 * 60)
-        seen["tuesday"] = runner.status(service.clock.now())["standing_today_s"]
+        seen["tuesday"] = runner.status(service.clock.now()).standing_today_s
 
     run_service(datetime(2026, 11, 30, 8, 59, tzinfo=BERLIN), to_tuesday)
     assert seen["monday"] >= 2 * 3600
@@ -285,7 +285,7 @@ def test_standing_today_is_real_time_across_midnight_and_a_dst_night(
         for _ in range(6 * 6):
             await service.clock.sleep(600)
             now = service.clock.now()
-            samples.append((now, runner.status(now)["standing_today_s"]))
+            samples.append((now, runner.status(now).standing_today_s))
 
     desks = {"desk": DeskSettings(link="sim", profile=all_day_profile)}
     with Store(tmp_path / "history.sqlite3") as store:

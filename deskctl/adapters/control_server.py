@@ -1,9 +1,12 @@
 """The service's side of the control socket.
 
 Design: `ControlServer` listens on a Unix stream socket (docs/control-socket.md is the protocol)
-and hands each request to one `handler(request, progress)` coroutine that the service supplies;
-it owns no desk state itself. Each connection is one task that reads JSON lines (at most 64 KiB;
-a longer line is answered and skipped up to its newline), checks each one into a `Request`,
+and hands each request to one `handler(request, progress)` coroutine (`service_handler` for the
+service: it only submits the request's command and forwards the service's height reports as
+progress); it owns no desk state itself. Each connection is one task that reads JSON lines (at
+most 64 KiB; a longer line is answered and skipped up to its newline), checks each one into a
+`Request`, its arguments into the command's dataclass (`service.commands.parse_command`: a bad
+argument is answered with its sentence and exit code 2, before any handler sees it),
 awaits the handler and writes one response line; requests on a connection are answered in
 order, while connections run side by side (so `stop` can arrive during a move). A handler's
 `DeskctlError` becomes an error answer with its sentence and exit code; anything else is logged
@@ -39,11 +42,16 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from deskctl.adapters.control_protocol import COMMANDS, MAX_LINE_BYTES, socket_path
 from deskctl.config.paths import private_folder, runtime_dir_note
 from deskctl.errors import ControlError, DeskctlError
+from deskctl.service.commands import Move, ServiceCommand, Status, parse_command
+from deskctl.service.news import HeightReported, ServiceEvent
+
+if TYPE_CHECKING:
+    from deskctl.service.core import Service
 
 __all__ = [
     "IDLE_TIMEOUT_S",
@@ -53,6 +61,7 @@ __all__ = [
     "Handler",
     "ProgressSink",
     "Request",
+    "service_handler",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,13 +79,15 @@ RECHECK_S = 2.0
 
 @dataclass(frozen=True)
 class Request:
-    """One command from a client, checked: `cmd` is known, `desk` and `args` have their types."""
+    """One command from a client, checked: `cmd` is known, `desk` and `args` have their types,
+    and `command` is the command with its arguments checked."""
 
     id: int
     cmd: str
     desk: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
+    command: ServiceCommand = field(default_factory=Status)
 
 
 class ProgressSink:
@@ -107,9 +118,10 @@ Handler = Callable[[Request, ProgressSink], Awaitable[dict[str, Any]]]
 
 
 class _BadRequest(Exception):
-    def __init__(self, message: str, request_id: int | None = None) -> None:
+    def __init__(self, message: str, request_id: int | None = None, exit_code: int = 2) -> None:
         super().__init__(message)
         self.request_id = request_id
+        self.exit_code = exit_code
 
 
 class _TooLong:
@@ -158,7 +170,12 @@ def _parse_request(line: bytes, commands: Collection[str]) -> Request:
     progress = message.get("progress", False)
     if not isinstance(progress, bool):
         raise _BadRequest("progress must be true or false", request_id)
-    return Request(request_id, cmd, desk, args, progress)
+    try:
+        command = parse_command(cmd, desk, args)
+    except DeskctlError as exc:
+        code = exc.exit_code if exc.exit_code in (1, 2) else 2
+        raise _BadRequest(str(exc), request_id, code) from None
+    return Request(request_id, cmd, desk, args, progress, command)
 
 
 class _Lines:
@@ -470,7 +487,7 @@ class ControlServer:
                 try:
                     request = _parse_request(line, self._commands)
                 except _BadRequest as bad:
-                    answer = _error(bad.request_id, str(bad), 2)
+                    answer = _error(bad.request_id, str(bad), bad.exit_code)
                 else:
                     answer = await self._answer(request, writer)
             writer.write(answer)
@@ -520,3 +537,33 @@ class ControlServer:
             writer.write(line)
 
         return send
+
+
+def service_handler(service: Service) -> Handler:
+    """The handler that serves `service`: each request's command is submitted, and answered with
+    the socket's JSON; a move asked with progress gets the desk's height reports meanwhile (from
+    the service's events, not from the link)."""
+    from deskctl.service.core import answer_json
+
+    async def handle(request: Request, progress: ProgressSink) -> dict[str, Any]:
+        command = request.command
+        unsubscribe: Callable[[], None] | None = None
+        if isinstance(command, Move) and progress.wanted:
+            try:
+                desk: str | None = service.resolve(command.desk)
+            except DeskctlError:
+                desk = None  # the service says why when the command arrives
+
+            def forward(event: ServiceEvent) -> None:
+                if isinstance(event, HeightReported) and event.desk == desk:
+                    progress({"height_mm": event.height_mm})
+
+            if desk is not None:
+                unsubscribe = service.subscribe(forward)
+        try:
+            return answer_json(command, await service.submit(command))
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+
+    return handle

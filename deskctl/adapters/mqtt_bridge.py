@@ -14,14 +14,18 @@ the broker goes away reconnects with backoff. Each connection:
    with the retain flag shows it even when it arrives live) and serves them until `stop`, then
    says `offline`. A retained command is refused, and cleared from the broker (an empty retained
    message on its topic): it would run again at every reconnect.
-The service's news goes out on `B/D/event` at once (an event sink). `B/D/state` (retained) is
-driven by the state itself: the publisher computes every desk's state when news or a height
-report wakes it, and at least every `watch_s` (working hours begin, a profile is switched from
-the CLI: changes that come with no news), and sends it when anything it holds changed: at once,
-but at most once per `moving_interval_s` while the desk moves. The durations that grow by
-themselves go out with each change and every `refresh_s`, when the profiles on disk are looked
-at again too.
-Commands are parsed by `deskctl.core.ha`. Each desk has a worker that carries its commands out in
+The bridge knows the service only by its interface (`service.core`): it subscribes to its
+events, reads `snapshot()` and `facts()`, and submits commands; it never touches a desk's
+runner, scheduler or link. The service's news goes out on `B/D/event` at once. `B/D/state`
+(retained) is driven by the state itself: the service says when a desk's status changed
+(`StatusChanged`: a height report, working hours beginning, a profile switched from the CLI),
+which wakes the publisher; it reads every desk's status then and sends it when anything it holds
+changed: at once, but at most once per `moving_interval_s` while the desk moves. The durations
+that grow by themselves go out with each change and every `refresh_s`, when the profiles on disk
+are looked at again too. Home Assistant's device shows the maker and model the desk's link
+declares (`DeskFacts`).
+Commands are parsed by `deskctl.core.ha`, then into the service's command dataclasses
+(`service.commands.parse_command`). Each desk has a worker that carries its commands out in
 order. A move first makes a status round trip through the service's queue (so an inhibit sent
 just before it counts), then passes `check_request` (limits, connected, inhibited, held), then
 goes to the service; its end is not awaited, so a `stop` gets through while it runs. A command
@@ -43,7 +47,6 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +83,6 @@ from deskctl.core.ha import (
 )
 from deskctl.core.log_budget import LogBudget
 from deskctl.errors import DeskctlError
-from deskctl.links.base import DeskLink, LinkEvent
 from deskctl.links.mqtt_broker import (
     broker_client,
     broker_error,
@@ -88,19 +90,16 @@ from deskctl.links.mqtt_broker import (
     tls_failed,
     warn_tls_insecure,
 )
-from deskctl.service.core import Command, Service
+from deskctl.service.commands import parse_command as service_command
+from deskctl.service.core import CommandResult, Service
+from deskctl.service.news import HeightReported, MoveStarted, ServiceEvent, StatusChanged
+from deskctl.service.status import DeskFacts, DeskStatus, status_json
 
 __all__ = ["BridgeTiming", "MqttBridge", "run_bridge"]
 
 log = logging.getLogger("deskctl.adapters.mqtt_bridge")
 
 _SESSION_TAKEN_OVER = 0x8E  # MQTT 5 DISCONNECT: another client connected with this client id
-_MAKERS: dict[str, tuple[str | None, str]] = {
-    "SimLink": ("deskctl", "Simulated LINAK desk"),
-    "SimBleLink": ("deskctl", "Emulated LINAK desk over Bluetooth LE"),
-    "LinakLink": ("LINAK", "Desk over Bluetooth LE"),
-    "MqttDeskLink": (None, "ESPHome desk over MQTT"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +107,6 @@ class BridgeTiming:
     """How the bridge paces itself, in real seconds (the broker lives in real time)."""
 
     moving_interval_s: float = 0.5  # at most one state per this while a desk moves
-    watch_s: float = 1.0  # look at every desk's state this often, news or not
     refresh_s: float = 30.0  # send the durations and look at the profiles on disk this often
     sync_timeout_s: float = 5.0  # wait this long for the retained records after connecting
     call_timeout_s: float = 10.0  # a command the service does not answer in this is an error
@@ -165,7 +163,7 @@ class MqttBridge:
         self.mqtt = mqtt
         bridge_id = bridge_id or mqtt.bridge_id or host_bridge_id(*_this_host())
         self.topics = Topics(mqtt.base_topic, mqtt.discovery_prefix, bridge_id)
-        for name in service.desks:
+        for name in service.desk_names:
             check_desk_name(name)
         self.timing = timing or BridgeTiming()
         self.client_id = mqtt.client_id or f"deskctl-bridge-{bridge_id}"
@@ -183,7 +181,7 @@ class MqttBridge:
         self._republish = False
         self._profiles: tuple[str, ...] = ()
         self._profiles_left_out: set[str] = set()
-        self._moves_started = dict.fromkeys(service.desks, 0)
+        self._moves_started = dict.fromkeys(service.desk_names, 0)
         self._queues: dict[str, asyncio.Queue[Request]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
@@ -194,7 +192,7 @@ class MqttBridge:
 
     @property
     def desks(self) -> list[str]:
-        return list(self.service.desks)
+        return list(self.service.desk_names)
 
     # -- lifetime -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -225,17 +223,14 @@ class MqttBridge:
             await self._detach()
 
     def _attach(self) -> None:
-        self.service.sinks.append(self._on_event)
-        for name, runner in self.service.desks.items():
-            self._unsubscribe.append(runner.link.subscribe(self._on_link_event))
+        self._unsubscribe.append(self.service.subscribe(self._on_event))
+        for name in self.desks:
             queue: asyncio.Queue[Request] = asyncio.Queue()
             self._queues[name] = queue
             self._workers.append(asyncio.create_task(self._work(name, queue), name=f"mqtt-{name}"))
 
     async def _detach(self) -> None:
         self._say_refusals_left_out(asyncio.get_running_loop().time(), at_end=True)
-        with contextlib.suppress(ValueError):
-            self.service.sinks.remove(self._on_event)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         for worker in self._workers:
@@ -438,9 +433,9 @@ class MqttBridge:
 
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         self._profiles = self._scan_profiles()
-        for desk, runner in self.service.desks.items():
+        for desk, facts in self.service.facts().items():
             payload = discovery_payload(
-                self.topics, _desk_info(desk, runner.link), self._profiles, sw_version=__version__
+                self.topics, _desk_info(facts), self._profiles, sw_version=__version__
             )
             await client.publish(self.topics.discovery(desk), encode(payload), qos=1, retain=True)
         record = record_payload(
@@ -450,7 +445,7 @@ class MqttBridge:
 
     def _scan_profiles(self) -> tuple[str, ...]:
         """The profiles Home Assistant may offer: those that load and that MQTT can name."""
-        names = {runner.profile.name for runner in self.service.desks.values()}
+        names = {status.profile for status in self.service.snapshot().values()}
         try:
             found = list(find_profiles())
         except (OSError, DeskctlError) as exc:
@@ -489,18 +484,19 @@ class MqttBridge:
             log.warning("MQTT bridge: Home Assistant is not offered the profile %r: %s", name, why)
 
     # -- what the service says ----------------------------------------------------------------
-    def _on_event(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
-        if desk not in self._queues:
+    def _on_event(self, event: ServiceEvent) -> None:
+        desk = event.desk
+        if desk not in self._queues or isinstance(event, HeightReported):
+            return  # a height report that changes anything comes as a StatusChanged too
+        if isinstance(event, StatusChanged):
+            self._wake.set()  # the publisher looks at the states
             return
-        if kind == "move_started":
+        if isinstance(event, MoveStarted):
             self._moves_started[desk] += 1
-        payload = event_payload(desk, at, kind, fields) if self.events else None
+        payload = event_payload(desk, event.at, event.kind, event.fields()) if self.events else None
         if payload is not None and self.connected:
             self._outbox.append((self.topics.desk(desk, "event"), encode(payload)))
         self._wake.set()
-
-    def _on_link_event(self, _event: LinkEvent) -> None:
-        self._wake.set()  # a height report, a move, the connection: the publisher looks
 
     def _error(self, desk: str, reason: str, topic: str = "") -> None:
         """Publish an `error` event: a command on `topic` could not be done, for `reason`.
@@ -549,7 +545,7 @@ class MqttBridge:
             report_at = self._refusals_logged.report_at()
             if report_at is not None:
                 wait_s = min(wait_s, report_at - loop.time())
-            wait_s = min(wait_s, self.timing.watch_s, next_refresh - loop.time())
+            wait_s = min(wait_s, next_refresh - loop.time())
             if wait_s > 0 and not self._wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait_s)
@@ -567,25 +563,25 @@ class MqttBridge:
         """Send each desk's state if what it holds changed (with `refresh`, if its durations
         grew too); return how long until a held-back state is due (inf: none).
 
-        The state itself decides, not which news came: a change without news (working hours
-        begin, a profile switched from the CLI) goes out at the next look (`watch_s`).
+        The state itself decides, not which news came: the service's `StatusChanged` wakes the
+        publisher for a change without news (working hours begin, a profile switched from the
+        CLI) as for any other.
         """
         loop = asyncio.get_running_loop()
         wait_s = math.inf
-        for desk, runner in self.service.desks.items():
-            status = runner.status(self.service.clock.now())
-            available = ONLINE if status.get("connected") else OFFLINE
+        for desk, status in self.service.snapshot().items():
+            available = ONLINE if status.connected else OFFLINE
             if self._sent_availability.get(desk) != available:
                 topic = self.topics.desk(desk, "availability")
                 await client.publish(topic, available, qos=1, retain=True)
                 self._sent_availability[desk] = available
-            state = state_payload(status, inhibited=runner.scheduler.inhibited)
+            state = state_payload(status_json(status), inhibited=status.inhibited)
             sent = self._sent_state.get(desk)
             if not state_changed(sent, state) and not (refresh and state != sent):
                 continue
             last = self._sent_at.get(desk)
             due_s = state_due_in_s(
-                moving=bool(status.get("moving")),
+                moving=status.moving,
                 since_last_s=None if last is None else loop.time() - last,
                 interval_s=self.timing.moving_interval_s,
             )
@@ -658,17 +654,17 @@ class MqttBridge:
             await self._ask(request.command, desk, request.args, request.topic)
             return
         status = await self._ask("status", desk, {}, request.topic)
-        if status is None:
+        if not isinstance(status, DeskStatus):
             return
-        runner = self.service.desks[desk]
+        facts = self.service.facts()[desk]
         refusal = check_request(
             request,
-            status,
-            min_mm=runner.link.min_mm,
-            max_mm=runner.link.max_mm,
-            sit_mm=runner.profile.sit_mm,
-            stand_mm=runner.profile.stand_mm,
-            inhibited=runner.scheduler.inhibited,
+            status_json(status),
+            min_mm=facts.min_mm,
+            max_mm=facts.max_mm,
+            sit_mm=status.sit_mm,
+            stand_mm=status.stand_mm,
+            inhibited=status.inhibited,
         )
         if refusal is not None:
             self._error(desk, refusal.reason, request.topic)
@@ -677,7 +673,7 @@ class MqttBridge:
         # `remote`: the service itself refuses the move if inhibit came on meanwhile
         answer = self._post(request.command, desk, {**request.args, "remote": True})
 
-        def ended(future: asyncio.Future[dict[str, Any]]) -> None:
+        def ended(future: asyncio.Future[CommandResult]) -> None:
             error = None if future.cancelled() else future.exception()
             if error is not None and self._moves_started.get(desk) == before:
                 self._error(desk, str(error), request.topic)  # it never started: say why
@@ -687,15 +683,21 @@ class MqttBridge:
 
     def _post(
         self, command: str, desk: str, args: dict[str, Any] | Any
-    ) -> asyncio.Future[dict[str, Any]]:
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    ) -> asyncio.Future[CommandResult]:
+        """Send `command` to the service, its arguments checked first; its answer's future."""
+        try:
+            parsed = service_command(command, desk, dict(args))
+        except DeskctlError as exc:
+            answer: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+            answer.set_exception(exc)
+        else:
+            answer = self.service.send(parsed)
         answer.add_done_callback(_retrieve)
-        self.service.post(Command(command, desk, dict(args), answer))
         return answer
 
     async def _ask(
         self, command: str, desk: str, args: dict[str, Any] | Any, topic: str
-    ) -> dict[str, Any] | None:
+    ) -> CommandResult | None:
         answer = self._post(command, desk, args)
         try:
             return await asyncio.wait_for(asyncio.shield(answer), self.timing.call_timeout_s)
@@ -711,21 +713,11 @@ class MqttBridge:
         return None
 
 
-def _desk_info(name: str, link: DeskLink) -> DeskInfo:
-    manufacturer, model = _MAKERS.get(type(link).__name__, (None, type(link).__name__))
-    reported = {
-        key: value
-        for key in ("manufacturer", "model", "sw_version", "hw_version")
-        if isinstance(value := getattr(link, key, None), str) and value
-    }
+def _desk_info(facts: DeskFacts) -> DeskInfo:
+    """What Home Assistant shows of a desk: its limits, and the maker and model its link
+    declares."""
     return DeskInfo(
-        name,
-        link.min_mm,
-        link.max_mm,
-        manufacturer=reported.get("manufacturer", manufacturer),
-        model=reported.get("model", model),
-        sw_version=reported.get("sw_version"),
-        hw_version=reported.get("hw_version"),
+        facts.name, facts.min_mm, facts.max_mm, manufacturer=facts.maker, model=facts.model
     )
 
 

@@ -30,14 +30,13 @@ from deskctl.cli._app import app
 from deskctl.cli._common import CALENDAR_YEARS, guard
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable
-    from typing import ParamSpec
+    from typing import ParamSpec, Self
 
     from deskctl.adapters.history_store import Store
     from deskctl.clocks.clock import Clock
     from deskctl.config.settings import Settings
-    from deskctl.service.core import Service
+    from deskctl.service.core import Companion, Service
 
     P = ParamSpec("P")
 
@@ -168,10 +167,8 @@ async def _serve(
     start_at: datetime | None,
 ) -> None:
     import asyncio
-    import logging
     import signal
 
-    from deskctl.adapters.control_server import ControlServer
     from deskctl.adapters.notify import build_notifiers
     from deskctl.adapters.service_lock import ServiceLock
     from deskctl.config.settings import Settings
@@ -194,39 +191,38 @@ async def _serve(
                 notifiers=notifiers,
             )
             _log_in_clock_time(service.clock)
-            bridge_stop = asyncio.Event()
-            bridge = _start_bridge(service, settings, bridge_stop)
-
-            async def shut_down() -> None:
-                bridge_stop.set()  # the bridge says goodbye (offline) while the desks still run
-                if bridge is not None:
-                    await asyncio.wait({bridge}, timeout=5)
-                service.request_stop()
-
             loop = asyncio.get_running_loop()
-            stopping: list[asyncio.Task[None]] = []
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(
-                    signum, lambda: stopping.append(loop.create_task(shut_down()))
-                )
-            async with ControlServer(None, service.handle):
-                logging.getLogger("deskctl.service").info(
-                    "deskctl is running %s; stop it with Ctrl-C", ", ".join(service.desks)
-                )
-                for name, runner in service.desks.items():
-                    if runner.link.simulated:
-                        logging.getLogger("deskctl.service").warning(
-                            "%s is a simulated desk: no real desk moves (set yours up with "
-                            "`deskctl init`)",
-                            name,
-                        )
-                await service.run()
-            if bridge is not None:
-                bridge_stop.set()
-                await asyncio.wait({bridge}, timeout=5)
-                error = None if bridge.cancelled() or not bridge.done() else bridge.exception()
-                if error is not None:
-                    raise error
+                loop.add_signal_handler(signum, service.request_stop)
+            # the service stops its companions, its desks and the socket in its own order
+            await service.run(front=_ControlSocket(service), beside=_bridge(service, settings))
+
+
+class _ControlSocket:
+    """The control socket in front of the service; it says the service runs once it listens."""
+
+    def __init__(self, service: Service) -> None:
+        from deskctl.adapters.control_server import ControlServer, service_handler
+
+        self._server = ControlServer(None, service_handler(service))
+        self._desks = ", ".join(service.desk_names)
+        self._simulated = [name for name, s in service.snapshot().items() if s.simulated]
+
+    async def __aenter__(self) -> Self:
+        import logging
+
+        await self._server.__aenter__()
+        log = logging.getLogger("deskctl.service")
+        log.info("deskctl is running %s; stop it with Ctrl-C", self._desks)
+        for name in self._simulated:
+            log.warning(
+                "%s is a simulated desk: no real desk moves (set yours up with `deskctl init`)",
+                name,
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._server.__aexit__(None, None, None)
 
 
 def _raise_file_limit() -> None:
@@ -267,34 +263,15 @@ def _history(*, demo: bool = False) -> Iterator[Store | None]:
         yield store
 
 
-def _start_bridge(
-    service: Service, settings: Settings, stop: asyncio.Event
-) -> asyncio.Task[None] | None:
+def _bridge(service: Service, settings: Settings) -> list[Companion]:
     """The MQTT bridge beside the service when `[mqtt]` is set; a broker that refuses the
     credentials or the certificate stops the service with that one sentence."""
-    import asyncio
-
     if settings.mqtt is None:
-        return None
-    from deskctl.adapters.mqtt_bridge import run_bridge
+        return []
+    from deskctl.adapters.mqtt_bridge import MqttBridge
 
-    task = asyncio.get_running_loop().create_task(
-        run_bridge(
-            service,
-            settings.mqtt,
-            bridge_id=settings.mqtt.bridge_id,
-            stop=stop,
-            events=settings.notify.mqtt,
-        ),
-        name="mqtt-bridge",
-    )
-
-    def ended(done: asyncio.Task[None]) -> None:
-        if not done.cancelled() and done.exception() is not None:
-            service.request_stop()
-
-    task.add_done_callback(ended)
-    return task
+    mqtt = settings.mqtt
+    return [MqttBridge(service, mqtt, bridge_id=mqtt.bridge_id, events=settings.notify.mqtt)]
 
 
 def _log_in_clock_time(clock: Clock) -> None:

@@ -206,6 +206,13 @@ class Scheduler:
                 return _zoned(block, self.tz)
         return None
 
+    def working_changes_at(self, now: datetime) -> datetime | None:
+        """The next instant after `now` at which a block starts or ends (working hours begin or
+        end, the posture planned changes), whether or not anything moves then."""
+        now = _utc(now)
+        edges = [edge for b in self.blocks for edge in (b.start, b.end) if _utc(edge) > now]
+        return min(edges, key=_utc) if edges else None
+
     def next_change(self) -> Block | None:
         """The next change not yet done (the one being warned about or moved to included)."""
         block = self._next_change()
@@ -428,6 +435,13 @@ class Scheduler:
         self._replan(now, posture)
         actions.append(Replanned(f"you chose to {posture}"))
         return actions
+
+    def restore_switches(self, *, enabled: bool, held: str | None) -> None:
+        """The service started again: the last run's on/off switch and hold carry on (as they
+        outlast midnight in a running service). Inhibit and pause come back through `inhibit`
+        and `pause`, which re-plan."""
+        self.enabled = enabled
+        self.held = held
 
     def restarted(
         self,

@@ -116,6 +116,8 @@ class DeskLink(abc.ABC):
     """A connection to one desk."""
 
     simulated = False  # True for the simulated desks deskctl ships (`--simulate`, link = "sim")
+    maker: str | None = None  # who makes the desk, when the link knows (Home Assistant shows it)
+    model_name = "Desk"  # what kind of desk this link drives, in a few words
 
     def __init__(self, name: str, clock: Clock, *, min_mm: int, max_mm: int) -> None:
         if min_mm >= max_mm:

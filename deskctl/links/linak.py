@@ -35,6 +35,9 @@ _DRAIN_S = 5.0  # real seconds a stop may take to go out before the link gives u
 class LinakLink(DeskLink):
     """A LINAK desk (IKEA IDÅSEN and other DPG desks) over a GATT client."""
 
+    maker = "LINAK"
+    model_name = "Desk over Bluetooth LE"
+
     def __init__(
         self,
         name: str,

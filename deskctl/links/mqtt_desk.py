@@ -74,6 +74,8 @@ class _Out:
 class MqttDeskLink(DeskLink):
     """An ESPHome-style desk on an MQTT broker; see the module docstring."""
 
+    model_name = "ESPHome desk over MQTT"
+
     def __init__(
         self,
         name: str,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from deskctl.adapters.history_store import Store
     from deskctl.adapters.notify import Notifiers
     from deskctl.core.profile import Profile
-    from deskctl.service.core import EventSink
+    from deskctl.service.core import Subscriber
 
 __all__ = ["build_service", "open_link", "simulated_start"]
 
@@ -74,7 +74,7 @@ def build_service(
         clock = Clock(scale=time_scale, start=start_at or simulated_start(first, wall, tz), tz=tz)
     else:
         clock = Clock(tz=tz)
-    sinks: list[EventSink] = []
+    sinks: list[Subscriber] = []
     if notifiers is not None:
         sinks.append(NoticeSink(notifiers))
     if store is not None:
@@ -90,7 +90,7 @@ def build_service(
             clock=clock,
             tz=tz,
             cues=cues,
-            emit=service.emitter(name),
+            emit=service.publish,
             post=service.post,
         )
         service.add_desk(runner)

@@ -1,13 +1,27 @@
 """The service: one task owns all state; links, commands and the clock feed it events.
 
-Design: `Service.run()` is the owner task. Everything else (link callbacks, move tasks,
-reconnect tasks, control-socket connections) only puts items on its queue; the owner takes them
-one at a time, asks each desk's scheduler what to do, and carries the actions out. Between items
-it sleeps until the earliest `wake_at` of all desks (at most a minute, to notice a clock jump:
-when wall time moves more than `JUMP_S` away from monotonic time, every scheduler re-plans from
-now, so a suspend never fires a burst of overdue moves; compared in UTC, a DST change is no
-jump). Commands arrive as `Command` items with a future for the answer; a move command answers
-when the move ends. Shutting down stops every moving desk before the links close.
+Design: the owner task (`_own`) is the only one that changes a desk. Everything else (link
+callbacks, move tasks, reconnect tasks, the control socket, the MQTT bridge) only puts items on
+its queue; the owner takes them one at a time, asks each desk's scheduler what to do, and
+carries the actions out. Between items it sleeps until the earliest `wake_at` of all desks, or
+the next start or end of a planned block (at most a minute, to notice a clock jump: when wall
+time moves more than `JUMP_S` away from monotonic time, every scheduler re-plans from now, so a
+suspend never fires a burst of overdue moves; compared in UTC, a DST change is no jump).
+
+The interface adapters use, and nothing else of it:
+- `submit(command)` (or `send`, which does not wait): one `service.commands` value in, the
+  desk's `DeskStatus` out (a status of several desks: a tuple); a move answers when it ends.
+  What a command needs from files (`profile use`, `profile set`) is read and written here, in
+  the caller's task, before the owner gets the command: the owner task does no file IO.
+- `snapshot()`: each desk's `DeskStatus` now; `facts()`: each desk's name, limits and make.
+- `subscribe(callback)`: every `service.news` event, in the order the owner emits them, among
+  them `StatusChanged` whenever a desk's status changes (the durations that grow aside).
+- The lifetime: `async with service:` (or `await service.run(front=..., beside=...)`) runs the
+  owner in an `asyncio.TaskGroup` that owns every task the service starts (moves, reconnects,
+  stops, the companions beside it). `request_stop()` ends it, in this one order: the companions
+  (the MQTT bridge) say goodbye while the desks still run (at most `GOODBYE_S` each), the owner
+  stops every moving desk, closes the links and saves each desk's state, then the front (the
+  control socket) closes, answering what is still asked with "the service is stopping".
 
 What survives a crash: each desk's schedule state is saved whenever it differs from what was
 last saved, before its actions are carried out (`DeskRunner.persist`), so a hold made by the
@@ -21,57 +35,119 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 from deskctl.adapters.history_store import Store
 from deskctl.clocks.clock import Clock
 from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
-from deskctl.core.units import (
-    MAX_DURATION_S,
-    format_duration,
-    parse_duration_s,
-    parse_height_mm,
-)
+from deskctl.core.units import format_duration
 from deskctl.core.vocab import Posture
-from deskctl.errors import DeskctlError, DeskError, DurationError, InputError, LinkError
-from deskctl.links.base import HeightChanged, LinkEvent
+from deskctl.errors import DeskctlError, DeskError, InputError, LinkError
+from deskctl.service.commands import (
+    Confirm,
+    Inhibit,
+    Move,
+    Pause,
+    Resume,
+    ServiceCommand,
+    SetHeight,
+    Skip,
+    Snooze,
+    Status,
+    Stop,
+    SwitchSchedule,
+    UseProfile,
+    parse_command,
+)
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
+from deskctl.service.news import ErrorReported, ServiceEvent, SessionChanged, StatusChanged
+from deskctl.service.status import DeskFacts, DeskStatus, same_but_growing, status_json
 
-__all__ = ["JUMP_S", "Command", "EventSink", "Service"]
+__all__ = [
+    "GOODBYE_S",
+    "JUMP_S",
+    "CommandResult",
+    "Companion",
+    "Service",
+    "Subscriber",
+    "answer_json",
+]
 
 log = logging.getLogger("deskctl.service")
 
 JUMP_S = 60.0
+GOODBYE_S = 5.0  # real seconds a companion has to say goodbye while the desks still run
 _MAX_SLEEP_S = 60.0
 
-EventSink = Callable[[str, datetime, str, dict[str, Any]], None]  # (desk, at, type, fields)
+Subscriber = Callable[[ServiceEvent], None]
+CommandResult = DeskStatus | tuple[DeskStatus, ...]
+
+
+class Companion(Protocol):
+    """Something that serves beside the service (the MQTT bridge) until `stop` is set."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _ProfileChosen:
+    """`profile use` or `profile set`, its file already read (and written): the owner applies
+    `profile` (`use`: switch to it; else: new heights of the profile in use)."""
+
+    command: UseProfile | SetHeight
+    desk: str
+    profile: Profile
 
 
 @dataclass
-class Command:
-    cmd: str
-    desk: str | None
-    args: dict[str, Any]
-    answer: asyncio.Future[dict[str, Any]] = field(repr=False)
+class _Order:
+    """A command on the owner's queue, with the future its answer goes to."""
+
+    command: ServiceCommand | _ProfileChosen
+    answer: asyncio.Future[CommandResult] = field(repr=False)
+
+
+def answer_json(command: ServiceCommand, result: CommandResult) -> dict[str, Any]:
+    """A command's answer as JSON's object (the control socket's `result`): a status, with
+    `"service": true` for the `status` command, or every desk's for a status of several."""
+    if isinstance(result, tuple):
+        return {"desks": [status_json(status) for status in result], "service": True}
+    if isinstance(command, Status):
+        return {**status_json(result), "service": True}
+    return status_json(result)
 
 
 class Service:
     """Runs every configured desk's schedule; see the module docstring."""
 
     def __init__(
-        self, clock: Clock, sinks: list[EventSink] | None = None, store: Store | None = None
+        self,
+        clock: Clock,
+        sinks: Sequence[Subscriber] | None = None,
+        store: Store | None = None,
     ) -> None:
         self.clock = clock
         self.store = store
         self.desks: dict[str, DeskRunner] = {}
-        self.sinks: list[EventSink] = list(sinks or [])
         self.queue: asyncio.Queue[object] = asyncio.Queue()
-        self._stopping = asyncio.Event()
-        self._waiting_moves: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._subscribers: list[Subscriber] = list(sinks or [])
+        self._stop_requested = asyncio.Event()  # someone asked the service to stop
+        self._owner_stop = asyncio.Event()  # the owner: stop the desks now
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._owner: asyncio.Task[None] | None = None
+        self._front: AbstractAsyncContextManager[Any] | None = None
+        self._beside: tuple[Companion, ...] = ()
+        self._companions: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+        self._companion_error: BaseException | None = None
+        self._waiting_moves: dict[str, asyncio.Future[CommandResult]] = {}
+        self._last_status: dict[str, DeskStatus] = {}
         self._last_wall: datetime | None = None
         self._last_mono = 0.0
         self._state_failing = False  # the last save of a schedule's state failed
@@ -79,16 +155,23 @@ class Service:
         self._beat_mono: float | None = None  # when the last heartbeat was written
 
     # -- wiring -------------------------------------------------------------------------------
-    def emitter(self, desk: str) -> Callable[[str, dict[str, Any]], None]:
-        def emit(kind: str, fields: dict[str, Any]) -> None:
-            at = self.clock.now()
-            for sink in self.sinks:
-                try:
-                    sink(desk, at, kind, fields)
-                except Exception:  # a sink failing never stops the service or another sink
-                    log.exception("an event sink failed on %s", kind)
+    def publish(self, event: ServiceEvent) -> None:
+        """Hand `event` to every subscriber, in the order they subscribed."""
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:  # a subscriber failing never stops the service or another one
+                log.exception("an event subscriber failed on %s", event.kind)
 
-        return emit
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call `subscriber` with every event from now on; returns the call that stops it."""
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
 
     def post(self, item: object) -> None:
         self.queue.put_nowait(item)
@@ -96,41 +179,212 @@ class Service:
     def add_desk(self, runner: DeskRunner) -> None:
         self.desks[runner.name] = runner
         runner.persist = lambda: self._save(runner)
+        runner.spawn = self._spawn
 
     def request_stop(self) -> None:
-        self._stopping.set()
+        """Stop the service (see the module docstring for the order); returns at once."""
+        self._stop_requested.set()
+
+    # -- the interface ------------------------------------------------------------------------
+    @property
+    def desk_names(self) -> tuple[str, ...]:
+        return tuple(self.desks)
+
+    def facts(self) -> dict[str, DeskFacts]:
+        """Each desk's name, limits, maker and model."""
+        return {name: runner.facts() for name, runner in self.desks.items()}
+
+    def snapshot(self) -> dict[str, DeskStatus]:
+        """Each desk's status now."""
+        now = self.clock.now()
+        return {name: runner.status(now) for name, runner in self.desks.items()}
+
+    def send(self, command: ServiceCommand) -> asyncio.Future[CommandResult]:
+        """Hand `command` to the owner task; the future gets its answer (or its error)."""
+        answer: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        try:
+            item = self._prepared(command)
+        except DeskctlError as exc:
+            answer.set_exception(exc)
+        else:
+            self.post(_Order(item, answer))
+        return answer
+
+    async def submit(self, command: ServiceCommand) -> CommandResult:
+        """Hand `command` to the owner task and wait for its answer."""
+        return await self.send(command)
+
+    async def call(
+        self, cmd: str, desk: str | None = None, args: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A command as the control socket names it (`"snooze"`, `{"duration_s": 600}`), its
+        answer as the socket's JSON: for Python callers that speak the socket's words."""
+        command = parse_command(cmd, desk, args or {})
+        return answer_json(command, await self.submit(command))
+
+    def resolve(self, name: str | None) -> str:
+        """The desk a command for `name` goes to (None: the only one); `InputError` if none."""
+        return self._runner(name).name
+
+    def _prepared(self, command: ServiceCommand) -> ServiceCommand | _ProfileChosen:
+        """The command as the owner takes it: the files it needs read (and written) here, in
+        the caller's task."""
+        if isinstance(command, UseProfile):
+            from deskctl.config.profile_library import remember_profile
+
+            runner = self._runner(command.desk)
+            return _ProfileChosen(
+                command, runner.name, remember_profile(command.profile, runner.name)
+            )
+        if isinstance(command, SetHeight):
+            runner = self._runner(command.desk)
+            return _ProfileChosen(command, runner.name, _new_heights(runner, command))
+        return command
+
+    # -- the lifetime -------------------------------------------------------------------------
+    async def run(
+        self,
+        *,
+        front: AbstractAsyncContextManager[Any] | None = None,
+        beside: Sequence[Companion] = (),
+    ) -> None:
+        """Serve until `request_stop()`: `front` (the control socket) is entered first and
+        closed last; each of `beside` (the MQTT bridge) runs in the service's task group."""
+        self._front, self._beside = front, tuple(beside)
+        async with self:
+            await self._stop_requested.wait()
+
+    async def __aenter__(self) -> Self:
+        group = asyncio.TaskGroup()
+        await group.__aenter__()
+        self._group = group
+        try:
+            if self._front is not None:
+                await self._front.__aenter__()
+        except BaseException as exc:
+            self._group = None
+            await group.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        for companion in self._beside:  # first: each subscribes before the owner's first news
+            stop = asyncio.Event()
+            name = type(companion).__name__
+            self._companions.append((stop, self._spawn(self._accompany(companion, stop), name)))
+        self._owner = self._spawn(self._own(), "deskctl-owner")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        group = self._group
+        try:
+            await self._stop_in_order()
+        finally:
+            for task in list(self._tasks):  # a move that would not end in its bound, say
+                task.cancel()
+            self._group = None
+            if group is not None:
+                await group.__aexit__(exc_type, exc, traceback)
+        error, self._companion_error = self._companion_error, None
+        if error is not None and exc is None:
+            raise error
+
+    async def _stop_in_order(self) -> None:
+        """The one place that says how the service stops (see the module docstring)."""
+        self._stop_requested.set()
+        for stop, _task in self._companions:
+            stop.set()
+        companions = {task for _stop, task in self._companions}
+        if companions:  # they say goodbye (offline) while the desks still run
+            await asyncio.wait(companions, timeout=GOODBYE_S)
+        self._owner_stop.set()
+        if self._owner is not None:
+            await asyncio.wait({self._owner})
+        if self._front is not None:
+            await self._front.__aexit__(None, None, None)
+        running = {task for task in companions if not task.done()}
+        if running:
+            await asyncio.wait(running, timeout=GOODBYE_S)
+
+    async def _accompany(self, companion: Companion, stop: asyncio.Event) -> None:
+        """Run one companion; its failure (a broker refusing the login) stops the service and
+        is raised once the service has stopped."""
+        try:
+            await companion.run(stop)
+        except Exception as exc:
+            if self._companion_error is None:
+                self._companion_error = exc
+            self.request_stop()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Start `coro` in the service's task group; its error is logged, never fatal."""
+        if self._group is None:
+            coro.close()
+            raise RuntimeError("the service is not running: use `async with service`")
+        task = self._group.create_task(self._guarded_task(coro, name), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _guarded_task(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        try:
+            await coro
+        except Exception:
+            log.exception("%s: internal error (please report it)", name)
+            if name == "deskctl-owner":
+                self.request_stop()
 
     # -- the owner task -----------------------------------------------------------------------
-    async def run(self) -> None:
-        for runner in self.desks.values():
-            self._restore(runner)
-            runner.emit("session", {"state": "start"})
-        # every desk connects in its own task (with backoff): the owner task takes commands at
-        # once, and one slow or absent desk never holds up the others
-        for runner in self.desks.values():
-            runner.start_reconnect()
-        stopper = asyncio.create_task(self._stopping.wait())
+    async def _own(self) -> None:
         try:
-            while not self._stopping.is_set():
-                now = self._now_checking_jumps()
-                for runner in self.desks.values():
-                    self._guarded(runner.name, runner.tick, now)
-                self._heartbeat(now)
-                getter = asyncio.create_task(self.queue.get())
-                done, _ = await asyncio.wait(
-                    {getter, stopper},
-                    timeout=self.clock.real_seconds(self._sleep_s(now)),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if getter in done:
-                    self._guarded("service", self._dispatch, getter.result(), self.clock.now())
-                else:
-                    getter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await getter
+            for runner in self.desks.values():
+                self._restore(runner)
+                runner.emit(SessionChanged(runner.name, self.clock.now(), "start"))
+            # every desk connects in its own task (with backoff): the owner task takes commands
+            # at once, and one slow or absent desk never holds up the others
+            for runner in self.desks.values():
+                runner.start_reconnect()
+            stopper = asyncio.ensure_future(self._owner_stop.wait())
+            try:
+                await self._serve_queue(stopper)
+            finally:
+                stopper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await stopper
         finally:
-            stopper.cancel()
             await self._shutdown()
+
+    async def _serve_queue(self, stopper: asyncio.Future[Any]) -> None:
+        while not self._owner_stop.is_set():
+            now = self._now_checking_jumps()
+            for runner in self.desks.values():
+                self._guarded(runner.name, runner.tick, now)
+            self._heartbeat(now)
+            self._guarded("service", self._note_status, now)
+            getter = asyncio.ensure_future(self.queue.get())
+            done, _ = await asyncio.wait(
+                {getter, stopper},
+                timeout=self.clock.real_seconds(self._sleep_s(now)),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if getter in done:
+                now = self.clock.now()
+                self._guarded("service", self._dispatch, getter.result(), now)
+                self._guarded("service", self._note_status, now)
+            else:
+                getter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await getter
+
+    def _note_status(self, now: datetime) -> None:
+        """Tell the subscribers of each desk whose status changed."""
+        for name, runner in self.desks.items():
+            status = runner.status(now)
+            if not same_but_growing(self._last_status.get(name), status):
+                self._last_status[name] = status
+                self.publish(StatusChanged(name, self.clock.now(), status))
 
     def _guarded(self, desk: str, step: Callable[..., None], *args: Any) -> None:
         """Run one step of the owner task; an error in it is reported, never fatal: the
@@ -139,13 +393,16 @@ class Service:
             step(*args)
         except DeskctlError as exc:
             log.error("%s: %s", desk, exc)
-            self.emitter(desk)("error", {"reason": str(exc)})
+            self.publish(ErrorReported(desk, self.clock.now(), str(exc)))
         except Exception:
             log.exception("%s: internal error (please report it)", desk)
-            self.emitter(desk)("error", {"reason": "internal error; see the service's log"})
+            reason = "internal error; see the service's log"
+            self.publish(ErrorReported(desk, self.clock.now(), reason))
 
     def _sleep_s(self, now: datetime) -> float:
-        wakes = [r.scheduler.wake_at(now) for r in self.desks.values()]
+        wakes: list[datetime | None] = []
+        for runner in self.desks.values():
+            wakes += [runner.scheduler.wake_at(now), runner.scheduler.working_changes_at(now)]
         sleep_s = _MAX_SLEEP_S
         for wake in wakes:
             if wake is not None:
@@ -170,7 +427,7 @@ class Service:
         return now
 
     def _dispatch(self, item: object, now: datetime) -> None:
-        if isinstance(item, Command):
+        if isinstance(item, _Order):
             self._command(item, now)
         elif isinstance(item, MoveFinished):
             mover = self.desks[item.desk]
@@ -199,11 +456,11 @@ class Service:
             item = self.queue.get_nowait()
             if isinstance(item, MoveFinished):
                 self._dispatch(item, self.clock.now())
-            elif isinstance(item, Command) and not item.answer.done():
+            elif isinstance(item, _Order) and not item.answer.done():
                 item.answer.set_exception(LinkError("the deskctl service is stopping"))
         for runner in self.desks.values():
             self._save(runner)
-            runner.emit("session", {"state": "stop"})
+            runner.emit(SessionChanged(runner.name, self.clock.now(), "stop"))
         for waiting in self._waiting_moves.values():
             if not waiting.done():
                 waiting.set_exception(LinkError("the service is stopping"))
@@ -319,38 +576,7 @@ class Service:
             now=now,
         )
 
-    # -- the control socket --------------------------------------------------------------------
-    async def handle(
-        self, request: Any, progress: Callable[[dict[str, Any]], None]
-    ) -> dict[str, Any]:
-        """The control socket's handler: one request, through the owner task, one answer."""
-        unsubscribe: Callable[[], None] | None = None
-        if request.cmd in ("sit", "stand", "move") and getattr(progress, "wanted", False):
-            runner = self.desks.get(request.desk) if request.desk else None
-            if runner is None and len(self.desks) == 1:
-                runner = next(iter(self.desks.values()))
-            if runner is not None:
-
-                def forward(event: LinkEvent) -> None:
-                    if isinstance(event, HeightChanged):
-                        progress({"height_mm": event.height_mm})
-
-                unsubscribe = runner.link.subscribe(forward)
-        try:
-            return await self.call(request.cmd, request.desk, request.args)
-        finally:
-            if unsubscribe is not None:
-                unsubscribe()
-
     # -- commands -----------------------------------------------------------------------------
-    async def call(
-        self, cmd: str, desk: str | None = None, args: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Hand a command to the owner task and wait for its answer."""
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.post(Command(cmd, desk, dict(args or {}), answer))
-        return await answer
-
     def _runner(self, name: str | None) -> DeskRunner:
         if name is None:
             if len(self.desks) == 1:
@@ -362,142 +588,95 @@ class Service:
             raise InputError(f"no desk named {name!r} is running; the desks are: {known}")
         return self.desks[name]
 
-    def _command(self, command: Command, now: datetime) -> None:
+    def _command(self, order: _Order, now: datetime) -> None:
         try:
-            result = self._execute(command, now)
+            result = self._execute(order, now)
         except DeskctlError as exc:
-            command.answer.set_exception(exc)
+            order.answer.set_exception(exc)
             return
         except Exception:
-            log.exception("the %s command failed (please report it)", command.cmd)
-            command.answer.set_exception(DeskError("internal error; see the service's log"))
+            log.exception("the %s command failed (please report it)", order.command)
+            order.answer.set_exception(DeskError("internal error; see the service's log"))
             return
         for runner in self.desks.values():
             runner.note_schedule(now)
             self._save(runner)  # only what changed is written
         if result is not None:
-            command.answer.set_result(result)
+            order.answer.set_result(result)
 
-    def _execute(self, command: Command, now: datetime) -> dict[str, Any] | None:
-        cmd, args = command.cmd, command.args
-        if cmd == "status":
+    def _execute(self, order: _Order, now: datetime) -> CommandResult | None:
+        command = order.command
+        if isinstance(command, Status):
             if command.desk is None and len(self.desks) != 1:
-                return {"desks": [r.status(now) for r in self.desks.values()], "service": True}
-            return {**self._runner(command.desk).status(now), "service": True}
+                return tuple(r.status(now) for r in self.desks.values())
+            return self._runner(command.desk).status(now)
         runner = self._runner(command.desk)
         sched = runner.scheduler
-        if cmd in ("sit", "stand", "move"):
-            if _bool_arg(args, "remote", False) and (sched.inhibited or sched.held is not None):
+        if isinstance(command, Move):
+            if command.remote and (sched.inhibited or sched.held is not None):
                 why = "inhibit is on" if sched.inhibited else f"the schedule is held ({sched.held})"
                 raise InputError(f"remote moves wait while {why}")
-            if cmd == "move":
-                target_mm = _height_arg(args)
+            if command.height_mm is not None:
+                target_mm = command.height_mm
             else:
-                target_mm = runner.profile.sit_mm if cmd == "sit" else runner.profile.stand_mm
+                profile = runner.profile
+                target_mm = profile.sit_mm if command.posture is Posture.SIT else profile.stand_mm
             runner.start_move(target_mm, scheduled=False)
-            self._waiting_moves[runner.name] = command.answer
+            self._waiting_moves[runner.name] = order.answer
             return None
-        if cmd == "stop":
-            task = asyncio.create_task(runner.stop_now())
+        if isinstance(command, Stop):
 
             def answer(_task: asyncio.Task[None]) -> None:
-                if not command.answer.done():
-                    command.answer.set_result(runner.status(self.clock.now()))
+                if not order.answer.done():
+                    order.answer.set_result(runner.status(self.clock.now()))
 
-            task.add_done_callback(answer)
+            self._spawn(runner.stop_now(), f"{runner.name}-stop").add_done_callback(answer)
             return None
-        if cmd == "pause":
-            actions = sched.pause(now, _duration_arg(args))
-        elif cmd == "resume":
+        if isinstance(command, Pause):
+            actions = sched.pause(now, command.duration_s)
+        elif isinstance(command, Resume):
             actions = sched.resume(now)
-        elif cmd == "skip":
+        elif isinstance(command, Skip):
             actions = sched.skip(now)
-        elif cmd == "snooze":
-            actions = sched.snooze(_duration_arg(args) or 600.0, now)
-        elif cmd == "confirm":
+        elif isinstance(command, Snooze):
+            actions = sched.snooze(command.duration_s, now)
+        elif isinstance(command, Confirm):
             actions = sched.confirm(now)
-        elif cmd == "inhibit":
-            on = _bool_arg(args, "on", True)
-            actions = sched.inhibit(on, now)
-            if on and runner.scheduled_move_running:
-                asyncio.create_task(runner.stop_now())  # noqa: RUF006 - the move task reports
-        elif cmd == "schedule":
-            actions = sched.set_enabled(_bool_arg(args, "on", True), now)
-        elif cmd == "profile_use":
-            from deskctl.config.profile_library import remember_profile
-
-            profile = remember_profile(str(args.get("name", "")), runner.name)
-            actions = sched.use_profile(profile, now)
-        elif cmd == "profile_set":
-            actions = sched.new_heights(_new_heights(runner, args))
-        else:
-            raise InputError(f"{cmd!r} is not a command the service knows")
+        elif isinstance(command, Inhibit):
+            actions = sched.inhibit(command.on, now)
+            if command.on and runner.scheduled_move_running:
+                self._spawn(runner.stop_now(), f"{runner.name}-stop")  # the move task reports
+        elif isinstance(command, SwitchSchedule):
+            actions = sched.set_enabled(command.on, now)
+        elif isinstance(command, _ProfileChosen):
+            if isinstance(command.command, UseProfile):
+                actions = sched.use_profile(command.profile, now)
+            else:
+                actions = sched.new_heights(command.profile)
+        else:  # UseProfile and SetHeight come as _ProfileChosen (`_prepared`)
+            raise InputError(f"{command.name!r} is not a command the service knows")
         runner.carry_out(actions, now)
         return runner.status(now)
 
 
-def _new_heights(runner: DeskRunner, args: dict[str, Any]) -> Profile:
+def _new_heights(runner: DeskRunner, command: SetHeight) -> Profile:
     """`profile_set`: save the new sit or stand height of the desk's profile; the profile as now
-    saved. `here: true` takes the desk's height now (it must stand still)."""
+    saved. No height: the desk's height now (it must stand still)."""
     from deskctl.config.profile_library import set_heights
 
-    posture = args.get("posture")
-    if posture not in (Posture.SIT, Posture.STAND):
-        raise InputError("profile_set needs a posture, sit or stand")
-    if args.get("here") is True:
+    height_mm = command.height_mm
+    if height_mm is None:
         link = runner.link
         if not link.connected or link.height_mm is None:
             raise DeskError(f"desk {runner.name!r} has not said how high it is; try again")
         if link.moving:
             raise InputError(f"desk {runner.name!r} is moving; set the height once it stands still")
         height_mm = link.height_mm
-    else:
-        height_mm = _height_arg(args)
     profile, _file = set_heights(
         runner.profile.name,
-        sit_mm=height_mm if posture == Posture.SIT else None,
-        stand_mm=height_mm if posture == Posture.STAND else None,
+        sit_mm=height_mm if command.posture is Posture.SIT else None,
+        stand_mm=height_mm if command.posture is Posture.STAND else None,
         min_mm=runner.link.min_mm,
         max_mm=runner.link.max_mm,
     )
     return profile
-
-
-def _bool_arg(args: dict[str, Any], name: str, default: bool) -> bool:
-    """A JSON true or false; a string like "false" or "off" is refused, not read as true."""
-    value = args.get(name, default)
-    if not isinstance(value, bool):
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:36] + "..."
-        raise InputError(f"the argument {name!r} must be true or false (JSON), not {shown}")
-    return value
-
-
-def _height_arg(args: dict[str, Any]) -> int:
-    """`height_mm` (an int, from the CLI) or `height` (text with a unit, from MQTT)."""
-    value = args.get("height_mm")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if "height" in args:
-        return parse_height_mm(str(args["height"]))
-    raise InputError("a move needs a height, like 110cm")
-
-
-def _duration_arg(args: dict[str, Any]) -> float | None:
-    """`duration_s` (a number, from the CLI) or `for` (text like 45m), or None.
-
-    At most `MAX_DURATION_S`: a pause or snooze of years (or of infinity, which JSON allows)
-    would overflow the date arithmetic; a pause without a duration lasts until resume.
-    """
-    value = args.get("duration_s")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif args.get("for"):
-        seconds = parse_duration_s(str(args["for"]))
-    else:
-        return None
-    if not 0 < seconds <= MAX_DURATION_S:  # also refuses NaN
-        raise DurationError(
-            "a duration must be above zero and at most 30 days; "
-            "a pause without a duration lasts until resume"
-        )
-    return seconds

@@ -2,8 +2,10 @@
 
 Design: `DeskRunner` is plain state plus methods that the service's single owner task calls; it
 never runs on its own except for two helpers it starts and tracks: the move task (a move takes
-seconds, and a stop must get through meanwhile) and the reconnect task. Both report back by
-putting events on the service's queue, so every decision is still taken by the owner task.
+seconds, and a stop must get through meanwhile) and the reconnect task, both in the service's
+task group (`spawn`). Both report back by putting events on the service's queue, so every
+decision is still taken by the owner task. What it tells the world goes out as typed events
+(`service.news`), and its state as a `DeskStatus` value.
 The scheduler decides; this class carries its actions out (warn, move, show the cue, hold) and
 turns what the link says (heights, manual moves, drops) into scheduler inputs. Before it carries
 out anything it calls `persist` (the owner saves the schedule's state if it changed), so a hold,
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -47,13 +49,35 @@ from deskctl.errors import (
     Obstruction,
 )
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, LinkEvent, ManualMove
+from deskctl.service.news import (
+    Arrived,
+    ChangeDropped,
+    ConfirmAsked,
+    ConnectionNoted,
+    CueShown,
+    ErrorReported,
+    HeightReported,
+    HeightSettled,
+    HoldStarted,
+    ManualMoved,
+    MoveEnded,
+    MoveOverridden,
+    MoveStarted,
+    Obstructed,
+    PostureChanged,
+    ScheduleChanged,
+    ServiceEvent,
+    Warned,
+)
+from deskctl.service.status import DeskFacts, DeskStatus
 
 __all__ = ["DeskRunner", "MoveFinished", "Reconnected"]
 
 log = logging.getLogger("deskctl.service")
 
-Emit = Callable[[str, dict[str, Any]], None]  # (event type, fields) -> notifiers, store, MQTT
+Emit = Callable[[ServiceEvent], None]  # -> the service's subscribers: notices, history, MQTT
 Post = Callable[[object], None]  # put an event on the owner task's queue
+Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]  # (coroutine, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +136,7 @@ class DeskRunner:
         self.reconnect_task: asyncio.Task[None] | None = None
         self.closing = False
         self.persist: Callable[[], None] = lambda: None  # the owner saves `saved()` if it changed
+        self.spawn: Spawn = _create_task  # the service's task group, once the service adds it
         self._restored: Posture | None = None  # the last run's posture, until the desk reports
         link.subscribe(self._on_link_event)
 
@@ -147,7 +172,7 @@ class DeskRunner:
         self._standing_day = now.astimezone(self.tz).date()
         self.posture = posture
         self.posture_since = now
-        self.emit("posture", {"posture": posture, "height_mm": self.link.height_mm})
+        self.emit(PostureChanged(self.name, self._at(), posture, self.link.height_mm))
 
     def _standing_today_s(self, now: datetime) -> float:
         """Seconds stood on `now`'s local day: what was counted that day, and the stand in
@@ -175,7 +200,7 @@ class DeskRunner:
         state = (self.scheduler.state(now).value, self.scheduler.paused_until, working)
         if state != self._schedule_noted:
             self._schedule_noted = state
-            self.emit("schedule", {"state": state[0], "until": state[1], "working": working})
+            self.emit(ScheduleChanged(self.name, self._at(), state[0], state[1], working))
 
     # -- surviving a restart --------------------------------------------------------------------
     def saved(self) -> dict[str, Any]:
@@ -210,9 +235,10 @@ class DeskRunner:
         height report wins over both (`handle_link_event`)."""
         sched = self.scheduler
         next_change_at = None
-        sched.enabled = bool(saved.get("enabled", True))  # switches and a hold outlast midnight,
-        held = saved.get("held")  # as they do in a running service
-        sched.held = None if held is None else str(held)
+        held = saved.get("held")  # switches and a hold outlast midnight, as in a running service
+        sched.restore_switches(
+            enabled=bool(saved.get("enabled", True)), held=None if held is None else str(held)
+        )
         if saved.get("inhibited"):
             sched.inhibit(True, now)
         until = saved.get("paused_until")
@@ -232,10 +258,24 @@ class DeskRunner:
             self._restored = posture
             self.carry_out(sched.restarted(posture, since, next_change_at, now), now)
 
+    def _at(self) -> datetime:
+        """When an event happens: the service's clock now."""
+        return self.clock.now()
+
+    def _block(self, block: Block) -> tuple[str, datetime, Posture, int | None, str, str, Any]:
+        """An event's desk and time, then a block's fields as the wire has them."""
+        start, end = block.start.isoformat(), block.end.isoformat()
+        return self.name, self._at(), block.posture, block.height_mm, start, end, block.cue
+
+    def facts(self) -> DeskFacts:
+        """The desk's name, limits, maker and model (as its link declares them)."""
+        link = self.link
+        return DeskFacts(self.name, link.min_mm, link.max_mm, link.maker, link.model_name)
+
     def _posture_of(self, height_mm: int) -> Posture:
         return posture_of(height_mm, self.profile.sit_mm, self.profile.stand_mm)
 
-    def status(self, now: datetime) -> dict[str, Any]:
+    def status(self, now: datetime) -> DeskStatus:
         """The desk's state, as `deskctl status --json` and MQTT `B/D/state` give it."""
         upcoming = self.scheduler.upcoming(now)
         next_block = upcoming.block
@@ -245,31 +285,31 @@ class DeskRunner:
             if self.posture == Posture.SIT
             else 0
         )
-        return {
-            "desk": self.name,
-            "height_mm": self.link.height_mm,
-            "posture": self.posture,
-            "moving": self.link.moving,
-            "connected": self.link.connected,
-            "profile": self.profile.name,
-            "sit_mm": self.profile.sit_mm,
-            "stand_mm": self.profile.stand_mm,
-            "simulated": self.link.simulated,
-            "schedule": self.scheduler.state(now).value,
-            "inhibited": self.scheduler.inhibited,
-            "paused_until": _iso(self.scheduler.paused_until),
-            "held": self.scheduler.held,
-            "next_change_at": _iso(upcoming.at),
-            "next_posture": None if next_block is None else next_block.posture,
-            "next_cue": None
+        return DeskStatus(
+            desk=self.name,
+            height_mm=self.link.height_mm,
+            posture=self.posture,
+            moving=self.link.moving,
+            connected=self.link.connected,
+            profile=self.profile.name,
+            sit_mm=self.profile.sit_mm,
+            stand_mm=self.profile.stand_mm,
+            simulated=self.link.simulated,
+            schedule=self.scheduler.state(now).value,
+            inhibited=self.scheduler.inhibited,
+            paused_until=self.scheduler.paused_until,
+            held=self.scheduler.held,
+            next_change_at=upcoming.at,
+            next_posture=None if next_block is None else next_block.posture,
+            next_cue=None
             if next_block is None or next_block.cue is None
             else next_block.cue.to_json(),
-            "waiting_for": None if upcoming.waiting_for is None else upcoming.waiting_for.value,
-            "waiting_until": _iso(upcoming.until),
-            "standing_today_s": round(standing_s),
-            "sitting_bout_s": round(sitting_bout_s),
-            "last_cue": self.last_cue,
-        }
+            waiting_for=None if upcoming.waiting_for is None else upcoming.waiting_for.value,
+            waiting_until=upcoming.until,
+            standing_today_s=round(standing_s),
+            sitting_bout_s=round(sitting_bout_s),
+            last_cue=self.last_cue,
+        )
 
     # -- the link -----------------------------------------------------------------------------
     def _on_link_event(self, event: LinkEvent) -> None:
@@ -278,6 +318,7 @@ class DeskRunner:
     def handle_link_event(self, event: LinkEvent, now: datetime) -> None:
         """Called by the owner task for every event the link sent."""
         if isinstance(event, HeightChanged):
+            self.emit(HeightReported(self.name, self._at(), event.height_mm, event.moving))
             if not event.moving and self._restored is not None:  # the desk wins over the history
                 restored, self._restored = self._restored, None
                 posture = self._posture_of(event.height_mm)
@@ -285,25 +326,25 @@ class DeskRunner:
                     self.carry_out(self.scheduler.restarted(posture, now, None, now), now)
             if not event.moving and event.height_mm != self._rest_mm:
                 self._rest_mm = event.height_mm
-                self.emit("height", {"height_mm": event.height_mm})
+                self.emit(HeightSettled(self.name, self._at(), event.height_mm))
             if not event.moving and self.posture is None and self.scheduler.current_block(now):
                 self._set_posture(self._posture_of(event.height_mm), now)
         elif isinstance(event, ManualMove):
             if not event.ended:
-                self.emit("manual_move", {"height_mm": event.height_mm, "ended": False})
+                self.emit(ManualMoved(self.name, self._at(), event.height_mm, ended=False))
                 return
             posture = self._posture_of(event.height_mm)
-            self.emit("manual_move", {"height_mm": event.height_mm, "ended": True})
+            self.emit(ManualMoved(self.name, self._at(), event.height_mm, ended=True))
             self._set_posture(posture, now)
             self.carry_out(self.scheduler.manual_move(posture, now), now)
         elif isinstance(event, ConnectionChanged):
-            self.emit("connection", {"connected": event.connected, "reason": event.reason})
+            self.emit(ConnectionNoted(self.name, self._at(), event.connected, event.reason))
             if not event.connected and not self.closing:
                 self.start_reconnect()
 
     def start_reconnect(self) -> None:
         if self.reconnect_task is None or self.reconnect_task.done():
-            self.reconnect_task = asyncio.create_task(self._reconnect(), name=f"{self.name}-link")
+            self.reconnect_task = self.spawn(self._reconnect(), f"{self.name}-link")
 
     async def _reconnect(self) -> None:
         backoff = Backoff(_BACKOFF_S)
@@ -323,10 +364,11 @@ class DeskRunner:
         self.persist()  # durable first: a crash while acting never forgets a hold
         for action in actions:
             if isinstance(action, Warn):
-                fields = _block_fields(action.block, move_at=action.move_at)
-                self.emit("warning", {**fields, "confirm": self.profile.confirm})
+                move_at = _iso(action.move_at)
+                confirm = self.profile.confirm
+                self.emit(Warned(*self._block(action.block), move_at=move_at, confirm=confirm))
             elif isinstance(action, AskConfirm):
-                self.emit("confirm", _block_fields(action.block))
+                self.emit(ConfirmAsked(*self._block(action.block)))
             elif isinstance(action, Move):
                 height_mm = action.block.height_mm
                 if height_mm is None:
@@ -347,17 +389,14 @@ class DeskRunner:
                     and was_mm is not None
                     and self._posture_of(was_mm) != action.block.posture
                 )
-                self.emit(
-                    "cue", {"cue": action.cue, "change": str(action.block.change), "done": done}
-                )
+                change = str(action.block.change)
+                self.emit(CueShown(self.name, self._at(), action.cue, change, done))
                 if action.block.posture is Posture.AWAY:
                     self._set_posture(Posture.AWAY, now)
             elif isinstance(action, Held):
-                self.emit("held", {"reason": action.reason, "told": self._hold_told})
+                self.emit(HoldStarted(self.name, self._at(), action.reason, self._hold_told))
             elif isinstance(action, Dropped):
-                fields = _block_fields(action.block)
-                fields["why"] = action.why
-                self.emit("dropped", fields)
+                self.emit(ChangeDropped(*self._block(action.block), why=action.why))
             elif isinstance(action, Replanned):
                 log.info("%s: re-planned (%s)", self.name, action.why)
 
@@ -369,13 +408,11 @@ class DeskRunner:
         """Start a move in its own task; its end comes back as `MoveFinished`."""
         if self.move_task is not None and not self.move_task.done():
             raise MoveError("the desk is already moving; stop it first")
-        self.emit("move_started", {"target_mm": target_mm, "scheduled": scheduled})
+        self.emit(MoveStarted(self.name, self._at(), target_mm, scheduled))
         self._move_from_mm = self.link.height_mm
         self._move_to_mm = target_mm
         self._move_scheduled = scheduled
-        self.move_task = asyncio.create_task(
-            self._move(target_mm, scheduled), name=f"{self.name}-move"
-        )
+        self.move_task = self.spawn(self._move(target_mm, scheduled), f"{self.name}-move")
 
     async def _move(self, target_mm: int, scheduled: bool) -> None:
         """One move; its end always comes back as `MoveFinished`, whatever the link raised.
@@ -406,27 +443,23 @@ class DeskRunner:
     def move_finished(self, event: MoveFinished, now: datetime) -> None:
         error = event.error
         holds = event.scheduled and error is not None  # a failed scheduled move holds the schedule
+        reason = "scheduled" if event.scheduled else "command"
+        at = self._at()
         self.emit(
-            "move",
-            {
-                "from_mm": self._move_from_mm,
-                "to_mm": self._move_to_mm,
-                "outcome": _outcome(error),
-                "reason": "scheduled" if event.scheduled else "command",
-            },
+            MoveEnded(self.name, at, self._move_from_mm, self._move_to_mm, _outcome(error), reason)
         )
         if error is None:
-            self.emit("arrived", {"height_mm": event.height_mm})
+            self.emit(Arrived(self.name, self._at(), event.height_mm))
             if event.height_mm is not None:
                 posture = self._posture_of(event.height_mm)
                 self._set_posture(posture, now)
                 if not event.scheduled:
                     self.carry_out(self.scheduler.manual_move(posture, now), now)
         elif isinstance(error, Obstruction | ManualOverride):
-            kind = "obstruction" if isinstance(error, Obstruction) else "manual_move"
-            self.emit(kind, {"height_mm": event.height_mm, "reason": str(error), "held": holds})
+            kind = Obstructed if isinstance(error, Obstruction) else MoveOverridden
+            self.emit(kind(self.name, self._at(), event.height_mm, str(error), holds))
         else:
-            self.emit("error", {"reason": str(error), "held": holds})
+            self.emit(ErrorReported(self.name, self._at(), str(error), held=holds))
         if event.scheduled:
             # the obstruction's or error's notice already says the schedule holds; a hand on the
             # buttons has no notice of its own, so its hold is said by the `held` notice
@@ -457,6 +490,10 @@ class DeskRunner:
         await self.link.close()
 
 
+def _create_task(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    return asyncio.create_task(coro, name=name)
+
+
 def _outcome(error: DeskctlError | None) -> Outcome:
     if error is None:
         return Outcome.ARRIVED
@@ -473,19 +510,6 @@ def _outcome(error: DeskctlError | None) -> Outcome:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _block_fields(block: Block, **extra: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "posture": block.posture,
-        "height_mm": block.height_mm,
-        "start": block.start.isoformat(),
-        "end": block.end.isoformat(),
-        "cue": block.cue,
-    }
-    for key, value in extra.items():
-        fields[key] = value.isoformat() if isinstance(value, datetime) else value
-    return fields
 
 
 def seconds_until(now: datetime, then: datetime | None) -> float | None:

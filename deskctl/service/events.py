@@ -1,7 +1,8 @@
 """What the service's events become: notices for the person, and rows in the history.
 
-Design: the service emits plain events (desk, at, type, fields). Two sinks turn them into what
-lasts or what the person sees:
+Design: the service emits typed events (`service.news`); two subscribers turn them into what
+lasts or what the person sees (each reads an event's `kind` and its wire fields, the words the
+history and the notices have always been written from):
 - `NoticeSink` writes a `Notice` (title and body in the service's words) for the events a person
   should hear about (warning, confirm, cue, move started, arrived, manual move, obstruction, held,
   error) and posts it to the notifiers (terminal, desktop, command hook, MQTT); other events go to
@@ -27,6 +28,7 @@ from deskctl.core.cues import Cue
 from deskctl.core.units import format_height
 from deskctl.core.vocab import Outcome, Posture
 from deskctl.errors import DeskError
+from deskctl.service.news import HeightReported, ServiceEvent, StatusChanged
 
 __all__ = ["HistorySink", "NoticeSink", "notice_for"]
 
@@ -121,7 +123,10 @@ class NoticeSink:
     def __init__(self, notifiers: Notifiers) -> None:
         self.notifiers = notifiers
 
-    def __call__(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
+    def __call__(self, event: ServiceEvent) -> None:
+        if isinstance(event, HeightReported | StatusChanged):
+            return  # for adapters: neither news for a person nor worth a debug line each
+        desk, kind, fields = event.desk, event.kind, event.fields()
         notice = notice_for(desk, kind, fields)
         if notice is None:
             log.debug("%s %s %s", desk, kind, fields)
@@ -136,9 +141,11 @@ class HistorySink:
         self.store = store
         self._failing = False
 
-    def __call__(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> None:
+    def __call__(self, event: ServiceEvent) -> None:
+        if isinstance(event, HeightReported | StatusChanged):
+            return
         try:
-            wrote = self._record(desk, at, kind, fields)
+            wrote = self._record(event.desk, event.at, event.kind, event.fields())
         except DeskError as exc:
             if not self._failing:
                 log.error("history not saved (the desk stays safe): %s", exc)

@@ -34,6 +34,8 @@ class SimLink(LinakLink):
     """A LINAK link to a simulated desk whose height persists between runs."""
 
     simulated = True
+    maker = "deskctl"
+    model_name = "Simulated LINAK desk"
 
     def __init__(
         self,
@@ -88,6 +90,8 @@ class SimBleLink(LinakLink):
     """
 
     simulated = True
+    maker = "deskctl"
+    model_name = "Emulated LINAK desk over Bluetooth LE"
 
     def __init__(
         self, name: str, clock: Clock, *, min_mm: int, max_mm: int, height_mm: int = _START_MM

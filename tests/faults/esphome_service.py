@@ -104,13 +104,13 @@ async def esphome_service(
         clock=clock,
         tz=TZ,
         cues=load_cues(),
-        emit=service.emitter(DESK),
+        emit=service.publish,
         post=service.post,
     )
     service.add_desk(runner)
     async with emulator, broker_client(broker.settings()) as publisher:
         harness = Harness(service, emulator, clock, publisher)
-        service.sinks.append(lambda _desk, _at, kind, fields: harness.events.append((kind, fields)))
+        service.subscribe(lambda e: harness.events.append((e.kind, e.fields())))
         task = asyncio.create_task(service.run())
         try:
             await wait_for(lambda: link.connected and link.height_mm is not None)

@@ -137,7 +137,7 @@ def run_ble_service(script: Callable[[Service, SimBleLink, Recorded], Awaitable[
         service = build_service(
             Settings(), TZ, simulate=True, sim="ble", time_scale=1.0, start_at=START
         )
-        service.sinks.append(recorded)
+        service.subscribe(recorded)
         link = service.desks["desk"].link
         assert isinstance(link, SimBleLink)
         runner = asyncio.create_task(service.run())

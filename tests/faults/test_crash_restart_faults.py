@@ -27,6 +27,7 @@ import pytest
 from deskctl.adapters import control_client
 from deskctl.adapters.history_store import Store
 from deskctl.service.core import Service
+from deskctl.service.news import ServiceEvent
 from tests.cli import deskctl
 from tests.faults.tally import counter
 from tests.service_harness import TZ, Recorded, run_service, sim
@@ -223,12 +224,12 @@ def test_an_obstruction_hold_is_on_disk_before_anyone_hears_of_it(tmp_path: Path
     store = Store(tmp_path / "history.sqlite3")
     on_disk: list[Any] = []
 
-    def check(desk: str, when: datetime, kind: str, fields: dict[str, Any]) -> None:
-        if kind == "held":
-            on_disk.append((store.get_state(desk, "schedule") or {}).get("held"))
+    def check(event: ServiceEvent) -> None:
+        if event.kind == "held":
+            on_disk.append((store.get_state(event.desk, "schedule") or {}).get("held"))
 
     async def script(service: Service, recorded: Recorded) -> None:
-        service.sinks.insert(0, check)
+        service._subscribers.insert(0, check)  # before the history sink records it
         await until(service, at(9, 29))
         sim(service).model.collision_mm = 900
         TALLY.fault()

@@ -1,0 +1,234 @@
+"""The commands the service takes: one frozen dataclass each, checked once, where they come in.
+
+Design: `parse_command(cmd, desk, args)` turns a command as the control socket or a Python
+caller names it (`"snooze"`, `{"duration_s": 600}`) into its dataclass, or raises one sentence
+(`InputError`, `DurationError`: exit 2) saying what is wrong with the arguments; arguments it
+does not know are ignored, as they always were. `sit`, `stand` and `move` are one command,
+`Move`, aimed at a posture or a height. `Service.submit` takes these values only; the owner task
+never sees JSON. `UseProfile` names a profile: the service reads (and remembers) the file before
+the owner gets it, so the owner task does no file IO; `SetHeight` likewise writes the profile
+file before the owner applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from deskctl.core.units import MAX_DURATION_S, parse_duration_s, parse_height_mm
+from deskctl.core.vocab import Posture
+from deskctl.errors import DurationError, InputError
+
+__all__ = [
+    "Confirm",
+    "Inhibit",
+    "Move",
+    "Pause",
+    "Resume",
+    "ServiceCommand",
+    "SetHeight",
+    "Skip",
+    "Snooze",
+    "Status",
+    "Stop",
+    "SwitchSchedule",
+    "UseProfile",
+    "parse_command",
+]
+
+SNOOZE_S = 600.0  # a snooze without a duration
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The status of one desk, or of every desk (`desk` None with several running)."""
+
+    desk: str | None = None
+    name: ClassVar[str] = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Move to the profile's `posture` height, or to `height_mm`; answered when the move ends.
+
+    `remote` (MQTT): refused while inhibit is on or the schedule holds.
+    """
+
+    desk: str | None = None
+    posture: Posture | None = None  # sit or stand
+    height_mm: int | None = None
+    remote: bool = False
+    name: ClassVar[str] = "move"
+
+    def __post_init__(self) -> None:
+        if (self.posture is None) == (self.height_mm is None):
+            raise ValueError("a Move has a posture or a height, not both and not neither")
+        if self.posture not in (None, Posture.SIT, Posture.STAND):
+            raise ValueError("a Move's posture is sit or stand")
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    desk: str | None = None
+    name: ClassVar[str] = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Pause the schedule for `duration_s`, or until resume (None)."""
+
+    desk: str | None = None
+    duration_s: float | None = None
+    name: ClassVar[str] = "pause"
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    desk: str | None = None
+    name: ClassVar[str] = "resume"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    desk: str | None = None
+    name: ClassVar[str] = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    desk: str | None = None
+    duration_s: float = SNOOZE_S
+    name: ClassVar[str] = "snooze"
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    desk: str | None = None
+    name: ClassVar[str] = "confirm"
+
+
+@dataclass(frozen=True, slots=True)
+class Inhibit:
+    desk: str | None = None
+    on: bool = True
+    name: ClassVar[str] = "inhibit"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchSchedule:
+    desk: str | None = None
+    on: bool = True
+    name: ClassVar[str] = "schedule"
+
+
+@dataclass(frozen=True, slots=True)
+class UseProfile:
+    """Switch the desk to the profile called `profile` (and remember it for the next start)."""
+
+    desk: str | None = None
+    profile: str = ""
+    name: ClassVar[str] = "profile_use"
+
+
+@dataclass(frozen=True, slots=True)
+class SetHeight:
+    """Save the sit or stand height of the desk's profile: `height_mm`, or (None) the desk's
+    height now, which must stand still."""
+
+    desk: str | None = None
+    posture: Posture = Posture.SIT  # sit or stand
+    height_mm: int | None = None
+    name: ClassVar[str] = "profile_set"
+
+
+ServiceCommand = (
+    Status
+    | Move
+    | Stop
+    | Pause
+    | Resume
+    | Skip
+    | Snooze
+    | Confirm
+    | Inhibit
+    | SwitchSchedule
+    | UseProfile
+    | SetHeight
+)
+
+
+def parse_command(cmd: str, desk: str | None, args: Mapping[str, Any]) -> ServiceCommand:
+    """The command `cmd` with its JSON `args`, checked; `InputError` in one sentence if not."""
+    if cmd in ("sit", "stand", "move"):
+        remote = _bool_arg(args, "remote", False)
+        if cmd == "move":
+            return Move(desk, height_mm=_height_arg(args), remote=remote)
+        return Move(desk, posture=Posture.SIT if cmd == "sit" else Posture.STAND, remote=remote)
+    if cmd == "status":
+        return Status(desk)
+    if cmd == "stop":
+        return Stop(desk)
+    if cmd == "pause":
+        return Pause(desk, _duration_arg(args))
+    if cmd == "resume":
+        return Resume(desk)
+    if cmd == "skip":
+        return Skip(desk)
+    if cmd == "snooze":
+        return Snooze(desk, _duration_arg(args) or SNOOZE_S)
+    if cmd == "confirm":
+        return Confirm(desk)
+    if cmd == "inhibit":
+        return Inhibit(desk, _bool_arg(args, "on", True))
+    if cmd == "schedule":
+        return SwitchSchedule(desk, _bool_arg(args, "on", True))
+    if cmd == "profile_use":
+        return UseProfile(desk, str(args.get("name", "")))
+    if cmd == "profile_set":
+        posture = args.get("posture")
+        if posture not in (Posture.SIT, Posture.STAND):
+            raise InputError("profile_set needs a posture, sit or stand")
+        height_mm = None if args.get("here") is True else _height_arg(args)
+        return SetHeight(desk, Posture(posture), height_mm)
+    raise InputError(f"{cmd!r} is not a command the service knows")
+
+
+def _bool_arg(args: Mapping[str, Any], name: str, default: bool) -> bool:
+    """A JSON true or false; a string like "false" or "off" is refused, not read as true."""
+    value = args.get(name, default)
+    if not isinstance(value, bool):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:36] + "..."
+        raise InputError(f"the argument {name!r} must be true or false (JSON), not {shown}")
+    return value
+
+
+def _height_arg(args: Mapping[str, Any]) -> int:
+    """`height_mm` (an int, from the CLI) or `height` (text with a unit, from MQTT)."""
+    value = args.get("height_mm")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if "height" in args:
+        return parse_height_mm(str(args["height"]))
+    raise InputError("a move needs a height, like 110cm")
+
+
+def _duration_arg(args: Mapping[str, Any]) -> float | None:
+    """`duration_s` (a number, from the CLI) or `for` (text like 45m), or None.
+
+    At most `MAX_DURATION_S`: a pause or snooze of years (or of infinity, which JSON allows)
+    would overflow the date arithmetic; a pause without a duration lasts until resume.
+    """
+    value = args.get("duration_s")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif args.get("for"):
+        seconds = parse_duration_s(str(args["for"]))
+    else:
+        return None
+    if not 0 < seconds <= MAX_DURATION_S:  # also refuses NaN
+        raise DurationError(
+            "a duration must be above zero and at most 30 days; "
+            "a pause without a duration lasts until resume"
+        )
+    return seconds
