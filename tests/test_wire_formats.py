@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from deskctl.adapters.control_server import ControlServer, ProgressSink, Request
+from deskctl.adapters.control_server import ControlServer, ProgressSink, Request, service_handler
 from deskctl.adapters.history_store import Store, default_path
 from deskctl.config.settings import DeskSettings, Settings
 from deskctl.core.cues import Area, Change, Cue, Kind
@@ -40,6 +40,8 @@ from deskctl.core.ha import (
 )
 from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
+from deskctl.service.news import HeightReported, StatusChanged
+from deskctl.service.status import status_json
 from deskctl.sim.links import SimLink
 from deskctl.testing.virtual_time import run_virtual
 from tests.cli import deskctl
@@ -99,7 +101,7 @@ def _control_session(desks: tuple[str, ...], requests: list[dict[str, Any]], ans
         _quiet(service)
         running = asyncio.create_task(service.run())
         try:
-            async with ControlServer(None, service.handle) as server:
+            async with ControlServer(None, service_handler(service)) as server:
                 await asyncio.sleep(5)  # the desks connect and report their height
                 return await _exchange(str(server.path), requests, answers)
         finally:
@@ -183,14 +185,20 @@ def _day_of_events() -> tuple[list[tuple[str, datetime, str, dict[str, Any]]], l
             _settings("office"), TZ, simulate=True, time_scale=1.0, start_at=MONDAY_0750
         )
         _quiet(service)
-        service.sinks.append(lambda desk, at, kind, fields: events.append((desk, at, kind, fields)))
+        service.subscribe(
+            lambda e: (
+                None
+                if isinstance(e, HeightReported | StatusChanged)
+                else events.append((e.desk, e.at, e.kind, e.fields()))
+            )
+        )
         running = asyncio.create_task(service.run())
         runner = service.desks["office"]
         try:
             for minute in range(0, 150):
                 await asyncio.sleep(60)
                 if minute in (5, 76, 90, 106, 149):
-                    status = runner.status(service.clock.now())
+                    status = status_json(runner.status(service.clock.now()))
                     states.append(encode(state_payload(status, inhibited=False)) + b"\n")
                 if minute == 75:
                     await service.call("pause", "office", {"duration_s": 600})
@@ -199,7 +207,11 @@ def _day_of_events() -> tuple[list[tuple[str, datetime, str, dict[str, Any]]], l
                 if minute == 110:
                     await service.call("inhibit", "office", {"on": True})
                     states.append(
-                        encode(state_payload(runner.status(service.clock.now()), inhibited=True))
+                        encode(
+                            state_payload(
+                                status_json(runner.status(service.clock.now())), inhibited=True
+                            )
+                        )
                         + b"\n"
                     )
                     await service.call("inhibit", "office", {"on": False})

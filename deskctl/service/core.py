@@ -357,18 +357,27 @@ class Service:
             await self._shutdown()
 
     async def _serve_queue(self, stopper: asyncio.Future[Any]) -> None:
+        """Take the queue's items one at a time; tick the schedulers at every item and when one
+        asks (`wake_at`). At a block's start or end (working hours begin, say) it only looks at
+        the statuses: what a status shows changes then, while the schedulers are ticked on their
+        own timetable."""
+        loop = asyncio.get_running_loop()
+        tick, tick_at = True, 0.0  # the loop's time at which the schedulers are next ticked
         while not self._owner_stop.is_set():
             now = self._now_checking_jumps()
-            for runner in self.desks.values():
-                self._guarded(runner.name, runner.tick, now)
-            self._heartbeat(now)
+            if tick:
+                for runner in self.desks.values():
+                    self._guarded(runner.name, runner.tick, now)
+                self._heartbeat(now)
+                tick_at = loop.time() + self.clock.real_seconds(self._sleep_s(now))
             self._guarded("service", self._note_status, now)
+            tick_s = max(0.0, tick_at - loop.time())
+            edge_s = self.clock.real_seconds(self._edge_s(now))
             getter = asyncio.ensure_future(self.queue.get())
             done, _ = await asyncio.wait(
-                {getter, stopper},
-                timeout=self.clock.real_seconds(self._sleep_s(now)),
-                return_when=asyncio.FIRST_COMPLETED,
+                {getter, stopper}, timeout=min(tick_s, edge_s), return_when=asyncio.FIRST_COMPLETED
             )
+            tick = True
             if getter in done:
                 now = self.clock.now()
                 self._guarded("service", self._dispatch, getter.result(), now)
@@ -377,6 +386,7 @@ class Service:
                 getter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await getter
+                tick = tick_s <= edge_s
 
     def _note_status(self, now: datetime) -> None:
         """Tell the subscribers of each desk whose status changed."""
@@ -400,15 +410,13 @@ class Service:
             self.publish(ErrorReported(desk, self.clock.now(), reason))
 
     def _sleep_s(self, now: datetime) -> float:
-        wakes: list[datetime | None] = []
-        for runner in self.desks.values():
-            wakes += [runner.scheduler.wake_at(now), runner.scheduler.working_changes_at(now)]
-        sleep_s = _MAX_SLEEP_S
-        for wake in wakes:
-            if wake is not None:
-                until = wake.astimezone(UTC) - now.astimezone(UTC)  # real time, whatever the zone
-                sleep_s = min(sleep_s, max(0.0, until / timedelta(seconds=1)))
-        return sleep_s
+        """Seconds until a scheduler must be ticked (at most `_MAX_SLEEP_S`)."""
+        return _until_s(now, [runner.scheduler.wake_at(now) for runner in self.desks.values()])
+
+    def _edge_s(self, now: datetime) -> float:
+        """Seconds until a planned block starts or ends (at most `_MAX_SLEEP_S`)."""
+        edges = [runner.scheduler.working_changes_at(now) for runner in self.desks.values()]
+        return _until_s(now, edges)
 
     def _now_checking_jumps(self) -> datetime:
         """Now; a DST change is no jump: wall time is compared with monotonic time in UTC."""
@@ -657,6 +665,17 @@ class Service:
             raise InputError(f"{command.name!r} is not a command the service knows")
         runner.carry_out(actions, now)
         return runner.status(now)
+
+
+def _until_s(now: datetime, wakes: Sequence[datetime | None]) -> float:
+    """Real seconds from `now` to the earliest of `wakes`, whatever the zone; at most
+    `_MAX_SLEEP_S`."""
+    sleep_s = _MAX_SLEEP_S
+    for wake in wakes:
+        if wake is not None:
+            until = wake.astimezone(UTC) - now.astimezone(UTC)
+            sleep_s = min(sleep_s, max(0.0, until / timedelta(seconds=1)))
+    return sleep_s
 
 
 def _new_heights(runner: DeskRunner, command: SetHeight) -> Profile:
