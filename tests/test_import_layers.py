@@ -23,6 +23,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "settings": ("deskctl.config.settings",),  # the settings file's model, read by assembly
     "time": ("deskctl.clocks",),  # the injected clock, the local zone
     "links": ("deskctl.links",),  # one desk each: BLE (LINAK), MQTT (ESPHome)
+    "broker": ("deskctl.links.mqtt_broker",),  # the MQTT client plumbing: MQTT desks, the bridge
     "sim": ("deskctl.sim",),  # the simulated desks the product ships, and their links
     "testing": ("deskctl.testing",),  # test-only helpers: virtual time
     "service": ("deskctl.service",),  # the owner task, the desks, the events
@@ -31,7 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "cli": ("deskctl.cli", "deskctl.__main__"),  # the commands
 }
 
-_BELOW_SERVICE = frozenset({"base", "core", "config", "settings", "time", "links", "sim"})
+_BELOW_SERVICE = frozenset({"base", "core", "config", "settings", "time", "broker", "links", "sim"})
 # Layer: the layers it may import besides its own. The core imports nothing but the base.
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "base": frozenset(),
@@ -39,11 +40,13 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "config": frozenset({"base", "core"}),
     "settings": frozenset({"base", "core", "config"}),
     "time": frozenset({"base"}),
-    "links": frozenset({"base", "core", "config", "time"}),
-    "sim": frozenset({"base", "core", "config", "time", "links"}),
-    "testing": frozenset({"base", "core", "config", "time", "links", "sim"}),
+    "broker": frozenset({"base", "core", "config", "time"}),
+    "links": frozenset({"base", "core", "config", "time", "broker"}),
+    "sim": frozenset({"base", "core", "config", "time", "broker", "links"}),
+    "testing": frozenset({"base", "core", "config", "time", "broker", "links", "sim"}),
     "service": _BELOW_SERVICE,
-    "adapters": _BELOW_SERVICE | {"service"},
+    # the adapters know the service by its interface: never a desk's link nor a simulated desk
+    "adapters": frozenset({"base", "core", "config", "settings", "time", "broker", "service"}),
     "assembly": frozenset(LAYERS) - {"assembly", "cli", "testing"},
     "cli": frozenset(LAYERS) - {"cli"},
 }
@@ -204,9 +207,19 @@ def test_upper_layers_may_import_lower_ones() -> None:
             "deskctl.service.core",
             "deskctl.core.ha",
             "deskctl.config.paths",
+            "deskctl.links.mqtt_broker",
         },
         "deskctl.links.x": {"deskctl.core.linak", "deskctl.clocks.clock", "deskctl.config.paths"},
         "deskctl.testing.x": {"deskctl.links.base", "deskctl.sim.desk_model"},
         "deskctl.service.assembly": {"deskctl.adapters.notify", "deskctl.sim.links"},
     }
     assert violations(imports) == set()
+
+
+def test_the_adapters_reach_no_desk_link() -> None:
+    """A socket or a bridge drives desks through the service's interface only."""
+    imports = {"deskctl.adapters.x": {"deskctl.links.base", "deskctl.sim.links"}}
+    assert violations(imports) == {
+        ("deskctl.adapters.x", "deskctl.links.base"),
+        ("deskctl.adapters.x", "deskctl.sim.links"),
+    }

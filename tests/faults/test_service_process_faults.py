@@ -238,7 +238,8 @@ async def test_an_idle_connection_is_closed_but_a_long_request_is_not_idle(
     path = tmp_path / "run" / "control.sock"
     async with ControlServer(path, _hold, idle_timeout_s=2.0):
         busy_reader, busy_writer = await _open(
-            path, {"id": 1, "cmd": "move", "args": {"hold": "move", "height_mm": 900}, "progress": True}
+            path,
+            {"id": 1, "cmd": "move", "args": {"hold": "move", "height_mm": 900}, "progress": True},
         )
         await _entered("move")
         idle_reader, idle_writer = await _open(path)
@@ -265,7 +266,8 @@ async def test_past_the_cap_the_oldest_idle_goes_and_with_all_busy_one_refusal(
         assert await asyncio.wait_for(oldest_reader.read(), 30) == b"", "the oldest idle went"
         for name, writer in (("a", newer_writer), ("b", third_writer)):
             HOLDS[name] = asyncio.Event()
-            writer.write(json.dumps({"id": 1, "cmd": "move", "args": {"hold": name, "height_mm": 900}}).encode())
+            args = {"hold": name, "height_mm": 900}
+            writer.write(json.dumps({"id": 1, "cmd": "move", "args": args}).encode())
             writer.write(b"\n")
         await _entered("a", "b")
         refused_reader, refused_writer = await _open(path)
