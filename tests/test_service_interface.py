@@ -20,6 +20,7 @@ import pytest
 
 from deskctl.adapters.control_server import ControlServer, ProgressSink, Request
 from deskctl.config.settings import Settings
+from deskctl.core.vocab import Posture
 from deskctl.errors import ConfigError, DeskctlError, InputError
 from deskctl.service.assembly import build_service
 from deskctl.service.commands import Inhibit, Move, Skip, Status, UseProfile, parse_command
@@ -91,7 +92,7 @@ def test_a_desk_is_driven_by_commands_and_followed_by_its_events() -> None:
         answers.append(moved)
         answers.append(await service.submit(Inhibit(on=True)))
         with pytest.raises(InputError) as refused:
-            await service.submit(Move(posture="stand", remote=True))
+            await service.submit(Move(posture=Posture.STAND, remote=True))
         refusals.append(str(refused.value))
         answers.append(service.snapshot()["desk"])
         answers.append(await service.submit(Status()))
@@ -218,8 +219,9 @@ def test_bad_commands_are_refused_in_one_sentence(
 
 
 def test_sit_stand_and_move_are_one_command() -> None:
-    assert parse_command("sit", "office", {}) == Move("office", posture="sit")
-    assert parse_command("stand", None, {"remote": True}) == Move(posture="stand", remote=True)
+    assert parse_command("sit", "office", {}) == Move("office", posture=Posture.SIT)
+    remote = Move(posture=Posture.STAND, remote=True)
+    assert parse_command("stand", None, {"remote": True}) == remote
     assert parse_command("move", None, {"height": "110cm"}) == Move(height_mm=1100)
 
 
@@ -245,7 +247,7 @@ async def test_the_socket_refuses_bad_arguments_before_any_handler(
         b'{"id":2,"ok":false,"error":"unknown command \'fly\'","exit_code":2}\n',
         b'{"id":3,"ok":true,"result":{"fine":true}}\n',
     ]
-    assert [r.command for r in asked] == [Move(posture="stand")]
+    assert [r.command for r in asked] == [Move(posture=Posture.STAND)]
 
 
 # -- the adapters' sources -------------------------------------------------------------------------
