@@ -264,10 +264,14 @@ def _is_service(node: ast.expr) -> bool:
 
 
 def test_no_adapter_reaches_past_the_service_interface() -> None:
-    """In deskctl/adapters, a service is used by its interface only: no `service.desks`, no
-    `service.post(...)`, nothing of a runner, scheduler or link."""
+    """In deskctl/adapters and deskctl/cli, a service is used by its interface only: no
+    `service.desks`, no `service.post(...)`, nothing of a runner, scheduler or link."""
     found = []
-    for path in sorted((ROOT / "deskctl" / "adapters").rglob("*.py")):
+    sources = [
+        *(ROOT / "deskctl" / "adapters").rglob("*.py"),
+        *(ROOT / "deskctl" / "cli").rglob("*.py"),
+    ]
+    for path in sorted(sources):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Attribute)

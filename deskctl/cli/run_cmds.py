@@ -2,11 +2,13 @@
 
 Design: builds the service from the settings (every configured desk, or one simulated desk with
 `--simulate`), wires its event sinks (the console/journal, the history, notifications), serves the
-control socket, and runs until SIGINT, SIGTERM or SIGHUP (its terminal closed), each of which stops
-any moving desk, saves the schedule's state and lets go of the lock before a clean exit. At start
-it raises its soft limit on open files to the hard one (systemd's default soft limit is 1,024). A
-simulated run starts its clock at the start of today's working hours (or the next day's), or at
-`--from`, so the demo shows a whole day whenever it is run; `--time-scale 60` runs it 60x faster.
+control socket (and the MQTT bridge beside it), and runs until SIGINT, SIGTERM or SIGHUP (its
+terminal closed), each of which asks the service to stop: it stops in its own order
+(`Service.run`: the bridge's goodbye, every moving desk stopped, the schedule's state saved, the
+socket closed), then the lock is let go before a clean exit. At start it raises its soft limit
+on open files to the hard one (systemd's default soft limit is 1,024). A simulated run starts
+its clock at the start of today's working hours (or the next day's), or at `--from`, so the
+demo shows a whole day whenever it is run; `--time-scale 60` runs it 60x faster.
 Its clock is not the real one, so a simulated run keeps its history and remembered state apart
 (`demo-history.sqlite3`, read by `deskctl stats --demo`): a demo never writes days ahead of the
 real clock into your history, nor touches your desk's hold or pause.

@@ -1,8 +1,8 @@
 """What the service's events become: notices for the person, and rows in the history.
 
 Design: the service emits typed events (`service.news`); two subscribers turn them into what
-lasts or what the person sees (each reads an event's `kind` and its wire fields, the words the
-history and the notices have always been written from):
+lasts or what the person sees (the history reads the typed events; the notices are worded from
+an event's `kind` and its wire fields, as `notice_for` always was):
 - `NoticeSink` writes a `Notice` (title and body in the service's words) for the events a person
   should hear about (warning, confirm, cue, move started, arrived, manual move, obstruction, held,
   error) and posts it to the notifiers (terminal, desktop, command hook, MQTT); other events go to
@@ -28,7 +28,18 @@ from deskctl.core.cues import Cue
 from deskctl.core.units import format_height
 from deskctl.core.vocab import Outcome, Posture
 from deskctl.errors import DeskError
-from deskctl.service.news import HeightReported, ServiceEvent, StatusChanged
+from deskctl.service.news import (
+    ChangeDropped,
+    CueShown,
+    HeightReported,
+    HeightSettled,
+    MoveEnded,
+    PostureChanged,
+    ScheduleChanged,
+    ServiceEvent,
+    SessionChanged,
+    StatusChanged,
+)
 
 __all__ = ["HistorySink", "NoticeSink", "notice_for"]
 
@@ -145,7 +156,7 @@ class HistorySink:
         if isinstance(event, HeightReported | StatusChanged):
             return
         try:
-            wrote = self._record(event.desk, event.at, event.kind, event.fields())
+            wrote = self._record(event)
         except DeskError as exc:
             if not self._failing:
                 log.error("history not saved (the desk stays safe): %s", exc)
@@ -155,48 +166,44 @@ class HistorySink:
                 log.warning("history is being saved again")
                 self._failing = False
 
-    def _record(self, desk: str, at: datetime, kind: str, fields: dict[str, Any]) -> bool:
+    def _record(self, event: ServiceEvent) -> bool:
         """Write the event if the history keeps its kind; True if something was written."""
-        record = self.store.record
-        if kind == "posture":
-            if fields.get("posture") is None:  # not counting (off hours, stopping): no bout
+        desk, at, record = event.desk, event.at, self.store.record
+        if isinstance(event, PostureChanged):
+            if event.posture is None:  # not counting (off hours, stopping): no bout
                 return False
-            posture, height_mm = fields["posture"], fields.get("height_mm")
-            record(desk, at, "posture", posture=posture, height_mm=height_mm)
-        elif kind == "height":
-            record(desk, at, "height", height_mm=fields["height_mm"])
-        elif kind == "move":
-            outcome = fields["outcome"] if fields["outcome"] in tuple(Outcome) else Outcome.STOPPED
+            record(desk, at, "posture", posture=event.posture, height_mm=event.height_mm)
+        elif isinstance(event, HeightSettled):
+            record(desk, at, "height", height_mm=event.height_mm)
+        elif isinstance(event, MoveEnded):
+            outcome = event.outcome if event.outcome in tuple(Outcome) else Outcome.STOPPED
             record(
                 desk,
                 at,
                 "move",
-                from_mm=fields.get("from_mm"),
-                to_mm=fields["to_mm"],
+                from_mm=event.from_mm,
+                to_mm=event.to_mm,
                 outcome=outcome,
-                reason=fields["reason"],
+                reason=event.reason,
             )
-        elif kind == "cue":
-            cue = fields["cue"]
+        elif isinstance(event, CueShown):
+            cue = event.cue
             about = {"id": cue.id, "title": cue.title, "area": cue.area.value}
             record(desk, at, "cue", **about, status="shown")
-            if fields.get("done"):
+            if event.done:
                 record(desk, at, "cue", **about, status="done")
-        elif kind == "dropped" and fields.get("why") == "skipped":
-            cue = fields.get("cue")
-            if not isinstance(cue, Cue):
+        elif isinstance(event, ChangeDropped) and event.why == "skipped":
+            skipped = event.cue
+            if not isinstance(skipped, Cue):
                 return False
-            record(
-                desk, at, "cue", id=cue.id, title=cue.title, area=cue.area.value, status="skipped"
-            )
-        elif kind == "schedule":
-            until = fields.get("until")
-            extra = {"until": until} if isinstance(until, datetime) else {}
-            if isinstance(fields.get("working"), bool):
-                extra["working"] = fields["working"]
-            record(desk, at, "schedule", state=fields["state"], **extra)
-        elif kind == "session":
-            record(desk, at, "session", state=fields["state"])
+            about = {"id": skipped.id, "title": skipped.title, "area": skipped.area.value}
+            record(desk, at, "cue", **about, status="skipped")
+        elif isinstance(event, ScheduleChanged):
+            extra: dict[str, Any] = {"until": event.until} if event.until is not None else {}
+            extra["working"] = event.working
+            record(desk, at, "schedule", state=event.state, **extra)
+        elif isinstance(event, SessionChanged):
+            record(desk, at, "session", state=event.state)
         else:
             return False
         return True
