@@ -821,3 +821,32 @@ def test_every_move_is_warned_first_and_nothing_moves_while_frozen(
             moves.append(when)
     for first, second in itertools.pairwise(moves):
         assert second - first >= timedelta(minutes=1), "two automatic moves within a minute"
+
+
+@pytest.mark.parametrize(
+    ("now", "edge"),
+    [
+        (at(8, 0), at(9, 0)),  # working hours begin
+        (at(9, 10), at(9, 30)),  # the first block ends (30 min sitting)
+        (at(12, 20), at(12, 30)),  # lunch: working hours end
+        (at(12, 30), at(13, 30)),  # an edge is strictly after now
+        (at(17, 30), None),  # nothing more today
+    ],
+)
+def test_working_changes_at_is_the_next_start_or_end_of_a_block(
+    now: datetime, edge: datetime | None
+) -> None:
+    sched = Scheduler(DEFAULT, TZ, FakePlan(), at(7, 0))
+    assert sched.working_changes_at(now) == edge
+
+
+def test_a_restart_restores_the_switch_and_the_hold_without_a_replan() -> None:
+    plan = FakePlan()
+    sched = Scheduler(DEFAULT, TZ, plan, at(7, 0))
+    calls = len(plan.calls)
+    sched.restore_switches(enabled=False, held="an obstruction")
+    assert (sched.enabled, sched.held, len(plan.calls)) == (False, "an obstruction", calls)
+    assert sched.state(at(10)) == "off"
+    sched.restore_switches(enabled=True, held="an obstruction")
+    assert sched.state(at(10)) == "inhibited"
+    assert sched.frozen
