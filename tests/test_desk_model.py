@@ -22,12 +22,18 @@ from deskctl.core.linak import (
 )
 from deskctl.errors import LinkError, ProtocolError
 from deskctl.sim.desk_model import DeskModel, Notification
+from deskctl.sim.physics import IDEAL
 
 DT_S = 0.01
 BASE_MM = 620
 TOP_MM = 1270
 
 Log = list[tuple[float, Notification]]
+
+
+def ideal_desk(**kwargs: object) -> DeskModel:
+    """The ideal desk (exact landings, instant stop, steady reports): these tests pin numbers."""
+    return DeskModel(physics=IDEAL, **kwargs)  # type: ignore[arg-type]
 
 
 def step(model: DeskModel, seconds: float) -> Log:
@@ -90,7 +96,7 @@ def dpg(model: DeskModel, request: bytes) -> bytes:
     [(750, 751), (751, 750), (BASE_MM, TOP_MM), (TOP_MM, BASE_MM), (700, 1100), (1100, 700)],
 )
 def test_a_reference_move_lands_exactly(start_mm: int, target_mm: int) -> None:
-    model = DeskModel(height_mm=start_mm)
+    model = ideal_desk(height_mm=start_mm)
     log = hold_target(model, target_mm)
     assert model.height_raw == (target_mm - BASE_MM) * 10
     assert read_height(model) == HeightReport(target_mm, 0)
@@ -102,7 +108,7 @@ def test_a_reference_move_lands_exactly(start_mm: int, target_mm: int) -> None:
 
 
 def test_full_range_at_about_38_mm_s_with_soft_ramps() -> None:
-    model = DeskModel(height_mm=BASE_MM)
+    model = ideal_desk(height_mm=BASE_MM)
     log = hold_target(model, TOP_MM)
     moving = [t for t, r in heights(log) if r.moving]
     duration_s = moving[-1] - moving[0]
@@ -114,7 +120,7 @@ def test_full_range_at_about_38_mm_s_with_soft_ramps() -> None:
 
 
 def test_speed_ramps_up_then_cruises() -> None:
-    model = DeskModel()
+    model = ideal_desk()
     model.write(Char.COMMAND, Command.UP)
     step(model, 0.1)
     assert 0 < model.speed_mm_s < 15
@@ -123,7 +129,7 @@ def test_speed_ramps_up_then_cruises() -> None:
 
 
 def test_reports_at_the_period_while_moving() -> None:
-    model = DeskModel(height_mm=700)
+    model = ideal_desk(height_mm=700)
     log = hold_target(model, 800)
     moving = [t for t, r in heights(log) if r.moving]
     gaps = [b - a for a, b in itertools.pairwise(moving)]
@@ -133,17 +139,23 @@ def test_reports_at_the_period_while_moving() -> None:
     assert rising == sorted(rising)
 
 
-def test_a_held_target_reports_zero_speed_after_landing() -> None:
-    model = DeskModel(height_mm=750)
+def test_a_held_target_goes_quiet_after_one_zero_speed_report() -> None:
+    # a real desk notifies only while it moves, even while it still holds the target
+    model = ideal_desk(height_mm=750)
     model.write(Char.REFERENCE_INPUT, encode_target(752, BASE_MM))
     log = step(model, 0.9)
     assert not model.moving
-    assert len(heights(log)) >= 8
-    assert heights(log)[-1][1] == HeightReport(752, 0)
+    reports = [r for _, r in heights(log)]
+    assert reports[-1] == HeightReport(752, 0)
+    assert [r.speed for r in reports].count(0) == 1
+    assert heights(log)[-1][0] < 0.4
+    model.write(Char.REFERENCE_INPUT, encode_target(752, BASE_MM))  # renewed while at rest
+    assert heights(step(model, 0.9)) == []
+    assert read_height(model) == HeightReport(752, 0)  # reading tells where it rests
 
 
 def test_a_target_not_renewed_stops_short() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.write(Char.REFERENCE_INPUT, encode_target(1200, BASE_MM))
     log = step(model, 0.9)
     assert model.moving
@@ -154,7 +166,7 @@ def test_a_target_not_renewed_stops_short() -> None:
 
 
 def test_cancel_target_ramps_down_and_stops() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.write(Char.REFERENCE_INPUT, encode_target(1200, BASE_MM))
     step(model, 0.5)
     model.write(Char.REFERENCE_INPUT, CANCEL_TARGET)
@@ -166,7 +178,7 @@ def test_cancel_target_ramps_down_and_stops() -> None:
 
 @pytest.mark.parametrize("target_raw", [6510, 7000, 0x7FFF])
 def test_a_target_outside_the_range_is_ignored(target_raw: int) -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.write(Char.REFERENCE_INPUT, target_raw.to_bytes(2, "little"))
     step(model, 1.0)
     assert model.height_mm == 750
@@ -178,7 +190,7 @@ def test_a_target_outside_the_range_is_ignored(target_raw: int) -> None:
 
 @pytest.mark.parametrize(("command", "sign"), [(Command.UP, 1), (Command.DOWN, -1)])
 def test_up_or_down_runs_about_one_second(command: Command, sign: int) -> None:
-    model = DeskModel(height_mm=900)
+    model = ideal_desk(height_mm=900)
     model.write(Char.COMMAND, command)
     step(model, 0.95)
     assert model.speed_mm_s == pytest.approx(sign * 38.0)
@@ -189,7 +201,7 @@ def test_up_or_down_runs_about_one_second(command: Command, sign: int) -> None:
 
 
 def test_renewing_up_keeps_the_motor_running() -> None:
-    model = DeskModel(height_mm=800)
+    model = ideal_desk(height_mm=800)
     for _ in range(4):
         model.write(Char.COMMAND, Command.UP)
         step(model, 0.5)
@@ -199,7 +211,7 @@ def test_renewing_up_keeps_the_motor_running() -> None:
 
 
 def test_up_stops_at_the_top_exactly() -> None:
-    model = DeskModel(height_mm=TOP_MM - 5)
+    model = ideal_desk(height_mm=TOP_MM - 5)
     model.write(Char.COMMAND, Command.UP)
     settle(model)
     assert model.height_mm == TOP_MM
@@ -207,7 +219,7 @@ def test_up_stops_at_the_top_exactly() -> None:
 
 
 def test_stop_is_immediate_and_reported() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.write(Char.COMMAND, Command.UP)
     step(model, 0.8)
     model.write(Char.COMMAND, Command.STOP)
@@ -218,7 +230,7 @@ def test_stop_is_immediate_and_reported() -> None:
 
 
 def test_stop_clears_a_held_target() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.write(Char.REFERENCE_INPUT, encode_target(900, BASE_MM))
     step(model, 0.5)
     model.write(Char.COMMAND, Command.STOP)
@@ -235,7 +247,7 @@ def test_stop_clears_a_held_target() -> None:
 def test_a_collision_stops_backs_off_and_latches_until_stop(
     start_mm: int, target_mm: int, sign: int
 ) -> None:
-    model = DeskModel(height_mm=start_mm)
+    model = ideal_desk(height_mm=start_mm)
     model.collision_mm = 900
     log = hold_target(model, target_mm, for_s=10.0)
     reports = [r for _, r in heights(log)]
@@ -256,7 +268,7 @@ def test_a_collision_stops_backs_off_and_latches_until_stop(
 
 
 def test_pressing_into_the_obstacle_collides_too() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.collision_mm = 760
     model.press(1)
     settle(model)
@@ -268,7 +280,7 @@ def test_pressing_into_the_obstacle_collides_too() -> None:
 
 
 def test_press_moves_while_held_with_reports() -> None:
-    model = DeskModel(height_mm=800)
+    model = ideal_desk(height_mm=800)
     model.press(-1)
     log = step(model, 2.0)
     assert model.speed_mm_s == pytest.approx(-38.0)
@@ -282,7 +294,7 @@ def test_press_moves_while_held_with_reports() -> None:
 
 
 def test_press_held_stops_at_the_base() -> None:
-    model = DeskModel(height_mm=BASE_MM + 20)
+    model = ideal_desk(height_mm=BASE_MM + 20)
     model.press(-1)
     settle(model)
     assert model.height_raw == 0
@@ -293,7 +305,7 @@ def test_press_held_stops_at_the_base() -> None:
 
 
 def test_not_notifying_sends_no_reports_but_reads_work() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.notifying = False
     model.write(Char.COMMAND, Command.UP)
     log = step(model, 0.5)
@@ -303,7 +315,7 @@ def test_not_notifying_sends_no_reports_but_reads_work() -> None:
 
 
 def test_refused_writes_raise_and_change_nothing() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     model.refuse_writes = True
     with pytest.raises(LinkError, match="refused"):
         model.write(Char.COMMAND, Command.UP)
@@ -313,7 +325,7 @@ def test_refused_writes_raise_and_change_nothing() -> None:
 
 
 def test_writes_are_logged_with_their_time() -> None:
-    model = DeskModel()
+    model = ideal_desk()
     model.write(Char.COMMAND, Command.WAKE)
     step(model, 0.5)
     model.write(Char.REFERENCE_INPUT, encode_target(760, BASE_MM))
@@ -327,7 +339,7 @@ def test_writes_are_logged_with_their_time() -> None:
 
 
 def test_dpg_capabilities_come_in_the_idasens_format() -> None:
-    answer = dpg(DeskModel(), encode_dpg_read(DpgCommand.CAPABILITIES))
+    answer = dpg(ideal_desk(), encode_dpg_read(DpgCommand.CAPABILITIES))
     assert answer == bytes.fromhex("01 02 23 01")
     capabilities = decode_capabilities(decode_dpg_answer(answer))
     assert capabilities.memory_slots == 3
@@ -336,11 +348,11 @@ def test_dpg_capabilities_come_in_the_idasens_format() -> None:
 
 
 def test_dpg_reads_01_00_before_any_request() -> None:
-    assert DeskModel().read(Char.DPG) == bytes.fromhex("01 00")
+    assert ideal_desk().read(Char.DPG) == bytes.fromhex("01 00")
 
 
 def test_the_user_id_is_17_bytes() -> None:
-    answer = dpg(DeskModel(), encode_dpg_read(DpgCommand.USER_ID))
+    answer = dpg(ideal_desk(), encode_dpg_read(DpgCommand.USER_ID))
     assert answer[:2] == bytes.fromhex("01 11")
     assert len(decode_dpg_answer(answer)) == 17
 
@@ -352,13 +364,13 @@ def test_the_user_id_is_17_bytes() -> None:
 def test_dpg_base_offset_round_trips(
     base_mm: int, base_offset_raw: int | None, expected_mm: int
 ) -> None:
-    model = DeskModel(base_mm=base_mm, height_mm=800, base_offset_raw=base_offset_raw)
+    model = ideal_desk(base_mm=base_mm, height_mm=800, base_offset_raw=base_offset_raw)
     answer = dpg(model, encode_dpg_read(DpgCommand.BASE_OFFSET))
     assert decode_base_offset(decode_dpg_answer(answer)) == expected_mm
 
 
 def test_dpg_answers_arrive_at_the_next_advance_and_can_be_read() -> None:
-    model = DeskModel()
+    model = ideal_desk()
     model.write(Char.DPG, encode_dpg_read(DpgCommand.USER_ID))
     assert model.active
     notes = model.advance(0.01)
@@ -368,7 +380,7 @@ def test_dpg_answers_arrive_at_the_next_advance_and_can_be_read() -> None:
 
 
 def test_dpg_user_id_can_be_written_and_the_write_is_answered_01_00() -> None:
-    model = DeskModel()
+    model = ideal_desk()
     payload = decode_dpg_answer(dpg(model, encode_dpg_read(DpgCommand.USER_ID)))
     assert payload == bytes(17)
     request = wake_user_id(payload)
@@ -382,7 +394,7 @@ def test_dpg_user_id_can_be_written_and_the_write_is_answered_01_00() -> None:
 
 @pytest.mark.parametrize("request_bytes", [b"\x7f\x99\x00", b"\x7f\x80\x80\x01"])
 def test_unknown_dpg_requests_are_answered_invalid(request_bytes: bytes) -> None:
-    answer = dpg(DeskModel(), request_bytes)
+    answer = dpg(ideal_desk(), request_bytes)
     assert answer == bytes.fromhex("0b 00")
     with pytest.raises(ProtocolError, match="refused"):
         decode_dpg_answer(answer)
@@ -392,7 +404,7 @@ def test_unknown_dpg_requests_are_answered_invalid(request_bytes: bytes) -> None
 
 
 def test_dpg1c_ignores_moves_until_woken() -> None:
-    model = DeskModel(height_mm=750, needs_wake_up=True)
+    model = ideal_desk(height_mm=750, needs_wake_up=True)
     assert read_height(model).height_mm == 750  # it reports height all along
     hold_target(model, 800, for_s=2.0)
     model.write(Char.COMMAND, Command.UP)
@@ -412,7 +424,7 @@ def test_dpg1c_ignores_moves_until_woken() -> None:
 
 
 def test_a_desk_without_wake_up_moves_at_once() -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     hold_target(model, 800)
     assert model.height_mm == 800
 
@@ -439,7 +451,7 @@ def test_a_desk_without_wake_up_moves_at_once() -> None:
     ],
 )
 def test_malformed_writes_raise_and_change_nothing(char: Char, data: bytes) -> None:
-    model = DeskModel(height_mm=750)
+    model = ideal_desk(height_mm=750)
     with pytest.raises(ProtocolError):
         model.write(char, data)
     assert model.advance(1.0) == []
@@ -448,7 +460,7 @@ def test_malformed_writes_raise_and_change_nothing(char: Char, data: bytes) -> N
 
 def test_reading_a_characteristic_the_desk_does_not_serve_raises() -> None:
     with pytest.raises(ProtocolError):
-        DeskModel().read(Char.COMMAND)
+        ideal_desk().read(Char.COMMAND)
 
 
 @pytest.mark.parametrize(
@@ -463,9 +475,9 @@ def test_reading_a_characteristic_the_desk_does_not_serve_raises() -> None:
 )
 def test_impossible_desks_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        DeskModel(**kwargs)  # type: ignore[arg-type]
+        ideal_desk(**kwargs)  # type: ignore[arg-type]
 
 
 def test_time_only_runs_forward() -> None:
     with pytest.raises(ValueError, match="forward"):
-        DeskModel().advance(-0.1)
+        ideal_desk().advance(-0.1)

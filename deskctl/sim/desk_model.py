@@ -51,6 +51,7 @@ Public API:
 from __future__ import annotations
 
 import math
+import random
 
 from deskctl.core.linak import (
     DEFAULT_BASE_MM,
@@ -63,10 +64,12 @@ from deskctl.core.linak import (
     encode_height_speed,
 )
 from deskctl.errors import LinkError, ProtocolError
+from deskctl.sim.physics import REALISTIC, Physics
 
-__all__ = ["SPEED_UNITS_PER_MM_S", "STEP_S", "DeskModel", "Notification"]
+__all__ = ["SPEED_UNITS_PER_MM_S", "STEP_S", "DeskModel", "Notification", "Stamped"]
 
 Notification = tuple[Char, bytes]
+Stamped = tuple[float, Notification]  # when the desk sent it (the model's now_s), and what
 
 STEP_S = 0.01  # the longest substep of the simulation
 BACKOFF_MM = 10.0  # how far the desk backs off after a collision
@@ -104,6 +107,8 @@ class DeskModel:
         needs_wake_up: bool = False,
         base_offset_raw: int | None = None,
         user_id: bytes = bytes(17),
+        physics: Physics = REALISTIC,
+        rng: random.Random | None = None,
     ) -> None:
         if not 0 < top_mm - base_mm <= 0xFFFF // 10:
             raise ValueError(f"the top {top_mm} mm must lie above the base {base_mm} mm")
@@ -123,6 +128,10 @@ class DeskModel:
         self.needs_wake_up = needs_wake_up
         self.base_offset_raw = base_mm * 10 if base_offset_raw is None else base_offset_raw
         self.user_id = bytes(user_id)
+        self.physics = physics
+        self._rng = rng if rng is not None else random.Random(0)
+        spread = physics.speed_spread
+        self.speed_factor = 1.0 + self._rng.uniform(-spread, spread) if spread else 1.0
         # test hooks
         self.collision_mm: int | None = None
         self.notifying = True
@@ -135,17 +144,20 @@ class DeskModel:
         self._pos_mm = float(height_mm - base_mm)
         self._v_mm_s = 0.0
         self._target_mm: float | None = None
+        self._goal_offset_mm = 0.0  # where the motor will really rest, from the target
         self._target_until_s = 0.0
+        self._stop_at_s: float | None = None  # a STOP on its way to the motor
+        self._braking = False  # a STOP reached the motor: it brakes hard until it rests
+        self._collided = False  # the stop report is due at once
         self._command_dir = 0
         self._command_until_s = 0.0
         self._pressed = 0
         self._backoff_mm: float | None = None
         self._obstructed = False
         self._awake = not needs_wake_up
-        self._pending: list[Notification] = []
+        self._pending: list[Stamped] = []
         self._last_dpg_answer = _DPG_OK
         self._was_moving = False
-        self._was_reporting = False
         self._next_report_s = 0.0
 
     # -- observation ---------------------------------------------------------------------------
@@ -184,6 +196,7 @@ class DeskModel:
             or self._target_mm is not None
             or self._command_dir
             or self._backoff_mm is not None
+            or self._stop_at_s is not None
             or pressing
         )
 
@@ -219,14 +232,17 @@ class DeskModel:
         except ValueError:
             raise ProtocolError(f"unknown command {data.hex(' ')}") from None
         if command is Command.STOP:
-            self._v_mm_s = 0.0
-            self._clear_drive()
-            self._backoff_mm = None
-            self._obstructed = False
+            self._obstructed = False  # the controller takes it at once; the motor may lag
+            low, high = self.physics.stop_delay_s
+            if high > 0:
+                self._stop_at_s = self.now_s + self._rng.uniform(low, high)
+            else:
+                self._stop_motor()
         elif command is Command.WAKE:
             if self.user_id[0] == 1:
                 self._awake = True
         elif self._accepts_moves():
+            self._stop_at_s, self._braking = None, False
             self._target_mm = None
             self._command_dir = 1 if command is Command.UP else -1
             self._command_until_s = self.now_s + self.command_run_s
@@ -239,6 +255,10 @@ class DeskModel:
         if target_above_base_mm > self._range_mm or not self._accepts_moves():
             return
         self._command_dir = 0
+        self._stop_at_s, self._braking = None, False  # a later target overrides a stop on its way
+        if self._target_mm != float(target_above_base_mm):
+            landing = self.physics.landing_mm
+            self._goal_offset_mm = self._rng.uniform(-landing, landing) if landing else 0.0
         self._target_mm = float(target_above_base_mm)
         self._target_until_s = self.now_s + self.reference_hold_s
 
@@ -249,16 +269,16 @@ class DeskModel:
         if data[2] == _DPG_READ:
             if payload:
                 raise ProtocolError(f"a DPG read is 3 bytes, got {len(data)}: {data.hex(' ')!r}")
-            self._pending.append((Char.DPG, self._dpg_read(cmd)))
+            self._pending.append((self.now_s, (Char.DPG, self._dpg_read(cmd))))
         elif cmd == DpgCommand.USER_ID:
             if not 1 <= len(payload) <= 0xFF:
                 raise ProtocolError(f"a user id is 1 to 255 bytes, got {len(payload)}")
             self.user_id = payload
             if payload[0] != 1 and self.needs_wake_up:
                 self._awake = False
-            self._pending.append((Char.DPG, _DPG_OK))
+            self._pending.append((self.now_s, (Char.DPG, _DPG_OK)))
         else:
-            self._pending.append((Char.DPG, _DPG_INVALID))
+            self._pending.append((self.now_s, (Char.DPG, _DPG_INVALID)))
 
     def _dpg_read(self, cmd: int) -> bytes:
         if cmd == DpgCommand.CAPABILITIES:
@@ -277,6 +297,16 @@ class DeskModel:
         self._command_dir = 0
         self._pressed = 0
 
+    def _stop_motor(self) -> None:
+        """A STOP reaches the motor: it drops every goal and halts (at once, or braking hard)."""
+        self._stop_at_s = None
+        self._clear_drive()
+        self._backoff_mm = None
+        if math.isinf(self.physics.stop_decel_mm_s2):
+            self._v_mm_s = 0.0
+        else:
+            self._braking = self._v_mm_s != 0.0
+
     # -- physical side -------------------------------------------------------------------------
     def press(self, direction: int) -> None:
         """A hand on the desk's own button: +1 up, -1 down, 0 release. It overrides everything."""
@@ -284,19 +314,24 @@ class DeskModel:
             raise ValueError(f"press +1, -1 or 0, not {direction}")
         if direction:
             self._clear_drive()
+            self._stop_at_s, self._braking = None, False
             self._backoff_mm = None
             self._obstructed = False
         self._pressed = direction
 
     def advance(self, dt_s: float) -> list[Notification]:
         """Simulate `dt_s` seconds; return the notifications the desk sent meanwhile."""
+        return [notification for _, notification in self.advance_stamped(dt_s)]
+
+    def advance_stamped(self, dt_s: float) -> list[Stamped]:
+        """`advance`, with the model time at which each notification was sent."""
         if dt_s < 0:
             raise ValueError(f"time runs forward, not by {dt_s} s")
         out, self._pending = self._pending, []
         steps = max(1, math.ceil(dt_s / STEP_S - 1e-6)) if dt_s > 0 else 0
         for _ in range(steps):
             self._step(dt_s / steps, out)
-        for char, data in out:
+        for _, (char, data) in out:
             if char is Char.DPG:
                 self._last_dpg_answer = data
         return out
@@ -311,12 +346,14 @@ class DeskModel:
         if self._backoff_mm is not None:
             return self._backoff_mm
         if self._target_mm is not None:
-            return self._target_mm
+            return min(max(self._target_mm + self._goal_offset_mm, 0.0), self._range_mm)
         if self._command_dir:
             return self._range_mm if self._command_dir > 0 else 0.0
         return None
 
-    def _step(self, h_s: float, out: list[Notification]) -> None:
+    def _step(self, h_s: float, out: list[Stamped]) -> None:
+        if self._stop_at_s is not None and self.now_s >= self._stop_at_s - _EPS_S:
+            self._stop_motor()
         if self._command_dir and self.now_s >= self._command_until_s - _EPS_S:
             self._command_dir = 0
         if self._target_mm is not None and self.now_s >= self._target_until_s - _EPS_S:
@@ -335,12 +372,24 @@ class DeskModel:
         self.now_s += h_s
         self._report(out)
 
+    def top_speed_mm_s(self, direction: int) -> float:
+        """This desk's top speed up (+1) or down (-1): its own spread, and the load on it."""
+        load = self.physics.load_change
+        return self.speed_max_mm_s * self.speed_factor * (1 - load if direction > 0 else 1 + load)
+
     def _next_speed(self, goal: float | None, h_s: float) -> float:
         v = self._v_mm_s
+        if self._braking:
+            dv = self.physics.stop_decel_mm_s2 * h_s
+            if abs(v) <= dv:
+                self._braking = False
+                return 0.0
+            return v - math.copysign(dv, v)
         desired = 0.0
         if goal is not None:
             distance = goal - self._pos_mm
-            cap = min(self.speed_max_mm_s, math.sqrt(2 * self.accel_mm_s2 * abs(distance)))
+            top = self.top_speed_mm_s(1 if distance > 0 else -1)
+            cap = min(top, math.sqrt(2 * self.accel_mm_s2 * abs(distance)))
             desired = math.copysign(cap, distance) if distance else 0.0
         if desired and desired * v > 0 and abs(desired) < abs(v):
             return desired  # braking along the curve that lands on the goal
@@ -356,7 +405,9 @@ class DeskModel:
         direction = 1 if pos > start else -1
         self._v_mm_s = 0.0
         self._clear_drive()
+        self._stop_at_s, self._braking = None, False
         self._obstructed = True
+        self._collided = True
         backoff = obstacle - direction * BACKOFF_MM
         self._backoff_mm = min(max(backoff, 0.0), self._range_mm)
         return obstacle
@@ -368,19 +419,26 @@ class DeskModel:
             speed = 1 if self._v_mm_s > 0 else -1  # still moving, however slowly
         return speed
 
-    def _report(self, out: list[Notification]) -> None:
+    def _period_s(self) -> float:
+        jitter = self.physics.report_jitter_s
+        return self.report_period_s + (self._rng.uniform(-jitter, jitter) if jitter else 0.0)
+
+    def _report(self, out: list[Stamped]) -> None:
+        """Height reports only while the motor turns: the first at once, then every period (with
+        its jitter), and, now and then (always after a collision), a zero-speed one at rest."""
         moving = self._v_mm_s != 0
-        reporting = moving or self._target_mm is not None
         due = False
-        started = reporting and not self._was_reporting
-        if started or (self._was_moving and not moving):  # the first report, or the stop report
-            due, self._next_report_s = True, self.now_s + self.report_period_s
-        elif reporting and self.now_s >= self._next_report_s - _EPS_S:
+        if moving and not self._was_moving:
             due = True
-            self._next_report_s += self.report_period_s
-            if self._next_report_s <= self.now_s:
-                self._next_report_s = self.now_s + self.report_period_s
+            self._next_report_s = self.now_s + self._period_s()
+        elif self._was_moving and not moving:
+            p = self.physics.stop_report_p
+            due = self._collided or p >= 1 or (p > 0 and self._rng.random() < p)
+        elif moving and self.now_s >= self._next_report_s - _EPS_S:
+            due = True
+            self._next_report_s = max(self._next_report_s + self._period_s(), self.now_s + _EPS_S)
+        if not moving:
+            self._collided = False
         if due and self.notifying:
-            out.append((Char.HEIGHT_SPEED, self.read(Char.HEIGHT_SPEED)))
+            out.append((self.now_s, (Char.HEIGHT_SPEED, self.read(Char.HEIGHT_SPEED))))
         self._was_moving = moving
-        self._was_reporting = reporting
