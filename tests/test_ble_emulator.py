@@ -39,8 +39,15 @@ from deskctl.links.linak import LinakLink
 from deskctl.sim.ble_emulator import EmulatedDesk
 from deskctl.sim.bleak_bumble import BumbleRadio
 from deskctl.sim.desk_model import DeskModel
+from deskctl.sim.physics import IDEAL
 from deskctl.testing.virtual_time import run_virtual
 from tests.ble_harness import on_radio
+
+
+def ideal_model(**kwargs: Any) -> DeskModel:
+    """The ideal desk: these tests pin the emulator's bytes and exact landings."""
+    return DeskModel(physics=IDEAL, **kwargs)
+
 
 BOUND_S = 30.0  # virtual seconds: generous, yet a hang fails at once in real time
 
@@ -76,7 +83,7 @@ async def desk_on_radio(
     model: DeskModel | None = None, *, name: str = "Desk 1234"
 ) -> AsyncIterator[tuple[BumbleRadio, EmulatedDesk]]:
     radio = BumbleRadio()
-    desk = EmulatedDesk(radio, model, name=name)
+    desk = EmulatedDesk(radio, model or ideal_model(), name=name)
     await desk.start()
     try:
         yield radio, desk
@@ -204,8 +211,8 @@ def test_scan_shows_the_desks_name(name: str, advertised: str) -> None:
 def test_two_desks_on_one_radio_are_told_apart_and_driven_separately() -> None:
     async def scenario() -> None:
         radio = BumbleRadio()
-        left = EmulatedDesk(radio, DeskModel(height_mm=700), name="Desk 1111")
-        right = EmulatedDesk(radio, DeskModel(height_mm=800), name="Desk 2222")
+        left = EmulatedDesk(radio, ideal_model(height_mm=700), name="Desk 1111")
+        right = EmulatedDesk(radio, ideal_model(height_mm=800), name="Desk 2222")
         async with left, right:
             seen: dict[str, str | None] = {}
             both = asyncio.Event()
@@ -266,7 +273,7 @@ def test_connect_finds_every_linak_characteristic_in_its_service() -> None:
 @pytest.mark.parametrize("height_mm", [620, 750, 1012, 1270])
 def test_reading_height_speed_gives_the_desks_height(height_mm: int) -> None:
     async def scenario() -> None:
-        model = DeskModel(height_mm=height_mm)
+        model = ideal_model(height_mm=height_mm)
         async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
             assert await read_height(client) == HeightReport(height_mm, 0)
 
@@ -295,7 +302,7 @@ def test_pairing_when_asked_needs_the_desk_in_pairing_mode() -> None:
 @pytest.mark.parametrize(("start_mm", "target_mm"), [(750, 1100), (1100, 700), (700, 701)])
 def test_targets_move_the_desk_and_reports_follow_it(start_mm: int, target_mm: int) -> None:
     async def scenario() -> None:
-        model = DeskModel(height_mm=start_mm)
+        model = ideal_model(height_mm=start_mm)
         async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
             reports = Recorder()
             await client.start_notify(Char.HEIGHT_SPEED.value, reports)
@@ -335,7 +342,7 @@ def test_a_hand_on_the_desks_buttons_is_reported() -> None:
 )
 def test_dpg_base_offset_round_trip(base_offset_raw: int, answer: bytes, base_mm: int) -> None:
     async def scenario() -> None:
-        model = DeskModel(base_offset_raw=base_offset_raw)
+        model = ideal_model(base_offset_raw=base_offset_raw)
         async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
             answers = Recorder()
             await client.start_notify(Char.DPG.value, answers)
@@ -349,7 +356,7 @@ def test_dpg_base_offset_round_trip(base_offset_raw: int, answer: bytes, base_mm
 
 def test_dpg1c_desk_moves_only_after_the_wake_up() -> None:
     async def scenario() -> None:
-        model = DeskModel(height_mm=750, needs_wake_up=True)
+        model = ideal_model(height_mm=750, needs_wake_up=True)
         async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
             reports = Recorder()
             await client.start_notify(Char.HEIGHT_SPEED.value, reports)
@@ -461,7 +468,7 @@ def test_deskctls_link_writes_the_target_without_response_and_the_rest_with() ->
 
 def test_speed_is_reported_in_the_desks_own_unit_and_0_only_at_rest() -> None:
     async def scenario() -> None:
-        model = DeskModel(height_mm=620)
+        model = ideal_model(height_mm=620)
         async with desk_on_radio(model) as (radio, desk), connected(radio, desk) as client:
             reports = Recorder()
             await client.start_notify(Char.HEIGHT_SPEED.value, reports)

@@ -475,7 +475,7 @@ def test_reading_a_characteristic_the_desk_does_not_serve_raises() -> None:
 )
 def test_impossible_desks_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        ideal_desk(**kwargs)  # type: ignore[arg-type]
+        ideal_desk(**kwargs)
 
 
 def test_time_only_runs_forward() -> None:

@@ -193,14 +193,13 @@ def test_every_transition(setup: str, event: Event, phase: Phase, outcome: Outco
     decision = event(c)
     assert (c.phase, decision.outcome) == (phase, outcome)
     assert decision.deadline_s == c.deadline_s
-    assert (decision.deadline_s is None) == (phase in (Phase.IDLE, Phase.MANUAL))
+    assert (decision.deadline_s is None) == (phase is Phase.IDLE)  # MANUAL: quiet means read
     if phase not in (Phase.STARTING, Phase.MOVING):
         assert c.target_mm is None
 
 
 ILLEGAL: list[tuple[str, str, Event, str]] = [
     ("idle", "tick", lambda c: c.tick(5.0), "no deadline"),
-    ("manual", "tick", lambda c: c.tick(5.0), "no deadline"),
     ("manual", "start", lambda c: c.start(1000, 1.0), "moved by hand"),
     ("starting", "start", lambda c: c.start(900, 0.1), "already moving"),
     ("moving", "start", lambda c: c.start(900, 0.3), "already moving"),
@@ -233,7 +232,8 @@ def test_a_target_the_desk_cannot_take_is_a_height_error_and_changes_nothing() -
 def test_start_wakes_the_desk_then_writes_the_target() -> None:
     c = idle()
     d = c.start(1000, 10.0)
-    assert d == Decision(writes=start_writes(1000), deadline_s=10.3, height_mm=720)
+    # the next deadline: quiet_s without a report, then the height is read back
+    assert d == Decision(writes=start_writes(1000), deadline_s=10.2, height_mm=720)
     assert (c.phase, c.target_mm) == (Phase.STARTING, 1000)
 
 
@@ -276,7 +276,7 @@ def test_the_target_is_renewed_every_renew_s_until_it_arrives() -> None:
         d = c.tick(now)
         seen.append((now, d.writes, d.deadline_s))
     assert seen == [
-        (0.0, start_writes(1000), 0.25),
+        (0.0, start_writes(1000), 0.2),  # quiet_s: read back (asked by the tick at 0.25)
         (0.25, (target(1000),), 0.5),
         (0.5, (target(1000),), 0.75),
         (0.75, (target(1000),), 1.0),
@@ -674,7 +674,10 @@ def test_random_events_raise_only_illegal_transitions_and_write_only_the_given_t
                 assert w.char is Char.REFERENCE_INPUT
                 assert w.data == CANCEL_TARGET or w.data in allowed_targets
         assert d.deadline_s == c.deadline_s
-        assert (d.deadline_s is None) == (c.phase in (Phase.IDLE, Phase.MANUAL))
+        if c.phase is Phase.IDLE:
+            assert d.deadline_s is None
+        elif c.phase is not Phase.MANUAL:  # MANUAL: none while a read-back is on its way
+            assert d.deadline_s is not None
         assert (c.target_mm is not None) == (c.phase in (Phase.STARTING, Phase.MOVING))
         if d.outcome is not None and d.outcome is not Outcome.ARRIVED:
             assert d.message

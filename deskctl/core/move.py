@@ -91,6 +91,9 @@ class MoveConfig:
     stop_coast_s: float = 2.0  # after a stop, motion is coasting (not a manual move) this long
     hold_s: float = 1.0  # the desk keeps moving this long after the last target, then halts
     max_reissues: int = 10  # a move re-issued more often than this (renewals late) ends
+    quiet_s: float = 0.2  # in a move, no report this long: read the height back
+    near_mm: int = 3  # this near the target (or at rest), read back every poll_s instead
+    poll_s: float = 0.05
 
     def __post_init__(self) -> None:
         positive = {
@@ -102,6 +105,8 @@ class MoveConfig:
             "min_speed_mm_s": self.min_speed_mm_s,
             "stop_coast_s": self.stop_coast_s,
             "hold_s": self.hold_s,
+            "quiet_s": self.quiet_s,
+            "poll_s": self.poll_s,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -110,6 +115,8 @@ class MoveConfig:
             raise ConfigError(
                 f"move setting tolerance_mm must not be negative, got {self.tolerance_mm}"
             )
+        if self.near_mm < 0:
+            raise ConfigError(f"move setting near_mm must not be negative, got {self.near_mm}")
         if self.max_reissues < 0:
             raise ConfigError(
                 f"move setting max_reissues must not be negative, got {self.max_reissues}"
@@ -171,6 +178,7 @@ class Decision:
     deadline_s: float | None = None  # call tick() at this monotonic time; None: no tick needed
     outcome: Outcome | None = None  # set when a move just ended
     manual: ManualEvent | None = None  # the desk moves, or came to rest, with nothing commanded
+    read: bool = False  # read the height back (HEIGHT_SPEED) and hand it to read_back()
     message: str = ""  # one sentence for a person when the outcome is not ARRIVED
     height_mm: int | None = None  # the last known height
 
@@ -237,6 +245,8 @@ class MoveController:
         self._best_mm = 0  # the closest approach to the target so far
         self._rest_since_s: float | None = None
         self._rest_reports = 0
+        self._report_at_s = 0.0  # the last report (notified or read back) in this move
+        self._reading = False  # a read-back was asked for and has not come back
 
     # -- public state ----------------------------------------------------------------------------
     @property
@@ -258,6 +268,8 @@ class MoveController:
         """When `tick` must be called next; None when no tick is needed."""
         if self._phase is Phase.STOPPING:
             return self._coast_until_s
+        if self._phase is Phase.MANUAL:  # quiet: read back whether the hand let go
+            return None if self._reading else self._report_at_s + self.config.quiet_s
         if self._phase not in (Phase.STARTING, Phase.MOVING):
             return None
         deadline = min(self._renew_at_s, self._bound_s)
@@ -267,7 +279,21 @@ class MoveController:
             deadline = min(deadline, self._rest_since_s + self.config.settle_s)
         if self._grace_until_s is not None:
             deadline = min(deadline, self._grace_until_s)
+        if not self._reading:
+            deadline = min(deadline, self._read_at_s())
         return deadline
+
+    def _read_at_s(self) -> float:
+        """When to read the height back if no report comes: soon near the target or at rest
+        (a real desk goes quiet at rest), later mid-move (a notification or two lost)."""
+        cfg = self.config
+        near = (
+            self._height_mm is not None
+            and self._target_mm is not None
+            and (abs(self._target_mm - self._height_mm) <= cfg.near_mm)
+        )
+        settling = self._phase is Phase.MOVING and (near or not self._moving)
+        return self._report_at_s + (cfg.poll_s if settling else cfg.quiet_s)
 
     # -- events ----------------------------------------------------------------------------------
     def start(self, target_mm: int, now_s: float) -> Decision:
@@ -306,21 +332,40 @@ class MoveController:
         self._best_mm = distance
         self._rest_since_s = None
         self._rest_reports = 0
+        self._report_at_s = now_s
+        self._reading = False
         return self._decision(writes=(_WAKE, _STOP, self._target_write))
 
-    def report(self, report: HeightReport, now_s: float) -> Decision:
-        """A height+speed report from the desk."""
+    def read_back(self, report: HeightReport, now_s: float) -> Decision:
+        """The height characteristic, read back as a Decision asked: where the desk is now.
+
+        In a move it counts as a report, and a desk at rest within tolerance has arrived (the
+        height read at rest is where it rests, whatever it last notified). Outside a move it only
+        updates the height: a read that comes back after its move ended says nothing new.
+        """
+        if self._phase not in (Phase.STARTING, Phase.MOVING, Phase.MANUAL):
+            if not report.moving:
+                self._height_mm = report.height_mm
+            return self._decision()
+        self._reading = False
+        return self.report(report, now_s, read_back=True)
+
+    def report(self, report: HeightReport, now_s: float, *, read_back: bool = False) -> Decision:
+        """A height+speed report from the desk (notified; `read_back` when it was read)."""
+        self._report_at_s = now_s
         self._height_mm = report.height_mm
         self._moving = report.moving
         phase = self._phase
         if phase is Phase.IDLE:
             if report.moving:
                 self._phase = Phase.MANUAL
+                self._reading = False
                 return self._decision(manual=ManualEvent(report.height_mm, ended=False))
             return self._decision()
         if phase is Phase.MANUAL:
             if not report.moving:
                 self._phase = Phase.IDLE
+                self._reading = False
                 return self._decision(manual=ManualEvent(report.height_mm, ended=True))
             return self._decision()
         if phase is Phase.STOPPING:
@@ -328,17 +373,19 @@ class MoveController:
                 self._phase = Phase.IDLE
                 self._coast_until_s = None
             return self._decision()
-        return self._report_in_move(report, now_s)
+        return self._report_in_move(report, now_s, read_back)
 
-    def _report_in_move(self, report: HeightReport, now_s: float) -> Decision:
+    def _report_in_move(self, report: HeightReport, now_s: float, read_back: bool) -> Decision:
         cfg = self.config
         target_mm = self._require_target()
+        self._report_at_s = now_s
         writes: tuple[Write, ...] = ()
+        read = False
         if self._lapsed(now_s):
             reissued = self._reissue(now_s)
             if reissued.outcome is not None:
                 return reissued
-            writes = reissued.writes
+            writes, read = reissued.writes, reissued.read
         offset_mm = target_mm - report.height_mm
         distance = abs(offset_mm)
         best = self._best_mm
@@ -362,7 +409,7 @@ class MoveController:
                     "someone is using its buttons",
                     now_s,
                 )
-            return self._decision(writes=writes)
+            return self._decision(writes=writes, read=read)
         if (distance > 0 and self._phase is Phase.STARTING) or (
             distance > cfg.tolerance_mm and self._in_grace(now_s)
         ):
@@ -370,21 +417,31 @@ class MoveController:
             # lapsed: this rest may predate the new target, which gets hold_s to move the desk
             self._rest_since_s = None
             self._rest_reports = 0
-            return self._decision(writes=writes)
+            return self._decision(writes=writes, read=read)
         if distance > cfg.short_mm:
             return self._end(Outcome.OBSTRUCTION, self._short_message(report.height_mm), now_s)
         if self._rest_since_s is None:
             self._rest_since_s = now_s
         self._rest_reports += 1
-        if self._rest_reports >= cfg.settle_reports:
+        if self._rest_reports >= cfg.settle_reports or (read_back and distance <= cfg.tolerance_mm):
             return self._settled(now_s)
-        return self._decision(writes=writes)
+        # at rest: read back at once (where it rests, which its last report may not say)
+        return self._decision(writes=writes, read=read or self._ask_read())
+
+    def _ask_read(self) -> bool:
+        if self._reading:
+            return False
+        self._reading = True
+        return True
 
     def tick(self, now_s: float) -> Decision:
         """Time has come to `now_s`; call it at the deadline of the last Decision."""
         phase = self._phase
-        if phase in (Phase.IDLE, Phase.MANUAL):
+        if phase is Phase.IDLE:
             raise IllegalTransition(f"no deadline is pending while the desk is {phase.value}")
+        if phase is Phase.MANUAL:  # quiet since its last report: did the hand let go?
+            due = not self._reading and _due(now_s, self._report_at_s + self.config.quiet_s)
+            return self._decision(read=due and self._ask_read())
         if phase is Phase.STOPPING:
             if self._coast_until_s is None or _due(now_s, self._coast_until_s):
                 self._phase = Phase.IDLE
@@ -419,10 +476,12 @@ class MoveController:
                 f"and was stopped at {format_height(self._height_mm)}",
                 now_s,
             )
+        writes: tuple[Write, ...] = ()
         if _due(now_s, self._renew_at_s):
             self._renewed(now_s)
-            return self._decision(writes=(self._target_write,))
-        return self._decision()
+            writes = (self._target_write,)
+        read = not self._reading and _due(now_s, self._read_at_s()) and self._ask_read()
+        return self._decision(writes=writes, read=read)
 
     def stop(self, now_s: float) -> Decision:
         """Stop the desk, whatever it does: COMMAND stop and REFERENCE_INPUT cancel."""
@@ -497,7 +556,8 @@ class MoveController:
         )
         if self._phase is Phase.STARTING:
             self._start_by_s = max(self._start_by_s, now_s + cfg.start_timeout_s)
-        return self._decision(writes=(_WAKE, self._target_write))
+        # and read back where the desk is: its reports from the stall may be queued or lost
+        return self._decision(writes=(_WAKE, self._target_write), read=self._ask_read())
 
     def _require_target(self) -> int:
         if self._target_mm is None:  # pragma: no cover - STARTING/MOVING always hold a target
@@ -542,6 +602,7 @@ class MoveController:
         outcome: Outcome | None = None,
         manual: ManualEvent | None = None,
         message: str = "",
+        read: bool = False,
     ) -> Decision:
         return Decision(
             writes=writes,
@@ -550,4 +611,5 @@ class MoveController:
             manual=manual,
             message=message,
             height_mm=self._height_mm,
+            read=read,
         )

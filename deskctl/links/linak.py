@@ -3,6 +3,9 @@
 Design: all protocol decisions live in the pure `MoveController`; this class only carries them
 out. Notifications and deadline timers feed the controller; each `Decision` it returns is applied
 the same way: its writes go, in order, through one writer task; its deadline re-arms one timer;
+a read it asks for reads HEIGHT_SPEED back (one at a time, in a task of its own) and hands the
+answer to `read_back` (a real desk is quiet at rest, so arrival is decided on the height read
+back, not on the last notification; an answer that comes after its move ended is dropped);
 its manual-move note and outcome become events and the result of `move_to`. Connecting reads the
 desk's own base height (DPG 0x81, plus the configured calibration) and wakes DPG1C/DPG1M
 controllers (user id 0x86, then COMMAND wake). A dropped link ends a move with `LinkError` and the
@@ -62,6 +65,8 @@ class LinakLink(DeskLink):
         self._progress: Progress | None = None
         self._dpg_answer: asyncio.Future[bytes] | None = None
         self._speed = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._moves = 0  # counts moves started, so a read-back knows which move asked for it
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -145,8 +150,16 @@ class LinakLink(DeskLink):
                 await self.stop()
         await self._stop_writer(drain=True)
         self._timer.disarm()
+        await self._stop_reader()
         if self.gatt.is_connected:
             await self.gatt.disconnect()
+
+    async def _stop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
     async def _stop_writer(self, *, drain: bool) -> None:
         writer, self._writer = self._writer, None
@@ -163,6 +176,7 @@ class LinakLink(DeskLink):
         self._apply(self._controller.link_lost(self.clock.monotonic()))
         self._speed = 0
         self._timer.disarm()
+        self._moves += 1  # a read on its way belongs to no move now
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
@@ -177,6 +191,7 @@ class LinakLink(DeskLink):
         self._move = asyncio.get_running_loop().create_future()
         self._progress = progress
         try:
+            self._moves += 1
             self._apply(self._controller.start(target_mm, self.clock.monotonic()))
             return await self._move
         finally:
@@ -207,6 +222,10 @@ class LinakLink(DeskLink):
         for write in decision.writes:
             self._writes.put_nowait(write)
         self._timer.arm(decision.deadline_s)
+        if decision.read:  # the controller asks for one read at a time
+            self._reader = asyncio.create_task(
+                self._read_back(self._moves), name=f"{self.name}-read"
+            )
         if decision.manual is not None:
             self._emit(ManualMove(decision.manual.height_mm, ended=decision.manual.ended))
         if decision.outcome is not None:
@@ -227,6 +246,23 @@ class LinakLink(DeskLink):
     def _on_deadline(self) -> None:
         if self._controller.phase is not Phase.IDLE:
             self._apply(self._controller.tick(self.clock.monotonic()))
+
+    async def _read_back(self, move: int) -> None:
+        """Read the height characteristic back for move number `move` and hand it over."""
+        try:
+            data = await self.gatt.read(Char.HEIGHT_SPEED)
+            report = linak.decode_height_speed(bytes(data), self.base_mm)
+        except (LinkError, ProtocolError) as exc:
+            if move == self._moves:
+                self._fail_move(exc if isinstance(exc, LinkError) else LinkError(str(exc)))
+            return
+        if move != self._moves or not self._accept_report(report.height_mm):
+            return
+        self._speed = report.speed
+        self._apply(self._controller.read_back(report, self.clock.monotonic()))
+        self._emit(HeightChanged(report.height_mm, report.moving))
+        if self._progress is not None:
+            self._progress(report.height_mm)
 
     def _on_height(self, data: bytes) -> None:
         try:

@@ -64,7 +64,7 @@ from deskctl.core.linak import (
     encode_height_speed,
 )
 from deskctl.errors import LinkError, ProtocolError
-from deskctl.sim.physics import REALISTIC, Physics
+from deskctl.sim.physics import REALISTIC, Physics, seeded
 
 __all__ = ["SPEED_UNITS_PER_MM_S", "STEP_S", "DeskModel", "Notification", "Stamped"]
 
@@ -129,7 +129,7 @@ class DeskModel:
         self.base_offset_raw = base_mm * 10 if base_offset_raw is None else base_offset_raw
         self.user_id = bytes(user_id)
         self.physics = physics
-        self._rng = rng if rng is not None else random.Random(0)
+        self._rng = rng if rng is not None else seeded(0)
         spread = physics.speed_spread
         self.speed_factor = 1.0 + self._rng.uniform(-spread, spread) if spread else 1.0
         # test hooks
@@ -327,6 +327,9 @@ class DeskModel:
         """`advance`, with the model time at which each notification was sent."""
         if dt_s < 0:
             raise ValueError(f"time runs forward, not by {dt_s} s")
+        if not self.active:  # nothing changes with time: skip the substeps
+            self.now_s += dt_s
+            return []
         out, self._pending = self._pending, []
         steps = max(1, math.ceil(dt_s / STEP_S - 1e-6)) if dt_s > 0 else 0
         for _ in range(steps):

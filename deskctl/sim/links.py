@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import zlib
 
 from deskctl.clocks.clock import Clock
 from deskctl.config import paths
@@ -22,6 +23,7 @@ from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.links.linak import LinakLink
 from deskctl.sim.desk_model import DeskModel
 from deskctl.sim.model_gatt import ModelGattClient
+from deskctl.sim.physics import RADIO, REALISTIC, Physics, Radio, seeded
 
 __all__ = ["SimLink"]
 
@@ -46,17 +48,22 @@ class SimLink(LinakLink):
         max_mm: int,
         persist: bool = True,
         height_mm: int | None = None,
+        physics: Physics = REALISTIC,
+        radio: Radio = RADIO,
+        seed: int | None = None,
     ) -> None:
         self._persist = persist
         if height_mm is None:
             height_mm = self._load_height_mm(name) if persist else _START_MM
-        self.model = DeskModel(height_mm=height_mm)
+        # the same desk every run: its randomness is seeded from its name unless a seed is given
+        rng = seeded(zlib.crc32(name.encode("utf-8")) if seed is None else seed)
+        self.model = DeskModel(height_mm=height_mm, physics=physics, rng=rng)
         if clock.scale > PROTOCOL_SCALE:
             speedup = min(clock.scale / PROTOCOL_SCALE, MOTOR_SPEEDUP_MAX)
             self.model.speed_max_mm_s *= speedup
             self.model.accel_mm_s2 *= speedup**2
             clock = Clock(scale=clock.scale / speedup)  # the link reads only monotonic time
-        self.sim_gatt = ModelGattClient(self.model, clock)
+        self.sim_gatt = ModelGattClient(self.model, clock, radio=radio, rng=rng)
         super().__init__(name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm)
 
     def _state_file(self, name: str) -> str:

@@ -17,9 +17,9 @@ seeded `random.Random`, so a test with a seed sees the same desk every run.
   reading the height characteristic tells where it rests.
 Both forms notify heights only while the desk moves: a real desk goes quiet at rest.
 
-`Radio` (the BLE connection; `RadioLink` is one connection's timing): writes, reads and notifications wait
-for the next connection event, every `interval_s` (one interval per connection, drawn from this
-range); a height notification is lost with probability `loss`.
+`Radio` (the BLE connection; `RadioLink` is one connection's timing): writes, reads and
+notifications wait for the next connection event, every `interval_s` (one interval per
+connection, drawn from this range); a height notification is lost with probability `loss`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,21 @@ import math
 import random
 from dataclasses import dataclass
 
-__all__ = ["IDEAL", "NO_RADIO", "RADIO", "REALISTIC", "Physics", "Radio", "RadioLink"]
+__all__ = [
+    "IDEAL",
+    "NO_RADIO",
+    "RADIO",
+    "REALISTIC",
+    "Physics",
+    "Radio",
+    "RadioLink",
+    "seeded",
+]
+
+
+def seeded(seed: int) -> random.Random:
+    """The simulation's randomness, repeatable from `seed` (never used for secrets)."""
+    return random.Random(seed)  # noqa: S311
 
 
 @dataclass(frozen=True, slots=True)
