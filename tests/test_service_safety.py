@@ -336,6 +336,7 @@ def test_sigterm_mid_move_writes_a_stop_before_the_service_returns() -> None:
     link: SimLink = state["link"]
     writes = [(char, data) for _, char, data in link.model.writes[state["first_write"] :]]
     assert (Char.COMMAND, Command.STOP.value) in writes
+    link.model.advance(0.5)  # the stop reaches the motor within 0.2 s, and it brakes
     assert not link.model.moving
     assert SIT_MM < link.model.height_mm < STAND_MM
 

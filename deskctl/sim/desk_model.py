@@ -138,6 +138,8 @@ class DeskModel:
         self.refuse_writes = False
         # observation
         self.now_s = 0.0
+        self.rested_at_s: float | None = None  # when the motor last came to rest (model time)
+        self.started_at_s: float | None = None  # ...and when it last started to turn
         self.writes: list[tuple[float, Char, bytes]] = []
         # motor and controller state (positions in mm above the base)
         self._range_mm = float(top_mm - base_mm)
@@ -259,6 +261,9 @@ class DeskModel:
         if self._target_mm != float(target_above_base_mm):
             landing = self.physics.landing_mm
             self._goal_offset_mm = self._rng.uniform(-landing, landing) if landing else 0.0
+            off_mm = self._pos_mm - target_above_base_mm
+            if landing and self._v_mm_s == 0 and abs(off_mm) <= landing:
+                self._goal_offset_mm = off_mm  # resting that near already: it stays put
         self._target_mm = float(target_above_base_mm)
         self._target_until_s = self.now_s + self.reference_hold_s
 
@@ -433,6 +438,7 @@ class DeskModel:
         due = False
         if moving and not self._was_moving:
             due = True
+            self.started_at_s = self.now_s
             self._next_report_s = self.now_s + self._period_s()
         elif self._was_moving and not moving:
             p = self.physics.stop_report_p
@@ -442,6 +448,8 @@ class DeskModel:
             self._next_report_s = max(self._next_report_s + self._period_s(), self.now_s + _EPS_S)
         if not moving:
             self._collided = False
+            if self._was_moving:
+                self.rested_at_s = self.now_s
         if due and self.notifying:
             out.append((self.now_s, (Char.HEIGHT_SPEED, self.read(Char.HEIGHT_SPEED))))
         self._was_moving = moving

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from deskctl.core.linak import Char
-from deskctl.sim.desk_model import DeskModel, Notification
+from deskctl.sim.desk_model import DeskModel, Notification, Stamped
 
 __all__ = ["GarbledDesk"]
 
@@ -30,8 +30,8 @@ class GarbledDesk(DeskModel):
         self.dpg_p = dpg_p
         self.garbled = 0
 
-    def advance(self, dt_s: float) -> list[Notification]:
-        return [self._garble(char, data) for char, data in super().advance(dt_s)]
+    def advance_stamped(self, dt_s: float) -> list[Stamped]:
+        return [(at_s, self._garble(*sent)) for at_s, sent in super().advance_stamped(dt_s)]
 
     def _garble(self, char: Char, data: bytes) -> Notification:
         p = self.height_p if char is Char.HEIGHT_SPEED else self.dpg_p
