@@ -82,7 +82,8 @@ async def _measure(link: LinakLink, model: DeskModel, clock: Clock, plan: list[i
         offset_s = end_s - model.now_s  # clock time = model time + offset (the model is synced)
         await settle_desk(model, clock)
         rested_mm = rest_mm(model)
-        assert model.rested_at_s is not None and model.started_at_s is not None
+        assert model.rested_at_s is not None
+        assert model.started_at_s is not None
         moves.append(
             Move(
                 distance_mm=abs(target_mm - before_mm),

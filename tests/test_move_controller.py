@@ -705,3 +705,51 @@ def test_a_one_mm_move_is_not_arrived_by_a_stale_report_of_the_old_height() -> N
         d = c.report(HeightReport(720, 0), 0.05 * n)
         assert d.outcome is None
     assert c.phase is Phase.STARTING
+
+
+# -- a quiet desk: the height read back ------------------------------------------------------------
+def test_a_move_gone_quiet_near_the_target_asks_for_a_read_and_arrives_on_it() -> None:
+    c = renewed_on_time()
+    d = c.report(rep(999, UP), 0.5)  # creeping onto 1000 mm; then nothing more comes
+    assert d.deadline_s == pytest.approx(0.5 + CFG.poll_s)
+    d = c.tick(0.5 + CFG.poll_s)
+    assert d.read
+    assert d.deadline_s is not None  # renewals go on meanwhile
+    d = c.read_back(rep(1001), 0.6)  # it rests a millimetre on: the truth, not the last report
+    assert (d.outcome, d.height_mm, d.writes) == (Outcome.ARRIVED, 1001, ())
+
+
+def test_mid_move_a_quiet_of_quiet_s_asks_for_a_read() -> None:
+    c = renewed_on_time()  # the last report at 0.2, far from the target
+    assert c.deadline_s == pytest.approx(0.2 + CFG.quiet_s)
+    d = c.tick(0.2 + CFG.quiet_s)
+    assert d.read
+    assert not c.tick(0.45).read  # one read at a time
+    d = c.read_back(rep(815, UP), 0.5)  # still on its way
+    assert (d.outcome, c.phase) == (None, Phase.MOVING)
+
+
+def test_a_zero_speed_report_within_tolerance_is_confirmed_by_a_read() -> None:
+    c = moving()
+    d = c.report(rep(1000), 0.5)
+    assert (d.outcome, d.read) == (None, True)
+    assert c.read_back(rep(1000), 0.55).outcome is Outcome.ARRIVED
+
+
+def test_a_read_that_comes_back_after_its_move_ended_changes_nothing() -> None:
+    c = moving()
+    c.stop(0.3)
+    c.report(rep(805), 0.4)  # at rest: idle
+    assert c.read_back(rep(805, UP), 0.5) == Decision(height_mm=805)
+    assert c.phase is Phase.IDLE
+
+
+def test_a_quiet_manual_move_is_read_back_and_ends() -> None:
+    c = idle()
+    c.report(rep(730, UP), 1.0)
+    assert c.phase is Phase.MANUAL
+    d = c.tick(1.0 + CFG.quiet_s)
+    assert d.read
+    d = c.read_back(rep(742), 1.3)
+    assert d.manual == ManualEvent(742, ended=True)
+    assert c.phase is Phase.IDLE
