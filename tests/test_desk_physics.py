@@ -24,8 +24,8 @@ BASE_MM = 620
 Log = list[tuple[float, HeightReport]]
 
 
-def desk(seed: int = 1, physics: Physics = REALISTIC, **kwargs: int) -> DeskModel:
-    return DeskModel(physics=physics, rng=seeded(seed), **kwargs)
+def desk(seed: int = 1, physics: Physics = REALISTIC, *, height_mm: int = 750) -> DeskModel:
+    return DeskModel(height_mm=height_mm, physics=physics, rng=seeded(seed))
 
 
 def step(model: DeskModel, seconds: float) -> Log:

@@ -752,4 +752,4 @@ def test_a_quiet_manual_move_is_read_back_and_ends() -> None:
     assert d.read
     d = c.read_back(rep(742), 1.3)
     assert d.manual == ManualEvent(742, ended=True)
-    assert c.phase is Phase.IDLE
+    assert snapshot(c)[0] is Phase.IDLE
