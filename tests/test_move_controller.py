@@ -753,3 +753,16 @@ def test_a_quiet_manual_move_is_read_back_and_ends() -> None:
     d = c.read_back(rep(742), 1.3)
     assert d.manual == ManualEvent(742, ended=True)
     assert snapshot(c)[0] is Phase.IDLE
+
+
+def test_a_read_answered_after_newer_reports_neither_ends_the_move_nor_moves_the_height_back() -> (
+    None
+):
+    # a busy loop or a slow radio: the read was sampled at 800 mm, its answer comes after a
+    # notification from 830 mm; an older height read as the desk leaving its path (issue 13)
+    c = renewed_on_time()
+    c.tick(0.4)  # quiet since 0.2: read
+    c.report(rep(830, UP), 0.45)
+    d = c.read_back(rep(800, UP), 0.5)
+    assert (d.outcome, d.writes, c.phase, c.height_mm) == (None, (), Phase.MOVING, 830)
+    assert c.report(rep(840, UP), 0.55).outcome is None

@@ -348,6 +348,16 @@ class MoveController:
                 self._height_mm = report.height_mm
             return self._decision()
         self._reading = False
+        if report.moving and self._phase is not Phase.MANUAL:
+            # still on its way. The answer was sampled when the read reached the desk and may
+            # come after newer notifications (a busy loop, a slow radio): it moves nothing and
+            # judges nothing (an older height would look like a desk leaving its path).
+            self._report_at_s = now_s
+            self._moving = True
+            self._phase = Phase.MOVING
+            self._rest_since_s = None
+            self._rest_reports = 0
+            return self._decision()
         return self.report(report, now_s, read_back=True)
 
     def report(self, report: HeightReport, now_s: float, *, read_back: bool = False) -> Decision:

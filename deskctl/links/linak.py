@@ -258,8 +258,11 @@ class LinakLink(DeskLink):
             return
         if move != self._moves or not self._accept_report(report.height_mm):
             return
-        self._speed = report.speed
+        if not report.moving:
+            self._speed = 0
         self._apply(self._controller.read_back(report, self.clock.monotonic()))
+        if report.moving:
+            return  # an answer from on the way may be older than the last notification
         self._emit(HeightChanged(report.height_mm, report.moving))
         if self._progress is not None:
             self._progress(report.height_mm)

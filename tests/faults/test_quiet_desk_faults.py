@@ -19,8 +19,11 @@ import pytest
 from deskctl.clocks.clock import Clock
 from deskctl.core.linak import Char, decode_height_speed
 from deskctl.links.base import LinkEvent, ManualMove
+from deskctl.links.linak import LinakLink
+from deskctl.sim.desk_model import DeskModel
 from deskctl.sim.links import SimLink
-from deskctl.sim.physics import Physics
+from deskctl.sim.model_gatt import ModelGattClient
+from deskctl.sim.physics import Physics, Radio, seeded
 from deskctl.testing.virtual_time import run_virtual
 from tests.faults.tally import counter
 
@@ -92,3 +95,44 @@ def test_a_manual_move_that_ends_without_a_zero_report_ends_and_the_next_move_ru
             assert abs(landed_mm - 800) <= 1
 
     run_virtual(main())
+
+
+class LateReadAnswers(ModelGattClient):
+    """A read's answer comes 0.3 s after the desk sampled it (a busy loop, a slow radio), while
+    the desk's notifications go on arriving meanwhile."""
+
+    async def read(self, char: Char) -> bytes:
+        value = await super().read(char)
+        await self.clock.sleep(0.3)
+        return value
+
+
+def test_read_answers_older_than_the_last_notification_end_no_move() -> None:
+    # with a third of the notifications lost, moves go quiet mid-way and are read back; an
+    # answer older than the notifications after it once ended the move as "someone is using
+    # its buttons" (it looked as if the desk had left its path)
+    rng = random.Random(77)
+    model = DeskModel(height_mm=750, rng=seeded(77))
+
+    async def main() -> None:
+        clock = Clock()
+        gatt = LateReadAnswers(model, clock, radio=Radio(loss=0.3), rng=seeded(78))
+        link = LinakLink("desk", gatt, clock, min_mm=620, max_mm=1270)
+        async with asyncio.timeout(3600):
+            await link.connect()
+            for n in range(20):
+                target_mm = rng.randint(620, 1270)
+                if abs(target_mm - (link.height_mm or 0)) < 50:
+                    continue
+                TALLY.fault()
+                landed_mm = await link.move_to(target_mm)
+                await rests_model(model, clock)
+                assert abs(landed_mm - model.height_mm) <= 1, f"move {n}"
+            await link.close()
+
+    run_virtual(main())
+
+
+async def rests_model(model: DeskModel, clock: Clock) -> None:
+    while model.active:
+        await clock.sleep(0.1)
