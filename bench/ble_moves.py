@@ -6,8 +6,8 @@ realistic physics (`deskctl.sim.physics`: speed spread and load, landing within 
 target, a stop that lags, report jitter, height reports only while moving, a last zero-speed
 report only now and then) through a GATT client with a radio between them (connection events
 every 15-50 ms for writes, reads and notifications; 2 % of height notifications lost). That is
-what `deskctl run --simulate` runs. `--path bumble` runs the same model behind the real
-`bleak.BleakClient` on Bumble's virtual radio instead (no connection-interval delay there).
+what `deskctl run --simulate` runs. `--path bumble` runs the same model and radio timing behind
+the real `bleak.BleakClient` on Bumble's virtual radio instead (`--sim ble`).
 Each move goes from wherever the last one rested to a random target in the desk's whole range.
 Everything is on `run_virtual`'s clock: times are seconds of desk time, not of this machine.
 - error: the height `move_to` returned, minus the height the desk rests at afterwards (read from
@@ -40,6 +40,9 @@ from deskctl.testing.virtual_time import run_virtual
 
 START_MM = 750
 BUCKETS = ((0, 20), (20, 100), (100, 300), (300, 700))  # distance ranges in mm
+
+
+INTERVALS_MS: list[float] = []  # the connection interval each run drew
 
 
 @dataclass(frozen=True)
@@ -109,15 +112,17 @@ async def run_model(plan: list[int], physics: Physics, radio: Radio, seed: int) 
     gatt = ModelGattClient(model, clock, radio=radio, rng=seeded(seed + 1))
     link = LinakLink("bench", gatt, clock)
     await link.connect()
+    INTERVALS_MS.append(gatt.radio.interval_s * 1000)
+    print(f"this desk: speed {model.speed_factor - 1:+.1%}", flush=True)
     try:
         return await _measure(link, model, clock, plan)
     finally:
         await link.close()
 
 
-async def run_bumble(plan: list[int], physics: Physics, seed: int) -> list[Move]:
+async def run_bumble(plan: list[int], physics: Physics, timing: Radio, seed: int) -> list[Move]:
     clock = Clock()
-    radio = BumbleRadio()
+    radio = BumbleRadio(radio=timing, rng=seeded(seed + 1))
     model = DeskModel(height_mm=START_MM, physics=physics, rng=seeded(seed))
     try:
         async with EmulatedDesk(radio, model, clock=clock, step_s=0.01) as desk:
@@ -125,6 +130,8 @@ async def run_bumble(plan: list[int], physics: Physics, seed: int) -> list[Move]
             link = LinakLink("bench", gatt, clock)
             try:
                 await link.connect()
+                INTERVALS_MS.extend(interval_s * 1000 for interval_s in radio.intervals_s)
+                print(f"this desk: speed {model.speed_factor - 1:+.1%}", flush=True)
                 return await _measure(link, model, clock, plan)
             finally:
                 await link.close()
@@ -163,17 +170,18 @@ def main() -> None:
     count = args.moves or (40 if args.quick else 200)
     plan = targets(count, args.seed, DEFAULT_BASE_MM, DEFAULT_TOP_MM)
     physics = IDEAL if args.ideal else REALISTIC
-    radio = NO_RADIO if args.ideal or args.path == "bumble" else RADIO
+    radio = NO_RADIO if args.ideal else RADIO
 
     wall_start = time.perf_counter()
     if args.path == "bumble":
-        moves = run_virtual(run_bumble(plan, physics, args.seed))
+        moves = run_virtual(run_bumble(plan, physics, radio, args.seed))
     else:
         moves = run_virtual(run_model(plan, physics, radio, args.seed))
     wall_s = time.perf_counter() - wall_start
 
     print(f"desk: {physics.describe()}")
-    print(f"radio: {radio.describe()} ({args.path} path)")
+    drawn = ", ".join(f"{ms:.0f} ms" for ms in INTERVALS_MS)
+    print(f"radio: {radio.describe()} ({args.path} path; this connection: {drawn or '-'})")
     rows = []
     for low, high in BUCKETS:
         bucket = [m for m in moves if low <= m.distance_mm < high]

@@ -2,7 +2,8 @@
 
 How: each peer runs in its own venv (the ones `bench/cli_start.py` installs under
 `~/.cache/deskctl-bench/peers/`), in a process of its own, with its own bleak. That process also
-runs deskctl's emulated desk (`EmulatedDesk`, the realistic desk model, on Bumble's virtual radio)
+runs deskctl's emulated desk (`EmulatedDesk`, the realistic desk model, on Bumble's virtual radio
+with a real connection's timing, as `bench/ble_moves.py --path bumble` has it)
 and puts deskctl and Bumble at the end of `sys.path`, so the peer's own packages win. The only
 thing changed in the peer's world is bleak's backend selection (`bleak.get_platform_*_backend_type`
 answers deskctl's Bumble backend): the peer's public entry points run unpatched.
@@ -93,9 +94,9 @@ async def _drive(peer: str, steps: list[str]) -> None:
     from deskctl.sim.ble_emulator import EmulatedDesk
     from deskctl.sim.bleak_bumble import BumbleRadio
     from deskctl.sim.desk_model import DeskModel
-    from deskctl.sim.physics import REALISTIC, seeded
+    from deskctl.sim.physics import RADIO, REALISTIC, seeded
 
-    radio = BumbleRadio()
+    radio = BumbleRadio(radio=RADIO, rng=seeded(8))  # the timing `ble_moves.py --path bumble` has
     model = DeskModel(height_mm=750, physics=REALISTIC, rng=seeded(7))
     clock = Clock()
     # the only change to the peer's world: bleak's backend selection answers deskctl's Bumble
@@ -109,6 +110,7 @@ async def _drive(peer: str, steps: list[str]) -> None:
         else:
             await _linak_controller(desk.address, probe)
         steps.append(f"writes the desk got: {_kinds(desk.received)}")
+        steps.append(f"connection intervals: {[round(i * 1000) for i in radio.intervals_s]} ms")
     await radio.close()
 
 

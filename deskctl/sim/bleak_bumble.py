@@ -17,12 +17,20 @@ The backends behave as bleak's BlueZ backend does where it matters to a desk lin
 - `disconnected_callback` is called once per connection when it ends, whoever ended it.
 The virtual radio keeps no bonds: `pair()` runs Bumble's pairing (a refusal raises `BleakError` and
 ends the connection), `unpair()` has nothing to forget.
+
+Radio timing: Bumble's link delivers at once. `BumbleRadio(radio=Radio())` puts a real
+connection's timing between each client and its desk (`deskctl.sim.physics`): a write or a read
+waits for the connection's next event (a read's answer one interval later), a notification is
+delivered at the first event after it came, in order, and one on a characteristic that cannot be
+written (the height report) is lost now and then. The default, `NO_RADIO`, delivers at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar
 
@@ -44,6 +52,8 @@ from bumble.gatt_client import CharacteristicProxy
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
+
+from deskctl.sim.physics import NO_RADIO, Radio, RadioLink, seeded
 
 __all__ = ["BumbleBleakClient", "BumbleBleakScanner", "BumbleRadio", "bleak_uuid"]
 
@@ -96,7 +106,10 @@ class _Controller(Controller):
 class BumbleRadio:
     """A virtual radio: a Bumble `LocalLink` with the host's adapter (a central) on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, radio: Radio = NO_RADIO, rng: random.Random | None = None) -> None:
+        self.timing = radio
+        self.rng = rng if rng is not None else seeded(0)
+        self.intervals_s: list[float] = []  # each connection's interval, in order
         new_link: Callable[[], LocalLink] = LocalLink  # LocalLink.__init__ carries no types
         self.link = new_link()
         self._next_host = 0
@@ -286,6 +299,7 @@ class BumbleBleakClient(BaseBleakClient):
         self._connection: Connection | None = None
         self._name: str | None = None
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
+        self._air = _Air(RadioLink(self.radio.timing, self.radio.rng))
 
     # -- connection ---------------------------------------------------------------------------
     @property
@@ -305,6 +319,8 @@ class BumbleBleakClient(BaseBleakClient):
             return
         connection = await self.radio.connect(self._peer, self._timeout)
         self._connection = connection
+        self._air = _Air(RadioLink(self.radio.timing, self.radio.rng, anchor_s=_now_s()))
+        self.radio.intervals_s.append(self._air.timing.interval_s)
         connection.on(Connection.EVENT_DISCONNECTION, lambda reason: self._on_lost(connection))
         try:
             async with asyncio.timeout(self._timeout):
@@ -354,6 +370,7 @@ class BumbleBleakClient(BaseBleakClient):
         self._connection = None
         self.services = None
         self._subscribers.clear()
+        self._air.close()
         if self._disconnected_callback is not None:
             self._disconnected_callback()
 
@@ -408,7 +425,10 @@ class BumbleBleakClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        return bytearray(await self._gatt(self._live().gatt_client.read_value(proxy.handle)))
+        await self._air.next_event()
+        value = bytearray(await self._gatt(self._live().gatt_client.read_value(proxy.handle)))
+        await self._air.answer()
+        return value
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
@@ -418,6 +438,7 @@ class BumbleBleakClient(BaseBleakClient):
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
+        await self._air.next_event()
         client = self._live().gatt_client
         await self._gatt(
             client.write_value(characteristic.handle, bytes(data), with_response=response)
@@ -434,8 +455,10 @@ class BumbleBleakClient(BaseBleakClient):
     ) -> None:
         proxy: CharacteristicProxy[bytes] = characteristic.obj
 
+        losable = "write" not in characteristic.properties  # a report, not an answer
+
         def deliver(value: bytes) -> None:
-            callback(bytearray(value))
+            self._air.send(lambda: callback(bytearray(value)), losable=losable)
 
         client = self._live().gatt_client
         await self._gatt(client.subscribe(proxy, deliver))
@@ -446,3 +469,51 @@ class BumbleBleakClient(BaseBleakClient):
         deliver = self._subscribers.pop(characteristic.handle, None)
         client = self._live().gatt_client
         await self._gatt(client.unsubscribe(proxy, deliver))
+
+
+def _now_s() -> float:
+    return asyncio.get_running_loop().time()
+
+
+class _Air:
+    """One connection's timing on the client's side: connection events, notifications in order."""
+
+    def __init__(self, timing: RadioLink) -> None:
+        self.timing = timing
+        self._queue: deque[tuple[float, Callable[[], None]]] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    async def next_event(self) -> None:
+        if self.timing.interval_s > 0:
+            now_s = _now_s()
+            await asyncio.sleep(max(self.timing.next_event_s(now_s) - now_s, 0.0))
+
+    async def answer(self) -> None:
+        if self.timing.interval_s > 0:
+            await asyncio.sleep(self.timing.interval_s)
+
+    def send(self, deliver: Callable[[], None], *, losable: bool) -> None:
+        if self.timing.interval_s <= 0 and self.timing.radio.loss <= 0:
+            deliver()
+            return
+        if losable and self.timing.lost():
+            return
+        tail_s = self._queue[-1][0] if self._queue else 0.0
+        self._queue.append((max(self.timing.next_event_s(_now_s()), tail_s), deliver))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._queue:
+            at_s, deliver = self._queue[0]
+            wait_s = at_s - _now_s()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            self._queue.popleft()
+            deliver()
+
+    def close(self) -> None:
+        self._queue.clear()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None

@@ -107,8 +107,10 @@ class SimBleLink(LinakLink):
         from deskctl.sim.ble_emulator import EmulatedDesk
         from deskctl.sim.bleak_bumble import BumbleRadio
 
-        self.radio = BumbleRadio()
-        self.desk = EmulatedDesk(self.radio, DeskModel(height_mm=height_mm), clock=clock)
+        rng = seeded(zlib.crc32(name.encode("utf-8")))
+        self.radio = BumbleRadio(radio=RADIO, rng=rng)
+        model = DeskModel(height_mm=height_mm, physics=REALISTIC, rng=rng)
+        self.desk = EmulatedDesk(self.radio, model, clock=clock)
         gatt = BleakGattClient(self.desk.address, timeout_s=10.0, backend=self.radio.client_backend)
         super().__init__(name, gatt, clock, min_mm=min_mm, max_mm=max_mm)
 
