@@ -543,7 +543,9 @@ def test_a_move_that_takes_too_long_times_out_at_its_bound() -> None:
 def test_stop_during_a_move_writes_stop_and_cancel_and_ends_it() -> None:
     c = moving()
     d = c.stop(0.5)
-    assert (d.outcome, d.writes, d.deadline_s) == (Outcome.STOPPED, STOP_WRITES, 2.5)
+    # the desk coasts: quiet_s without a report, it is read back (stop_coast_s at the latest)
+    assert (d.outcome, d.writes, d.deadline_s) == (Outcome.STOPPED, STOP_WRITES, 0.7)
+    assert c.tick(0.7).read
     assert d.message == "the move to 100.0 cm was stopped at 80.0 cm"
     assert isinstance(d.error(), MoveError)
     assert (c.phase, c.target_mm) == (Phase.STOPPING, None)
@@ -565,7 +567,7 @@ def test_stop_during_a_manual_move_keeps_tracking_it() -> None:
 def test_motion_past_the_coast_time_is_a_manual_move() -> None:
     c = stopping()
     assert c.report(rep(810, UP), 1.0).manual is None
-    assert c.tick(2.25) == Decision(height_mm=810)
+    assert c.tick(2.25) == Decision(height_mm=810, read=True)  # where did the coast end?
     assert c.phase is Phase.IDLE
     assert c.report(rep(830, UP), 2.5).manual == ManualEvent(830, ended=False)
 
@@ -766,3 +768,13 @@ def test_a_read_answered_after_newer_reports_neither_ends_the_move_nor_moves_the
     d = c.read_back(rep(800, UP), 0.5)
     assert (d.outcome, d.writes, c.phase, c.height_mm) == (None, (), Phase.MOVING, 830)
     assert c.report(rep(840, UP), 0.55).outcome is None
+
+
+def test_a_coasting_desk_that_goes_quiet_is_read_back_and_rests() -> None:
+    # no zero-speed report after a stop (a real desk may send none): read it back
+    c = moving()
+    d = c.stop(0.5)
+    assert d.deadline_s == pytest.approx(0.5 + CFG.quiet_s)
+    assert c.tick(0.5 + CFG.quiet_s).read
+    d = c.read_back(rep(806), 0.75)
+    assert (c.phase, c.height_mm, d.deadline_s) == (Phase.IDLE, 806, None)

@@ -266,8 +266,10 @@ class MoveController:
     @property
     def deadline_s(self) -> float | None:
         """When `tick` must be called next; None when no tick is needed."""
-        if self._phase is Phase.STOPPING:
-            return self._coast_until_s
+        if self._phase is Phase.STOPPING:  # coasting: quiet means read whether it rests
+            if self._reading or not self._moving or self._coast_until_s is None:
+                return self._coast_until_s
+            return min(self._coast_until_s, self._report_at_s + self.config.quiet_s)
         if self._phase is Phase.MANUAL:  # quiet: read back whether the hand let go
             return None if self._reading else self._report_at_s + self.config.quiet_s
         if self._phase not in (Phase.STARTING, Phase.MOVING):
@@ -344,8 +346,13 @@ class MoveController:
         updates the height: a read that comes back after its move ended says nothing new.
         """
         if self._phase not in (Phase.STARTING, Phase.MOVING, Phase.MANUAL):
-            if not report.moving:
+            self._reading = False
+            if not report.moving:  # at rest: where it rests (a coasting desk has stopped)
                 self._height_mm = report.height_mm
+                self._moving = False
+                if self._phase is Phase.STOPPING:
+                    self._phase = Phase.IDLE
+                    self._coast_until_s = None
             return self._decision()
         self._reading = False
         if report.moving and self._phase is not Phase.MANUAL:
@@ -456,7 +463,9 @@ class MoveController:
             if self._coast_until_s is None or _due(now_s, self._coast_until_s):
                 self._phase = Phase.IDLE
                 self._coast_until_s = None
-            return self._decision()
+                return self._decision(read=self._moving and self._ask_read())
+            quiet = _due(now_s, self._report_at_s + self.config.quiet_s)
+            return self._decision(read=self._moving and quiet and self._ask_read())
         cfg = self.config
         target_mm = self._require_target()
         late = now_s - self._target_at_s > cfg.hold_s - cfg.renew_s  # the last write may be late
@@ -505,6 +514,7 @@ class MoveController:
             return self._end(Outcome.STOPPED, message, now_s)
         self._phase = Phase.STOPPING
         self._coast_until_s = now_s + self.config.stop_coast_s
+        self._report_at_s = now_s
         return self._decision(writes=_STOP_WRITES)
 
     def link_lost(self, now_s: float) -> Decision:
@@ -603,6 +613,7 @@ class MoveController:
         self._phase = Phase.STOPPING
         self._coast_until_s = now_s + self.config.stop_coast_s
         self._clear_move()
+        self._report_at_s = now_s  # quiet_s from now, a coasting desk is read back
         return self._decision(writes=_STOP_WRITES, outcome=outcome, message=message)
 
     def _decision(

@@ -18,6 +18,7 @@ import pytest
 
 from deskctl.clocks.clock import Clock
 from deskctl.core.linak import Char, decode_height_speed
+from deskctl.errors import MoveError
 from deskctl.links.base import LinkEvent, ManualMove
 from deskctl.links.linak import LinakLink
 from deskctl.sim.desk_model import DeskModel
@@ -136,3 +137,27 @@ def test_read_answers_older_than_the_last_notification_end_no_move() -> None:
 async def rests_model(model: DeskModel, clock: Clock) -> None:
     while model.active:
         await clock.sleep(0.1)
+
+
+def test_a_desk_stopped_mid_move_that_sends_no_zero_report_is_shown_at_rest() -> None:
+    # after a stop the desk coasts and rests without a word: status once said "moving" for good
+    # (and the MQTT bridge waited for the end of a move that had ended)
+    async def main() -> None:
+        clock = Clock()
+        link = SimLink(
+            "quiet", clock, min_mm=620, max_mm=1270, persist=False, physics=NEVER_A_ZERO_REPORT
+        )
+        async with asyncio.timeout(600), link:
+            for target_mm in (1200, 700, 1100):
+                move = asyncio.create_task(link.move_to(target_mm))
+                await clock.sleep(1.5)
+                TALLY.fault()
+                await link.stop()
+                with pytest.raises(MoveError, match="stopped"):
+                    await move
+                await clock.sleep(1.0)  # the stop reaches the motor, it brakes and rests
+                assert not link.model.moving
+                assert not link.moving, "the desk rests, and deskctl says so"
+                assert link.height_mm == read_back_mm(link)
+
+    run_virtual(main())
