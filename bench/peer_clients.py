@@ -34,6 +34,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = {"idasen": "idasen", "linak-controller": "linak_controller"}
+TARGETS_MM = (1000, 800, 1150, 700, 1050, 760, 1200, 900)
 
 
 def main() -> None:
@@ -109,6 +110,11 @@ async def _drive(peer: str, steps: list[str]) -> None:
             await _idasen(desk.address, probe)
         else:
             await _linak_controller(desk.address, probe)
+        ordered = sorted(probe.latencies_ms)
+        steps.append(
+            f"returned after the motor stopped: median {ordered[len(ordered) // 2]:.0f} ms, "
+            f"max {ordered[-1]:.0f} ms over {len(ordered)} moves"
+        )
         steps.append(f"writes the desk got: {_kinds(desk.received)}")
         steps.append(f"connection intervals: {[round(i * 1000) for i in radio.intervals_s]} ms")
     await radio.close()
@@ -119,6 +125,7 @@ class _Probe:
 
     def __init__(self, model: Any, clock: Any, steps: list[str]) -> None:
         self.model, self.clock, self.steps = model, clock, steps
+        self.latencies_ms: list[float] = []
 
     def rest_mm(self) -> float:
         return float(self.model.base_mm + self.model.height_raw / 10)
@@ -128,6 +135,8 @@ class _Probe:
         offset_s = now_s - self.model.now_s
         rested = self.model.rested_at_s
         moving = self.model.moving
+        if not moving:
+            self.latencies_ms.append((now_s - (rested + offset_s)) * 1000)
         after = "still moving" if moving else f"{(now_s - (rested + offset_s)) * 1000:.0f} ms"
         self.steps.append(
             f"{what}: returned after {now_s - began_s:.2f} s, {after} after the motor stopped; "
@@ -150,9 +159,11 @@ async def _idasen(address: str, probe: _Probe) -> None:
     async with idasen.IdasenDesk(address) as desk:
         height_m = await desk.get_height()
         probe.steps.append(f"connect and get_height: {height_m * 1000:.1f} mm")
-        began_s = probe.clock.monotonic()
-        await desk.move_to_target(1.0)
-        probe.landed("move_to_target(1.0)", 1000, began_s)
+        for target_mm in TARGETS_MM:
+            await probe.settle()
+            began_s = probe.clock.monotonic()
+            await desk.move_to_target(target_mm / 1000)
+            probe.landed(f"move_to_target({target_mm / 1000})", target_mm, began_s)
         await probe.settle()
         probe.steps.append(
             f"after the desk let go: get_height {await desk.get_height() * 1000:.1f} mm"
@@ -172,10 +183,12 @@ async def _idasen(address: str, probe: _Probe) -> None:
 async def _linak_controller(address: str, probe: _Probe) -> None:
     cli = importlib.import_module("linak_controller.main")
 
-    sys.argv = ["linak-controller", "--mac-address", address, "--move-to", "1000"]
-    began_s = probe.clock.monotonic()
-    await cli.main()  # connect, DPG set-up, read, move, stop, disconnect: its own output above
-    probe.landed("--move-to 1000", 1000, began_s)
+    for target_mm in TARGETS_MM:
+        await probe.settle()
+        sys.argv = ["linak-controller", "--mac-address", address, "--move-to", str(target_mm)]
+        began_s = probe.clock.monotonic()
+        await cli.main()  # connect, DPG set-up, read, move, stop, disconnect
+        probe.landed(f"--move-to {target_mm}", target_mm, began_s)
     await probe.settle()
     probe.steps.append(f"after the desk let go it rests at {probe.rest_mm():.1f} mm")
     sys.argv = ["linak-controller", "--mac-address", address, "--move-to", "700"]
