@@ -11,7 +11,15 @@ Design:
   MANUAL (someone uses the desk's buttons) -rest-> IDLE. `link_lost` goes to IDLE from anywhere.
 - A move writes COMMAND wake and stop, then the target on REFERENCE_INPUT, and rewrites the target
   every renew_s. It arrives when settle_reports zero-speed reports in a row end within tolerance_mm,
-  or the desk rests there settle_s. Arrival writes nothing: the renewals stop and the desk holds.
+  or the desk rests there settle_s, or, at once, when the height read back at rest is within
+  tolerance_mm. Arrival writes nothing: the renewals stop and the desk holds.
+- A real desk notifies only while it moves (it may send no zero-speed report at rest, and its
+  last report may not be where it rests), and a radio loses reports: a Decision with `read` asks
+  the caller to read HEIGHT_SPEED and hand the answer to `read_back`. Asked when a move goes
+  quiet (quiet_s mid-move; poll_s within near_mm of the target or at rest; at once on a zero-speed
+  report; after a re-issue), when a manual move goes quiet, and while a stopped desk coasts; one at
+  a time. A read at rest is the truth; a read that finds the desk moving judges nothing (its
+  answer may be older than the last notification).
 - A busy machine is not an obstruction: the desk halts by itself hold_s after the last target it
   got. The controller knows when it decided each target write; when a report or tick comes more
   than hold_s after the write before the last one (the last may still be on its way), or a tick

@@ -8,19 +8,28 @@ in process, and a Bumble GATT server can wrap the same model for BLE tests.
 
 The motor: the position is held in mm above the base (the raw 0..6500 at base 620, top 1270); the
 speed ramps at `accel_mm_s2` up to `speed_mm_s`. Whatever drives it names a goal height; the
-speed towards it is `min(speed_mm_s, sqrt(2·accel·distance))`, so it lands there exactly.
+speed towards it is `min(top, sqrt(2·accel·distance))`, so it lands there exactly. `physics`
+(`deskctl.sim.physics`; realistic by default, `IDEAL` for exact numbers) makes it a real desk's:
+`top` is `speed_mm_s` off by this desk's spread and its load (slower up), the goal for a target is
+off by up to `landing_mm` (a new draw per target value; a desk already resting that near stays
+put), a STOP reaches the motor after `stop_delay_s` and it brakes at `stop_decel_mm_s2`, reports
+come every period ± `report_jitter_s`. Every draw comes from `rng` (seeded: the same desk every run).
 By priority:
 - a hand on the desk's own button (`press(±1)`): the end of the range, while held;
 - the back-off after a collision: about 10 mm away from the obstacle;
 - a reference target (`REFERENCE_INPUT`), held only while renewed within `reference_hold_s`;
 - UP/DOWN (`COMMAND`): the end of the range, for `command_run_s` after the last such write.
-With no goal the motor ramps down and stops where it is; COMMAND STOP stops it at once and clears
-the target, the command, the back-off and the collision latch. A target outside the range is
+With no goal the motor ramps down and stops where it is; COMMAND STOP clears the collision latch at
+once and, when it reaches the motor, the target, the command and the back-off, and halts it (a
+target or UP/DOWN written after the STOP, as in wake, stop, target, overrides a STOP on its way). A target outside the range is
 ignored (the real desk refuses it); `CANCEL_TARGET` drops the target (ramp down). Targets are
 decoded with the codec, so they have its resolution: whole mm.
 
-Reports: `HEIGHT_SPEED` is notified every `report_period_s` while the desk moves or holds a target
-(speed 0 once landed), and once more with speed 0 when motion stops. The speed is in the desk's
+Reports: `HEIGHT_SPEED` is notified only while the motor turns (a real desk is quiet at rest, even
+holding a target): at once when it starts, then every `report_period_s`; when motion stops, one
+zero-speed report with the chance `physics.stop_report_p` (always after a collision). Reading it
+tells where the desk is at any time. `advance_stamped` gives each notification's model time;
+`started_at_s` and `rested_at_s` record when the motor last started and came to rest. The speed is in the desk's
 own unit, `SPEED_UNITS_PER_MM_S` per mm/s, so an IDÅSEN at its 38 mm/s reports about 6200 (never
 0 while the motor turns, however slowly). `collision_mm` places an obstacle: moving into that
 height the desk stops there (a zero-speed report), backs off ~10 mm and ignores UP/DOWN/targets
@@ -37,7 +46,7 @@ still work), `refuse_writes = True` (every write raises `LinkError`).
 Public API:
     DeskModel(*, height_mm=750, base_mm=620, top_mm=1270, speed_mm_s=38.0, accel_mm_s2=80.0,
               report_period_s=0.1, command_run_s=1.0, reference_hold_s=1.0, needs_wake_up=False,
-              base_offset_raw=None, user_id=bytes(17))
+              base_offset_raw=None, user_id=bytes(17), physics=REALISTIC, rng=None)
     .write(char, data) -> None         COMMAND, REFERENCE_INPUT, DPG; ProtocolError on bad bytes
     .read(char) -> bytes               HEIGHT_SPEED (4 bytes), DPG (the last answer), ERROR
     .advance(dt_s) -> list[Notification]
