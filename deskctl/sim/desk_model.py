@@ -13,20 +13,20 @@ speed towards it is `min(top, sqrt(2·accel·distance))`, so it lands there exac
 `top` is `speed_mm_s` off by this desk's spread and its load (slower up), the goal for a target is
 off by up to `landing_mm` (a new draw per target value; a desk already resting that near stays
 put), a STOP reaches the motor after `stop_delay_s` and it brakes at `stop_decel_mm_s2`, reports
-come every period ± `report_jitter_s`. Every draw comes from `rng` (seeded: the same desk every run).
+come every period ± `report_jitter_s`. Every draw comes from `rng` (seeded: the same desk each run).
 By priority:
 - a hand on the desk's own button (`press(±1)`): the end of the range, while held;
 - the back-off after a collision: about 10 mm away from the obstacle;
 - a reference target (`REFERENCE_INPUT`), held only while renewed within `reference_hold_s`;
 - UP/DOWN (`COMMAND`): the end of the range, for `command_run_s` after the last such write.
-With no goal the motor ramps down and stops where it is; COMMAND STOP clears the collision latch at
-once and, when it reaches the motor, the target, the command and the back-off, and halts it (a
+With no goal the motor ramps down and stops where it is; COMMAND STOP clears the collision latch
+at once and, when it reaches the motor, the target, the command and the back-off, and halts it (a
 target or UP/DOWN written after the STOP, as in wake, stop, target, overrides a STOP on its way). A target outside the range is
 ignored (the real desk refuses it); `CANCEL_TARGET` drops the target (ramp down). Targets are
 decoded with the codec, so they have its resolution: whole mm.
 
-Reports: `HEIGHT_SPEED` is notified only while the motor turns (a real desk is quiet at rest, even
-holding a target): at once when it starts, then every `report_period_s`; when motion stops, one
+Reports: `HEIGHT_SPEED` is notified only while the motor turns (a real desk is quiet at rest,
+even holding a target): at once when it starts, then every `report_period_s`; when motion stops, one
 zero-speed report with the chance `physics.stop_report_p` (always after a collision). Reading it
 tells where the desk is at any time. `advance_stamped` gives each notification's model time;
 `started_at_s` and `rested_at_s` record when the motor last started and came to rest. The speed is in the desk's
