@@ -21,17 +21,17 @@ By priority:
 - UP/DOWN (`COMMAND`): the end of the range, for `command_run_s` after the last such write.
 With no goal the motor ramps down and stops where it is; COMMAND STOP clears the collision latch
 at once and, when it reaches the motor, the target, the command and the back-off, and halts it (a
-target or UP/DOWN written after the STOP, as in wake, stop, target, overrides a STOP on its way). A target outside the range is
-ignored (the real desk refuses it); `CANCEL_TARGET` drops the target (ramp down). Targets are
-decoded with the codec, so they have its resolution: whole mm.
+target or UP/DOWN written after the STOP, as in wake, stop, target, overrides a STOP on its way).
+A target outside the range is ignored (the real desk refuses it); `CANCEL_TARGET` drops the target
+(ramp down). Targets are decoded with the codec, so they have its resolution: whole mm.
 
 Reports: `HEIGHT_SPEED` is notified only while the motor turns (a real desk is quiet at rest,
 even holding a target): at once when it starts, then every `report_period_s`; when motion stops, one
 zero-speed report with the chance `physics.stop_report_p` (always after a collision). Reading it
 tells where the desk is at any time. `advance_stamped` gives each notification's model time;
-`started_at_s` and `rested_at_s` record when the motor last started and came to rest. The speed is in the desk's
-own unit, `SPEED_UNITS_PER_MM_S` per mm/s, so an IDÅSEN at its 38 mm/s reports about 6200 (never
-0 while the motor turns, however slowly). `collision_mm` places an obstacle: moving into that
+`started_at_s` and `rested_at_s` record when the motor last started and came to rest. The speed
+is in the desk's own unit, `SPEED_UNITS_PER_MM_S` per mm/s, so an IDÅSEN at its 38 mm/s reports
+about 6200 (never 0 while the motor turns, however slowly). `collision_mm` places an obstacle: moving into that
 height the desk stops there (a zero-speed report), backs off ~10 mm and ignores UP/DOWN/targets
 until COMMAND STOP (pressing its own buttons also works). DPG requests (`7F <cmd> 00`) are
 answered by a DPG notification at the next `advance`, in the real desk's format: 0x80
