@@ -33,8 +33,9 @@ tells where the desk is at any time. `advance_stamped` gives each notification's
 is in the desk's own unit, `SPEED_UNITS_PER_MM_S` per mm/s, so an IDÅSEN at its 38 mm/s reports
 about 6200 (never 0 while the motor turns, however slowly). `collision_mm` places an obstacle:
 moving into that height the desk stops there (a zero-speed report), backs off ~10 mm and ignores
-UP/DOWN/targets until COMMAND STOP (pressing its own buttons also works). DPG requests (`7F <cmd> 00`) are
-answered by a DPG notification at the next `advance`, in the real desk's format: 0x80
+UP/DOWN/targets until COMMAND STOP (pressing its own buttons also works). DPG requests
+(`7F <cmd> 00`) are answered by a DPG notification at the next `advance`, in the real desk's
+format: 0x80
 capabilities `01 02 23 01`, 0x81 base offset, 0x86 the user id (17 bytes unless built
 otherwise); `7F 86 80 <id>` writes the user id and is answered `01 00`; any other command is
 answered `0B 00` (not valid). Reading DPG gives the last answer, `01 00` before any request;
