@@ -8,6 +8,8 @@ the Home Assistant discovery of a desk (every entity), and the `--json` output o
 `plan`, `cues list`, `stats`, `config show` and the commands a service answers. The documented
 formats (docs/control-socket.md, docs/home-assistant.md) are promises to other programs: a
 change here is a change on the wire.
+The simulated desk runs without its physics and radio here (`IDEAL`, `NO_RADIO`): the pins are
+about the format, and the realistic desk's heights are another test's business.
 `DESKCTL_WRITE_GOLDEN=1` rewrites the files; do that only when the wire is meant to change, and
 say so in the commit.
 """
@@ -28,7 +30,8 @@ import pytest
 
 from deskctl.adapters.control_server import ControlServer, ProgressSink, Request, service_handler
 from deskctl.adapters.history_store import Store, default_path
-from deskctl.config.settings import DeskSettings, Settings
+from deskctl.clocks.clock import Clock
+from deskctl.config.settings import DeskSettings, MqttSettings, Settings
 from deskctl.core.cues import Area, Change, Cue, Kind
 from deskctl.core.ha import (
     DeskInfo,
@@ -38,11 +41,14 @@ from deskctl.core.ha import (
     event_payload,
     state_payload,
 )
+from deskctl.links.base import DeskLink
+from deskctl.service import assembly
 from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
 from deskctl.service.news import HeightReported, StatusChanged
 from deskctl.service.status import status_json
 from deskctl.sim.links import SimLink
+from deskctl.sim.physics import IDEAL, NO_RADIO
 from deskctl.testing.virtual_time import run_virtual
 from tests.cli import deskctl
 
@@ -60,6 +66,26 @@ def check(name: str, data: bytes) -> None:
         path.write_bytes(data)
     assert path.is_file(), f"no golden file {path}; write it with DESKCTL_WRITE_GOLDEN=1"
     assert data.decode() == path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _ideal_desks() -> Iterator[None]:
+    """Every simulated desk built here is the ideal one (see the module docstring)."""
+    real = assembly.open_link
+
+    def ideal(
+        name: str, desk: DeskSettings, clock: Clock, *, broker: MqttSettings | None = None
+    ) -> DeskLink:
+        link = real(name, desk, clock, broker=broker)
+        if not isinstance(link, SimLink):
+            return link
+        return SimLink(
+            name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm, physics=IDEAL, radio=NO_RADIO
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(assembly, "open_link", ideal)
+        yield
 
 
 def _quiet(service: Service) -> None:
