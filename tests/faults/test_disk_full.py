@@ -105,6 +105,7 @@ def test_a_full_disk_keeps_the_desk_safe_and_is_said_once(
         assert link.model.moving, "the 09:45 change is under way"
         marks["writes"] = len(link.model.writes)
         status = await service.call("stop")
+        await until(service, at(9, 45, 5))  # a real desk's stop takes effect within 0.2 s
         assert not link.model.moving, "stop still stops the desk"
         stops = [(c, d) for _, c, d in link.model.writes[marks["writes"] :]]
         assert (Char.COMMAND, Command.STOP.value) in stops
