@@ -27,7 +27,7 @@ import json
 import logging
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -254,7 +254,7 @@ def set_heights(
         profile = parse_profile(tomllib.loads(text), name=name, source=str(target))
     except tomllib.TOMLDecodeError:
         profile = None
-    expected = current.model_copy(update={"sit_mm": new_sit, "stand_mm": new_stand})
+    expected = replace(current, sit_mm=new_sit, stand_mm=new_stand)
     if profile != expected:
         raise ConfigError(
             f"{found.source}: the heights could not be changed safely; edit it by hand"

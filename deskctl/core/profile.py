@@ -1,7 +1,7 @@
 """Profiles: a person's sit/stand setup, validated from the mapping a TOML file holds.
 
 Design: `parse_profile(data, name=..., source=...)` turns the mapping of one TOML file into a
-frozen `Profile` (a pydantic model), or raises `ConfigError` with ONE sentence naming the file,
+frozen `Profile` (a dataclass), or raises `ConfigError` with ONE sentence naming the file,
 the field and the problem, e.g. `profiles/x.toml: cycle[1].minutes: must be above 0`. The shell
 reads the file; this module never touches disk.
 
@@ -15,26 +15,26 @@ Rules beyond the types: stand is higher than sit; ranges of a day are in order a
 overlap; a day in `hours_on` (per-weekday hours) is one of `weekdays`; the warning is shorter
 than the shortest block of the cycle; the name (the file's stem) is lowercase letters, digits,
 `-`, `_` and `.`.
+
+The validator is plain Python (no pydantic): `deskctl plan` and `deskctl profile list` read
+every profile, and must start faster than importing pydantic takes. It keeps the rules of the
+pydantic model it replaced, value for value and sentence for sentence (tests/test_profile_cases.py
+pins them on some 1,800 inputs): a whole number may be written as `30`, `30.0`, `"30"` or
+`true`; a yes/no as `true`, `1` or `"yes"`; every problem is found (fields in order, then the
+unknown keys) and the first is named, with how many more there are; a rule between fields (stand
+above sit, the warning within the cycle, `hours_on` within `weekdays`) is checked only when both
+fields are good, and only for a field the file gives.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
-from pydantic_core import ErrorDetails
+from enum import Enum
+from typing import Any, TypeVar
 
 from deskctl.core.cues import Area, Kind
 from deskctl.core.units import format_height, parse_height_mm
@@ -59,7 +59,7 @@ _DAY_MIN = 24 * 60
 
 
 class _Problem(ValueError):
-    """A validation problem below the field pydantic knows about (`where` like `[1]` or `.fri`)."""
+    """A validation problem below a field (`where` like `[1]` or `.fri`)."""
 
     def __init__(self, where: str, problem: str) -> None:
         super().__init__(problem)
@@ -190,91 +190,36 @@ def _parse_height(value: object) -> int:
     return height_mm
 
 
-HeightMM = Annotated[int, PlainValidator(_parse_height)]
-DayHours = Annotated[tuple[Hours, ...], PlainValidator(_parse_day_hours)]
-Weekdays = Annotated[frozenset[int], PlainValidator(_parse_weekdays)]
-HoursOn = Annotated[dict[int, tuple[Hours, ...]], PlainValidator(_parse_hours_on)]
-
-
-class CycleStep(BaseModel):
-    """One block of the repeating cycle: a posture held for some minutes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, slots=True)
+class CycleStep:
+    """One block of the repeating cycle: a posture held for some minutes (1 to 240)."""
 
     posture: Posture
-    minutes: int = Field(gt=0, le=240)
+    minutes: int
 
 
-_DEFAULT_CYCLE = (
-    CycleStep(posture=Posture.SIT, minutes=30),
-    CycleStep(posture=Posture.STAND, minutes=15),
-)
+_DEFAULT_CYCLE = (CycleStep(Posture.SIT, 30), CycleStep(Posture.STAND, 15))
 _DEFAULT_HOURS = (Hours(9 * 60, 12 * 60 + 30), Hours(13 * 60 + 30, 17 * 60 + 30))
+_MAX_CYCLE = 64
 
 
-class Profile(BaseModel):
-    """A person's setup: heights, the cycle of postures, working hours, warning and cue taste."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """A person's setup: heights, the cycle of postures, working hours, warning and cue taste.
+    Made by `parse_profile`, which checks every rule; built directly, it is taken as given."""
 
     name: str
     description: str = ""
-    sit_mm: HeightMM = Field(alias="sit")
-    stand_mm: HeightMM = Field(alias="stand")
-    cycle: tuple[CycleStep, ...] = Field(default=_DEFAULT_CYCLE, min_length=1, max_length=64)
-    weekdays: Weekdays = frozenset(range(5))
-    hours: DayHours = _DEFAULT_HOURS
-    hours_on: HoursOn = Field(default_factory=dict)
-    warn_s: int = Field(default=30, ge=0, le=600)
+    sit_mm: int
+    stand_mm: int
+    cycle: tuple[CycleStep, ...] = _DEFAULT_CYCLE
+    weekdays: frozenset[int] = frozenset(range(5))
+    hours: tuple[Hours, ...] = _DEFAULT_HOURS
+    hours_on: dict[int, tuple[Hours, ...]] = field(default_factory=dict)
+    warn_s: int = 30
     confirm: bool = False
     prefer_areas: tuple[Area, ...] = ()
     prefer_kinds: tuple[Kind, ...] = ()
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a profile name; use lowercase letters, digits, '-', '_' or '.'"
-            )
-        return value
-
-    @field_validator("stand_mm")
-    @classmethod
-    def _stand_above_sit(cls, value: int, info: ValidationInfo) -> int:
-        sit_mm = info.data.get("sit_mm")
-        if sit_mm is not None and value <= sit_mm:
-            raise ValueError(
-                f"{format_height(value)} must be higher than the sit height "
-                f"({format_height(sit_mm)})"
-            )
-        return value
-
-    @field_validator("hours_on")
-    @classmethod
-    def _days_are_workdays(
-        cls, value: dict[int, tuple[Hours, ...]], info: ValidationInfo
-    ) -> dict[int, tuple[Hours, ...]]:
-        weekdays = info.data.get("weekdays")
-        for day in sorted(value):
-            if weekdays is not None and day not in weekdays:
-                raise _Problem(
-                    f".{DAY_NAMES[day]}", f"{DAY_NAMES[day]} is not one of the profile's weekdays"
-                )
-        return value
-
-    @field_validator("warn_s")
-    @classmethod
-    def _warn_fits(cls, value: int, info: ValidationInfo) -> int:
-        cycle = info.data.get("cycle")
-        if cycle:
-            shortest_s = min(step.minutes for step in cycle) * 60
-            if value >= shortest_s:
-                raise ValueError(
-                    f"the warning of {value} s must be shorter than the shortest block "
-                    f"of the cycle ({shortest_s // 60} min)"
-                )
-        return value
 
     def hours_for(self, day: date) -> tuple[Hours, ...]:
         """The working ranges on `day`: none on a day off, else the day's own or the usual ones."""
@@ -292,6 +237,269 @@ class Profile(BaseModel):
         return None
 
 
+# --- the value checks: each returns the value as kept, or raises ValueError with the problem ---
+
+_WHOLE = "must be a whole number"
+_INT_TEXT = re.compile(r"[+-]?([0-9]+(?:_[0-9]+)*)(?:\.0+)?")
+_INT_DIGITS_MAX = 4300  # Python's own limit on turning text into an int
+_TOO_BIG = "unable to parse input string as an integer, exceeded maximum size"
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _whole(value: object) -> int:
+    """A whole number, as a person may write one: 30, 30.0, "30", true (= 1)."""
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("input should be a finite number")
+        if not value.is_integer():
+            raise ValueError(_WHOLE)
+        if abs(value) >= 2**63:
+            raise ValueError(_TOO_BIG)
+        return int(value)
+    if isinstance(value, str):
+        match = _INT_TEXT.fullmatch(value.strip())
+        if match is not None:
+            if len(match[1].replace("_", "")) > _INT_DIGITS_MAX:
+                raise ValueError(_TOO_BIG)
+            return int(value.strip().partition(".")[0])
+    raise ValueError(_WHOLE)
+
+
+def _ranged(low: int, high: int, *, above: bool = False) -> Callable[[object], int]:
+    """A whole number from `low` (or above it) up to `high`."""
+
+    def check(value: object) -> int:
+        number = _whole(value)
+        if above and number <= low:
+            raise ValueError(f"must be above {low}")
+        if not above and number < low:
+            raise ValueError(f"must be {low} or more")
+        if number > high:
+            raise ValueError(f"must be {high} or less")
+        return number
+
+    return check
+
+
+def _yes_no(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise ValueError("must be true or false")
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text in quotes")
+    return value
+
+
+def _choices(values: Sequence[str]) -> str:
+    quoted = [repr(value) for value in values]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _member(kind: type[E]) -> Callable[[object], E]:
+    def check(value: object) -> E:
+        if isinstance(value, kind):
+            return value
+        for member in kind:
+            if member.value == value:
+                return member
+        raise ValueError(f"must be {_choices([member.value for member in kind])}")
+
+    return check
+
+
+# --- collecting problems: (where, problem) in the order a person reads the file ---
+
+_Found = list[tuple[str, str]]
+T = TypeVar("T")
+
+
+def _check(found: _Found, where: str, check: Callable[[object], T], value: object) -> T | None:
+    """`check(value)`, or None with its problem added to `found`."""
+    try:
+        return check(value)
+    except _Problem as exc:
+        found.append((where + exc.where, exc.problem))
+    except ValueError as exc:
+        found.append((where, str(exc)))
+    return None
+
+
+def _items(
+    found: _Found, where: str, value: object, check: Callable[[object], T]
+) -> tuple[T, ...] | None:
+    """A list of values, each checked (every broken item is a problem)."""
+    if not isinstance(value, (list, tuple)):
+        found.append((where, "must be a list"))
+        return None
+    before = len(found)
+    kept = [_check(found, f"{where}[{index}]", check, item) for index, item in enumerate(value)]
+    return tuple(item for item in kept if item is not None) if len(found) == before else None
+
+
+def _table(
+    found: _Found, where: str, value: object, fields: Mapping[str, Callable[[object], Any]]
+) -> dict[str, Any] | None:
+    """A table with exactly `fields` (each required), each checked; unknown keys are problems."""
+    before = len(found)
+    if not isinstance(value, Mapping):
+        found.append((where, 'must be a table like {posture = "sit", minutes = 30}'))
+        return None
+    out = {}
+    for key, check in fields.items():
+        if key not in value:
+            found.append((f"{where}.{key}", "is required"))
+        else:
+            out[key] = _check(found, f"{where}.{key}", check, value[key])
+    for key in value:
+        if key not in fields:
+            found.append((f"{where}.{_shown(key)}", _UNKNOWN))
+    return out if len(found) == before else None
+
+
+_UNKNOWN = "is not a setting a profile has (a typo?)"
+_STEP = {"posture": _member(Posture), "minutes": _ranged(0, 240, above=True)}
+
+
+def _step(found: _Found, where: str, value: object) -> CycleStep | None:
+    fields = _table(found, where, value, _STEP)
+    return None if fields is None else CycleStep(**fields)
+
+
+def _cycle(found: _Found, value: object) -> tuple[CycleStep, ...] | None:
+    """The cycle: every broken step is a problem, unless there are too many good ones (then
+    that is the one problem)."""
+    if not isinstance(value, (list, tuple)):
+        found.append(("cycle", "must be a list"))
+        return None
+    broken: _Found = []
+    kept: list[CycleStep] = []
+    for index, item in enumerate(value):
+        step = _step(broken, f"cycle[{index}]", item)
+        if step is not None:
+            kept.append(step)
+            if len(kept) > _MAX_CYCLE:
+                found.append(("cycle", f"has more than {_MAX_CYCLE} entries"))
+                return None
+    found += broken
+    if broken:
+        return None
+    if not kept:
+        found.append(("cycle", "must not be empty"))
+        return None
+    return tuple(kept)
+
+
+_FIELDS = (  # the keys a profile file may hold besides its name, in the order they are checked
+    "description",
+    "sit",
+    "stand",
+    "cycle",
+    "weekdays",
+    "hours",
+    "hours_on",
+    "warn_s",
+    "confirm",
+    "prefer_areas",
+    "prefer_kinds",
+)
+_CHECKS: dict[str, Callable[[object], Any]] = {
+    "description": _text,
+    "sit": _parse_height,
+    "stand": _parse_height,
+    "weekdays": _parse_weekdays,
+    "hours": _parse_day_hours,
+    "hours_on": _parse_hours_on,
+    "warn_s": _ranged(0, 600),
+    "confirm": _yes_no,
+    "prefer_areas": _member(Area),
+    "prefer_kinds": _member(Kind),
+}
+_REQUIRED = ("sit", "stand")
+_DEFAULTS: dict[str, Any] = {"cycle": _DEFAULT_CYCLE, "weekdays": frozenset(range(5))}
+
+
+def _validate(name: str, data: Mapping[str, Any]) -> tuple[Profile | None, _Found]:
+    """The profile, or None and every problem found: the fields in order, then unknown keys."""
+    found: _Found = []
+    _check(found, "name", _profile_name, name)
+    good: dict[str, Any] = {}  # the fields read so far that hold no problem
+    for key in _FIELDS:
+        if key not in data:
+            if key in _REQUIRED:
+                found.append((key, "is required"))
+            elif key in _DEFAULTS:
+                good[key] = _DEFAULTS[key]  # a rule between fields sees a default as given
+            continue
+        value = data[key]
+        before = len(found)
+        if key == "cycle":
+            kept: Any = _cycle(found, value)
+        elif key.startswith("prefer_"):
+            kept = _items(found, key, value, _CHECKS[key])
+        else:
+            kept = _check(found, key, _CHECKS[key], value)
+        if len(found) == before:
+            good[key] = kept
+            _relate(found, key, good)
+    found += [(_shown(key), _UNKNOWN) for key in data if key not in _FIELDS]
+    if found:
+        return None, found
+    fields = {_KEPT_AS.get(key, key): value for key, value in good.items() if key in data}
+    return Profile(name=name, **fields), found
+
+
+_KEPT_AS = {"sit": "sit_mm", "stand": "stand_mm"}
+
+
+def _relate(found: _Found, key: str, good: dict[str, Any]) -> None:
+    """The rules between fields, checked when `key` (given, and good) has just been read; a
+    field it depends on must be good too (given, or its default)."""
+    if key == "stand" and "sit" in good and good["stand"] <= good["sit"]:
+        found.append(
+            (
+                "stand",
+                f"{format_height(good['stand'])} must be higher than the sit height "
+                f"({format_height(good['sit'])})",
+            )
+        )
+    elif key == "hours_on" and "weekdays" in good:
+        strays = [day for day in sorted(good["hours_on"]) if day not in good["weekdays"]]
+        if strays:
+            day = DAY_NAMES[strays[0]]
+            found.append((f"hours_on.{day}", f"{day} is not one of the profile's weekdays"))
+    elif key == "warn_s" and "cycle" in good:
+        shortest_s = min(step.minutes for step in good["cycle"]) * 60
+        if good["warn_s"] >= shortest_s:
+            found.append(
+                (
+                    "warn_s",
+                    f"the warning of {good['warn_s']} s must be shorter than the shortest block "
+                    f"of the cycle ({shortest_s // 60} min)",
+                )
+            )
+
+
+def _profile_name(value: object) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a profile name; use lowercase letters, digits, '-', '_' or '.'"
+        )
+    return value
+
+
 def parse_profile(data: Mapping[str, Any], *, name: str, source: str) -> Profile:
     """Validate one file's mapping; `name` is the file's stem, `source` names it in errors."""
     fields = dict(data)
@@ -301,72 +509,11 @@ def parse_profile(data: Mapping[str, Any], *, name: str, source: str) -> Profile
             f"{source}: name: {given!r} differs from the file's name {name!r}; "
             "rename the file or drop the name"
         )
-    fields["name"] = name
-    try:
-        return Profile.model_validate(fields)
-    except ValidationError as exc:
-        errors = _root_causes(exc.errors())
-        more = len(errors) - 1
-        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ConfigError(f"{source}: {_describe(errors[0])}{tail}") from None
-
-
-def _root_causes(errors: list[ErrorDetails]) -> list[ErrorDetails]:
-    """Drop pydantic's follow-on `too_short` when an item of that same list is itself broken."""
-    return [
-        error
-        for error in errors
-        if not (
-            error["type"] == "too_short"
-            and any(
-                len(other["loc"]) > len(error["loc"])
-                and other["loc"][: len(error["loc"])] == error["loc"]
-                for other in errors
-            )
-        )
-    ]
-
-
-def _describe(error: ErrorDetails) -> str:
-    """`cycle[1].minutes: must be above 0` from one pydantic error."""
-    where = ""
-    for part in error["loc"]:
-        if isinstance(part, int):
-            where += f"[{part}]"
-        elif part != "[key]":
-            where += f".{_shown(part)}" if where else _shown(part)
-    ctx = error.get("ctx") or {}
-    kind = error["type"]
-    cause = ctx.get("error")
-    if isinstance(cause, _Problem):
-        where += cause.where
-        problem = cause.problem
-    elif kind == "value_error" and cause is not None:
-        problem = str(cause)
-    else:
-        problem = _PROBLEMS.get(kind, "").format(**ctx) or error["msg"]
+    profile, found = _validate(name, fields)
+    if profile is not None:
+        return profile
+    where, problem = found[0]
     problem = problem[:1].lower() + problem[1:]
-    return f"{where}: {problem}" if where else problem
-
-
-_PROBLEMS = {
-    "missing": "is required",
-    "extra_forbidden": "is not a setting a profile has (a typo?)",
-    "greater_than": "must be above {gt}",
-    "greater_than_equal": "must be {ge} or more",
-    "less_than_equal": "must be {le} or less",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "string_type": "must be text in quotes",
-    "literal_error": "must be {expected}",
-    "enum": "must be {expected}",
-    "tuple_type": "must be a list",
-    "list_type": "must be a list",
-    "too_short": "must not be empty",
-    "too_long": "has more than {max_length} entries",
-    "model_type": 'must be a table like {{posture = "sit", minutes = 30}}',
-    "model_attributes_type": 'must be a table like {{posture = "sit", minutes = 30}}',
-}
+    more = len(found) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    raise ConfigError(f"{source}: {where}: {problem}{tail}")
