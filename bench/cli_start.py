@@ -5,8 +5,9 @@ How: every command runs as a fresh process, as a person runs it, round after rou
 after two warm-up rounds), with its folders and HOME in a temporary directory:
 - `python -c pass` on the same interpreter: the floor no Python CLI can beat;
 - `deskctl --help`; the commands that read no desk (`plan`, `cues list`, `profile list`,
-  `config path`); and `deskctl status`, `stand` and `inhibit off` answered by a running
-  `deskctl run --simulate` (started as a subprocess outside working hours, so it is idle);
+  `config path`); and `deskctl status`, `stand`, `inhibit off` and `profile use default`
+  answered by a running `deskctl run --simulate` (started as a subprocess outside working
+  hours, so it is idle);
 - `idasen --help` and `linak-controller --help`, installed from PyPI into their own venvs under
   `~/.cache/deskctl-bench/peers/` (made once, then reused; `--peers-dir` moves them). A peer that
   cannot be installed is reported with the reason and left out.
@@ -43,7 +44,7 @@ PEERS = {"idasen": "idasen", "linak-controller": "linak-controller"}  # PyPI nam
 IDLE_START = "2026-11-29T20:00"  # a Sunday evening: outside every shipped profile's hours
 _INSTALL_TIMEOUT_S = 600
 READ_NO_DESK = (("plan",), ("cues", "list"), ("profile", "list"), ("config", "path"))
-SERVICE_ANSWERS = (("status",), ("stand",), ("inhibit", "off"))
+SERVICE_ANSWERS = (("status",), ("stand",), ("inhibit", "off"), ("profile", "use", "default"))
 FASTEST_PEER = "idasen --help"
 
 

@@ -70,6 +70,12 @@ WITH_SERVICE = [
 ]
 WITHOUT_SERVICE = [
     ("config", "path"),
+    ("plan", "--date", "2026-11-30", "--tz", "Europe/Berlin"),
+    ("plan", "--json", "--date=2026-11-30", "--profile", "standing-4h", "--desk", "a"),
+    ("plan", "--date", "2026-02-30"),
+    ("plan", "--profile", "nope"),
+    ("profile", "list"),
+    ("profile", "list", "--desk", "a\tb"),
     ("cues", "list"),
     ("cues", "list", "--json"),
     ("cues", "list", "--area", "neck"),
@@ -133,6 +139,40 @@ def test_the_quick_path_and_typer_answer_alike_without_a_service(tmp_path: Path)
     _same_both_ways(tmp_path, WITHOUT_SERVICE)
 
 
+SETTINGS = """
+[desks.office]
+profile = "standing-4h"
+[desks.home]
+min_mm = 700
+max_mm = 1050
+"""
+
+
+def test_plan_and_profile_list_read_the_settings_alike_both_ways(tmp_path: Path) -> None:
+    """Without settings the quick path picks the desk without loading them; with a file (or a
+    variable) it loads them as typer does: the desk, its profile and its limits."""
+    settings = tmp_path / "config" / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(SETTINGS, encoding="utf-8")
+    rows = [
+        ("profile", "list"),
+        ("profile", "list", "--desk", "office"),
+        ("plan", "--desk", "office", "--date", "2026-11-30", "--tz", "Europe/Berlin"),
+        ("plan", "--desk", "home", "--json", "--date", "2026-11-30"),  # stand above max_mm
+    ]
+    _same_both_ways(tmp_path, rows)
+    settings.write_text("[desks.office]\nmin_mm = 'low'\n", encoding="utf-8")
+    _same_both_ways(tmp_path, [("plan",), ("profile", "list")])
+    settings.unlink()
+    for argv in (("profile", "list"), ("plan", "--json", "--date", "2026-11-30")):
+        slow = _seen(_typer_only(tmp_path, *argv, DESKCTL_DESKS__HOME__PROFILE="walking-breaks"))
+        assert (
+            _seen(deskctl(tmp_path, *argv, DESKCTL_DESKS__HOME__PROFILE="walking-breaks")) == slow
+        )
+        slow = _seen(_typer_only(tmp_path, *argv, deskctl_desks="1"))
+        assert _seen(deskctl(tmp_path, *argv, deskctl_desks="1")) == slow
+
+
 @pytest.mark.parametrize(
     ("argv", "keywords"),
     [
@@ -146,6 +186,10 @@ def test_the_quick_path_and_typer_answer_alike_without_a_service(tmp_path: Path)
         (["status", "--desk", ""], {"desk": ""}),
         (["config", "path"], {}),
         (["cues", "list", "--json"], {"json": True}),
+        (["plan", "--date", "2026-11-30", "--json"], {"day": "2026-11-30", "as_json": True}),
+        (["plan", "--tz=UTC", "--profile", "x"], {"tz_name": "UTC", "profile": "x"}),
+        (["profile", "list"], {}),
+        (["profile", "list", "--desk", "a"], {"desk": "a"}),
     ],
 )
 def test_plain_argv_takes_the_quick_path(argv: list[str], keywords: dict[str, object]) -> None:
@@ -175,7 +219,9 @@ def test_plain_argv_takes_the_quick_path(argv: list[str], keywords: dict[str, ob
         ["inhibit"],
         ["profile", "use"],
         ["profile", "use", "x", "--json"],
-        ["profile", "list"],
+        ["profile", "list", "--json"],
+        ["plan", "2026-11-30"],
+        ["plan", "--week"],
         ["config", "path", "--json"],
         ["cues", "list", "--kind", "stretch"],
         ["run"],

@@ -1,16 +1,16 @@
-"""The quick path: the commands a running service answers, `config path`, `cues list` and
-`deskctl --help`, before typer loads.
+"""The quick path: the commands a running service answers, the commands that read no desk
+(`config path`, `cues list`, `plan`, `profile list`) and `deskctl --help`, before typer loads.
 
 Design: typer and click cost more to start than a whole peer CLI, and typer builds a pydantic
 validator for every parameter of the command it runs; a person who says `deskctl stand` waits for
 all of it before the desk starts to move. So `main()` first offers argv to this module. It knows
 a small, strict subset of each quick command's grammar: the command's words, its arguments, its
-`--desk NAME` / `--desk=NAME` and flags. Argv that fits runs the same function the typer
-command runs (`service_calls.py`, `read_only.py`: typer-free); anything else (another option,
-`--help`, `--`, a value that looks like an option, an option given twice, too many arguments), or
-no service running, returns None, and the typer application handles argv with the full
-machinery: the same output, messages and exit codes (tests/test_cli_fast.py runs both paths on
-the same argv).
+`--desk NAME` / `--desk=NAME`, its other options and flags. Argv that fits runs the same function
+the typer command runs (`service_calls.py`, `read_only.py`, `plan_view.py`: typer-free);
+anything else (another option, `--help`, `--`, a value that looks like an option, an option
+given twice, too many arguments), or no service running, returns None, and the typer
+application handles argv with the full machinery: the same output, messages and exit codes
+(tests/test_cli_fast.py runs both paths on the same argv).
 `deskctl --help` (and `-h`) prints typer's help as kept in `_help.py` when the terminal is wide
 enough for click to lay it out at its full width; a test keeps that text equal to typer's.
 """
@@ -27,6 +27,8 @@ _DESK = {"--desk": "desk"}
 _JSON = {"--json": "as_json"}
 _NONE: Mapping[str, str] = {}
 _READ_ONLY = "deskctl.cli.read_only"
+_PLAN_VIEW = "deskctl.cli.plan_view"
+_PLAN_VALUES = {"--profile": "profile", "--date": "day", "--tz": "tz_name", "--desk": "desk"}
 
 
 class Quick(NamedTuple):
@@ -66,6 +68,8 @@ QUICK: tuple[Quick, ...] = (
     # read no desk: answered here whole, never handed on
     Quick(("config", "path"), "config_path", values={}, flags={}, module=_READ_ONLY),
     Quick(("cues", "list"), "cues_list", values={}, flags={"--json": "json"}, module=_READ_ONLY),
+    Quick(("plan",), "plan", values=_PLAN_VALUES, flags={"--json": "as_json"}, module=_PLAN_VIEW),
+    Quick(("profile", "list"), "profile_list", flags={}, module=_PLAN_VIEW),
 )
 
 

@@ -1,7 +1,7 @@
 """The cue library on disk: the cues shipped in the package plus the user's own.
 
 Design: shipped cues are the `deskctl/cues/*.toml` files inside the package (read through
-importlib.resources, so they work from a wheel); the user's are `config_dir()/cues/*.toml`.
+`toml_files.shipped`, so they work from a wheel); the user's are `config_dir()/cues/*.toml`.
 Each file is read by `config.toml_files.read_toml` and parsed by `deskctl.core.cues.parse_cues`.
 A user cue with the id of a shipped one replaces it in place; new user cues follow the shipped
 ones. The same id twice among the shipped files, or twice among the user's files, is a
@@ -11,14 +11,16 @@ it every seeded pick) is stable.
 
 from __future__ import annotations
 
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deskctl.config import paths
-from deskctl.config.toml_files import read_toml
+from deskctl.config.toml_files import read_toml, shipped
 from deskctl.core.cues import Cue, parse_cues
 from deskctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = ["load_cues", "shipped_cues", "user_cue_dir"]
 
@@ -30,7 +32,7 @@ def user_cue_dir() -> Path:
 
 def shipped_cues() -> list[Cue]:
     """The cues that come with deskctl."""
-    folder = files("deskctl") / "cues"
+    folder = shipped("cues")
     entries = sorted(
         (entry for entry in folder.iterdir() if entry.name.endswith(".toml")),
         key=lambda entry: entry.name,

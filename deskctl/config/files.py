@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 from deskctl.errors import DeskError, InputError
@@ -106,6 +105,8 @@ def _create(path: Path, text: str, mode: int) -> None:
 
 
 def _replace(path: Path, text: str, mode: int) -> None:
+    import tempfile  # only here: the commands that only read start faster without it
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -1,7 +1,7 @@
 """The profiles on disk, and which one each desk uses.
 
 Design: shipped profiles are the `deskctl/profiles/*.toml` files inside the package (read through
-importlib.resources, so they work from a wheel); a person's own are `config_dir()/profiles/*.toml`.
+`toml_files.shipped`, so they work from a wheel); a person's own are `config_dir()/profiles/*.toml`.
 A profile's name is its file's stem, so a user file `default.toml` shadows the shipped `default`.
 Each file is read by `deskctl.config.toml_files.read_toml` and parsed by
 `deskctl.core.profile.parse_profile`; broken files raise `ConfigError` naming the file, the field
@@ -24,21 +24,21 @@ Heights are checked against the desk's limits and sit below stand before anythin
 from __future__ import annotations
 
 import json
-import logging
 import re
 import tomllib
 from dataclasses import dataclass, replace
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from deskctl.config import paths
 from deskctl.config.files import write_file
-from deskctl.config.toml_files import read_toml
+from deskctl.config.toml_files import read_toml, shipped
 from deskctl.core.profile import Profile, parse_profile
 from deskctl.core.units import check_limits, format_height
 from deskctl.errors import ConfigError, HeightError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -83,7 +83,7 @@ def state_file() -> Path:
 def find_profiles(user_dir: Path | None = None) -> dict[str, ProfileFile]:
     """Every profile by name, sorted; a user's file replaces the shipped one of the same name."""
     found: dict[str, ProfileFile] = {}
-    for entry in (files("deskctl") / "profiles").iterdir():
+    for entry in shipped("profiles").iterdir():
         if entry.name.endswith(".toml"):
             name = entry.name.removesuffix(".toml")
             found[name] = ProfileFile(name, f"deskctl/profiles/{entry.name}", "shipped", entry)
@@ -170,6 +170,8 @@ def service_profile(desk: str, configured: str | None = None) -> Profile:
         if remembered is not None:
             return load_profile(remembered)
     except ConfigError as exc:
+        import logging
+
         logging.getLogger("deskctl.service").warning(
             "%s: the remembered profile cannot be used (%s); using %r", desk, exc, fallback
         )

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +34,13 @@ from pydantic_settings import (
 )
 
 from deskctl.config import paths
+from deskctl.config.desk_choice import (
+    DEFAULT_DESK,
+    SETTINGS_ENV_PREFIX,
+    desk_name_problem,
+    shown_key,
+    unconfigured_desk,
+)
 from deskctl.config.files import shown_path
 from deskctl.config.toml_files import read_toml
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
@@ -56,11 +62,10 @@ __all__ = [
     "settings_path",
 ]
 
-DEFAULT_DESK = "desk"
 # The soft limits a desk gets when its settings name none: the whole travel of a LINAK desk. Set
 # `min_mm`/`max_mm` to keep a desk clear of a drawer or a window sill.
 DEFAULT_MIN_MM, DEFAULT_MAX_MM = DEFAULT_BASE_MM, DEFAULT_TOP_MM
-_ENV_PREFIX = "DESKCTL_"
+_ENV_PREFIX = SETTINGS_ENV_PREFIX
 
 
 class _Strict(BaseModel):
@@ -298,38 +303,6 @@ class _FileSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-def _shown(key: object) -> str:
-    """A key as an error names it: as written, or quoted with escapes if it would break the line
-    (or is empty)."""
-    text = str(key)
-    return text if text.isprintable() and text and text == text.strip() else repr(text)
-
-
-_DESK_NAME_MAX = 64
-
-
-def desk_name_problem(name: str) -> str | None:
-    """Why `name` cannot name a desk, or None. A desk's name goes into every log line, status
-    and topic about it, so it must be seen as it is: 1 to 64 visible characters, no control or
-    invisible ones (NUL, a line break, zero-width, bidi controls), no space at either end."""
-    if not name:
-        return "a desk needs a name, like [desks.office]"
-    for char in name:
-        if not char.isprintable():
-            code = f"U+{ord(char):04X}"
-            label = unicodedata.name(char, "")
-            what = f"{code} {label}" if label else code
-            return (
-                f"the name holds {what}, a control or invisible character that hides in logs "
-                "and breaks log lines; use visible characters only"
-            )
-    if name != name.strip():
-        return "the name starts or ends with a space; remove it"
-    if len(name) > _DESK_NAME_MAX:
-        return f"the name is longer than {_DESK_NAME_MAX} characters"
-    return None
-
-
 def settings_path() -> Path:
     """Where the settings file is: `DESKCTL_CONFIG` if set, else the user's config dir."""
     return paths.settings_file()
@@ -420,7 +393,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
-        field = ".".join(_shown(p) for p in loc) or "(top level)"
+        field = ".".join(shown_key(p) for p in loc) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "is not a known setting"
@@ -429,7 +402,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         problem = desk_name_problem(name)
         if problem is not None:
             where = _origin(("desks", name), file)
-            raise ConfigError(f"{where}: desks.{_shown(name)}: {problem}")
+            raise ConfigError(f"{where}: desks.{shown_key(name)}: {problem}")
     return settings
 
 
@@ -441,16 +414,14 @@ def select_desk(
         if name in settings.desks:
             desk = settings.desks[name]
             return name, desk.model_copy(update={"link": "sim"}) if simulate else desk
-        problem = desk_name_problem(name)
-        if problem is not None:
-            raise ConfigError(f"--desk {_shown(name)}: {problem}")
-        if simulate or not settings.desks:
-            if not simulate:
-                raise ConfigError(
-                    f"no desk named {name!r} is configured; add it to {settings_path()} "
-                    "or use --simulate"
-                )
+        unconfigured_desk(name)  # a name that cannot name a desk is refused first
+        if simulate:
             return name, DeskSettings()
+        if not settings.desks:
+            raise ConfigError(
+                f"no desk named {name!r} is configured; add it to {settings_path()} "
+                "or use --simulate"
+            )
         known = ", ".join(sorted(settings.desks))
         raise ConfigError(f"no desk named {name!r} is configured; the desks are: {known}")
     if len(settings.desks) == 1:
@@ -458,7 +429,7 @@ def select_desk(
         return only, desk.model_copy(update={"link": "sim"}) if simulate else desk
     if not settings.desks:
         if simulate:
-            return DEFAULT_DESK, DeskSettings()
+            return unconfigured_desk(None), DeskSettings()
         raise ConfigError(
             f"no desk is configured; add one to {settings_path()} "
             "(see `deskctl init`) or try --simulate"

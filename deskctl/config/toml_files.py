@@ -1,7 +1,7 @@
 """Reading one TOML file that a person may have broken (the settings, a profile, a cue file).
 
 Design: `read_toml(source, entry)` is deskctl's one TOML reader: it reads `entry` (a path, or a
-file inside the package through importlib.resources) as UTF-8 and parses it with tomllib.
+file inside the package: `shipped`) as UTF-8 and parses it with tomllib.
 Whatever goes wrong becomes one `ConfigError` that starts with `source` (the path to show): the
 file cannot be read (why, in plain words), is not UTF-8, or is not valid TOML, including tomllib's
 own limits (a number with too many digits, nesting too deep), which it raises as ValueError or
@@ -14,13 +14,16 @@ file must give a sentence, not fill the memory.
 from __future__ import annotations
 
 import tomllib
-from importlib.resources.abc import Traversable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from deskctl.config.files import os_reason
 from deskctl.errors import ConfigError
 
-__all__ = ["MAX_BYTES", "TooLarge", "read_text", "read_toml"]
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+__all__ = ["MAX_BYTES", "TooLarge", "read_text", "read_toml", "shipped"]
 
 MAX_BYTES = 1024 * 1024
 
@@ -30,6 +33,18 @@ class TooLarge(ValueError):
 
     def __str__(self) -> str:
         return "it is larger than 1 MiB, far more than any deskctl file; is it the right file?"
+
+
+def shipped(folder: str) -> Traversable:
+    """A folder of files shipped inside the package (`profiles`, `cues`): a plain path when
+    deskctl is installed as files, as pip installs it, else (from a zip) through
+    importlib.resources, which costs more to import than the rest of `deskctl plan`."""
+    here = Path(__file__).resolve().parent.parent / folder
+    if here.is_dir():
+        return here
+    from importlib.resources import files
+
+    return files("deskctl") / folder
 
 
 def read_text(entry: Traversable) -> str:
