@@ -1,10 +1,14 @@
-"""Run the real `deskctl` command in a subprocess, with its folders inside a test's tmp_path."""
+"""Run the real `deskctl` command in a subprocess (or in this process), with its folders inside a
+test's tmp_path."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -32,4 +36,37 @@ def deskctl(
         timeout=timeout_s,
         env=cli_env(tmp_path, **env),
         check=False,
+    )
+
+
+def deskctl_in_process(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`deskctl ARGS…` run in this process, as `deskctl.cli.main` runs it (the quick path, then
+    typer), with the same environment as `deskctl()` gives a subprocess: for the many commands
+    that end in a sentence, where a fresh interpreter costs ten times the command. Not for a
+    command that could go on running (`run`, a move): a subprocess can be timed out."""
+    from deskctl.cli import main
+
+    saved_env, saved_argv = dict(os.environ), sys.argv
+    out, err = io.StringIO(), io.StringIO()
+    code: int | str | None = 0
+    os.environ.clear()
+    os.environ.update(cli_env(tmp_path, **env))
+    sys.argv = ["deskctl", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code
+    except Exception:  # what a subprocess would print before it died
+        traceback.print_exc(file=err)
+        code = 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.argv = saved_argv
+    if isinstance(code, str):  # SystemExit("message"): Python prints it and exits 1
+        err.write(code + "\n")
+        code = 1
+    return subprocess.CompletedProcess(
+        ["deskctl", *args], code or 0, stdout=out.getvalue(), stderr=err.getvalue()
     )
