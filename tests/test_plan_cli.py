@@ -1,4 +1,5 @@
-"""`deskctl plan` and `deskctl profile …`, run as a user runs them (folders in tmp_path)."""
+"""`deskctl plan` and `deskctl profile …`, run as a user runs them (folders in tmp_path), in this
+process: they read files and end in a sentence."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli import deskctl
+from tests.cli import deskctl_in_process as deskctl
 
 BERLIN = "Europe/Berlin"
 HEALTH_AREAS = {"lower_back", "hips", "upper_back", "neck"}

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from deskctl.clocks.localzone import local_tz
-from tests.cli import deskctl
+from tests.cli import deskctl, deskctl_in_process
 from tests.faults.tally import counter
 from tests.service_process import start_service
 
@@ -69,7 +69,7 @@ def test_plan_keeps_the_time_the_c_library_keeps(
 ) -> None:
     for day, offset in ((WINTER, winter), (SUMMER, summer)):
         TALLY.tried()
-        done = deskctl(tmp_path, "plan", "--json", "--date", day, TZ=tz)
+        done = deskctl(tmp_path, "plan", "--json", "--date", day, TZ=tz)  # warns once a process
         assert done.returncode == 0, done.stderr
         start = json.loads(done.stdout)["blocks"][0]["start"]
         assert start == f"{day}T09:00:00{offset}", f"TZ={tz!r}"
@@ -96,7 +96,7 @@ def test_the_running_service_and_status_keep_the_same_time_as_plan(
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
-    plan = deskctl(tmp_path, "plan", "--json", "--date", "2026-12-02", TZ=tz)
+    plan = deskctl_in_process(tmp_path, "plan", "--json", "--date", "2026-12-02", TZ=tz)
     first = json.loads(plan.stdout)["blocks"][0]["start"]
     assert next_change_at == first == f"2026-12-02T09:00:00{winter}", f"TZ={tz!r}"
     assert len(tz_warnings(out)) == (1 if unknown else 0), out
@@ -118,10 +118,10 @@ def test_plan_tz_takes_a_posix_rule_and_refuses_nonsense_in_one_sentence(
     tmp_path: Path, tz: str, offset: str
 ) -> None:
     TALLY.tried(2)
-    done = deskctl(tmp_path, "plan", "--json", "--date", WINTER, "--tz", tz)
+    done = deskctl_in_process(tmp_path, "plan", "--json", "--date", WINTER, "--tz", tz)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["blocks"][0]["start"] == f"{WINTER}T09:00:00{offset}"
-    bad = deskctl(tmp_path, "plan", "--date", WINTER, "--tz", "Mars/Olympus")
+    bad = deskctl_in_process(tmp_path, "plan", "--date", WINTER, "--tz", "Mars/Olympus")
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1
     assert "is not a time zone" in bad.stderr
