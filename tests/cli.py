@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -46,6 +47,19 @@ def deskctl_in_process(tmp_path: Path, *args: str, **env: str) -> subprocess.Com
     command that could go on running (`run`, a move): a subprocess can be timed out."""
     from deskctl.cli import main
 
+    return _in_process(main, tmp_path, args, env)
+
+
+def typer_in_process(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The same through typer alone, never the quick path."""
+    from deskctl.cli._app import app
+
+    return _in_process(app, tmp_path, args, env)
+
+
+def _in_process(
+    main: Callable[[], object], tmp_path: Path, args: tuple[str, ...], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     saved_env, saved_argv = dict(os.environ), sys.argv
     out, err = io.StringIO(), io.StringIO()
     code: int | str | None = 0

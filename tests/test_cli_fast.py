@@ -23,7 +23,7 @@ import typer
 from deskctl.cli._app import app
 from deskctl.cli._fast import QUICK, parse
 from deskctl.cli._help import TOP_HELP
-from tests.cli import cli_env, deskctl
+from tests.cli import cli_env, deskctl, deskctl_in_process, typer_in_process
 from tests.service_process import start_service
 
 IDLE = "2026-11-29T20:00"  # a Sunday evening: no schedule moves the desk by itself
@@ -71,11 +71,7 @@ WITH_SERVICE = [
 WITHOUT_SERVICE = [
     ("config", "path"),
     ("plan", "--date", "2026-11-30", "--tz", "Europe/Berlin"),
-    ("plan", "--json", "--date=2026-11-30", "--profile", "standing-4h", "--desk", "a"),
-    ("plan", "--date", "2026-02-30"),
-    ("plan", "--profile", "nope"),
     ("profile", "list"),
-    ("profile", "list", "--desk", "a\tb"),
     ("cues", "list"),
     ("cues", "list", "--json"),
     ("cues", "list", "--area", "neck"),
@@ -146,31 +142,50 @@ profile = "standing-4h"
 min_mm = 700
 max_mm = 1050
 """
+READ_NO_DESK = [
+    ("plan", "--date", "2026-11-30", "--tz", "Europe/Berlin"),
+    ("plan", "--json", "--date=2026-11-30", "--profile", "standing-4h", "--desk", "a"),
+    ("plan", "--date", "2026-02-30"),
+    ("plan", "--profile", "nope"),
+    ("profile", "list"),
+    ("profile", "list", "--desk", "a\tb"),
+]
+WITH_SETTINGS = [
+    ("profile", "list"),
+    ("profile", "list", "--desk", "office"),
+    ("plan", "--desk", "office", "--date", "2026-11-30", "--tz", "Europe/Berlin"),
+    ("plan", "--desk", "home", "--json", "--date", "2026-11-30"),  # stand above max_mm
+]
+
+
+def _same_both_ways_in_process(tmp_path: Path, argv: tuple[str, ...], **env: str) -> None:
+    quick = deskctl_in_process(tmp_path, *argv, **env)
+    slow = typer_in_process(tmp_path, *argv, **env)
+    assert (quick.returncode, quick.stdout, quick.stderr) == (
+        slow.returncode,
+        slow.stdout,
+        slow.stderr,
+    ), (argv, env)
 
 
 def test_plan_and_profile_list_read_the_settings_alike_both_ways(tmp_path: Path) -> None:
     """Without settings the quick path picks the desk without loading them; with a file (or a
-    variable) it loads them as typer does: the desk, its profile and its limits."""
+    variable) it loads them as typer does: the desk, its profile and its limits. In this
+    process: these read files and end."""
+    for argv in READ_NO_DESK:
+        _same_both_ways_in_process(tmp_path, argv)
     settings = tmp_path / "config" / "settings.toml"
     settings.parent.mkdir(parents=True)
     settings.write_text(SETTINGS, encoding="utf-8")
-    rows = [
-        ("profile", "list"),
-        ("profile", "list", "--desk", "office"),
-        ("plan", "--desk", "office", "--date", "2026-11-30", "--tz", "Europe/Berlin"),
-        ("plan", "--desk", "home", "--json", "--date", "2026-11-30"),  # stand above max_mm
-    ]
-    _same_both_ways(tmp_path, rows)
+    for argv in WITH_SETTINGS:
+        _same_both_ways_in_process(tmp_path, argv)
     settings.write_text("[desks.office]\nmin_mm = 'low'\n", encoding="utf-8")
-    _same_both_ways(tmp_path, [("plan",), ("profile", "list")])
+    _same_both_ways_in_process(tmp_path, ("plan",))
+    _same_both_ways_in_process(tmp_path, ("profile", "list"))
     settings.unlink()
     for argv in (("profile", "list"), ("plan", "--json", "--date", "2026-11-30")):
-        slow = _seen(_typer_only(tmp_path, *argv, DESKCTL_DESKS__HOME__PROFILE="walking-breaks"))
-        assert (
-            _seen(deskctl(tmp_path, *argv, DESKCTL_DESKS__HOME__PROFILE="walking-breaks")) == slow
-        )
-        slow = _seen(_typer_only(tmp_path, *argv, deskctl_desks="1"))
-        assert _seen(deskctl(tmp_path, *argv, deskctl_desks="1")) == slow
+        _same_both_ways_in_process(tmp_path, argv, DESKCTL_DESKS__HOME__PROFILE="walking-breaks")
+        _same_both_ways_in_process(tmp_path, argv, deskctl_desks="1")
 
 
 @pytest.mark.parametrize(
