@@ -23,7 +23,6 @@ Heights are checked against the desk's limits and sit below stand before anythin
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -114,6 +113,8 @@ def load_profile(name: str, user_dir: Path | None = None) -> Profile:
 
 
 def _read_state() -> dict[str, str]:
+    import json  # here: the commands that only read a profile start faster without it
+
     path = state_file()
     try:
         text = path.read_text(encoding="utf-8")
@@ -145,6 +146,8 @@ def remember_profile(name: str, desk: str) -> Profile:
     profile = load_profile(name)
     state = _read_state()
     state[desk] = name
+    import json
+
     text = json.dumps(state, indent=2, sort_keys=True) + "\n"
     write_file(state_file(), text, what="the chosen profile")
     return profile
