@@ -1,9 +1,11 @@
 """Hostile input and hostile surroundings at the command line: one sentence, never a traceback.
 
-Every test runs the real `deskctl` as a person runs it (a subprocess, its folders in tmp_path)
-and asserts what the person sees: the exit code (2 for bad input, 1 for a failure at run time),
-exactly one line on stderr, no "Traceback", and that nothing was lost (a file already there is
-unchanged, no half-written file is left). What is injected:
+Every test runs the real `deskctl` as a person runs it (its folders in tmp_path; a subprocess
+where the test limits the process, pipes it or waits on a service, else `deskctl.cli.main` in
+this process, `tests.cli.deskctl_in_process`) and asserts what the person sees: the exit code
+(2 for bad input, 1 for a failure at run time), exactly one line on stderr, no "Traceback",
+and that nothing was lost (a file already there is unchanged, no half-written file is left).
+What is injected:
 - a reader that goes away before `deskctl status` prints (`deskctl status | head -1`): the pipe
   is closed before the command starts, so the write fails every time, not by a race;
 - a full disk (the file-size limit at 0, so every write fails with EFBIG, as root too) and a
@@ -35,7 +37,7 @@ import pytest
 
 from deskctl.adapters import control_client
 from deskctl.adapters.systemd import CONFIG_ERROR_EXIT
-from tests.cli import cli_env, deskctl
+from tests.cli import cli_env, deskctl_in_process
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
 from tests.service_process import start_service
@@ -134,7 +136,7 @@ def test_status_into_a_reader_that_has_gone_ends_quietly(
 def test_profile_use_on_a_full_disk_says_so_and_keeps_the_remembered_profile(
     tmp_path: Path,
 ) -> None:
-    first = deskctl(tmp_path, "profile", "use", "cornell-20-8-2")
+    first = deskctl_in_process(tmp_path, "profile", "use", "cornell-20-8-2")
     assert first.returncode == 0, first.stderr
     remembered = tmp_path / "state" / "profile.json"
     before = remembered.read_bytes()
@@ -145,7 +147,7 @@ def test_profile_use_on_a_full_disk_says_so_and_keeps_the_remembered_profile(
     assert str(remembered) in line
     assert remembered.read_bytes() == before, "the profile chosen before is still remembered"
     assert sorted(p.name for p in remembered.parent.iterdir()) == ["profile.json"]
-    again = deskctl(tmp_path, "profile", "list")
+    again = deskctl_in_process(tmp_path, "profile", "list")
     assert "* cornell-20-8-2" in again.stdout
 
 
@@ -197,7 +199,7 @@ def test_service_install_refuses_a_config_path_that_would_break_the_unit(tmp_pat
     """A line break in `--config` would end ExecStart and start a directive of its own."""
     units = tmp_path / "units"
     config = tmp_path / "desk.toml\nExecStartPre=/bin/false"
-    done = deskctl(
+    done = deskctl_in_process(
         tmp_path, "service", "install", "--config", str(config), DESKCTL_SYSTEMD_DIR=str(units)
     )
     TALLY.tried()
@@ -230,7 +232,7 @@ def test_plan_for_a_day_at_the_ends_of_the_calendar_is_refused(
     tmp_path: Path, day: str, tz: str
 ) -> None:
     """The day exists where the person is, but not in UTC, where every plan is computed."""
-    done = deskctl(tmp_path, "plan", "--date", day, "--tz", tz)
+    done = deskctl_in_process(tmp_path, "plan", "--date", day, "--tz", tz)
     TALLY.tried()
     line = one_sentence(done, 2)
     assert "between the years" in line
@@ -280,7 +282,7 @@ def test_a_desk_name_with_control_or_invisible_characters_is_refused(
     tmp_path: Path, key: str, shown: str
 ) -> None:
     write_settings(tmp_path, f'[desks.{key}]\nlink = "sim"\n')
-    done = deskctl(tmp_path, "status")
+    done = deskctl_in_process(tmp_path, "status")
     TALLY.tried()
     line = one_sentence(done, 2)
     assert shown in line, "the key is named, escaped so that it shows"
@@ -290,7 +292,7 @@ def test_a_desk_name_with_control_or_invisible_characters_is_refused(
 def test_a_notify_command_with_nul_is_refused_when_the_settings_load(tmp_path: Path) -> None:
     """It used to fail at every warning and cue of the day, one log line each."""
     write_settings(tmp_path, '[notify]\ncommand = ["/usr/bin/espeak-ng\\u0000x"]\n')
-    done = deskctl(tmp_path, "config", "show")
+    done = deskctl_in_process(tmp_path, "config", "show")
     TALLY.tried()
     line = one_sentence(done, 2)
     assert "notify.command" in line
@@ -304,7 +306,7 @@ def test_a_notify_command_with_nul_is_refused_when_the_settings_load(tmp_path: P
 def test_move_to_a_negative_height_says_heights_cannot_be_negative(
     tmp_path: Path, height: str
 ) -> None:
-    done = deskctl(tmp_path, "move", height, "--simulate")
+    done = deskctl_in_process(tmp_path, "move", height, "--simulate")
     TALLY.tried()
     line = one_sentence(done, 2)
     assert "cannot be negative" in line
@@ -320,7 +322,7 @@ def test_a_height_with_a_comma_is_refused_as_ambiguous(
 ) -> None:
     """`1,100mm` was read as 1.1 mm: a desk with a low limit would have driven to its bottom."""
     write_settings(tmp_path, '[desks.office]\nlink = "sim"\nmin_mm = 0\nmax_mm = 1300\n')
-    done = deskctl(tmp_path, "move", height, "--simulate", "--json")
+    done = deskctl_in_process(tmp_path, "move", height, "--simulate", "--json")
     TALLY.tried()
     line = one_sentence(done, 2)
     assert "ambiguous" in line
@@ -391,7 +393,7 @@ def test_a_profile_file_that_never_ends_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_settings_path_too_long_for_the_system(tmp_path: Path) -> None:
-    done = deskctl(tmp_path, "config", "show", "--config", "x" * 5000)
+    done = deskctl_in_process(tmp_path, "config", "show", "--config", "x" * 5000)
     TALLY.fault()
     line = one_sentence(done, 1)
     assert "too long" in line
@@ -404,7 +406,7 @@ def test_a_settings_path_too_long_for_the_system(tmp_path: Path) -> None:
 )
 def test_a_path_with_a_line_break_stays_on_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
     (tmp_path / "a\nb.toml").mkdir()  # there, but a folder: no command can use it
-    done = deskctl(tmp_path, *args, str(tmp_path / "a\nb.toml"))
+    done = deskctl_in_process(tmp_path, *args, str(tmp_path / "a\nb.toml"))
     TALLY.tried()
     line = one_sentence(done, 2)
     assert "a\\nb.toml" in line
@@ -444,7 +446,7 @@ def test_validate_show_and_use_warn_about_a_profile_past_the_health_limits(
     path.write_text(text, encoding="utf-8")
     for args in (("profile", "validate", str(path)), ("profile", "show", name),
                  ("profile", "use", name)):  # fmt: skip
-        done = deskctl(tmp_path, *args)
+        done = deskctl_in_process(tmp_path, *args)
         TALLY.tried()
         assert done.returncode == 0, "a person may choose it: a warning, not a refusal"
         assert done.stdout.strip(), "the command did its work"
