@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import deskctl
+from tests.cli import deskctl, deskctl_in_process
 
 TWO_DESKS = '[desks.home]\nlink = "sim"\n\n[desks.office]\nlink = "sim"\n'
 ASK = "deskctl: several desks are configured (home, office); choose one with --desk NAME.\n"
@@ -56,3 +56,19 @@ def test_with_no_desk_configured_the_profile_commands_use_the_default_desk(
     used = deskctl(tmp_path, "profile", "use", "standing-4h")
     assert used.returncode == 0, used.stderr
     assert used.stdout.startswith("desk: now using profile 'standing-4h'")
+
+
+def test_the_light_desk_choice_knows_every_table_the_settings_have() -> None:
+    """`plan` and `profile list` load the settings only when a file or a variable for one of
+    their tables is there: a table the light check does not know would go unread."""
+    from deskctl.config.desk_choice import SETTINGS_TABLES
+    from deskctl.config.settings import Settings
+
+    assert set(SETTINGS_TABLES) == set(Settings.model_fields)
+
+
+def test_a_variable_for_any_settings_table_is_read_by_plan(tmp_path: Path) -> None:
+    for name in ("DESKCTL_PRESENCE__AWAY_AFTER_S", "deskctl_notify__desktop"):
+        done = deskctl_in_process(tmp_path, "plan", **{name: "never"})
+        assert done.returncode == 2, (name, done.stdout)
+        assert name.upper() in done.stderr.upper(), done.stderr

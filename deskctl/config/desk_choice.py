@@ -4,8 +4,8 @@ Design: `settings.py` (pydantic-settings) costs more to import than a whole peer
 start, and the commands that read no desk (`plan`, `profile list`) need the settings only to
 pick a desk. So the rule's light half lives here, and `settings.select_desk` uses it too:
 - `settings_given()`: is there anything for `load_settings` to read, a settings file or a
-  `DESKCTL_DESKS…`, `DESKCTL_MQTT…` or `DESKCTL_NOTIFY…` variable (in any case, as
-  pydantic-settings reads them)? When there is none, the settings are the defaults: no desk
+  variable for one of its tables (`DESKCTL_DESKS…`, `DESKCTL_MQTT…`, …, in any case, as
+  pydantic-settings reads them; `SETTINGS_TABLES`, which a test holds to the model's fields)? When there is none, the settings are the defaults: no desk
   configured, nothing that could be wrong.
 - `unconfigured_desk(name)`: the desk a command means when none is configured: the one named
   (if the name can name a desk) or `desk`.
@@ -31,7 +31,7 @@ __all__ = [
 
 DEFAULT_DESK = "desk"
 SETTINGS_ENV_PREFIX = "DESKCTL_"
-SETTINGS_TABLES = ("desks", "mqtt", "notify")  # the top-level keys of `Settings`
+SETTINGS_TABLES = ("desks", "mqtt", "notify", "presence")  # `Settings`: a test keeps them equal
 _DESK_NAME_MAX = 64
 
 
