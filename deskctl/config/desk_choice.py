@@ -5,8 +5,9 @@ start, and the commands that read no desk (`plan`, `profile list`) need the sett
 pick a desk. So the rule's light half lives here, and `settings.select_desk` uses it too:
 - `settings_given()`: is there anything for `load_settings` to read, a settings file or a
   variable for one of its tables (`DESKCTL_DESKS…`, `DESKCTL_MQTT…`, …, in any case, as
-  pydantic-settings reads them; `SETTINGS_TABLES`, which a test holds to the model's fields)? When there is none, the settings are the defaults: no desk
-  configured, nothing that could be wrong.
+  pydantic-settings reads them; `SETTINGS_TABLES`, which a test holds to the model's fields)?
+  When there is none, the settings are the defaults: no desk configured, nothing that could be
+  wrong.
 - `unconfigured_desk(name)`: the desk a command means when none is configured: the one named
   (if the name can name a desk) or `desk`.
 - `desk_name_problem(name)`: why a name cannot name a desk.
