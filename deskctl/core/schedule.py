@@ -36,20 +36,39 @@ for the shell to carry out, plus `wake_at`, the next instant it must be ticked.
   `next_change`, `upcoming`, `current_block`, `paused_until`) is in the person's zone `tz`.
 - `upcoming` says what comes next as a person reads it: the change, when the desk moves for it
   (after a pause with an end: as it will come then), or what it waits for (a confirm, a resume,
-  inhibit off, the schedule on) and until when.
+  inhibit off, the schedule on, the person back, a meeting's end) and until when.
+
+The schedule follows the person (the service feeds it what `core.presence` believes):
+- `away(now)`: no scheduled move while the person is away; a warning (or a question) already given
+  is withdrawn (`Withdrawn`, which the shell says as a notice) and comes again, in full, later.
+- `returned(now, away_s)`: an away stretch of at least `break_after_s` was a break: the bout in
+  progress ends and the plan restarts from the return in the posture the desk is in, so the timer
+  does not demand a stand the moment the person sits back down (`took_break` says so for the
+  stats). A shorter absence keeps the timers, like an inhibit: the plan is put off by the time the
+  schedule was held for it. Either way nothing moves in the first `RETURN_S` back.
+- `meetings(holds, now)`: the desk holds still during a meeting. A change due in one is moved
+  (`core.meetings.around_meetings`): just before it when the full warning can still be given,
+  else to its end, and the rest of the day is planned from there, so a meeting never costs a whole
+  block. The longest sitting bout is kept where it can be: a change to stand (or to walk) prefers
+  the time before the meeting, which shortens the sitting; a change to sit goes before only when
+  the sitting bout it starts still ends by the meeting's end, else at the end (standing longer).
+  A change is never moved before the person's word (`_not_before`), the first minute back, or to
+  leave the block before it shorter than `MIN_BLOCK_S`. While a meeting holds, `upcoming` says
+  `MEETING` until its end.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from deskctl.core.cues import Cue
+from deskctl.core.meetings import Meeting, around_meetings, meeting_at, merge
 from deskctl.core.planner import Block, wall_time, working_spans
 from deskctl.core.profile import Profile
-from deskctl.core.units import format_height
+from deskctl.core.units import format_duration, format_height
 from deskctl.core.vocab import Posture, ScheduleState, Waiting
 from deskctl.errors import IllegalTransition
 
@@ -64,7 +83,12 @@ __all__ = [
     "ShowCue",
     "Upcoming",
     "Warn",
+    "Withdrawn",
 ]
+
+RETURN_S = 60.0  # no move in the first minute back
+MIN_BLOCK_S = 300.0  # a change moved before a meeting leaves the block before it this long
+_MAX_FITS = 500  # a day never has more changes than this
 
 # plans a day: (profile, day, tz, now, posture_now) -> blocks
 PlanFn = Callable[[Profile, date, tzinfo, datetime | None, Posture | None], list[Block]]
@@ -119,7 +143,15 @@ class Replanned:
     why: str
 
 
-Action = Warn | AskConfirm | Move | ShowCue | Held | Dropped | Replanned
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A warning (or a question) given for `block` no longer holds; `why` in a few words."""
+
+    block: Block
+    why: str
+
+
+Action = Warn | AskConfirm | Move | ShowCue | Held | Dropped | Replanned | Withdrawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +182,14 @@ class Scheduler:
         *,
         posture: Posture | None = None,
         late_s: float = 120.0,
+        break_after_s: float = 600.0,
     ) -> None:
         self.profile = profile
+        self.break_after_s = break_after_s
+        self.person_away = False
+        self.took_break: datetime | None = None  # when the last break that ended a bout ended
+        self._back_at: datetime | None = None  # when the person last came back (UTC)
+        self.holds: tuple[Meeting, ...] = ()  # meetings, merged, in UTC
         self.tz = tz
         self._plan = plan
         self.late_s = late_s
@@ -185,8 +223,18 @@ class Scheduler:
     # -- what the schedule says ---------------------------------------------------------------
     @property
     def frozen(self) -> bool:
-        """True while no automatic move may happen (off, paused, inhibited or held)."""
-        return not self.enabled or self.paused or self.inhibited or self.held is not None
+        """True while no automatic move may happen (off, paused, inhibited, held or away)."""
+        return (
+            not self.enabled
+            or self.paused
+            or self.inhibited
+            or self.held is not None
+            or self.person_away
+        )
+
+    def meeting_now(self, now: datetime) -> Meeting | None:
+        """The meeting holding the desk still at `now`, or None."""
+        return meeting_at(self.holds, now)
 
     def state(self, now: datetime) -> ScheduleState:
         if not self.enabled:
@@ -211,7 +259,8 @@ class Scheduler:
         end, the posture planned changes), whether or not anything moves then."""
         now = _utc(now)
         edges = [edge for b in self.blocks for edge in (b.start, b.end) if _utc(edge) > now]
-        return min(edges, key=_utc) if edges else None
+        edges += [edge for m in self.holds for edge in (m.start, m.end) if edge > now]
+        return min(edges, key=_utc).astimezone(self.tz) if edges else None
 
     def next_change(self) -> Block | None:
         """The next change not yet done (the one being warned about or moved to included)."""
@@ -245,12 +294,17 @@ class Scheduler:
             waiting, until, at = Waiting.INHIBIT_OFF, None, None
         elif self.held is not None:
             waiting, until, at = Waiting.RESUME, None, None
+        elif self.person_away:
+            waiting, until, at = Waiting.AWAY, None, None
         else:
             if at is not None and self.stage is Stage.WARNED and self._move_at is not None:
                 at = max(at, self._move_at)
             elif at is not None and self.stage is Stage.WAITING:  # a warning still comes first
-                at = max(at, now + timedelta(seconds=self.profile.warn_s))
-            return Upcoming(*_in_zone(block, at, self.tz))
+                at = max(at, self._soonest(now))
+            meeting = self.meeting_now(now)
+            if meeting is None:
+                return Upcoming(*_in_zone(block, at, self.tz))
+            waiting, until = Waiting.MEETING, meeting.end
         shown, at_shown = _in_zone(block, at, self.tz)
         return Upcoming(
             shown, at_shown, waiting, None if until is None else until.astimezone(self.tz)
@@ -264,6 +318,14 @@ class Scheduler:
         if block is None:
             return None, None
         return block, max(block.start, until + timedelta(seconds=self.profile.warn_s))
+
+    def _soonest(self, now: datetime) -> datetime:
+        """The earliest a move warned at `now` may come: a full warning, and not in the first
+        minute back."""
+        soonest = now + timedelta(seconds=self.profile.warn_s)
+        if self._back_at is not None:
+            soonest = max(soonest, self._back_at + timedelta(seconds=RETURN_S))
+        return soonest
 
     def wake_at(self, now: datetime) -> datetime | None:
         """When `tick` must next be called (None: only an input can change anything today)."""
@@ -302,14 +364,20 @@ class Scheduler:
             actions.append(Dropped(_zoned(asked, self.tz), "unconfirmed"))
         if self.frozen or self.stage in (Stage.MOVING, Stage.CONFIRMING):
             return actions
+        actions.extend(self._fit(now))
         actions.extend(self._drop_missed(now))
         block = self._next_change()
         if block is None:
             return actions
         warn_at = block.start - timedelta(seconds=self.profile.warn_s)
         if self.stage is Stage.WAITING and now >= warn_at:
+            move_at = max(block.start, self._soonest(now))
+            meeting = meeting_at(self.holds, move_at)
+            if meeting is not None:  # a late warning would move it into a meeting: after it
+                self._move_change(block, meeting.end)
+                return actions
             self.stage = Stage.WARNED
-            self._move_at = max(block.start, now + timedelta(seconds=self.profile.warn_s))
+            self._move_at = move_at
             actions.append(Warn(_zoned(block, self.tz), self._move_at.astimezone(self.tz)))
         if self.stage is Stage.WARNED and now >= (self._move_at or block.start):
             if self.profile.confirm:
@@ -404,6 +472,7 @@ class Scheduler:
         if floor is not None and block is not None and floor > max(now, block.start):
             self._shift_from(block.start, floor - block.start)
             self._not_before = floor
+        self._fit(now)
 
     # -- what the desk did --------------------------------------------------------------------
     def move_done(self, arrived: bool, now: datetime, reason: str = "") -> list[Action]:
@@ -509,13 +578,14 @@ class Scheduler:
         later = self._next_change()
         self._not_before = None if later is None else later.start
         self.stage = Stage.WAITING
+        self._fit(now)
         return [Replanned(f"snoozed {round(for_s / 60)} min")]
 
     def pause(self, now: datetime, for_s: float | None = None) -> list[Action]:
         now = _utc(now)
         if self.stage is Stage.MOVING:
             raise IllegalTransition("the desk is moving; stop it first")
-        if not self.paused and not self.inhibited:
+        if not self.paused and not self.inhibited and not self.person_away:
             self._frozen_since = now
         self.paused = True
         self._paused_until = None if for_s is None else now + timedelta(seconds=for_s)
@@ -539,7 +609,7 @@ class Scheduler:
         if on == self.inhibited:
             return []
         if on:
-            if not self.paused:
+            if not self.paused and not self.person_away:
                 self._frozen_since = now
             self.inhibited = True
             if self.stage is not Stage.MOVING:
@@ -583,15 +653,129 @@ class Scheduler:
         sit, stand = format_height(profile.sit_mm), format_height(profile.stand_mm)
         return [Replanned(f"new heights: sit {sit}, stand {stand}")]
 
+    # -- the person and the calendar ------------------------------------------------------------
+    def away(self, now: datetime) -> list[Action]:
+        """The person left: no scheduled move until they return; a warning given is withdrawn."""
+        now = _utc(now)
+        if self.person_away:
+            return []
+        if not self.paused and not self.inhibited:
+            self._frozen_since = now
+        self.person_away = True
+        actions: list[Action] = []
+        if self.stage is Stage.WARNED or (
+            self.stage is Stage.CONFIRMING and self._change is not None
+        ):
+            given = self._change if self.stage is Stage.CONFIRMING else self._next_change()
+            self.stage = Stage.WAITING
+            self._move_at = None
+            if given is not None:
+                actions.append(Withdrawn(_zoned(given, self.tz), "you are away"))
+        return actions
+
+    def returned(self, now: datetime, away_s: float) -> list[Action]:
+        """The person is back after `away_s` away: a break ends the bout, a short absence keeps
+        the timers; no move in the first minute back."""
+        now = _utc(now)
+        if not self.person_away:
+            return []
+        self.person_away = False
+        self._back_at = now
+        if away_s < self.break_after_s:
+            return self._thaw(now, "away")
+        self.took_break = now
+        if self.posture is not None and self.stage is not Stage.MOVING:
+            self.posture_since = now
+        if self.stage is Stage.MOVING and self._change is not None:
+            self._replan(now, self._change.posture, now)
+        else:
+            self._replan(now, self.posture, now)
+        self._frozen_since = now if self.paused or self.inhibited else None
+        return [Replanned(f"back after {format_duration(away_s)} away: a break; the plan restarts")]
+
+    def meetings(self, holds: Iterable[Meeting], now: datetime) -> list[Action]:
+        """The calendar's meetings (any order, overlapping or not): changes due in one move."""
+        self.holds = tuple(merge(holds))
+        return self._fit(_utc(now))
+
+    def _fit(self, now: datetime) -> list[Action]:
+        """Move every change not yet done that is due during a meeting (see the docstring)."""
+        if not self.holds:
+            return []
+        actions: list[Action] = []
+        after = self._done_until
+        if self.stage in (Stage.MOVING, Stage.CONFIRMING) and self._change is not None:
+            after = self._change.start if after is None else max(after, self._change.start)
+        for _ in range(_MAX_FITS):
+            block = _first_change(self.blocks, after)
+            if block is None:
+                break
+            warned = self.stage is Stage.WARNED and block == self._next_change()
+            due = max(block.start, self._move_at) if warned and self._move_at else block.start
+            meeting = meeting_at(self.holds, due)
+            if meeting is None:
+                after = block.start
+                continue
+            to = self._placed(block, due, now)
+            if warned:
+                self.stage = Stage.WAITING
+                self._move_at = None
+                until = meeting.end.astimezone(self.tz).strftime("%H:%M")
+                actions.append(Withdrawn(_zoned(block, self.tz), f"a meeting until {until}"))
+            self._move_change(block, to)
+            after = to
+        return actions
+
+    def _placed(self, block: Block, due: datetime, now: datetime) -> datetime:
+        """Where a change due at `due`, in a meeting, goes: before the meeting or at its end."""
+        moved = around_meetings(self.holds, due, now, self.profile.warn_s)
+        if moved is None:  # not in a meeting after all
+            return due
+        end = moved.meeting.end
+        if not moved.before:
+            return end
+        before = moved.at
+        previous = next((b for b in self.blocks if b.end == block.start), None)
+        if previous is not None and (before - previous.start).total_seconds() < MIN_BLOCK_S:
+            return end
+        if self._not_before is not None and before < self._not_before:
+            return end
+        if self._back_at is not None and before < self._back_at + timedelta(seconds=RETURN_S):
+            return end
+        if block.posture is Posture.SIT:  # sitting from before the meeting to its end at most
+            sit_s = next(
+                (st.minutes * 60 for st in self.profile.cycle if st.posture is Posture.SIT), 0
+            )
+            if (end - before).total_seconds() > sit_s:
+                return end
+        return before
+
+    def _move_change(self, block: Block, to: datetime) -> None:
+        """Move the change that starts `block` to `to`; the rest of the day is planned afresh
+        from there in its posture (a change that lands outside working hours is gone: the
+        posture before it holds to the range's end)."""
+        spans = [(_utc(s), _utc(e)) for s, e in working_spans(self.profile, self.day, self.tz)]
+        index = self.blocks.index(block)
+        head = list(self.blocks[:index])
+        if head and head[-1].end == block.start:
+            span_end = next((e for s, e in spans if s <= head[-1].start < e), head[-1].end)
+            head[-1] = replace(head[-1], end=min(to, span_end))
+        head = [b for b in head if b.start < b.end]
+        fresh = self._planned(to, block.posture)
+        if fresh and fresh[0].start == to:
+            fresh[0] = replace(fresh[0], change=block.change, cue=block.cue)
+        self.blocks = head + fresh
+
     # -- keeping the timers where they were ---------------------------------------------------
     def _thaw(self, now: datetime, why: str) -> list[Action]:
-        if self.paused or self.inhibited or self._frozen_since is None:
+        if self.paused or self.inhibited or self.person_away or self._frozen_since is None:
             return []
         lasted = now - self._frozen_since
         self._frozen_since = None
         if lasted <= timedelta(0):
             return []
         self._shift_from(now - lasted, lasted)
+        self._fit(now)
         return [Replanned(f"{why} ended; timers kept")]
 
     def _shift_from(self, since: datetime, by: timedelta) -> None:

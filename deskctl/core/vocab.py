@@ -57,3 +57,5 @@ class Waiting(enum.StrEnum):
     RESUME = "resume"  # a pause, or a hold after an obstruction (`deskctl resume`)
     INHIBIT_OFF = "inhibit_off"  # inhibit is on (a meeting, away)
     CONFIRM = "confirm"  # the profile asks first (`deskctl confirm`)
+    AWAY = "away"  # the person is away (presence): the change waits for them to come back
+    MEETING = "meeting"  # a meeting holds the desk still until its end
