@@ -84,7 +84,8 @@ def test_while_away_status_says_it_waits_for_the_person_and_the_schedule_runs() 
     d._take(d.sched.away(d.now))
     upcoming = d.sched.upcoming(d.now)
     assert (upcoming.waiting_for, upcoming.at) == (Waiting.AWAY, None)
-    assert upcoming.block is not None and upcoming.block.posture is Posture.STAND
+    assert upcoming.block is not None
+    assert upcoming.block.posture is Posture.STAND
     assert d.sched.state(d.now) is ScheduleState.RUNNING
     assert d.sched.frozen
 
@@ -126,7 +127,7 @@ def test_nothing_moves_in_the_first_minute_back(left_before_s: int) -> None:
     away_from(d, left, left + timedelta(minutes=3))
     d.until(at(9, 45))
     returned = left + timedelta(minutes=3)
-    first = [t for t, _ in d.moves() if t > left][0]
+    first = next(t for t, _ in d.moves() if t > left)
     assert first >= returned + timedelta(seconds=RETURN_S)
 
 

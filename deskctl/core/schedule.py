@@ -694,9 +694,19 @@ class Scheduler:
         return [Replanned(f"back after {format_duration(away_s)} away: a break; the plan restarts")]
 
     def meetings(self, holds: Iterable[Meeting], now: datetime) -> list[Action]:
-        """The calendar's meetings (any order, overlapping or not): changes due in one move."""
-        self.holds = tuple(merge(holds))
-        return self._fit(_utc(now))
+        """The calendar's meetings (any order, overlapping or not): changes due in one move.
+        When they differ from the last ones (a meeting cancelled or moved), the rest of the day
+        is planned again from the posture and its timer first, as for a new profile, so a change
+        moved for a meeting that is gone comes back."""
+        now = _utc(now)
+        merged = tuple(merge(holds))
+        if merged == self.holds:
+            return []
+        self.holds = merged
+        if self.posture is not None and self.stage is Stage.WAITING and not self.frozen:
+            self._replan(now, self.posture, self.posture_since)  # fits as well
+            return []
+        return self._fit(now)
 
     def _fit(self, now: datetime) -> list[Action]:
         """Move every change not yet done that is due during a meeting (see the docstring)."""
