@@ -112,7 +112,7 @@ DEVICE_CLASSES = {
     "button": {"identify", "restart", "update"},
     "switch": {"outlet", "switch"},
     "sensor": {"duration", "enum", "timestamp"},
-    "binary_sensor": {"moving", "connectivity"},
+    "binary_sensor": {"moving", "connectivity", "occupancy"},
 }
 UNITS = {"distance": {"km", "m", "cm", "mm", "in", "ft", "yd", "mi"},
          "duration": {"d", "h", "min", "s", "ms", "µs"}}  # fmt: skip
@@ -241,6 +241,9 @@ def test_every_entity_design_md_lists_is_there_once() -> None:
         "sitting_bout": "sensor",
         "last_cue": "sensor",
         "moving": "binary_sensor",
+        "presence": "binary_sensor",
+        "presence_mode": "select",
+        "next_meeting": "sensor",
         "connected": "binary_sensor",
     }
 
@@ -284,7 +287,7 @@ def test_every_command_an_entity_sends_is_understood() -> None:
             sent.append((topic, b"105.5"))
         if component["platform"] == "select":
             sent += [(topic, option.encode()) for option in component["options"]]
-    assert len(sent) == 13
+    assert len(sent) == 16  # the presence mode's three options among them
     for topic, payload in sent:
         assert isinstance(parse_command(TOPICS, topic, payload, profiles=PROFILES), Request)
 
@@ -457,6 +460,9 @@ def test_state_json_has_the_contract_fields_and_what_the_entities_need() -> None
         "waiting_for": None,
         "waiting_until": None,
         "last_cue": STATUS["last_cue"],
+        "presence": None,
+        "next_meeting": None,
+        "calendar_problem": None,
     }
 
 

@@ -295,6 +295,16 @@ def test_mqtt_event_payloads_of_every_kind() -> None:
         ("move", {"from_mm": 720, "to_mm": 1100, "outcome": "arrived", "reason": "command"}),
         ("posture", {"posture": "stand", "height_mm": 1100}),
         ("schedule", {"state": "running", "until": None, "working": True}),
+        ("withdrawn", {**block, "why": "you are away"}),
+        (
+            "presence",
+            {
+                "state": "away",
+                "source": "logind",
+                "since": at,
+                "reason": "logind says the screen is locked",
+            },
+        ),
     ]
     lines = b""
     for kind, fields in cases:

@@ -92,7 +92,13 @@ from deskctl.links.mqtt_broker import (
 )
 from deskctl.service.commands import parse_command as service_command
 from deskctl.service.core import CommandResult, Service
-from deskctl.service.news import HeightReported, MoveStarted, ServiceEvent, StatusChanged
+from deskctl.service.news import (
+    HeightReported,
+    MoveStarted,
+    PresenceModeAsked,
+    ServiceEvent,
+    StatusChanged,
+)
 from deskctl.service.status import DeskFacts, DeskStatus, status_json
 
 __all__ = ["BridgeTiming", "MqttBridge", "run_bridge"]
@@ -486,7 +492,7 @@ class MqttBridge:
     # -- what the service says ----------------------------------------------------------------
     def _on_event(self, event: ServiceEvent) -> None:
         desk = event.desk
-        if desk not in self._queues or isinstance(event, HeightReported):
+        if desk not in self._queues or isinstance(event, HeightReported | PresenceModeAsked):
             return  # a height report that changes anything comes as a StatusChanged too
         if isinstance(event, StatusChanged):
             self._wake.set()  # the publisher looks at the states

@@ -174,7 +174,7 @@ async def _serve(
     from deskctl.adapters.notify import build_notifiers
     from deskctl.adapters.service_lock import ServiceLock
     from deskctl.config.settings import Settings
-    from deskctl.service.assembly import build_service
+    from deskctl.service.assembly import build_companions, build_service
 
     if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
         raise TypeError("settings")
@@ -197,7 +197,11 @@ async def _serve(
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(signum, service.request_stop)
             # the service stops its companions, its desks and the socket in its own order
-            await service.run(front=_ControlSocket(service), beside=_bridge(service, settings))
+            beside = [
+                *_bridge(service, settings),
+                *build_companions(service, settings, tz, simulate=simulate),
+            ]
+            await service.run(front=_ControlSocket(service), beside=beside)
 
 
 class _ControlSocket:

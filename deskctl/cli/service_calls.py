@@ -267,10 +267,28 @@ def status_lines(answer: dict[str, Any]) -> list[str]:
         line = next_line(state)
         if line:
             lines.append(f"  {line}")
+        lines.extend(f"  {extra}" for extra in person_lines(state))
         lines.append(
             f"  standing today {format_duration(state.get('standing_today_s') or 0)}, "
             f"sitting bout {format_duration(state.get('sitting_bout_s') or 0)}"
         )
+    return lines
+
+
+def person_lines(state: dict[str, Any]) -> list[str]:
+    """Presence and the next meeting hold, when there is something to say."""
+    lines: list[str] = []
+    presence = state.get("presence") or {}
+    if presence.get("state") in ("present", "away"):
+        since = presence.get("since")
+        when = f" since {since[11:16]}" if since else ""
+        lines.append(f"{presence['state']}{when}: {presence.get('reason')}")
+    meeting = state.get("next_meeting")
+    if meeting:
+        about = f" ({meeting['summary']})" if meeting.get("summary") else ""
+        lines.append(f"meeting hold {meeting['start'][11:16]}-{meeting['end'][11:16]}{about}")
+    if state.get("calendar_problem"):
+        lines.append(f"calendar: {state['calendar_problem']}")
     return lines
 
 
@@ -299,6 +317,10 @@ def next_line(state: dict[str, Any]) -> str:
         wait = "the schedule is off (deskctl schedule on)"
     elif waiting == Waiting.INHIBIT_OFF:
         wait = "inhibit is on (deskctl inhibit off)"
+    elif waiting == Waiting.MEETING:
+        wait = f"held for a meeting until {until[11:16]}" if until else "held for a meeting"
+    elif waiting == Waiting.AWAY:
+        wait = "waiting for you to come back"
     elif (
         waiting == Waiting.RESUME
         and state.get("held")

@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_DESK",
     "DEFAULT_MAX_MM",
     "DEFAULT_MIN_MM",
+    "CalendarSettings",
     "DeskSettings",
     "MqttDeskSettings",
     "MqttSettings",
@@ -278,6 +279,32 @@ class PresenceSettings(_Strict):
         return self
 
 
+class CalendarSettings(_Strict):
+    """Meetings hold the desk still (docs/meetings.md): the calendars to read (files or http(s)
+    addresses of iCalendar documents), how often, and whether all-day events count."""
+
+    sources: list[str] = Field(default_factory=list)
+    refresh_s: float = Field(300.0, ge=30, le=24 * 3600)
+    all_day: bool = False
+
+    @field_validator("sources")
+    @classmethod
+    def _each_a_place(cls, value: list[str]) -> list[str]:
+        for index, source in enumerate(value):
+            text = source.strip()
+            if not text or not text.isprintable():
+                raise ValueError(f"source {index} is empty or holds control characters")
+            scheme, sep, _rest = text.partition("://")
+            if sep and scheme.lower() not in ("http", "https"):
+                raise ValueError(
+                    f"source {index} ({text[:60]!r}) is neither a file nor an http(s) address"
+                )
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"names {twice[0]!r} more than once; name each calendar once")
+        return [source.strip() for source in value]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=_ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
@@ -287,6 +314,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings | None = None
     notify: NotifySettings = Field(default_factory=NotifySettings)
     presence: PresenceSettings = Field(default_factory=PresenceSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
 
 class _FileSource(PydanticBaseSettingsSource):

@@ -23,12 +23,14 @@ from deskctl.service.desk import DeskRunner
 from deskctl.service.events import HistorySink, NoticeSink
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from deskctl.adapters.history_store import Store
     from deskctl.adapters.notify import Notifiers
     from deskctl.core.profile import Profile
-    from deskctl.service.core import Subscriber
+    from deskctl.service.core import Companion, Subscriber
 
-__all__ = ["build_service", "open_link", "simulated_start"]
+__all__ = ["build_companions", "build_service", "open_link", "simulated_start"]
 
 
 def simulated_start(profile: Profile, today: datetime, tz: tzinfo) -> datetime:
@@ -93,8 +95,41 @@ def build_service(
             emit=service.publish,
             post=service.post,
         )
+        runner.scheduler.break_after_s = settings.presence.break_after_s
         service.add_desk(runner)
     return service
+
+
+def build_companions(
+    service: Service,
+    settings: object,
+    tz: tzinfo,
+    *,
+    simulate: bool,
+    cache_dir: Path | None = None,
+) -> list[Companion]:
+    """What feeds the schedulers beside the service: the presence watch (always, so home
+    automation can set a mode; with no desktop source when simulated, so a simulated day does
+    not follow the person at this machine) and the calendars, when `[calendar]` names any."""
+    if not isinstance(settings, Settings):  # pragma: no cover - typed callers only
+        raise TypeError("settings")
+    from deskctl.adapters.calendar_feed import CalendarFeed
+    from deskctl.adapters.presence.feed import PresenceFeed
+    from deskctl.adapters.presence.watch import PresenceWatch
+    from deskctl.config.paths import state_dir
+
+    presence = settings.presence
+    if simulate:
+        presence = presence.model_copy(update={"sources": []})
+    companions: list[Companion] = [
+        PresenceFeed(service, PresenceWatch.from_settings(presence, service.clock))
+    ]
+    if settings.calendar.sources:
+        cache = cache_dir or state_dir() / "calendars"
+        companions.append(
+            CalendarFeed.from_settings(service, settings.calendar, service.clock, tz, cache)
+        )
+    return companions
 
 
 def open_link(

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from deskctl.core.meetings import Meeting
+from deskctl.core.presence import Belief, Mode
 from deskctl.core.units import MAX_DURATION_S, parse_duration_s, parse_height_mm
 from deskctl.core.vocab import Posture
 from deskctl.errors import DurationError, InputError
@@ -23,11 +25,14 @@ from deskctl.errors import DurationError, InputError
 __all__ = [
     "Confirm",
     "Inhibit",
+    "MeetingsSeen",
     "Move",
     "Pause",
+    "PresenceSeen",
     "Resume",
     "ServiceCommand",
     "SetHeight",
+    "SetPresence",
     "Skip",
     "Snooze",
     "Status",
@@ -142,6 +147,39 @@ class SetHeight:
     name: ClassVar[str] = "profile_set"
 
 
+@dataclass(frozen=True, slots=True)
+class SetPresence:
+    """Home automation's word on presence (`B/D/presence/set`): `present` or `away` decides,
+    `auto` hands the decision back to the desktop's sources. It is the person's, so it holds for
+    every desk; the presence feed (`adapters.presence.feed`) carries it to the model."""
+
+    desk: str | None = None
+    mode: Mode = Mode.AUTO
+    name: ClassVar[str] = "presence"
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceSeen:
+    """What the presence model now believes (from the presence feed, never from a socket), and
+    for a return, how long the away stretch that ended lasted."""
+
+    belief: Belief
+    away_s: float = 0.0
+    desk: str | None = None
+    name: ClassVar[str] = "presence_seen"
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingsSeen:
+    """The calendars' meetings now (from the calendar feed, never from a socket), and the one
+    sentence saying what went wrong with a calendar (its last good copy still counts), or None."""
+
+    holds: tuple[Meeting, ...]
+    problem: str | None = None
+    desk: str | None = None
+    name: ClassVar[str] = "meetings_seen"
+
+
 ServiceCommand = (
     Status
     | Move
@@ -155,6 +193,9 @@ ServiceCommand = (
     | SwitchSchedule
     | UseProfile
     | SetHeight
+    | SetPresence
+    | PresenceSeen
+    | MeetingsSeen
 )
 
 
@@ -183,6 +224,11 @@ def parse_command(cmd: str, desk: str | None, args: Mapping[str, Any]) -> Servic
         return Inhibit(desk, _bool_arg(args, "on", True))
     if cmd == "schedule":
         return SwitchSchedule(desk, _bool_arg(args, "on", True))
+    if cmd == "presence":
+        mode = str(args.get("mode", ""))
+        if mode not in tuple(Mode):
+            raise InputError(f"presence mode {mode[:40]!r} is not one of present, away, auto")
+        return SetPresence(desk, Mode(mode))
     if cmd == "profile_use":
         return UseProfile(desk, str(args.get("name", "")))
     if cmd == "profile_set":

@@ -44,6 +44,7 @@ from typing import Any, Protocol, Self
 
 from deskctl.adapters.history_store import Store
 from deskctl.clocks.clock import Clock
+from deskctl.core.presence import UNKNOWN_REASON, Belief, State
 from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
 from deskctl.core.units import format_duration
@@ -52,11 +53,14 @@ from deskctl.errors import DeskctlError, DeskError, InputError, LinkError
 from deskctl.service.commands import (
     Confirm,
     Inhibit,
+    MeetingsSeen,
     Move,
     Pause,
+    PresenceSeen,
     Resume,
     ServiceCommand,
     SetHeight,
+    SetPresence,
     Skip,
     Snooze,
     Status,
@@ -66,7 +70,14 @@ from deskctl.service.commands import (
     parse_command,
 )
 from deskctl.service.desk import DeskRunner, MoveFinished, Reconnected
-from deskctl.service.news import ErrorReported, ServiceEvent, SessionChanged, StatusChanged
+from deskctl.service.news import (
+    ErrorReported,
+    PresenceChanged,
+    PresenceModeAsked,
+    ServiceEvent,
+    SessionChanged,
+    StatusChanged,
+)
 from deskctl.service.status import DeskFacts, DeskStatus, same_but_growing, status_json
 
 __all__ = [
@@ -153,6 +164,7 @@ class Service:
         self._state_failing = False  # the last save of a schedule's state failed
         self._saved: dict[str, dict[str, Any]] = {}  # per desk: the state last saved
         self._beat_mono: float | None = None  # when the last heartbeat was written
+        self.presence = Belief(State.UNKNOWN, None, None, UNKNOWN_REASON)  # from the feed
 
     # -- wiring -------------------------------------------------------------------------------
     def publish(self, event: ServiceEvent) -> None:
@@ -614,7 +626,16 @@ class Service:
 
     def _execute(self, order: _Order, now: datetime) -> CommandResult | None:
         command = order.command
-        if isinstance(command, Status):
+        if isinstance(command, Status | SetPresence | PresenceSeen | MeetingsSeen):
+            if isinstance(command, SetPresence):  # the presence feed carries it to the model
+                desk = self._runner(command.desk).name if command.desk else next(iter(self.desks))
+                self.publish(PresenceModeAsked(desk, self.clock.now(), command.mode.value))
+            elif isinstance(command, PresenceSeen):
+                self._presence_seen(command, now)
+            elif isinstance(command, MeetingsSeen):
+                for runner in self.desks.values():
+                    runner.calendar_problem = command.problem
+                    runner.carry_out(runner.scheduler.meetings(command.holds, now), now)
             if command.desk is None and len(self.desks) != 1:
                 return tuple(r.status(now) for r in self.desks.values())
             return self._runner(command.desk).status(now)
@@ -665,6 +686,28 @@ class Service:
             raise InputError(f"{command.name!r} is not a command the service knows")
         runner.carry_out(actions, now)
         return runner.status(now)
+
+    def _presence_seen(self, seen: PresenceSeen, now: datetime) -> None:
+        """The presence model's new belief: the schedulers stop for an absence and take the
+        return (a break or not); the history hears of the change."""
+        was, belief = self.presence, seen.belief
+        self.presence = belief
+        for runner in self.desks.values():
+            runner.presence = belief
+            sched = runner.scheduler
+            if belief.vetoes_moves and not was.vetoes_moves:
+                runner.carry_out(sched.away(now), now)
+            elif was.vetoes_moves and not belief.vetoes_moves:
+                runner.carry_out(sched.returned(now, seen.away_s), now)
+                if seen.away_s >= sched.break_after_s:
+                    runner.note_break(now - timedelta(seconds=seen.away_s), now)
+            if belief.state is not was.state:
+                runner.emit(
+                    PresenceChanged(
+                        runner.name, self.clock.now(), belief.state.value, belief.source,
+                        belief.since, belief.reason,
+                    )
+                )  # fmt: skip
 
 
 def _until_s(now: datetime, wakes: Sequence[datetime | None]) -> float:

@@ -24,8 +24,10 @@ from typing import Any
 
 from deskctl.clocks.clock import Clock
 from deskctl.core.backoff import Backoff
+from deskctl.core.meetings import next_meeting
 from deskctl.core.planner import Block, plan_with_cues
 from deskctl.core.posture import posture_of
+from deskctl.core.presence import UNKNOWN_REASON, Belief, State
 from deskctl.core.profile import Profile
 from deskctl.core.schedule import (
     Action,
@@ -37,6 +39,7 @@ from deskctl.core.schedule import (
     Scheduler,
     ShowCue,
     Warn,
+    Withdrawn,
 )
 from deskctl.core.vocab import Outcome, Posture
 from deskctl.errors import (
@@ -68,6 +71,7 @@ from deskctl.service.news import (
     ScheduleChanged,
     ServiceEvent,
     Warned,
+    WarningWithdrawn,
 )
 from deskctl.service.status import DeskFacts, DeskStatus
 
@@ -127,6 +131,8 @@ class DeskRunner:
         self.standing_today_s = 0.0  # stood on `_standing_day` before `posture_since`
         self._standing_day = now.astimezone(tz).date()
         self.last_cue: dict[str, Any] | None = None
+        self.presence = Belief(State.UNKNOWN, None, None, UNKNOWN_REASON)  # the service's belief
+        self.calendar_problem: str | None = None  # what is wrong with a calendar, one sentence
         self.move_task: asyncio.Task[None] | None = None
         self._move_from_mm: int | None = None
         self._move_to_mm = 0
@@ -309,7 +315,43 @@ class DeskRunner:
             standing_today_s=round(standing_s),
             sitting_bout_s=round(sitting_bout_s),
             last_cue=self.last_cue,
+            presence=self._presence_json(),
+            next_meeting=self._next_meeting_json(now),
+            calendar_problem=self.calendar_problem,
         )
+
+    def _presence_json(self) -> dict[str, Any]:
+        belief = self.presence
+        return {
+            "state": belief.state.value,
+            "source": belief.source,
+            "since": None if belief.since is None else belief.since.astimezone(self.tz).isoformat(),
+            "mode": belief.mode.value,
+            "reason": belief.reason,
+        }
+
+    def _next_meeting_json(self, now: datetime) -> dict[str, Any] | None:
+        """The next meeting hold that has not ended (in force now, or the next to come)."""
+        hold = next_meeting(self.scheduler.holds, now)
+        if hold is None:
+            return None
+        return {
+            "start": hold.start.astimezone(self.tz).isoformat(),
+            "end": hold.end.astimezone(self.tz).isoformat(),
+            "summary": hold.summary,
+        }
+
+    def note_break(self, start: datetime, now: datetime) -> None:
+        """An away stretch from `start` to `now` was a break: the history counts it as away
+        (not sitting or standing), and the bout in the status starts again."""
+        posture = self.posture
+        if posture is None:
+            return
+        self.emit(PostureChanged(self.name, start, Posture.AWAY, None))
+        self.emit(PostureChanged(self.name, self._at(), posture, self.link.height_mm))
+        self.standing_today_s = self._standing_today_s(start)
+        self._standing_day = start.astimezone(self.tz).date()
+        self.posture_since = now
 
     # -- the link -----------------------------------------------------------------------------
     def _on_link_event(self, event: LinkEvent) -> None:
@@ -397,6 +439,8 @@ class DeskRunner:
                 self.emit(HoldStarted(self.name, self._at(), action.reason, self._hold_told))
             elif isinstance(action, Dropped):
                 self.emit(ChangeDropped(*self._block(action.block), why=action.why))
+            elif isinstance(action, Withdrawn):
+                self.emit(WarningWithdrawn(*self._block(action.block), why=action.why))
             elif isinstance(action, Replanned):
                 log.info("%s: re-planned (%s)", self.name, action.why)
 

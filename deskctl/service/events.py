@@ -35,6 +35,7 @@ from deskctl.service.news import (
     HeightSettled,
     MoveEnded,
     PostureChanged,
+    PresenceModeAsked,
     ScheduleChanged,
     ServiceEvent,
     SessionChanged,
@@ -125,6 +126,9 @@ def notice_for(desk: str, kind: str, fields: dict[str, Any]) -> Notice | None:
         return Notice(K.ERROR, desk, "Schedule held", f"{fields.get('reason')}; run deskctl resume")
     if kind == "error":
         return Notice(K.ERROR, desk, "Desk error", _sentence(fields.get("reason")) + _held(fields))
+    if kind == "withdrawn":  # on the desktop it closes the warning it takes back
+        body = f"{_sentence(fields.get('why'))} It comes again later, with a warning."
+        return Notice(K.WITHDRAWN, desk, "Change put off", body)
     return None
 
 
@@ -135,7 +139,7 @@ class NoticeSink:
         self.notifiers = notifiers
 
     def __call__(self, event: ServiceEvent) -> None:
-        if isinstance(event, HeightReported | StatusChanged):
+        if isinstance(event, HeightReported | StatusChanged | PresenceModeAsked):
             return  # for adapters: neither news for a person nor worth a debug line each
         desk, kind, fields = event.desk, event.kind, event.fields()
         notice = notice_for(desk, kind, fields)
@@ -153,7 +157,7 @@ class HistorySink:
         self._failing = False
 
     def __call__(self, event: ServiceEvent) -> None:
-        if isinstance(event, HeightReported | StatusChanged):
+        if isinstance(event, HeightReported | StatusChanged | PresenceModeAsked):
             return
         try:
             wrote = self._record(event)

@@ -38,11 +38,14 @@ __all__ = [
     "MoveStarted",
     "Obstructed",
     "PostureChanged",
+    "PresenceChanged",
+    "PresenceModeAsked",
     "ScheduleChanged",
     "ServiceEvent",
     "SessionChanged",
     "StatusChanged",
     "Warned",
+    "WarningWithdrawn",
 ]
 
 
@@ -217,6 +220,40 @@ class Arrived(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class WarningWithdrawn(_Event):
+    """A warning (or a question) given for a change no longer holds: the person left, or a
+    meeting came; the change comes again later, warned again."""
+
+    kind = "withdrawn"
+    posture: Posture
+    height_mm: int | None
+    start: str
+    end: str
+    cue: Cue | None
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged(_Event):
+    """What the service believes about the person changed (`state`: present, away, unknown)."""
+
+    kind = "presence"
+    state: str
+    source: str | None
+    since: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceModeAsked(_Event):
+    """Home automation set the presence mode (`SetPresence`): for the presence feed; not news
+    (it never reaches the history, the notices or `B/D/event`)."""
+
+    kind = "presence_mode"
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChanged(_Event):
     """The desk's status changed (the durations that grow by themselves do not count)."""
 
@@ -244,4 +281,7 @@ ServiceEvent = (
     | MoveEnded
     | Arrived
     | StatusChanged
+    | WarningWithdrawn
+    | PresenceChanged
+    | PresenceModeAsked
 )

@@ -58,6 +58,9 @@ class DeskStatus:
     standing_today_s: int
     sitting_bout_s: int
     last_cue: dict[str, Any] | None
+    presence: dict[str, Any] | None = None  # state, source, since, mode, reason
+    next_meeting: dict[str, Any] | None = None  # start, end, summary of the next meeting hold
+    calendar_problem: str | None = None  # what is wrong with a calendar, one sentence
 
 
 def status_json(status: DeskStatus) -> dict[str, Any]:

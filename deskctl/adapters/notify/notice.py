@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     MANUAL_MOVE = "manual_move"
     OBSTRUCTION = "obstruction"
     ERROR = "error"
+    WITHDRAWN = "withdrawn"  # a warning taken back (the person left, a meeting came)
 
 
 @dataclass(frozen=True, slots=True)

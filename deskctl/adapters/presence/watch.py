@@ -36,7 +36,7 @@ class PresenceWatch:
     ) -> None:
         self.model = PresenceModel(thresholds)
         self._clock = clock
-        self._on_change = on_change
+        self.on_change = on_change
         self.chain = PresenceChain(sources, self._observe)
 
     @classmethod
@@ -110,8 +110,8 @@ class PresenceWatch:
     def _apply(self, step: Callable[[], Belief]) -> Belief:
         before = self.model.belief
         after = step()
-        if after != before and self._on_change is not None:
-            self._on_change(after)
+        if after != before and self.on_change is not None:
+            self.on_change(after)
         return after
 
     async def __aenter__(self) -> Self:

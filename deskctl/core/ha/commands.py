@@ -26,10 +26,12 @@ COMMAND_LEAVES = (
     "profile/set",
     "schedule/set",
     "inhibit/set",
+    "presence/set",
     "action",
 )
 MAX_PAYLOAD_BYTES = 256
 _ACTIONS = ("stop", "skip", "snooze", "pause", "resume", "confirm")
+_PRESENCE_MODES = ("present", "away", "auto")
 _ON = ("on", "true")
 _OFF = ("off", "false")
 
@@ -151,6 +153,10 @@ def _command(leaf: str, text: str, profiles: Collection[str]) -> tuple[str, dict
             return "profile_use", {"name": text}
         known = ", ".join(sorted(profiles)) or "none"
         raise ValueError(f"there is no profile {_short(text)}; the known ones are {known}")
+    if leaf == "presence/set":
+        if word in _PRESENCE_MODES:
+            return "presence", {"mode": word}
+        raise ValueError(f"{_short(text)} is not a presence mode; send present, away or auto")
     if leaf in ("schedule/set", "inhibit/set"):
         if word in _ON or word in _OFF:
             return leaf.removesuffix("/set"), {"on": word in _ON}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from deskctl.core.presence import Mode
 from deskctl.core.vocab import Posture, ScheduleState
 
 __all__ = ["ENTITIES", "Entity"]
@@ -111,6 +112,35 @@ ENTITIES = (
     Entity(
         "moving", "binary_sensor", "Moving", device_class="moving", on_off=True,
         value="{{ 'ON' if value_json.moving else 'OFF' }}",
+    ),
+    Entity(
+        "presence", "binary_sensor", "At the desk", device_class="occupancy", on_off=True,
+        bridge_availability_only=True,
+        attributes=(
+            "{{ {'state': value_json.presence.state, 'source': value_json.presence.source,"
+            " 'since': value_json.presence.since, 'reason': value_json.presence.reason}"
+            " | tojson if value_json.presence else '{}' }}"
+        ),
+        value=(
+            "{{ none if not value_json.presence or value_json.presence.state == 'unknown'"
+            " else ('ON' if value_json.presence.state == 'present' else 'OFF') }}"
+        ),
+    ),
+    Entity(
+        "presence_mode", "select", "Presence mode", "mdi:account-question",
+        options=tuple(Mode), command_leaf="presence/set",
+        value="{{ value_json.presence.mode if value_json.presence else 'auto' }}",
+    ),
+    Entity(
+        "next_meeting", "sensor", "Next meeting hold", "mdi:calendar-account",
+        device_class="timestamp",
+        attributes=(
+            "{{ {'end': value_json.next_meeting.end, 'summary': value_json.next_meeting.summary,"
+            " 'calendar_problem': value_json.calendar_problem} | tojson"
+            " if value_json.next_meeting else {'calendar_problem': value_json.calendar_problem}"
+            " | tojson }}"
+        ),
+        value="{{ value_json.next_meeting.start if value_json.next_meeting else none }}",
     ),
     Entity(
         "connected", "binary_sensor", "Connected", device_class="connectivity", diagnostic=True,

@@ -39,6 +39,8 @@ EVENT_TYPES = (
     "held",
     "dropped",
     "error",
+    "withdrawn",
+    "presence",
 )
 STATE_FIELDS = (
     "height_mm",
@@ -59,7 +61,7 @@ GROWING_FIELDS = ("standing_today_s", "sitting_bout_s")  # change every second b
 
 def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, Any]:
     """`B/D/state`: DESIGN.md's fields, plus inhibited, connected, held, paused_until,
-    waiting_for, waiting_until, last_cue."""
+    waiting_for, waiting_until, last_cue, presence, next_meeting, calendar_problem."""
     out = {key: _jsonable(status.get(key)) for key in STATE_FIELDS}
     out["moving"] = bool(status.get("moving"))
     out["inhibited"] = bool(inhibited)
@@ -69,6 +71,9 @@ def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, An
     out["waiting_for"] = _jsonable(status.get("waiting_for"))
     out["waiting_until"] = _jsonable(status.get("waiting_until"))
     out["last_cue"] = _jsonable(status.get("last_cue"))
+    out["presence"] = _jsonable(status.get("presence"))
+    out["next_meeting"] = _jsonable(status.get("next_meeting"))
+    out["calendar_problem"] = _jsonable(status.get("calendar_problem"))
     return out
 
 
