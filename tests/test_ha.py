@@ -575,6 +575,9 @@ def parse(topic: str, payload: bytes, *, retained: bool = False) -> Request | Re
         ("deskctl/office/action", b"pause 48h", "pause", {"for": "172800s"}),
         ("deskctl/office/action", b"resume", "resume", {}),
         ("deskctl/office/action", b"confirm", "confirm", {}),
+        ("deskctl/office/presence/set", b"away", "presence", {"mode": "away"}),
+        ("deskctl/office/presence/set", b" Present\n", "presence", {"mode": "present"}),
+        ("deskctl/office/presence/set", b"AUTO", "presence", {"mode": "auto"}),
     ],
 )  # fmt: skip
 def test_every_command_topic_and_payload(
@@ -606,6 +609,8 @@ def test_all_reaches_every_desk() -> None:
         ("deskctl/office/profile/set", b"../etc", "there is no profile"),
         ("deskctl/office/schedule/set", b"maybe", "'maybe' is not a switch state; send ON or OFF"),
         ("deskctl/office/inhibit/set", b"1", "send ON or OFF"),
+        ("deskctl/office/presence/set", b"home", "'home' is not a presence mode; send present, "
+                                                 "away or auto"),
         ("deskctl/office/action", b"dance", "'dance' is not an action; send one of stop, "
                                             "skip, snooze, pause, resume, confirm"),
         ("deskctl/office/action", b"stop now", "the action stop takes nothing after it"),
@@ -623,8 +628,14 @@ def test_commands_that_cannot_be_done_say_why(topic: str, payload: bytes, reason
     assert refusal.topic == topic
 
 
-def test_a_retained_command_is_refused() -> None:
-    refusal = parse("deskctl/office/posture/set", b"stand", retained=True)
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [("deskctl/office/posture/set", b"stand"), ("deskctl/office/presence/set", b"away")],
+)
+def test_a_retained_command_is_refused(topic: str, payload: bytes) -> None:
+    """A retained presence would say away (or present) again at every reconnect, long after the
+    room sensor changed its mind: refused and cleared like every command."""
+    refusal = parse(topic, payload, retained=True)
     assert isinstance(refusal, Refusal)
     assert "retained command is refused" in refusal.reason
     assert refusal.retained, "the bridge clears it from the broker"
