@@ -17,7 +17,10 @@ from deskctl.cli._common import CALENDAR_YEARS, print_json
 if TYPE_CHECKING:
     from datetime import date, datetime, timedelta, tzinfo
 
-    from deskctl.config.settings import DeskSettings
+    from collections.abc import Sequence
+
+    from deskctl.config.settings import CalendarSettings, DeskSettings
+    from deskctl.core.meetings import Meeting
     from deskctl.core.planner import Block
     from deskctl.core.profile import Profile
     from deskctl.core.vocab import Posture
@@ -80,7 +83,8 @@ def plan(
     tz_name: str | None = None,
     desk: str | None = None,
 ) -> bool:
-    """A day's plan: when the desk goes up and down, and the cue at each change."""
+    """A day's plan: when the desk goes up and down, and the cue at each change (laid around
+    the day's meetings when calendars are configured)."""
     from deskctl.clocks.localzone import local_tz
     from deskctl.config.profile_library import active_profile_name, load_profile
     from deskctl.core.planner import plan_json
@@ -91,15 +95,55 @@ def plan(
     name = profile or active_profile_name(desk_name, None if settings is None else settings.profile)
     chosen = load_profile(name)
     blocks = _plan(chosen, when, tz, settings)
+    calendar = _calendar_settings()
+    holds: list[Meeting] = []
+    problems: list[str] = []
+    if calendar is not None and calendar.sources:
+        from deskctl.cli.plan_meetings import day_meetings, fitted
+
+        holds, problems = day_meetings(calendar, when, tz)
+        if holds:
+            blocks = fitted(chosen, when, tz, blocks, holds)
     if as_json:
-        print_json(plan_json(chosen.name, when, blocks))
+        shown = plan_json(chosen.name, when, blocks)
+        if calendar is not None and calendar.sources:  # a plan without calendars reads as ever
+            from deskctl.cli.plan_meetings import meetings_json
+
+            shown |= {"meetings": meetings_json(holds, tz), "calendar_problems": problems}
+        print_json(shown)
     else:
-        _draw(chosen, when, tz, blocks)
+        _draw(chosen, when, tz, blocks, holds)
+        _draw_meetings(holds, problems, tz)
     return True
 
 
-def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
-    from datetime import UTC
+def _calendar_settings() -> CalendarSettings | None:
+    """The `[calendar]` table, read only when there are settings to read (the quick path)."""
+    from deskctl.config.desk_choice import settings_given
+
+    if not settings_given():
+        return None
+    from deskctl.config.settings import load_settings
+
+    return load_settings().calendar
+
+
+def _draw_meetings(holds: Sequence[Meeting], problems: list[str], tz: tzinfo) -> None:
+    """The day's meeting holds under the plan: the desk holds still in each."""
+    from deskctl.cli._common import say
+
+    for hold in holds:
+        about = f" {hold.summary}" if hold.summary else ""
+        start, end = hold.start.astimezone(tz), hold.end.astimezone(tz)
+        print(f"meeting {start:%H:%M}–{end:%H:%M}{about}: the desk holds still")
+    for problem in problems:
+        say(f"calendar: {problem}")
+
+
+def _draw(
+    profile: Profile, day: date, tz: tzinfo, blocks: list[Block], holds: Sequence[Meeting] = ()
+) -> None:
+    from datetime import UTC, timedelta
 
     from rich.console import Console
     from rich.table import Table
@@ -125,8 +169,15 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
     per_mark_min = _minutes_per_mark(rows, width)
     for (start, end), segments in zip(spans, rows, strict=True):
         marks: list[Posture | None] = []
+        held: list[bool] = []  # under each mark: a meeting holds the desk then
+        begin = start
         for stretch, minutes in segments:
-            marks += [stretch] * _mark_count(stretch, minutes, per_mark_min)
+            count = _mark_count(stretch, minutes, per_mark_min)
+            marks += [stretch] * count
+            for index in range(count):
+                middle = begin + timedelta(minutes=minutes * (index + 0.5) / count)
+                held.append(any(h.start <= middle < h.end for h in holds))
+            begin += timedelta(minutes=minutes)
         for at in range(0, len(marks), width):  # more blocks than columns: wrap, lose none
             line = Text(f"{start.astimezone(tz):%H:%M} " if at == 0 else " " * 6)
             for mark in marks[at : at + width]:
@@ -137,6 +188,9 @@ def _draw(profile: Profile, day: date, tz: tzinfo, blocks: list[Block]) -> None:
             if at + width >= len(marks):
                 line.append(f" {end.astimezone(tz):%H:%M}")
             console.print(line, soft_wrap=True)
+            if any(held[at : at + width]):
+                under = "".join("▔" if h else " " for h in held[at : at + width])
+                console.print(Text(" " * 6 + under.rstrip(), style="magenta"), soft_wrap=True)
     key = legend(indent=6)
     key.append(f"(one mark ≈ {per_mark_min} min; every block has one)", style="dim")
     console.print(key, soft_wrap=True)
