@@ -13,8 +13,10 @@ import pytest
 
 from deskctl.adapters.calendar import CalendarSource
 from deskctl.adapters.calendar_feed import CalendarFeed, cache_path
+from deskctl.adapters.history_store import Store
 from deskctl.config.settings import CalendarSettings, Settings
 from deskctl.core.presence import Mode
+from deskctl.core.stats import daily_stats
 from deskctl.errors import InputError
 from deskctl.service.assembly import build_companions, build_service
 from deskctl.service.commands import SetPresence, Status
@@ -38,13 +40,16 @@ def run_with_feeds(
     *,
     settings: Settings | None = None,
     cache_dir: Path | None = None,
+    store: Store | None = None,
 ) -> Recorded:
     """The simulated service from Monday 08:00 with its presence and calendar feeds beside it."""
     recorded = Recorded()
     chosen = settings or Settings()
 
     async def main() -> None:
-        service = build_service(chosen, TZ, simulate=True, time_scale=1.0, start_at=MONDAY)
+        service = build_service(
+            chosen, TZ, simulate=True, time_scale=1.0, start_at=MONDAY, store=store
+        )
         for runner in service.desks.values():
             if isinstance(runner.link, SimLink):
                 runner.link._persist = False
@@ -108,6 +113,23 @@ def test_away_by_home_automation_holds_the_desk_and_a_long_absence_is_a_break() 
     assert (MONDAY.replace(hour=9, minute=20), "away") in postures, "the history counts it away"
     kinds = [f["state"] for _, f in recorded.of("presence")]
     assert kinds == ["away", "unknown"]
+
+
+def test_the_stats_count_a_break_as_away_and_the_bout_starts_again(tmp_path: Path) -> None:
+    async def day(service: Service, recorded: Recorded) -> None:
+        await until(service, 9, 20)
+        await service.submit(SetPresence(mode=Mode.AWAY))
+        await until(service, 9, 50)
+        await service.submit(SetPresence(mode=Mode.AUTO))
+        await until(service, 12, 30)
+
+    end = MONDAY.replace(hour=12, minute=30)
+    with Store(tmp_path / "history.sqlite3") as store:
+        run_with_feeds(day, store=store)
+        events = store.events("desk", MONDAY, end)
+    [stats] = daily_stats(events, MONDAY.date(), MONDAY.date(), TZ, end)
+    assert stats.away_s == 30 * 60
+    assert stats.longest_sitting_bout_s <= 31 * 60, "as on a day without absences (moves take s)"
 
 
 def test_a_warning_given_before_the_person_leaves_is_withdrawn() -> None:
