@@ -92,3 +92,23 @@ def test_run_simulate_with_a_calendar_holds_the_desk_and_status_says_until_when(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+ALL_HANDS = """UID:all-hands@test
+SUMMARY:All hands
+DTSTART;TZID=Europe/Berlin:20261130T090300
+DTEND;TZID=Europe/Berlin:20261130T101000"""
+
+
+def test_plan_says_where_a_meeting_leaves_no_room_to_keep_the_sitting_limit(
+    tmp_path: Path,
+) -> None:
+    calendar = with_calendar(tmp_path)
+    calendar.write_text(ics(ALL_HANDS), encoding="utf-8")
+    drawn = deskctl(tmp_path, "plan", "--date", "2026-11-30")
+    assert drawn.returncode == 0, drawn.stderr
+    assert "sitting 09:00–10:10 (70 min): a meeting leaves no room to stand before it" in (
+        drawn.stdout
+    )
+    plain = deskctl(tmp_path, "plan", "--date", "2026-11-30", DESKCTL_CALENDAR__SOURCES="[]")
+    assert "leaves no room" not in plain.stdout

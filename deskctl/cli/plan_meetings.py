@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from deskctl.core.planner import Block
     from deskctl.core.profile import Profile
 
-__all__ = ["day_meetings", "fitted", "meetings_json"]
+__all__ = ["day_meetings", "fitted", "long_sits", "meetings_json"]
 
 
 def day_meetings(
@@ -88,6 +88,27 @@ def fitted(
     return [
         replace(b, start=b.start.astimezone(tz), end=b.end.astimezone(tz)) for b in scheduler.blocks
     ]
+
+
+def long_sits(profile: Profile, blocks: list[Block]) -> list[tuple[datetime, datetime]]:
+    """The sitting bouts longer than the profile's sitting step: where a meeting left no room
+    to stand before it (as (start, end), in order)."""
+    from datetime import UTC
+
+    from deskctl.core.vocab import Posture
+
+    sit_s = next((s.minutes * 60 for s in profile.cycle if s.posture is Posture.SIT), 0)
+    bouts: list[tuple[datetime, datetime]] = []
+    for block in sorted(blocks, key=lambda b: b.start.astimezone(UTC)):
+        if block.posture is not Posture.SIT:
+            continue
+        if bouts and bouts[-1][1] == block.start:
+            bouts[-1] = (bouts[-1][0], block.end)
+        else:
+            bouts.append((block.start, block.end))
+    if not sit_s:
+        return []
+    return [(a, b) for a, b in bouts if (b - a).total_seconds() > sit_s]
 
 
 def meetings_json(holds: list[Meeting], tz: tzinfo) -> list[dict[str, str]]:

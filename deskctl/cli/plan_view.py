@@ -113,7 +113,7 @@ def plan(
         print_json(shown)
     else:
         _draw(chosen, when, tz, blocks, holds)
-        _draw_meetings(holds, problems, tz)
+        _draw_meetings(holds, problems, tz, chosen, blocks)
     return True
 
 
@@ -128,14 +128,30 @@ def _calendar_settings() -> CalendarSettings | None:
     return load_settings().calendar
 
 
-def _draw_meetings(holds: Sequence[Meeting], problems: list[str], tz: tzinfo) -> None:
-    """The day's meeting holds under the plan: the desk holds still in each."""
+def _draw_meetings(
+    holds: Sequence[Meeting],
+    problems: list[str],
+    tz: tzinfo,
+    profile: Profile,
+    blocks: list[Block],
+) -> None:
+    """The day's meeting holds under the plan (the desk holds still in each), and where one
+    leaves no room to keep the sitting limit."""
     from deskctl.cli._common import say
 
     for hold in holds:
         about = f" {hold.summary}" if hold.summary else ""
         start, end = hold.start.astimezone(tz), hold.end.astimezone(tz)
         print(f"meeting {start:%H:%M}–{end:%H:%M}{about}: the desk holds still")
+    if holds:
+        from deskctl.cli.plan_meetings import long_sits
+
+        for begin, finish in long_sits(profile, blocks):
+            minutes = round((finish - begin).total_seconds() / 60)
+            print(
+                f"sitting {begin:%H:%M}–{finish:%H:%M} ({minutes} min): a meeting leaves no "
+                "room to stand before it"
+            )
     for problem in problems:
         say(f"calendar: {problem}")
 
