@@ -59,6 +59,7 @@ class CalendarFeed:
         self.refresh_s = refresh_s
         self.all_day = all_day
         self.problem: str | None = None
+        self._last: tuple[Meeting, ...] = ()  # the meetings last handed in
 
     @classmethod
     def from_settings(
@@ -75,7 +76,12 @@ class CalendarFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            holds, problem = await self.read()
+            try:
+                holds, problem = await self.read()
+            except Exception as exc:  # a companion that raises would stop the whole service
+                log.exception("calendar: reading the calendars failed")
+                holds, problem = list(self._last), f"reading the calendars failed ({exc})"[:300]
+            self._last = tuple(holds)
             self._say(problem)
             self.service.send(MeetingsSeen(tuple(holds), problem)).add_done_callback(_retrieve)
             with contextlib.suppress(TimeoutError):
@@ -101,6 +107,8 @@ class CalendarFeed:
                 )
             except CalendarError as exc:
                 problems.append(f"{source.location}: {exc}")
+            except Exception as exc:  # the calendar libraries raise many kinds on odd events
+                problems.append(f"{source.location}: cannot read its events ({exc!s:.160})")
         return sorted(holds), "; ".join(problems) or None
 
     def _say(self, problem: str | None) -> None:

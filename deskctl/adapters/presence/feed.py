@@ -16,7 +16,7 @@ import asyncio
 import logging
 
 from deskctl.adapters.presence.watch import PresenceWatch
-from deskctl.core.presence import Belief
+from deskctl.core.presence import UNKNOWN_REASON, Belief, State
 from deskctl.service.commands import PresenceSeen
 from deskctl.service.core import CommandResult, Service
 from deskctl.service.news import PresenceModeAsked, ServiceEvent
@@ -34,11 +34,18 @@ class PresenceFeed:
         watch.on_change = self._changed
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Feed the service until `stop`. A watch that fails (a bus that breaks in a way the
+        sources do not expect) is said once and never stops the service: the belief goes back to
+        `unknown` and the schedule runs on the clock."""
         unsubscribe = self.service.subscribe(self._on_news)
         try:
             async with self.watch:
                 self._changed(self.watch.belief)
                 await stop.wait()
+        except Exception as exc:  # a companion that raises would stop the whole service
+            log.error("presence: it stopped (%s); the schedule runs on the clock", _short(exc))
+            self._changed(Belief(State.UNKNOWN, None, None, UNKNOWN_REASON))
+            await stop.wait()
         finally:
             unsubscribe()
 
@@ -57,6 +64,11 @@ class PresenceFeed:
                 self.watch.set_mode(event.mode)
             except ValueError as exc:
                 log.error("presence: %s", exc)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
 
 
 def _retrieve(answer: asyncio.Future[CommandResult]) -> None:
