@@ -234,3 +234,29 @@ def test_the_feeds_are_beside_the_service_only_as_configured(tmp_path: Path) -> 
         return [type(c).__name__ for c in plain] + ["|"] + [type(c).__name__ for c in both]
 
     assert run_virtual(main()) == ["PresenceFeed", "|", "PresenceFeed", "CalendarFeed"]
+
+
+def test_status_in_words_says_the_meeting_the_absence_and_the_calendar() -> None:
+    from deskctl.cli.service_calls import next_line, person_lines
+
+    cue = {"title": "Leg swings"}
+    meeting = {
+        "next_posture": "sit", "next_change_at": "2026-11-30T10:20:00+01:00", "next_cue": cue,
+        "waiting_for": "meeting", "waiting_until": "2026-11-30T10:20:00+01:00",
+    }  # fmt: skip
+    assert next_line(meeting) == "held for a meeting until 10:20, then sit at 10:20 with Leg swings"
+    away = {"next_posture": "stand", "next_change_at": None, "next_cue": cue, "waiting_for": "away"}
+    assert next_line(away) == "waiting for you to come back, then stand with Leg swings"
+    state = {
+        "presence": {"state": "away", "since": "2026-11-30T12:00:00+01:00",
+                     "reason": "logind says the screen is locked"},
+        "next_meeting": {"start": "2026-11-30T10:05:00+01:00", "end": "2026-11-30T10:20:00+01:00",
+                         "summary": "Stand-up"},
+        "calendar_problem": "cannot reach the calendar at https://x.test/a.ics: timed out",
+    }  # fmt: skip
+    assert person_lines(state) == [
+        "away since 12:00: logind says the screen is locked",
+        "meeting hold 10:05-10:20 (Stand-up)",
+        "calendar: cannot reach the calendar at https://x.test/a.ics: timed out",
+    ]
+    assert person_lines({"presence": {"state": "unknown"}}) == []
