@@ -229,3 +229,56 @@ def test_a_change_due_in_a_meeting_moves_before_or_after_it(
 ) -> None:
     found = around_meetings(HOLDS, due, now, warn_s)
     assert (None if found is None else (found.at, found.before)) == moved
+
+
+def test_the_calendar_feed_over_http_keeps_the_last_good_copy_and_says_it_once(
+    server: tuple[str, dict[str, tuple[int, bytes]]],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The feed the service runs (adapters.calendar_feed), against a real server on loopback:
+    the meetings of a good copy, then the server failing: the same meetings, one sentence, said
+    once in the log however often it is read."""
+    import logging
+
+    from deskctl.adapters.calendar_feed import CalendarFeed, cache_path
+    from deskctl.config.settings import CalendarSettings, Settings
+    from deskctl.service.assembly import build_service
+
+    base, pages = server
+    pages["/work.ics"] = (200, WEEK.encode())
+    settings = CalendarSettings(sources=[f"{base}/work.ics"])
+
+    async def main() -> list[tuple[int, str | None]]:
+        start = MONDAY.replace(hour=8)
+        service = build_service(Settings(), BERLIN, simulate=True, time_scale=1.0, start_at=start)
+        feed = CalendarFeed.from_settings(service, settings, service.clock, BERLIN, tmp_path)
+        seen: list[tuple[int, str | None]] = []
+        for status in (200, 503, 503, 200):
+            if status != 200:
+                pages["/work.ics"] = (status, b"down")
+            else:
+                pages["/work.ics"] = (200, WEEK.encode())
+            holds, problem = await feed.read()
+            feed._say(problem)
+            seen.append((len(holds), problem))
+        return seen
+
+    with caplog.at_level(logging.INFO, "deskctl.calendar"):
+        seen = asyncio.run(main())
+    assert cache_path(tmp_path, f"{base}/work.ics").is_file()
+    good = seen[0][0]
+    assert good > 0
+    assert seen[0][1] is None
+    assert (
+        seen[1]
+        == seen[2]
+        == (
+            good,
+            f"the calendar at {base}/work.ics answered 503 Service Unavailable; "
+            "its last good copy is used",
+        )
+    )
+    assert seen[3] == (good, None)
+    said = [r.getMessage() for r in caplog.records if r.name == "deskctl.calendar"]
+    assert said == [f"calendar: {seen[1][1]}", "calendar: every calendar is read again"]
