@@ -147,6 +147,29 @@ def test_a_meeting_added_early_enough_moves_the_change_before_it_with_a_full_war
     assert d.moves()[1] == (at(9, 24), Posture.STAND)
 
 
+@pytest.mark.parametrize(
+    ("spans", "first_after_lunch"),
+    [
+        ([(at(13, 25), at(13, 40))], (at(13, 40), Posture.SIT)),  # before would be at lunch
+        ([(at(8, 55), at(9, 10))], None),  # before would be before the day begins
+    ],
+)
+def test_a_change_at_the_start_of_a_range_in_a_meeting_waits_for_its_end(
+    spans: list[tuple[datetime, datetime]], first_after_lunch: tuple[datetime, Posture] | None
+) -> None:
+    d = with_meetings(*spans)
+    if first_after_lunch is not None:
+        d.until(at(12, 45))
+        assert d.sched.upcoming(d.now).at == first_after_lunch[0], "status says it already"
+    d.until(at(15))
+    assert not [t for t, _ in d.moves() if in_meeting(d, t)]
+    if first_after_lunch is not None:
+        assert next(m for m in d.moves() if m[0] > at(12, 30)) == first_after_lunch
+    else:
+        assert d.moves()[0] == (at(9, 10), Posture.SIT)
+    assert len(d.sched.blocks) < 40, "no runaway re-planning"
+
+
 def test_a_meeting_over_the_end_of_the_morning_keeps_the_posture_to_lunch() -> None:
     d = with_meetings((at(11, 50), at(13, 0)))  # the 12:00 sit falls in it; lunch at 12:30
     d.until(at(13, 40))

@@ -727,6 +727,8 @@ class Scheduler:
                 after = block.start
                 continue
             to = self._placed(block, due, now)
+            if after is not None and to <= after:
+                break  # never back over a change already placed
             if warned:
                 self.stage = Stage.WAITING
                 self._move_at = None
@@ -748,6 +750,9 @@ class Scheduler:
         previous = next((b for b in self.blocks if b.end == block.start), None)
         if previous is not None and (before - previous.start).total_seconds() < MIN_BLOCK_S:
             return end
+        spans = working_spans(self.profile, self.day, self.tz)
+        if not any(_utc(s) <= before and _utc(s) <= block.start < _utc(e) for s, e in spans):
+            return end  # before working hours begin (the first change of the day or after lunch)
         if self._not_before is not None and before < self._not_before:
             return end
         if self._back_at is not None and before < self._back_at + timedelta(seconds=RETURN_S):
