@@ -34,7 +34,7 @@ from deskctl.config.profile_library import find_profiles
 from deskctl.config.settings import DeskSettings, MqttSettings, Settings
 from deskctl.core.ha import DeskInfo, Request, Topics, discovery_payload, parse_command
 from deskctl.errors import ConfigError, LinkError
-from deskctl.service.assembly import build_service
+from deskctl.service.assembly import build_companions, build_service
 from deskctl.service.core import Service
 from deskctl.sim.links import SimLink
 from tests.mosquitto import Broker
@@ -230,6 +230,7 @@ async def serving(
     timing: BridgeTiming = FAST,
     events: bool = True,
     published_file: Path | None = None,
+    presence: bool = False,
 ) -> AsyncIterator[Running]:
     """A simulated service and its bridge (`bridge_id=None`: the settings' default); the bridge
     remembers what it published in `published_file` (default: in the state folder)."""
@@ -251,7 +252,8 @@ async def serving(
     running = Running(service, bridge, recorded, asyncio.Event())
     service.subscribe(lambda _event: running.changed.set())
     mark = watcher.mark() if watcher is not None else 0
-    running.tasks.append(asyncio.create_task(service.run()))
+    beside = build_companions(service, settings, TZ, simulate=True) if presence else []
+    running.tasks.append(asyncio.create_task(service.run(beside=beside)))
     running.tasks.append(asyncio.create_task(bridge.run(running.stop)))
     try:
         if watcher is not None:
@@ -373,6 +375,33 @@ async def test_profile_schedule_and_inhibit_commands(mosquitto: Broker, watcher:
             await watcher.state("office", mark, match)
         assert run.service.desks["office"].profile.name == "default"
         assert "move_started" not in run.kinds("office")
+
+
+async def test_presence_from_home_automation_holds_the_desk_and_auto_hands_back(
+    mosquitto: Broker, watcher: Watcher
+) -> None:
+    """`B/D/presence/set` reaches the presence model through the service; the state says what
+    deskctl believes; a retained one is refused and cleared, and changes nothing."""
+    async with serving(
+        mosquitto.settings(), watcher, start=MONDAY, scale=1.0, presence=True
+    ) as run:
+        steps: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
+            ("away", lambda s: s["presence"]["state"] == "away" and s["waiting_for"] == "away"),
+            ("present", lambda s: s["presence"]["state"] == "present"),
+            ("auto", lambda s: s["presence"] == {**s["presence"], "state": "unknown",
+                                                 "mode": "auto"}),
+        ]  # fmt: skip
+        for payload, match in steps:
+            mark = watcher.mark()
+            await pub(mosquitto, "deskctl/office/presence/set", payload)
+            await watcher.state("office", mark, match)
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/presence/set", "away", retain=True)
+        await watcher.event("office", "error", mark, topic="deskctl/office/presence/set")
+        assert await retained(mosquitto, "deskctl/office/presence/set") is None
+        presence = run.service.snapshot()["office"].presence
+        assert presence is not None
+        assert presence["state"] == "unknown", "a retained word changes nothing"
 
 
 async def test_actions_skip_snooze_pause_resume_and_confirm(
