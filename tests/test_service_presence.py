@@ -132,6 +132,22 @@ def test_the_stats_count_a_break_as_away_and_the_bout_starts_again(tmp_path: Pat
     assert stats.longest_sitting_bout_s <= 31 * 60, "as on a day without absences (moves take s)"
 
 
+def test_a_break_over_the_end_of_the_morning_counts_as_away_up_to_lunch(tmp_path: Path) -> None:
+    async def day(service: Service, recorded: Recorded) -> None:
+        await until(service, 12, 5)
+        await service.submit(SetPresence(mode=Mode.AWAY))
+        await until(service, 12, 45)
+        await service.submit(SetPresence(mode=Mode.AUTO))
+        await until(service, 13, 20)
+
+    end = MONDAY.replace(hour=13, minute=20)
+    with Store(tmp_path / "history.sqlite3") as store:
+        run_with_feeds(day, store=store)
+        events = store.events("desk", MONDAY, end)
+    [stats] = daily_stats(events, MONDAY.date(), MONDAY.date(), TZ, end)
+    assert stats.away_s == 25 * 60, "12:05 to 12:30, not the lunch hour"
+
+
 def test_a_warning_given_before_the_person_leaves_is_withdrawn() -> None:
     async def day(service: Service, recorded: Recorded) -> None:
         await until(service, 9, 29)

@@ -345,9 +345,9 @@ class DeskRunner:
         """An away stretch from `start` to `now` was a break: the history counts it as away
         (not sitting or standing), and the bout in the status starts again."""
         posture = self.posture
-        if posture is None:
-            return
         self.emit(PostureChanged(self.name, start, Posture.AWAY, None))
+        if posture is None:  # back outside working hours: their end already closed the stretch
+            return
         self.emit(PostureChanged(self.name, self._at(), posture, self.link.height_mm))
         self.standing_today_s = self._standing_today_s(start)
         self._standing_day = start.astimezone(self.tz).date()
