@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 from deskctl.cli._common import CALENDAR_YEARS, print_json
 
 if TYPE_CHECKING:
-    from datetime import date, datetime, timedelta, tzinfo
-
     from collections.abc import Sequence
+    from datetime import date, datetime, timedelta, tzinfo
 
     from deskctl.config.settings import CalendarSettings, DeskSettings
     from deskctl.core.meetings import Meeting

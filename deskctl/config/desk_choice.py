@@ -32,7 +32,13 @@ __all__ = [
 
 DEFAULT_DESK = "desk"
 SETTINGS_ENV_PREFIX = "DESKCTL_"
-SETTINGS_TABLES = ("desks", "mqtt", "notify", "presence", "calendar")  # `Settings`: a test keeps them equal
+SETTINGS_TABLES = (
+    "desks",
+    "mqtt",
+    "notify",
+    "presence",
+    "calendar",
+)  # `Settings`: a test keeps them equal
 _DESK_NAME_MAX = 64
 
 
