@@ -44,6 +44,7 @@ from deskctl.config.desk_choice import (
 from deskctl.config.files import shown_path
 from deskctl.config.toml_files import read_toml
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
+from deskctl.core.presets import parse_presets
 from deskctl.errors import ConfigError
 
 __all__ = [
@@ -162,11 +163,14 @@ class DeskSettings(_Strict):
     connect_timeout_s: float = Field(20.0, gt=0, le=300)
     pair: bool = False
     mqtt: MqttDeskSettings | None = None
+    # named heights, as written (`[desks.office.presets] focus = "105cm"`); `preset_heights`
+    presets: dict[str, str | int | float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> DeskSettings:
         if self.min_mm >= self.max_mm:
             raise ValueError(f"min_mm ({self.min_mm}) must be below max_mm ({self.max_mm})")
+        parse_presets(self.presets, self.min_mm, self.max_mm)  # one sentence if one is wrong
         if self.link == "ble" and not self.address:
             raise ValueError("a desk with link = 'ble' needs an address (see `deskctl scan`)")
         if self.link == "mqtt" and self.mqtt is None:
@@ -175,6 +179,11 @@ class DeskSettings(_Strict):
                 '(like [desks.NAME.mqtt] preset = "upsy", prefix = "upsy-desky-a1b2c3")'
             )
         return self
+
+    @property
+    def preset_heights(self) -> dict[str, int]:
+        """The presets as name -> mm, in the order written (checked when the settings load)."""
+        return parse_presets(self.presets, self.min_mm, self.max_mm)
 
 
 _MQTT_MAX_BYTES = 65535

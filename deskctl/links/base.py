@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from deskctl.core.units import check_limits, format_height
-from deskctl.errors import MoveError
+from deskctl.errors import DeskError, MoveError
 
 if TYPE_CHECKING:
     from deskctl.clocks.clock import Clock
@@ -118,6 +118,8 @@ class DeskLink(abc.ABC):
     simulated = False  # True for the simulated desks deskctl ships (`--simulate`, link = "sim")
     maker: str | None = None  # who makes the desk, when the link knows (Home Assistant shows it)
     model_name = "Desk"  # what kind of desk this link drives, in a few words
+    # the desk's own memory slots (a Jiecang box has 4); 0: none, and `recall`/`save` refuse
+    memory_slots = 0
 
     def __init__(self, name: str, clock: Clock, *, min_mm: int, max_mm: int) -> None:
         if min_mm >= max_mm:
@@ -273,6 +275,24 @@ class DeskLink(abc.ABC):
     @abc.abstractmethod
     async def stop(self) -> None:
         """Stop the desk now, whatever it is doing."""
+
+    # -- the desk's own memory slots (optional) ------------------------------------------------
+    async def recall(self, slot: int) -> int:
+        """Move to the height the desk keeps in memory `slot` (1..`memory_slots`) and return the
+        landed height in mm. A link whose desk has slots overrides this, and checks the slot's
+        height against the limits (`_check_target`) before it asks the desk to go there."""
+        raise self._no_slots()
+
+    def slot_mm(self, slot: int) -> int | None:
+        """The height the desk keeps in memory `slot`, when the link has read it; else None."""
+        return None
+
+    async def save(self, slot: int) -> None:
+        """Keep the desk's height now in its memory `slot` (1..`memory_slots`)."""
+        raise self._no_slots()
+
+    def _no_slots(self) -> DeskError:
+        return DeskError(f"desk {self.name!r} has no memory slots of its own; use named presets")
 
     async def __aenter__(self) -> Self:
         await self.connect()

@@ -94,6 +94,7 @@ def build_service(
             cues=cues,
             emit=service.publish,
             post=service.post,
+            presets=desk.preset_heights,
         )
         runner.scheduler.break_after_s = settings.presence.break_after_s
         service.add_desk(runner)

@@ -4,10 +4,12 @@ Design: `parse_command(cmd, desk, args)` turns a command as the control socket o
 caller names it (`"snooze"`, `{"duration_s": 600}`) into its dataclass, or raises one sentence
 (`InputError`, `DurationError`: exit 2) saying what is wrong with the arguments; arguments it
 does not know are ignored, as they always were. `sit`, `stand` and `move` are one command,
-`Move`, aimed at a posture or a height. `Service.submit` takes these values only; the owner task
-never sees JSON. `UseProfile` names a profile: the service reads (and remembers) the file before
-the owner gets it, so the owner task does no file IO; `SetHeight` likewise writes the profile
-file before the owner applies it.
+`Move`, aimed at a posture, a height or a preset's name (the service knows each desk's presets).
+`Release` lets the vendor's phone app in (the desk is left alone for a while), `Connect` ends
+that; `Recall` and `SaveSlot` use the desk's own memory slots, where it has them.
+`Service.submit` takes these values only; the owner task never sees JSON. `UseProfile` names a
+profile: the service reads (and remembers) the file before the owner gets it, so the owner task
+does no file IO; `SetHeight` likewise writes the profile file before the owner applies it.
 """
 
 from __future__ import annotations
@@ -18,18 +20,24 @@ from typing import Any, ClassVar
 
 from deskctl.core.meetings import Meeting
 from deskctl.core.presence import Belief, Mode
+from deskctl.core.presets import preset_name_problem
 from deskctl.core.units import MAX_DURATION_S, parse_duration_s, parse_height_mm
 from deskctl.core.vocab import Posture
 from deskctl.errors import DurationError, InputError
 
 __all__ = [
+    "RELEASE_S",
     "Confirm",
+    "Connect",
     "Inhibit",
     "MeetingsSeen",
     "Move",
     "Pause",
     "PresenceSeen",
+    "Recall",
+    "Release",
     "Resume",
+    "SaveSlot",
     "ServiceCommand",
     "SetHeight",
     "SetPresence",
@@ -43,6 +51,7 @@ __all__ = [
 ]
 
 SNOOZE_S = 600.0  # a snooze without a duration
+RELEASE_S = 600.0  # a release without a duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,8 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Move:
-    """Move to the profile's `posture` height, or to `height_mm`; answered when the move ends.
+    """Move to the profile's `posture` height, to `height_mm`, or to the desk's `preset`;
+    answered when the move ends.
 
     `remote` (MQTT): refused while inhibit is on or the schedule holds.
     """
@@ -64,11 +74,13 @@ class Move:
     posture: Posture | None = None  # sit or stand
     height_mm: int | None = None
     remote: bool = False
+    preset: str | None = None
     name: ClassVar[str] = "move"
 
     def __post_init__(self) -> None:
-        if (self.posture is None) == (self.height_mm is None):
-            raise ValueError("a Move has a posture or a height, not both and not neither")
+        aims = (self.posture, self.height_mm, self.preset)
+        if sum(aim is not None for aim in aims) != 1:
+            raise ValueError("a Move has one of a posture, a height or a preset")
         if self.posture not in (None, Posture.SIT, Posture.STAND):
             raise ValueError("a Move's posture is sit or stand")
 
@@ -178,6 +190,38 @@ class MeetingsSeen:
     problem: str | None = None
     desk: str | None = None
     name: ClassVar[str] = "meetings_seen"
+class Release:
+    """Disconnect from the desk and keep off it for `duration_s` (its phone app may connect)."""
+
+    desk: str | None = None
+    duration_s: float = RELEASE_S
+    name: ClassVar[str] = "release"
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """End a release: connect to the desk again now."""
+
+    desk: str | None = None
+    name: ClassVar[str] = "connect"
+
+
+@dataclass(frozen=True, slots=True)
+class Recall:
+    """Move to the desk's own memory slot `slot` (1..its slots); answered when the move ends."""
+
+    desk: str | None = None
+    slot: int = 1
+    name: ClassVar[str] = "preset_recall"
+
+
+@dataclass(frozen=True, slots=True)
+class SaveSlot:
+    """Save the desk's height now in its own memory slot `slot`."""
+
+    desk: str | None = None
+    slot: int = 1
+    name: ClassVar[str] = "preset_save"
 
 
 ServiceCommand = (
@@ -196,6 +240,10 @@ ServiceCommand = (
     | SetPresence
     | PresenceSeen
     | MeetingsSeen
+    | Release
+    | Connect
+    | Recall
+    | SaveSlot
 )
 
 
@@ -203,6 +251,8 @@ def parse_command(cmd: str, desk: str | None, args: Mapping[str, Any]) -> Servic
     """The command `cmd` with its JSON `args`, checked; `InputError` in one sentence if not."""
     if cmd in ("sit", "stand", "move"):
         remote = _bool_arg(args, "remote", False)
+        if cmd == "move" and "preset" in args:
+            return Move(desk, preset=_preset_arg(args), remote=remote)
         if cmd == "move":
             return Move(desk, height_mm=_height_arg(args), remote=remote)
         return Move(desk, posture=Posture.SIT if cmd == "sit" else Posture.STAND, remote=remote)
@@ -237,7 +287,25 @@ def parse_command(cmd: str, desk: str | None, args: Mapping[str, Any]) -> Servic
             raise InputError("profile_set needs a posture, sit or stand")
         height_mm = None if args.get("here") is True else _height_arg(args)
         return SetHeight(desk, Posture(posture), height_mm)
+    if cmd == "release":
+        return Release(desk, _duration_arg(args) or RELEASE_S)
+    if cmd == "connect":
+        return Connect(desk)
+    if cmd in ("preset_recall", "preset_save"):
+        slot = args.get("slot")
+        if isinstance(slot, bool) or not isinstance(slot, int) or not 1 <= slot <= 16:
+            raise InputError("a memory slot is a whole number, like 2")
+        return Recall(desk, slot) if cmd == "preset_recall" else SaveSlot(desk, slot)
     raise InputError(f"{cmd!r} is not a command the service knows")
+
+
+def _preset_arg(args: Mapping[str, Any]) -> str:
+    """`preset`: a preset's name, as `core.presets` allows them."""
+    value = args.get("preset")
+    problem = preset_name_problem(value) if isinstance(value, str) else "a preset is a name"
+    if problem is not None:
+        raise InputError(problem)
+    return str(value)
 
 
 def _bool_arg(args: Mapping[str, Any], name: str, default: bool) -> bool:

@@ -45,6 +45,7 @@ from typing import Any, Protocol, Self
 from deskctl.adapters.history_store import Store
 from deskctl.clocks.clock import Clock
 from deskctl.core.presence import UNKNOWN_REASON, Belief, State
+from deskctl.core.presets import check_slot, preset_mm
 from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
 from deskctl.core.units import format_duration
@@ -52,12 +53,16 @@ from deskctl.core.vocab import Posture
 from deskctl.errors import DeskctlError, DeskError, InputError, LinkError
 from deskctl.service.commands import (
     Confirm,
+    Connect,
     Inhibit,
     MeetingsSeen,
     Move,
     Pause,
     PresenceSeen,
+    Recall,
+    Release,
     Resume,
+    SaveSlot,
     ServiceCommand,
     SetHeight,
     SetPresence,
@@ -423,7 +428,7 @@ class Service:
 
     def _sleep_s(self, now: datetime) -> float:
         """Seconds until a scheduler must be ticked (at most `_MAX_SLEEP_S`)."""
-        return _until_s(now, [runner.scheduler.wake_at(now) for runner in self.desks.values()])
+        return _until_s(now, [runner.wake_at(now) for runner in self.desks.values()])
 
     def _edge_s(self, now: datetime) -> float:
         """Seconds until a planned block starts or ends (at most `_MAX_SLEEP_S`)."""
@@ -647,20 +652,40 @@ class Service:
                 raise InputError(f"remote moves wait while {why}")
             if command.height_mm is not None:
                 target_mm = command.height_mm
+            elif command.preset is not None:
+                target_mm = preset_mm(command.preset, runner.presets, runner.name)
             else:
                 profile = runner.profile
                 target_mm = profile.sit_mm if command.posture is Posture.SIT else profile.stand_mm
             runner.start_move(target_mm, scheduled=False)
             self._waiting_moves[runner.name] = order.answer
             return None
-        if isinstance(command, Stop):
+        if isinstance(command, Recall):
+            slot = check_slot(command.slot, runner.link.memory_slots, runner.name)
+            target_mm = runner.link.slot_mm(slot) or runner.link.height_mm or runner.link.min_mm
+            runner.start_move(target_mm, scheduled=False, slot=slot)
+            self._waiting_moves[runner.name] = order.answer
+            return None
+        if isinstance(command, Stop | SaveSlot):
 
             def answer(_task: asyncio.Task[None]) -> None:
                 if not order.answer.done():
                     order.answer.set_result(runner.status(self.clock.now()))
 
-            self._spawn(runner.stop_now(), f"{runner.name}-stop").add_done_callback(answer)
+            if isinstance(command, Stop):
+                doing, what = runner.stop_now(), "stop"
+            else:
+                check_slot(command.slot, runner.link.memory_slots, runner.name)
+                doing, what = _save_slot(runner, command.slot, order.answer), "save"
+            self._spawn(doing, f"{runner.name}-{what}").add_done_callback(answer)
             return None
+        if isinstance(command, Release):
+            until = now + timedelta(seconds=command.duration_s)
+            runner.release(until, now)
+            return runner.status(now)
+        if isinstance(command, Connect):
+            runner.end_release(now)
+            return runner.status(now)
         if isinstance(command, Pause):
             actions = sched.pause(now, command.duration_s)
         elif isinstance(command, Resume):
@@ -719,6 +744,21 @@ def _until_s(now: datetime, wakes: Sequence[datetime | None]) -> float:
             until = wake.astimezone(UTC) - now.astimezone(UTC)
             sleep_s = min(sleep_s, max(0.0, until / timedelta(seconds=1)))
     return sleep_s
+
+
+async def _save_slot(runner: DeskRunner, slot: int, answer: asyncio.Future[CommandResult]) -> None:
+    """`preset save N`: the desk keeps its height now in its memory slot (it must be still);
+    an error is the command's answer."""
+    link = runner.link
+    try:
+        if runner.released_until is not None or not link.connected:
+            raise DeskError(f"desk {runner.name!r} is not connected, so it cannot save a slot now")
+        if link.moving:
+            raise InputError(f"desk {runner.name!r} is moving; save the slot once it stands still")
+        await link.save(slot)
+    except DeskctlError as exc:
+        if not answer.done():
+            answer.set_exception(exc)
 
 
 def _new_heights(runner: DeskRunner, command: SetHeight) -> Profile:

@@ -10,6 +10,11 @@ The scheduler decides; this class carries its actions out (warn, move, show the 
 turns what the link says (heights, manual moves, drops) into scheduler inputs. Before it carries
 out anything it calls `persist` (the owner saves the schedule's state if it changed), so a hold,
 a pause or a skip is on disk before the desk or the person hears of it.
+A release (`release`, for the vendor's phone app: the desk takes one connection) closes the link
+and keeps it closed until `released_until` or `end_release`: the reconnect loop stays off, the
+scheduler is not ticked (no warning, no move; a change that falls inside is dropped as missed
+once the release ends, as after a suspend), and a Move that reaches `carry_out` anyway holds the
+schedule instead of moving. A restart of the service ends a release.
 """
 
 from __future__ import annotations
@@ -116,9 +121,12 @@ class DeskRunner:
         cues: list[Any],
         emit: Emit,
         post: Post,
+        presets: dict[str, int] | None = None,
     ) -> None:
         self.name = name
         self.link = link
+        self.presets: dict[str, int] = dict(presets or {})  # named heights, in order
+        self.released_until: datetime | None = None  # let go for the phone app until then
         self.clock = clock
         self.tz = tz
         self._cues = cues
@@ -192,7 +200,12 @@ class DeskRunner:
         return standing_s
 
     def tick(self, now: datetime) -> None:
-        """Time passed: carry out what the schedule says; outside working hours, stop counting."""
+        """Time passed: carry out what the schedule says; outside working hours, stop counting.
+        While released the schedule holds: it is not ticked until the release ends."""
+        if self.released_until is not None:
+            if now < self.released_until:
+                return
+            self.end_release(now)
         self.carry_out(self.scheduler.tick(now), now)
         off_hours = self.scheduler.current_block(now) is None
         if off_hours and self.posture is not None and not self.link.moving:
@@ -264,6 +277,45 @@ class DeskRunner:
             self._restored = posture
             self.carry_out(sched.restarted(posture, since, next_change_at, now), now)
 
+    # -- letting the phone app in ---------------------------------------------------------------
+    def wake_at(self, now: datetime) -> datetime | None:
+        """When the owner must tick this desk next: the release's end while released."""
+        if self.released_until is not None:
+            return self.released_until
+        return self.scheduler.wake_at(now)
+
+    def release_words(self) -> str | None:
+        """Why the desk is not connected, while released: one phrase for the status."""
+        if self.released_until is None:
+            return None
+        until = self.released_until.astimezone(self.tz).strftime("%H:%M")
+        return f"released for the phone app until {until}"
+
+    def release(self, until: datetime, now: datetime) -> None:
+        """Let go of the desk until `until`: stop it if it moves, close the link, stay off."""
+        self.released_until = until
+        task = self.reconnect_task
+        if task is not None and not task.done():
+            task.cancel()
+        log.info("%s: %s", self.name, self.release_words())
+        self.spawn(self._let_go(), f"{self.name}-release")
+
+    async def _let_go(self) -> None:
+        if self.move_task is not None and not self.move_task.done():
+            await self.stop_now()
+        with contextlib.suppress(LinkError):
+            await self.link.close()
+
+    def end_release(self, now: datetime) -> None:
+        """Connect again (the release's time is up, or `deskctl connect`)."""
+        words = self.release_words()
+        self.released_until = None
+        if words is not None and self.scheduler.held == words:
+            sched = self.scheduler
+            sched.restore_switches(enabled=sched.enabled, held=None)
+        if not self.closing and not self.link.connected:
+            self.start_reconnect()
+
     def _at(self) -> datetime:
         """When an event happens: the service's clock now."""
         return self.clock.now()
@@ -274,9 +326,12 @@ class DeskRunner:
         return self.name, self._at(), block.posture, block.height_mm, start, end, block.cue
 
     def facts(self) -> DeskFacts:
-        """The desk's name, limits, maker and model (as its link declares them)."""
+        """The desk's name, limits, maker and model (as its link declares them), presets."""
         link = self.link
-        return DeskFacts(self.name, link.min_mm, link.max_mm, link.maker, link.model_name)
+        presets = tuple(self.presets.items())
+        return DeskFacts(
+            self.name, link.min_mm, link.max_mm, link.maker, link.model_name, presets=presets
+        )
 
     def _posture_of(self, height_mm: int) -> Posture:
         return posture_of(height_mm, self.profile.sit_mm, self.profile.stand_mm)
@@ -318,6 +373,8 @@ class DeskRunner:
             presence=self._presence_json(),
             next_meeting=self._next_meeting_json(now),
             calendar_problem=self.calendar_problem,
+            memory_slots=self.link.memory_slots,
+            released_until=self.released_until,
         )
 
     def _presence_json(self) -> dict[str, Any]:
@@ -381,7 +438,7 @@ class DeskRunner:
             self.carry_out(self.scheduler.manual_move(posture, now), now)
         elif isinstance(event, ConnectionChanged):
             self.emit(ConnectionNoted(self.name, self._at(), event.connected, event.reason))
-            if not event.connected and not self.closing:
+            if not event.connected and not self.closing and self.released_until is None:
                 self.start_reconnect()
 
     def start_reconnect(self) -> None:
@@ -390,7 +447,7 @@ class DeskRunner:
 
     async def _reconnect(self) -> None:
         backoff = Backoff(_BACKOFF_S)
-        while not self.closing:
+        while not self.closing and self.released_until is None:
             try:
                 await self.link.connect()
             except LinkError as exc:
@@ -414,6 +471,10 @@ class DeskRunner:
             elif isinstance(action, Move):
                 height_mm = action.block.height_mm
                 if height_mm is None:
+                    continue
+                words = self.release_words()
+                if words is not None:  # the schedule holds while the desk is let go
+                    self.carry_out(self.scheduler.move_done(False, now, words), now)
                     continue
                 try:
                     self.start_move(height_mm, scheduled=True)
@@ -448,17 +509,22 @@ class DeskRunner:
     def scheduled_move_running(self) -> bool:
         return self.move_task is not None and not self.move_task.done() and self._move_scheduled
 
-    def start_move(self, target_mm: int, *, scheduled: bool) -> None:
-        """Start a move in its own task; its end comes back as `MoveFinished`."""
+    def start_move(self, target_mm: int, *, scheduled: bool, slot: int | None = None) -> None:
+        """Start a move in its own task (to `target_mm`, or to the desk's memory `slot`); its
+        end comes back as `MoveFinished`."""
         if self.move_task is not None and not self.move_task.done():
             raise MoveError("the desk is already moving; stop it first")
+        words = self.release_words()
+        if words is not None:
+            raise MoveError(f"desk {self.name!r} is {words}; run `deskctl connect` first")
         self.emit(MoveStarted(self.name, self._at(), target_mm, scheduled))
         self._move_from_mm = self.link.height_mm
         self._move_to_mm = target_mm
         self._move_scheduled = scheduled
-        self.move_task = self.spawn(self._move(target_mm, scheduled), f"{self.name}-move")
+        moving = self._move(target_mm, scheduled, slot)
+        self.move_task = self.spawn(moving, f"{self.name}-move")
 
-    async def _move(self, target_mm: int, scheduled: bool) -> None:
+    async def _move(self, target_mm: int, scheduled: bool, slot: int | None = None) -> None:
         """One move; its end always comes back as `MoveFinished`, whatever the link raised.
 
         Anything but deskctl's own errors is a bug: the desk is told to stop, the traceback is
@@ -466,7 +532,10 @@ class DeskRunner:
         scheduled move holds the schedule like any failed move).
         """
         try:
-            height_mm = await self.link.move_to(target_mm)
+            if slot is None:
+                height_mm = await self.link.move_to(target_mm)
+            else:
+                height_mm = await self.link.recall(slot)
         except DeskctlError as exc:
             self._post(MoveFinished(self.name, scheduled, self.link.height_mm, exc))
         except Exception:

@@ -31,6 +31,7 @@ class DeskFacts:
     max_mm: int
     maker: str | None
     model: str
+    presets: tuple[tuple[str, int], ...] = ()  # the desk's named heights (name, mm), in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,8 @@ class DeskStatus:
     presence: dict[str, Any] | None = None  # state, source, since, mode, reason
     next_meeting: dict[str, Any] | None = None  # start, end, summary of the next meeting hold
     calendar_problem: str | None = None  # what is wrong with a calendar, one sentence
+    memory_slots: int = 0  # the desk's own memory slots (0: none)
+    released_until: datetime | None = None  # let go for the vendor's app until then
 
 
 def status_json(status: DeskStatus) -> dict[str, Any]:

@@ -1,0 +1,95 @@
+"""Presets: named heights of one desk (`focus = "105cm"`), and the desk's own memory slots.
+
+Design: a preset's name is a word a person types where a height goes (`deskctl move focus`), so
+it must never read as a height or a posture: lowercase letters, digits, `-` and `_`, starting
+with a letter, at most 32 characters, and not `sit`, `stand` or `away`. `parse_presets` checks a
+settings table against the desk's limits and answers name → mm in the order written, or raises
+`ValueError` with one sentence; `preset_mm` looks a name up for a command and raises
+`InputError` with one sentence naming the presets there are. `looks_like_preset` tells a word
+from a height where both are taken. Memory slots are numbered from 1 (`check_slot`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from deskctl.core.units import format_height, parse_height_mm
+from deskctl.core.vocab import Posture
+from deskctl.errors import HeightError, InputError
+
+__all__ = [
+    "check_slot",
+    "looks_like_preset",
+    "parse_presets",
+    "preset_mm",
+    "preset_name_problem",
+]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_RESERVED = frozenset(str(p) for p in Posture)
+
+
+def preset_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a preset, or None."""
+    if name in _RESERVED:
+        return f"{name!r} is a posture, so it cannot name a preset; choose another word"
+    if not _NAME.match(name):
+        shown = name if len(name) <= 40 else name[:39] + "…"
+        return (
+            f"{shown!r} is not a preset name; use one lowercase word (letters, digits, '-' or "
+            "'_', starting with a letter, at most 32 characters)"
+        )
+    return None  # starting with a letter, it never reads as a height (those start with digits)
+
+
+def looks_like_preset(text: str) -> bool:
+    """Whether `text`, given where a height is taken, is meant as a preset's name."""
+    return preset_name_problem(text.strip()) is None
+
+
+def parse_presets(table: Mapping[str, object], min_mm: int, max_mm: int) -> dict[str, int]:
+    """A settings table of presets as name → mm, in the order written; `ValueError` with one
+    sentence for a bad name, a bad height, or a height outside the desk's limits."""
+    out: dict[str, int] = {}
+    for name, value in table.items():
+        problem = preset_name_problem(str(name))
+        if problem is not None:
+            raise ValueError(problem)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f'preset {name!r} must be a height like "105cm"')
+        try:  # a bare number is cm, as everywhere in deskctl
+            height_mm = value * 10 if isinstance(value, int) else parse_height_mm(str(value))
+        except HeightError as exc:
+            raise ValueError(f"preset {name!r}: {exc}") from None
+        if not min_mm <= height_mm <= max_mm:
+            raise ValueError(
+                f"preset {name!r} ({format_height(height_mm)}) lies outside the desk's limits "
+                f"of {format_height(min_mm)} to {format_height(max_mm)}"
+            )
+        out[str(name)] = height_mm
+    return out
+
+
+def preset_mm(name: str, presets: Mapping[str, int], desk: str) -> int:
+    """The height of preset `name` of `desk`; `InputError` (one sentence) if it has none."""
+    if name in presets:
+        return presets[name]
+    known = ", ".join(presets) if presets else "none yet"
+    return _missing(name, desk, known)
+
+
+def _missing(name: str, desk: str, known: str) -> int:
+    raise InputError(
+        f"desk {desk!r} has no preset called {name!r} (its presets: {known}); add one to the "
+        f'settings, like [desks.{desk}.presets] {name} = "105cm"'
+    )
+
+
+def check_slot(slot: int, slots: int, desk: str) -> int:
+    """`slot` if the desk has it (1..slots); `InputError` (one sentence) if not."""
+    if slots <= 0:
+        raise InputError(f"desk {desk!r} has no memory slots of its own; use named presets")
+    if not 1 <= slot <= slots:
+        raise InputError(f"desk {desk!r} has memory slots 1 to {slots}, not {slot}")
+    return slot
