@@ -230,11 +230,16 @@ async def serving(
     timing: BridgeTiming = FAST,
     events: bool = True,
     published_file: Path | None = None,
+<<<<<<< HEAD
     presence: bool = False,
+=======
+    presets: dict[str, str | int | float] | None = None,
+>>>>>>> 2e75ff0 (Preset buttons, release and connect in Home Assistant and on MQTT; the CLI's preset, release, connect)
 ) -> AsyncIterator[Running]:
     """A simulated service and its bridge (`bridge_id=None`: the settings' default); the bridge
-    remembers what it published in `published_file` (default: in the state folder)."""
-    settings = Settings(desks={name: DeskSettings() for name in desks})
+    remembers what it published in `published_file` (default: in the state folder); every desk
+    has `presets`."""
+    settings = Settings(desks={name: DeskSettings(presets=presets or {}) for name in desks})
     service = build_service(settings, TZ, simulate=True, time_scale=scale, start_at=start)
     for runner in service.desks.values():
         assert isinstance(runner.link, SimLink)
@@ -692,6 +697,52 @@ async def test_a_desk_that_left_the_settings_leaves_home_assistant(
     record = await retained(mosquitto, "deskctl/bridge/desks")
     assert record is not None
     assert list(record.json()["desks"]) == ["office"]
+
+
+async def test_each_preset_is_a_button_and_a_removed_one_leaves_home_assistant(
+    mosquitto: Broker, watcher: Watcher
+) -> None:
+    focus = "homeassistant/button/deskctl_office_preset_focus/config"
+    reading = "homeassistant/button/deskctl_office_preset_reading/config"
+    async with serving(
+        mosquitto.settings(), watcher, presets={"focus": "105cm", "reading": "80cm"}
+    ):
+        button = await retained(mosquitto, focus)
+        assert button is not None
+        config = button.json()
+        assert config["device"] == {"identifiers": ["deskctl_office"]}
+        assert config["command_topic"] == "deskctl/office/preset/set"
+        assert config["name"] == "Preset focus (105.0 cm)"
+        mark = watcher.mark()
+        await pub(mosquitto, config["command_topic"], config["payload_press"])
+        assert (await watcher.event("office", "arrived", mark))["height_mm"] == 1050
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/preset/set", "tall")
+        reason = (await watcher.event("office", "error", mark))["reason"]
+        assert "no preset called 'tall'" in reason
+    assert await retained(mosquitto, reading) is not None
+    async with serving(mosquitto.settings(), watcher, presets={"focus": "105cm"}):
+        pass
+    assert await retained(mosquitto, reading) is None, "the removed preset's button is cleared"
+    assert await retained(mosquitto, focus) is not None
+    assert await retained(mosquitto, "homeassistant/device/deskctl_office/config") is not None
+    record = await retained(mosquitto, "deskctl/bridge/desks")
+    assert record is not None
+    assert focus in record.json()["desks"]["office"]
+    assert reading not in record.json()["desks"]["office"]
+
+
+async def test_release_and_connect_over_mqtt(mosquitto: Broker, watcher: Watcher) -> None:
+    async with serving(mosquitto.settings(), watcher) as running:
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/release", "PRESS")
+        state = await watcher.state("office", mark, lambda s: s["released_until"] is not None)
+        assert state["connected"] is False
+        await running.until(lambda: not running.service.desks["office"].link.connected)
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/connect", "PRESS")
+        await watcher.state("office", mark, having(released_until=None, connected=True))
+        await watcher.state("office", mark, having(connected=True, height_mm=750))
 
 
 async def test_a_desk_name_another_bridge_publishes_is_warned_about(

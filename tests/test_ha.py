@@ -41,6 +41,7 @@ from deskctl.core.ha import (
 )
 from deskctl.core.ha.entities import ENTITIES
 from deskctl.core.log_budget import LogBudget
+from deskctl.core.presets import preset_name_problem
 from deskctl.core.units import parse_height_mm
 from deskctl.errors import ConfigError
 
@@ -160,8 +161,12 @@ def test_desk_topics_follow_the_mqtt_contract() -> None:
     assert TOPICS.command_filters(["office"]) == [
         "deskctl/office/+/set",
         "deskctl/office/action",
+        "deskctl/office/release",
+        "deskctl/office/connect",
         "deskctl/all/+/set",
         "deskctl/all/action",
+        "deskctl/all/release",
+        "deskctl/all/connect",
     ]
     assert TOPICS.discovery("office") == "homeassistant/device/deskctl_office/config"
 
@@ -233,6 +238,8 @@ def test_every_entity_design_md_lists_is_there_once() -> None:
         "stop": "button",
         "skip": "button",
         "snooze": "button",
+        "release": "button",
+        "connect": "button",
         "schedule": "switch",
         "inhibit": "switch",
         "posture": "sensor",
@@ -287,7 +294,11 @@ def test_every_command_an_entity_sends_is_understood() -> None:
             sent.append((topic, b"105.5"))
         if component["platform"] == "select":
             sent += [(topic, option.encode()) for option in component["options"]]
+<<<<<<< HEAD
     assert len(sent) == 16  # the presence mode's three options among them
+=======
+    assert len(sent) == 15
+>>>>>>> 2e75ff0 (Preset buttons, release and connect in Home Assistant and on MQTT; the CLI's preset, release, connect)
     for topic, payload in sent:
         assert isinstance(parse_command(TOPICS, topic, payload, profiles=PROFILES), Request)
 
@@ -460,9 +471,13 @@ def test_state_json_has_the_contract_fields_and_what_the_entities_need() -> None
         "waiting_for": None,
         "waiting_until": None,
         "last_cue": STATUS["last_cue"],
+<<<<<<< HEAD
         "presence": None,
         "next_meeting": None,
         "calendar_problem": None,
+=======
+        "released_until": None,
+>>>>>>> 2e75ff0 (Preset buttons, release and connect in Home Assistant and on MQTT; the CLI's preset, release, connect)
     }
 
 
@@ -679,6 +694,13 @@ def test_any_bytes_on_any_command_topic_give_a_request_or_a_one_line_refusal(
         assert text in PROFILES
     elif leaf in ("schedule/set", "inhibit/set"):
         assert text.lower() in ("on", "off", "true", "false")
+    elif leaf == "preset/set":
+        assert preset_name_problem(text) is None
+        assert result.args == {"preset": text}
+    elif leaf == "release":
+        assert result.command == "release"
+    elif leaf == "connect":
+        assert text.lower() in ("press", "connect")
     else:
         assert text.lower().split()[0] in ("stop", "skip", "snooze", "pause", "resume", "confirm")
 

@@ -68,6 +68,7 @@ from deskctl.core.ha import (
     Topics,
     check_desk_name,
     check_request,
+    desk_retained,
     discovery_payload,
     encode,
     event_payload,
@@ -75,6 +76,8 @@ from deskctl.core.ha import (
     is_profile_name,
     parse_command,
     parse_record,
+    preset_button_payload,
+    preset_discovery,
     record_payload,
     state_changed,
     state_due_in_s,
@@ -403,7 +406,7 @@ class MqttBridge:
         if reader in done:
             reader.result()
         await client.unsubscribe(filters)
-        current = {desk: self.topics.retained(desk) for desk in self.desks}
+        current = self._retained()
         published = self._published.load()
         if not self._synced.is_set():
             log.warning(
@@ -421,7 +424,9 @@ class MqttBridge:
             for topic in retained
         }
         for topic in topics_to_clear(self.topics, published, current, claimed=claimed):
-            log.info("MQTT bridge: clearing %s (that desk is no longer configured)", topic)
+            log.info(
+                "MQTT bridge: clearing %s (that desk or preset is no longer configured)", topic
+            )
             await client.publish(topic, b"", qos=1, retain=True)
         mine = {topic for retained in (published or {}).values() for topic in retained}
         for topic in sorted((mine & claimed).difference(*current.values())):
@@ -444,10 +449,22 @@ class MqttBridge:
                 self.topics, _desk_info(facts), self._profiles, sw_version=__version__
             )
             await client.publish(self.topics.discovery(desk), encode(payload), qos=1, retain=True)
-        record = record_payload(
-            self.topics.bridge_id, {desk: self.topics.retained(desk) for desk in self.desks}
-        )
+            for preset, height_mm in facts.presets:
+                button = preset_button_payload(
+                    self.topics, desk, preset, height_mm, sw_version=__version__
+                )
+                topic = preset_discovery(self.topics, desk, preset)
+                await client.publish(topic, encode(button), qos=1, retain=True)
+        record = record_payload(self.topics.bridge_id, self._retained())
         await client.publish(self.topics.record, encode(record), qos=1, retain=True)
+
+    def _retained(self) -> dict[str, list[str]]:
+        """Every retained topic of every desk: its own, and one per preset button."""
+        facts = self.service.facts()
+        return {
+            desk: desk_retained(self.topics, desk, [name for name, _mm in facts[desk].presets])
+            for desk in self.desks
+        }
 
     def _scan_profiles(self) -> tuple[str, ...]:
         """The profiles Home Assistant may offer: those that load and that MQTT can name."""
@@ -671,6 +688,7 @@ class MqttBridge:
             sit_mm=status.sit_mm,
             stand_mm=status.stand_mm,
             inhibited=status.inhibited,
+            presets=dict(facts.presets),
         )
         if refusal is not None:
             self._error(desk, refusal.reason, request.topic)

@@ -50,6 +50,7 @@ _COMMAND_MODULES = (
     "init_cmds",
     "stats_cmds",
     "emulate_cmds",
+    "preset_cmds",
 )
 for _module in _COMMAND_MODULES:
     importlib.import_module(f"deskctl.cli.{_module}")

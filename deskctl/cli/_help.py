@@ -23,7 +23,7 @@ Options:
   -h, --help            Show this message and exit.
 
 Commands:
-  move      Move the desk to HEIGHT.
+  move      Move the desk to HEIGHT, or to a preset (deskctl preset list).
   sit       Move the desk to the active profile's sitting height.
   stand     Move the desk to the active profile's standing height.
   stop      Stop the desk now.
@@ -40,11 +40,14 @@ Commands:
   schedule  Switch the schedule on or off (as MQTT's switch): while off,...
   init      First run: find your desk, set your sit and stand heights,...
   stats     Sitting and standing time, changes, longest sitting bout and...
+  release   Let go of the desk for its phone app (10 minutes unless given).
+  connect   Connect to the desk again now, ending a release.
   profile   Height profiles: list them, show one, choose one, check files.
   cues      The mobility cue library: list the cues, show how to do one.
   service   Run deskctl as a systemd user service.
   config    Settings: show them, find them, start a file.
   emulate   Run an emulated desk, to try deskctl without hardware.
+  preset    Named heights, and the desk's own memory slots.
 """
 
 

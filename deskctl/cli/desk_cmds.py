@@ -43,7 +43,10 @@ ScaleOpt = Annotated[
     ),
 ]
 HeightArg = Annotated[
-    str, typer.Argument(help="Target height: 72cm, 720mm, 28.3in; a bare number is cm.")
+    str,
+    typer.Argument(
+        help="Target height: 72cm, 720mm, 28.3in; a bare number is cm; or a preset's name."
+    ),
 ]
 
 
@@ -60,7 +63,7 @@ def move(
     config: ConfigOpt = None,
     time_scale: ScaleOpt = 1.0,
 ) -> None:
-    """Move the desk to HEIGHT."""
+    """Move the desk to HEIGHT, or to a preset (deskctl preset list)."""
     direct_desk.move_command("move", height, desk, simulate, sim, as_json, config, time_scale)
 
 

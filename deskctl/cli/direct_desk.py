@@ -286,8 +286,13 @@ def move_command(
     direct = simulate or sim is not None or config is not None
     if not direct and service_calls.move(cmd, height, desk, as_json):
         return
-    target_mm = service_calls.target_of(height)
+    preset = service_calls.preset_of(height)
+    target_mm = None if preset is not None else service_calls.target_of(height)
     chosen = chosen_desk(config, desk, simulate, sim)
+    if preset is not None:
+        from deskctl.core.presets import preset_mm
+
+        target_mm = preset_mm(preset, chosen.desk.preset_heights, chosen.name)
     sit_stand_mm = None
     if target_mm is None:
         sit_stand_mm = posture_heights(chosen.name, chosen.desk)

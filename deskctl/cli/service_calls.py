@@ -101,13 +101,24 @@ def target_of(height: str | None) -> int | None:
     return None if height is None else parse_height_mm(height)
 
 
+def preset_of(height: str | None) -> str | None:
+    """The preset a move names where a height goes (`move focus`), or None for a height."""
+    from deskctl.core.presets import looks_like_preset
+
+    return height.strip() if height is not None and looks_like_preset(height) else None
+
+
 def move(
     cmd: str, height: str | None = None, desk: str | None = None, as_json: bool = False
 ) -> bool:
-    """sit, stand or move HEIGHT through the service (a live bar on a terminal for a move)."""
-    target_mm = target_of(height)
+    """sit, stand or move HEIGHT (or PRESET) through the service (a live bar on a terminal for
+    a move to a height)."""
+    preset = preset_of(height)
+    target_mm = None if preset is not None else target_of(height)
     show = not as_json and target_mm is not None and sys.stderr.isatty()
-    args = {} if target_mm is None else {"height_mm": target_mm}
+    args: dict[str, Any] = {} if target_mm is None else {"height_mm": target_mm}
+    if preset is not None:
+        args = {"preset": preset}
     with progress_bar(target_mm or 0, show) as progress:
         answer = via_service(
             cmd,
@@ -260,7 +271,11 @@ def status_lines(answer: dict[str, Any]) -> list[str]:
         line = f"{state['desk']}: {format_height(state.get('height_mm'))}"
         line += f", {state.get('posture') or 'unknown posture'}"
         line += ", moving" if state.get("moving") else ""
-        line += "" if state.get("connected") else " (not connected)"
+        released = state.get("released_until")
+        if released:
+            line += f" (released for the phone app until {released[11:16]}; deskctl connect)"
+        else:
+            line += "" if state.get("connected") else " (not connected)"
         line += " (a simulated desk, not a real one)" if state.get("simulated") else ""
         lines.append(line)
         lines.append(f"  profile {state.get('profile')}, schedule {state.get('schedule')}")

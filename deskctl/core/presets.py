@@ -81,8 +81,8 @@ def preset_mm(name: str, presets: Mapping[str, int], desk: str) -> int:
 
 def _missing(name: str, desk: str, known: str) -> int:
     raise InputError(
-        f"desk {desk!r} has no preset called {name!r} (its presets: {known}); add one to the "
-        f'settings, like [desks.{desk}.presets] {name} = "105cm"'
+        f"{name!r} is not a height, nor a preset of desk {desk!r} (its presets: {known}); write "
+        f'a height like 72cm, or add the preset, like [desks.{desk}.presets] {name} = "105cm"'
     )
 
 

@@ -8,7 +8,8 @@ per job:
 - `discovery`: the retained discovery message of a desk, rendered from that table;
 - `state`: the `B/D/state` and `B/D/event` JSON, and when a changed state goes out;
 - `commands`: command topics and payloads into service commands, or one sentence why not;
-- `records`: the record of the desks a bridge published, and what to clear when one leaves.
+- `records`: the record of the desks a bridge published, and what to clear when one leaves;
+- `preset_buttons`: one button per preset of a desk, each on its own retained discovery topic.
 The names the bridge uses are importable from this package too.
 """
 
@@ -20,6 +21,7 @@ from deskctl.core.ha.commands import (
     parse_command,
 )
 from deskctl.core.ha.discovery import DeskInfo, discovery_payload
+from deskctl.core.ha.preset_buttons import desk_retained, preset_button_payload, preset_discovery
 from deskctl.core.ha.records import parse_record, record_payload, topics_to_clear
 from deskctl.core.ha.state import (
     EVENT_TYPES,
@@ -51,6 +53,7 @@ __all__ = [
     "Topics",
     "check_desk_name",
     "check_request",
+    "desk_retained",
     "discovery_payload",
     "encode",
     "event_payload",
@@ -58,6 +61,8 @@ __all__ = [
     "is_profile_name",
     "parse_command",
     "parse_record",
+    "preset_button_payload",
+    "preset_discovery",
     "record_payload",
     "state_changed",
     "state_due_in_s",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deskctl.core.ha.topics import Topics, is_profile_name
+from deskctl.core.presets import preset_name_problem
 from deskctl.core.units import MAX_DURATION_S, check_limits, parse_duration_s, parse_height_mm
 from deskctl.core.vocab import Posture, ScheduleState
 from deskctl.errors import DurationError, HeightError
@@ -28,6 +29,9 @@ COMMAND_LEAVES = (
     "inhibit/set",
     "presence/set",
     "action",
+    "preset/set",  # a preset's name: its button (`preset_buttons.py`)
+    "release",  # let go of the desk for its phone app: PRESS (10 minutes) or a duration
+    "connect",  # end a release
 )
 MAX_PAYLOAD_BYTES = 256
 _ACTIONS = ("stop", "skip", "snooze", "pause", "resume", "confirm")
@@ -157,6 +161,22 @@ def _command(leaf: str, text: str, profiles: Collection[str]) -> tuple[str, dict
         if word in _PRESENCE_MODES:
             return "presence", {"mode": word}
         raise ValueError(f"{_short(text)} is not a presence mode; send present, away or auto")
+    if leaf == "preset/set":
+        problem = preset_name_problem(text)
+        if problem is not None:
+            raise ValueError(problem)
+        return "move", {"preset": text}
+    if leaf == "connect":
+        if word in ("press", "connect"):
+            return "connect", {}
+        raise ValueError(f"{_short(text)} is not a connect command; send PRESS")
+    if leaf == "release":
+        if word in ("press", "release"):
+            return "release", {}
+        for_s = parse_duration_s(text)
+        if not 1 <= for_s <= MAX_DURATION_S:
+            raise DurationError(f"a release lasts from 1 second to 30 days, not {_short(text)}")
+        return "release", {"for": f"{round(for_s)}s"}
     if leaf in ("schedule/set", "inhibit/set"):
         if word in _ON or word in _OFF:
             return leaf.removesuffix("/set"), {"on": word in _ON}
@@ -188,6 +208,7 @@ def check_request(
     sit_mm: int,
     stand_mm: int,
     inhibited: bool,
+    presets: Mapping[str, int] | None = None,
 ) -> Refusal | None:
     """What refuses a parsed command on one desk now; None if it may go to the service.
 
@@ -202,6 +223,13 @@ def check_request(
         return Refusal(desk, reason, request.topic)
 
     target_mm = request.height_mm
+    preset = request.args.get("preset")
+    if isinstance(preset, str):
+        known = presets or {}
+        if preset not in known:
+            names = ", ".join(known) or "none"
+            return refuse(f"desk {desk!r} has no preset called {preset!r} (its presets: {names})")
+        target_mm = known[preset]
     if target_mm is None:
         target_mm = sit_mm if request.command == "sit" else stand_mm
     try:

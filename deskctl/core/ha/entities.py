@@ -73,6 +73,8 @@ ENTITIES = (
     _button("stop", "Stop", "action", "stop", "mdi:stop"),
     _button("skip", "Skip next change", "action", "skip", "mdi:skip-next"),
     _button("snooze", "Snooze next change", "action", "snooze", "mdi:alarm-snooze"),
+    _button("release", "Release for the phone app", "release", "PRESS", "mdi:cellphone-link"),
+    _button("connect", "Connect", "connect", "PRESS", "mdi:bluetooth-connect"),
     _switch(
         "schedule", "Schedule",
         f"{{{{ 'OFF' if value_json.schedule == '{ScheduleState.OFF}' else 'ON' }}}}",

@@ -75,7 +75,8 @@ def _ours(topics: Topics, topic: str) -> bool:
     prefix = topics.discovery_prefix.split("/")
     if levels[: len(prefix)] == prefix:
         rest = levels[len(prefix) :]
-        return len(rest) == 3 and rest[0] == "device" and rest[2] == "config"
+        # a device's discovery, or a preset button's (`preset_buttons.py`)
+        return len(rest) == 3 and rest[0] in ("device", "button") and rest[2] == "config"
     base = topics.base.split("/")
     if levels[: len(base)] == base:
         rest = levels[len(base) :]

@@ -61,7 +61,8 @@ GROWING_FIELDS = ("standing_today_s", "sitting_bout_s")  # change every second b
 
 def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, Any]:
     """`B/D/state`: DESIGN.md's fields, plus inhibited, connected, held, paused_until,
-    waiting_for, waiting_until, last_cue, presence, next_meeting, calendar_problem."""
+    waiting_for, waiting_until, last_cue, presence, next_meeting, calendar_problem,
+    released_until (let go for the phone app until)."""
     out = {key: _jsonable(status.get(key)) for key in STATE_FIELDS}
     out["moving"] = bool(status.get("moving"))
     out["inhibited"] = bool(inhibited)
@@ -74,6 +75,7 @@ def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, An
     out["presence"] = _jsonable(status.get("presence"))
     out["next_meeting"] = _jsonable(status.get("next_meeting"))
     out["calendar_problem"] = _jsonable(status.get("calendar_problem"))
+    out["released_until"] = _jsonable(status.get("released_until"))
     return out
 
 

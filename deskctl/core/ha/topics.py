@@ -159,4 +159,5 @@ class Topics:
         filters: list[str] = []
         for target in [*desks, "all"]:
             filters += [self.desk(target, "+/set"), self.desk(target, "action")]
+            filters += [self.desk(target, "release"), self.desk(target, "connect")]
         return filters
