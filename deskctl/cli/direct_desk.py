@@ -75,7 +75,7 @@ def posture_heights(name: str, desk: DeskSettings) -> tuple[int, int]:
         from deskctl.config.profile_library import active_profile
     except ImportError:  # the profile library is optional in this slice
         return _SIT_MM, _STAND_MM
-    profile = active_profile(name, desk.profile)
+    profile = active_profile(name, desk.profile, desk.preset_heights)
     return profile.sit_mm, profile.stand_mm
 
 

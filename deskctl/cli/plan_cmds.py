@@ -71,11 +71,22 @@ def profile_show(name: Annotated[str, typer.Argument(help="The profile's name.")
     """Show one profile: heights, cycle, hours, warning and cue taste."""
     from deskctl.config.profile_library import find_profiles, load_profile
 
-    profile = load_profile(name)
+    profile = load_profile(name, presets=_only_desk_presets())
     found = find_profiles()[name]
     for line in _describe(profile, f"{found.origin}: {found.source}"):
         print(line)
     warn_health(profile)
+
+
+def _only_desk_presets() -> dict[str, int] | None:
+    """The presets of the desk a command without --desk means, if that is clear."""
+    from deskctl.cli.plan_view import desk_presets, profile_desk
+    from deskctl.errors import DeskctlError
+
+    try:
+        return desk_presets(profile_desk(None)[1])
+    except DeskctlError:
+        return None
 
 
 def _describe(profile: Profile, source: str) -> list[str]:
@@ -128,9 +139,10 @@ def profile_use(
     if service_calls.profile_use(name, desk):
         return
     desk_name, settings = profile_desk(desk)
+    presets = None if settings is None else settings.preset_heights
     if settings is not None:
-        check_fits(load_profile(name), settings.min_mm, settings.max_mm)
-    profile = remember_profile(name, desk_name)
+        check_fits(load_profile(name, presets=presets), settings.min_mm, settings.max_mm)
+    profile = remember_profile(name, desk_name, presets)
     print(
         f"{desk_name}: now using profile {profile.name!r} "
         f"(sit {format_height(profile.sit_mm)}, stand {format_height(profile.stand_mm)})"

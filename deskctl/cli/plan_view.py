@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from deskctl.core.profile import Profile
     from deskctl.core.vocab import Posture
 
-__all__ = ["plan", "profile_desk", "profile_list", "time_in_words"]
+__all__ = ["desk_presets", "plan", "profile_desk", "profile_list", "time_in_words"]
 
 
 def profile_desk(desk: str | None) -> tuple[str, DeskSettings | None]:
@@ -40,6 +40,11 @@ def profile_desk(desk: str | None) -> tuple[str, DeskSettings | None]:
     settings = load_settings()
     name, _ = select_desk(settings, desk, simulate=True)
     return name, settings.desks.get(name)
+
+
+def desk_presets(settings: DeskSettings | None) -> dict[str, int] | None:
+    """The desk's presets, which a profile's sit and stand may name (None: no desk)."""
+    return None if settings is None else settings.preset_heights
 
 
 def _parse_date(text: str | None, tz: tzinfo) -> date:
@@ -92,7 +97,7 @@ def plan(
     when = _parse_date(day, tz)
     desk_name, settings = profile_desk(desk)
     name = profile or active_profile_name(desk_name, None if settings is None else settings.profile)
-    chosen = load_profile(name)
+    chosen = load_profile(name, presets=desk_presets(settings))
     blocks = _plan(chosen, when, tz, settings)
     calendar = _calendar_settings()
     holds: list[Meeting] = []
@@ -299,7 +304,7 @@ def profile_list(desk: str | None = None) -> bool:
     for name, found in find_profiles().items():
         origin = "user, replaces shipped" if found.shadows_shipped else found.origin
         try:
-            about = load_profile(name).description
+            about = load_profile(name, presets=desk_presets(settings)).description
         except ConfigError:
             about = f"broken: see `deskctl profile validate {found.source}`"
         mark = "*" if name == active else " "

@@ -37,6 +37,7 @@ from deskctl.core.units import check_limits, format_height
 from deskctl.errors import ConfigError, HeightError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from importlib.resources.abc import Traversable
 
 __all__ = [
@@ -99,17 +100,23 @@ def read_profile_file(path: Path) -> Profile:
     return _read(str(path), path, path.stem)
 
 
-def _read(source: str, entry: Traversable, name: str) -> Profile:
-    return parse_profile(read_toml(source, entry), name=name, source=source)
+def _read(
+    source: str, entry: Traversable, name: str, presets: Mapping[str, int] | None = None
+) -> Profile:
+    data = read_toml(source, entry)
+    return parse_profile(data, name=name, source=source, presets=presets)
 
 
-def load_profile(name: str, user_dir: Path | None = None) -> Profile:
-    """The profile called `name`; an unknown name is a `ConfigError` listing the known ones."""
+def load_profile(
+    name: str, user_dir: Path | None = None, presets: Mapping[str, int] | None = None
+) -> Profile:
+    """The profile called `name`; an unknown name is a `ConfigError` listing the known ones.
+    `presets` are those of the desk it is for: its sit and stand may name one of them."""
     known = find_profiles(user_dir)
     if name not in known:
         raise ConfigError(f"there is no profile {name!r}; the known ones are {', '.join(known)}")
     found = known[name]
-    return _read(found.source, found.entry, name)
+    return _read(found.source, found.entry, name, presets)
 
 
 def _read_state() -> dict[str, str]:
@@ -141,9 +148,10 @@ def remembered_profile(desk: str) -> str | None:
     return _read_state().get(desk)
 
 
-def remember_profile(name: str, desk: str) -> Profile:
-    """Check that the profile loads, then remember it for this desk; returns it."""
-    profile = load_profile(name)
+def remember_profile(name: str, desk: str, presets: Mapping[str, int] | None = None) -> Profile:
+    """Check that the profile loads (for this desk, with its `presets`), then remember it for
+    this desk; returns it."""
+    profile = load_profile(name, presets=presets)
     state = _read_state()
     state[desk] = name
     import json
@@ -158,12 +166,16 @@ def active_profile_name(desk: str, configured: str | None = None) -> str:
     return remembered_profile(desk) or configured or DEFAULT_PROFILE
 
 
-def active_profile(desk: str, configured: str | None = None) -> Profile:
-    """The desk's active profile, loaded (see `active_profile_name`)."""
-    return load_profile(active_profile_name(desk, configured))
+def active_profile(
+    desk: str, configured: str | None = None, presets: Mapping[str, int] | None = None
+) -> Profile:
+    """The desk's active profile, loaded (see `active_profile_name`) with the desk's presets."""
+    return load_profile(active_profile_name(desk, configured), presets=presets)
 
 
-def service_profile(desk: str, configured: str | None = None) -> Profile:
+def service_profile(
+    desk: str, configured: str | None = None, presets: Mapping[str, int] | None = None
+) -> Profile:
     """The desk's active profile for the service, which must start: a remembered profile that
     is gone or broken (or a broken remembered-profiles file) is logged once as a warning and the
     configured one (else `default`) is used instead."""
@@ -171,14 +183,14 @@ def service_profile(desk: str, configured: str | None = None) -> Profile:
     try:
         remembered = remembered_profile(desk)
         if remembered is not None:
-            return load_profile(remembered)
+            return load_profile(remembered, presets=presets)
     except ConfigError as exc:
         import logging
 
         logging.getLogger("deskctl.service").warning(
             "%s: the remembered profile cannot be used (%s); using %r", desk, exc, fallback
         )
-    return load_profile(fallback)
+    return load_profile(fallback, presets=presets)
 
 
 def _height_value(height_mm: int) -> str:

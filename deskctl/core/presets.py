@@ -6,7 +6,10 @@ with a letter, at most 32 characters, and not `sit`, `stand` or `away`. `parse_p
 settings table against the desk's limits and answers name → mm in the order written, or raises
 `ValueError` with one sentence; `preset_mm` looks a name up for a command and raises
 `InputError` with one sentence naming the presets there are. `looks_like_preset` tells a word
-from a height where both are taken. Memory slots are numbered from 1 (`check_slot`).
+from a height where both are taken. A profile may name a preset for sit or stand
+(`sit = "reading"`): `heights_of_presets` turns those into heights against the presets of the
+desk the profile is applied to, before the profile is validated. Memory slots are numbered from
+1 (`check_slot`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from collections.abc import Mapping
 
 from deskctl.core.units import format_height, parse_height_mm
 from deskctl.core.vocab import Posture
-from deskctl.errors import HeightError, InputError
+from deskctl.errors import ConfigError, HeightError, InputError
 
 __all__ = [
     "check_slot",
+    "heights_of_presets",
     "looks_like_preset",
     "parse_presets",
     "preset_mm",
@@ -93,3 +97,26 @@ def check_slot(slot: int, slots: int, desk: str) -> int:
     if not 1 <= slot <= slots:
         raise InputError(f"desk {desk!r} has memory slots 1 to {slots}, not {slot}")
     return slot
+
+
+def heights_of_presets(
+    data: Mapping[str, object], presets: Mapping[str, int] | None, source: str
+) -> dict[str, object]:
+    """A profile file's mapping with a preset's name for `sit` or `stand` replaced by its height
+    (`presets` are the desk's; None: no desk, so none); `ConfigError` naming the file, the key
+    and the preset if the desk has no such preset."""
+    out = dict(data)
+    for key in ("sit", "stand"):
+        value = out.get(key)
+        if not isinstance(value, str) or not looks_like_preset(value):
+            continue
+        name = value.strip()
+        if presets is not None and name in presets:
+            out[key] = f"{presets[name]}mm"
+            continue
+        if presets is None:
+            why = "a preset belongs to a desk, and this profile was read for none"
+        else:
+            why = f"the desk has no such preset (its presets: {', '.join(presets) or 'none'})"
+        raise ConfigError(f"{source}: {key}: {name!r} names a preset, but {why}")
+    return out

@@ -37,6 +37,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from deskctl.core.cues import Area, Kind
+from deskctl.core.presets import heights_of_presets
 from deskctl.core.units import format_height, parse_height_mm
 from deskctl.core.vocab import Posture
 from deskctl.errors import ConfigError, HeightError
@@ -500,9 +501,16 @@ def _profile_name(value: object) -> str:
     return value
 
 
-def parse_profile(data: Mapping[str, Any], *, name: str, source: str) -> Profile:
-    """Validate one file's mapping; `name` is the file's stem, `source` names it in errors."""
-    fields = dict(data)
+def parse_profile(
+    data: Mapping[str, Any],
+    *,
+    name: str,
+    source: str,
+    presets: Mapping[str, int] | None = None,
+) -> Profile:
+    """Validate one file's mapping; `name` is the file's stem, `source` names it in errors.
+    `sit` and `stand` may name one of `presets` (the desk's) instead of a height."""
+    fields = heights_of_presets(data, presets, source)
     given = fields.pop("name", name)
     if given != name:
         raise ConfigError(

@@ -69,7 +69,10 @@ def build_service(
         raise ConfigError(
             f"no desk is configured; add one to {settings_path()} or run with --simulate"
         )
-    profiles = {name: service_profile(name, desk.profile) for name, desk in desks.items()}
+    profiles = {
+        name: service_profile(name, desk.profile, desk.preset_heights)
+        for name, desk in desks.items()
+    }
     if simulate:
         first = next(iter(profiles.values()))
         wall = datetime.now(tz)

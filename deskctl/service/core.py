@@ -250,9 +250,8 @@ class Service:
             from deskctl.config.profile_library import remember_profile
 
             runner = self._runner(command.desk)
-            return _ProfileChosen(
-                command, runner.name, remember_profile(command.profile, runner.name)
-            )
+            chosen = remember_profile(command.profile, runner.name, runner.presets)
+            return _ProfileChosen(command, runner.name, chosen)
         if isinstance(command, SetHeight):
             runner = self._runner(command.desk)
             return _ProfileChosen(command, runner.name, _new_heights(runner, command))
