@@ -290,6 +290,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         config.mkdir(parents=True)
         (config / "settings.toml").write_text(
             '[desks.office]\nlink = "sim"\nmin_mm = 650\nmax_mm = 1250\n\n'
+            '[desks.office.presets]\nfocus = "105cm"\nreading = "80cm"\n\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n',
             encoding="utf-8",
         )
