@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from deskctl.clocks.clock import Clock
 from deskctl.config.settings import DeskSettings, Settings, load_settings
 from deskctl.core.presets import (
     check_slot,
@@ -22,8 +24,10 @@ from deskctl.core.presets import (
 )
 from deskctl.core.profile import parse_profile
 from deskctl.errors import ConfigError, DeskctlError, DeskError, InputError
+from deskctl.service import assembly
 from deskctl.service.commands import Move, Recall, parse_command
 from deskctl.service.core import Service
+from deskctl.sim.links import SimLink
 from tests.cli import deskctl
 from tests.service_harness import TZ, Recorded, run_service, sim
 
@@ -235,3 +239,59 @@ def test_release_without_a_service_says_nothing_holds_the_desk(tmp_path: Path) -
     done = deskctl(tmp_path, "release")
     assert done.returncode == 1
     assert "nothing holds the desk: its phone app can connect now" in done.stderr
+
+
+class _SlotDesk(SimLink):
+    """The simulated desk with four memory slots, as the Jiecang link declares them."""
+
+    memory_slots = 4
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots: dict[int, int] = {2: 1000, 4: 1400}  # 4: set on the keypad, too high
+
+    def slot_mm(self, slot: int) -> int | None:
+        return self.slots.get(slot)
+
+    async def _recall(self, slot: int) -> int:
+        return await self._move_to(self.slots[slot], None)
+
+    async def save(self, slot: int) -> None:
+        assert self.height_mm is not None
+        self.slots[slot] = self.height_mm
+
+
+def test_the_service_recalls_and_saves_the_desks_memory_slots(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, object] = {}
+
+    def open_link(name: str, desk: DeskSettings, clock: Clock, **_: object) -> SimLink:
+        return _SlotDesk(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm, persist=False)
+
+    monkeypatch.setattr(assembly, "open_link", open_link)
+
+    async def script(service: Service, recorded: Recorded) -> None:
+        await service.clock.sleep(5)
+        seen["status"] = await service.call("status")
+        seen["recalled"] = (await service.call("preset_recall", args={"slot": 2}))["height_mm"]
+        await service.call("move", args={"height_mm": 1100})
+        await service.call("preset_save", args={"slot": 3})
+        link = service.desks["desk"].link
+        assert isinstance(link, _SlotDesk)
+        seen["slots"] = dict(link.slots)
+        with pytest.raises(DeskctlError, match="has memory slots 1 to 4, not 5"):
+            await service.call("preset_recall", args={"slot": 5})
+        with pytest.raises(DeskctlError, match="above this desk's highest allowed height"):
+            await service.call("preset_recall", args={"slot": 4})  # beyond the limits: refused
+        with pytest.raises(DeskctlError, match="has not said what height slot 1 holds"):
+            await service.call("preset_recall", args={"slot": 1})
+        seen["after_mm"] = link.model.height_mm
+
+    run_service(START, script)
+    status = seen["status"]
+    assert isinstance(status, dict)
+    assert status["memory_slots"] == 4
+    assert seen["recalled"] == 1000
+    assert seen["slots"] == {2: 1000, 3: 1100, 4: 1400}
+    assert seen["after_mm"] == 1100, "a slot beyond the limits moved nothing"

@@ -279,8 +279,25 @@ class DeskLink(abc.ABC):
     # -- the desk's own memory slots (optional) ------------------------------------------------
     async def recall(self, slot: int) -> int:
         """Move to the height the desk keeps in memory `slot` (1..`memory_slots`) and return the
-        landed height in mm. A link whose desk has slots overrides this, and checks the slot's
-        height against the limits (`_check_target`) before it asks the desk to go there."""
+        landed height in mm. A template, as `move_to`: the slot's height must be known
+        (`slot_mm`) and lie within the limits before anything is sent, since the desk's box,
+        not deskctl, picks the target; a link with slots implements `_recall`."""
+        if self.memory_slots <= 0:
+            raise self._no_slots()
+        if not 1 <= slot <= self.memory_slots:
+            raise DeskError(
+                f"desk {self.name!r} has memory slots 1 to {self.memory_slots}, not {slot}"
+            )
+        height_mm = self.slot_mm(slot)
+        if height_mm is None:
+            raise DeskError(
+                f"desk {self.name!r} has not said what height its memory slot {slot} holds"
+            )
+        check_limits(height_mm, self.min_mm, self.max_mm)
+        self._lost_aim = self._held_manual = None  # a new move: an old one is not finishing
+        return await self._recall(slot)
+
+    async def _recall(self, slot: int) -> int:
         raise self._no_slots()
 
     def slot_mm(self, slot: int) -> int | None:

@@ -48,7 +48,7 @@ from deskctl.core.presence import UNKNOWN_REASON, Belief, State
 from deskctl.core.presets import check_slot, preset_mm
 from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
-from deskctl.core.units import format_duration
+from deskctl.core.units import check_limits, format_duration
 from deskctl.core.vocab import Posture
 from deskctl.errors import DeskctlError, DeskError, InputError, LinkError
 from deskctl.service.commands import (
@@ -660,8 +660,12 @@ class Service:
             self._waiting_moves[runner.name] = order.answer
             return None
         if isinstance(command, Recall):
-            slot = check_slot(command.slot, runner.link.memory_slots, runner.name)
-            target_mm = runner.link.slot_mm(slot) or runner.link.height_mm or runner.link.min_mm
+            link = runner.link
+            slot = check_slot(command.slot, link.memory_slots, runner.name)
+            target_mm = link.slot_mm(slot)
+            if target_mm is None:
+                raise DeskError(f"desk {runner.name!r} has not said what height slot {slot} holds")
+            check_limits(target_mm, link.min_mm, link.max_mm)  # the link checks it again
             runner.start_move(target_mm, scheduled=False, slot=slot)
             self._waiting_moves[runner.name] = order.answer
             return None
