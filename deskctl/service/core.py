@@ -662,11 +662,11 @@ class Service:
         if isinstance(command, Recall):
             link = runner.link
             slot = check_slot(command.slot, link.memory_slots, runner.name)
-            target_mm = link.slot_mm(slot)
-            if target_mm is None:
+            slot_mm = link.slot_mm(slot)
+            if slot_mm is None:
                 raise DeskError(f"desk {runner.name!r} has not said what height slot {slot} holds")
-            check_limits(target_mm, link.min_mm, link.max_mm)  # the link checks it again
-            runner.start_move(target_mm, scheduled=False, slot=slot)
+            check_limits(slot_mm, link.min_mm, link.max_mm)  # the link checks it again
+            runner.start_move(slot_mm, scheduled=False, slot=slot)
             self._waiting_moves[runner.name] = order.answer
             return None
         if isinstance(command, Stop | SaveSlot):
