@@ -103,20 +103,23 @@ def heights_of_presets(
     data: Mapping[str, object], presets: Mapping[str, int] | None, source: str
 ) -> dict[str, object]:
     """A profile file's mapping with a preset's name for `sit` or `stand` replaced by its height
-    (`presets` are the desk's; None: no desk, so none); `ConfigError` naming the file, the key
-    and the preset if the desk has no such preset."""
+    (`presets` are the desk's); `ConfigError` naming the file, the key and the presets there are
+    if the desk has no such preset. Read for no desk (`presets` None) a name stays as it is, and
+    the height's own check says that it is not a height."""
     out = dict(data)
+    if presets is None:
+        return out
     for key in ("sit", "stand"):
         value = out.get(key)
         if not isinstance(value, str) or not looks_like_preset(value):
             continue
         name = value.strip()
-        if presets is not None and name in presets:
+        if name in presets:
             out[key] = f"{presets[name]}mm"
             continue
-        if presets is None:
-            why = "a preset belongs to a desk, and this profile was read for none"
-        else:
-            why = f"the desk has no such preset (its presets: {', '.join(presets) or 'none'})"
-        raise ConfigError(f"{source}: {key}: {name!r} names a preset, but {why}")
+        known = ", ".join(presets) or "none"
+        raise ConfigError(
+            f"{source}: {key}: {name!r} is not a height, nor a preset of the desk (its presets: "
+            f"{known})"
+        )
     return out
