@@ -126,3 +126,14 @@ def test_a_release_while_the_desk_is_out_of_reach_stops_the_reconnect_loop() -> 
     run_service(START, script)
     assert seen["connects_during"] == []
     assert seen["connected_after"] is True
+
+
+def test_status_in_words_says_why_a_released_desk_is_not_connected() -> None:
+    from deskctl.cli.service_calls import status_lines
+
+    state = {"desk": "office", "height_mm": 1100, "posture": "stand", "connected": False,
+             "released_until": "2026-11-30T10:40:00+01:00", "profile": "default",
+             "schedule": "running"}  # fmt: skip
+    assert status_lines(state)[0] == (
+        "office: 110.0 cm, stand (released for the phone app until 10:40; deskctl connect)"
+    )
