@@ -110,6 +110,11 @@ SHAPES = [
     ("profile_set", None, {"posture": "sit", "here": True}),
     ("inhibit", "office", {"on": True}),
     ("schedule", None, {"on": False}),
+    ("move", "office", {"preset": "focus"}),
+    ("release", None, {"duration_s": 600}),
+    ("connect", "office", {}),
+    ("preset_recall", None, {"slot": 2}),
+    ("preset_save", "office", {"slot": 2}),
 ]
 
 

@@ -18,6 +18,7 @@ COMMANDS = frozenset(
     {
         "status", "sit", "stand", "move", "stop", "pause", "resume", "skip", "snooze", "confirm",
         "profile_use", "profile_set", "inhibit", "schedule",
+        "release", "connect", "preset_recall", "preset_save",
     }
 )  # fmt: skip
 

@@ -683,7 +683,7 @@ class Service:
             self._spawn(doing, f"{runner.name}-{what}").add_done_callback(answer)
             return None
         if isinstance(command, Release):
-            until = now + timedelta(seconds=command.duration_s)
+            until = (now + timedelta(seconds=command.duration_s)).replace(microsecond=0)
             runner.release(until, now)
             return runner.status(now)
         if isinstance(command, Connect):
