@@ -230,11 +230,8 @@ async def serving(
     timing: BridgeTiming = FAST,
     events: bool = True,
     published_file: Path | None = None,
-<<<<<<< HEAD
     presence: bool = False,
-=======
     presets: dict[str, str | int | float] | None = None,
->>>>>>> 2e75ff0 (Preset buttons, release and connect in Home Assistant and on MQTT; the CLI's preset, release, connect)
 ) -> AsyncIterator[Running]:
     """A simulated service and its bridge (`bridge_id=None`: the settings' default); the bridge
     remembers what it published in `published_file` (default: in the state folder); every desk

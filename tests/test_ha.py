@@ -294,11 +294,7 @@ def test_every_command_an_entity_sends_is_understood() -> None:
             sent.append((topic, b"105.5"))
         if component["platform"] == "select":
             sent += [(topic, option.encode()) for option in component["options"]]
-<<<<<<< HEAD
-    assert len(sent) == 16  # the presence mode's three options among them
-=======
-    assert len(sent) == 15
->>>>>>> 2e75ff0 (Preset buttons, release and connect in Home Assistant and on MQTT; the CLI's preset, release, connect)
+    assert len(sent) == 18  # the presence mode's three options, release and connect among them
     for topic, payload in sent:
         assert isinstance(parse_command(TOPICS, topic, payload, profiles=PROFILES), Request)
 
@@ -471,13 +467,10 @@ def test_state_json_has_the_contract_fields_and_what_the_entities_need() -> None
         "waiting_for": None,
         "waiting_until": None,
         "last_cue": STATUS["last_cue"],
-<<<<<<< HEAD
         "presence": None,
         "next_meeting": None,
         "calendar_problem": None,
-=======
         "released_until": None,
->>>>>>> 2e75ff0 (Preset buttons, release and connect in Home Assistant and on MQTT; the CLI's preset, release, connect)
     }
 
 

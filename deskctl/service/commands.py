@@ -190,6 +190,9 @@ class MeetingsSeen:
     problem: str | None = None
     desk: str | None = None
     name: ClassVar[str] = "meetings_seen"
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     """Disconnect from the desk and keep off it for `duration_s` (its phone app may connect)."""
 
