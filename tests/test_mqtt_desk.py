@@ -43,7 +43,7 @@ from deskctl.errors import (
 from deskctl.links.base import ConnectionChanged, HeightChanged, LinkEvent, ManualMove
 from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.service.assembly import open_link
-from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.esphome_desk import IDEAL, EsphomeDesk, EsphomeDeskModel
 from tests.cli import cli_env
 from tests.mosquitto import Broker, _free_port
 
@@ -82,6 +82,7 @@ async def desk_and_link(
         unit=changes.get("unit", "in"),
         speed_mm_s=38.0 * speedup,
         accel_mm_s2=300.0 * speedup**2,
+        physics=IDEAL,
     )
     emulator = EsphomeDesk(
         broker.settings(), prefix=PREFIX, preset=model.preset, clock=clock, model=model
@@ -271,7 +272,7 @@ async def test_after_a_broker_restart_the_link_connects_again_and_resumes_nothin
     mosquitto: Broker,
 ) -> None:
     clock = Clock(scale=SCALE)
-    model = EsphomeDeskModel(height_mm=750)
+    model = EsphomeDeskModel(height_mm=750, physics=IDEAL)
     link = MqttDeskLink("office", mosquitto.settings(), _desk_settings("upsy"), clock)
     events = Events(link)
     async with asyncio.timeout(BOUND_S):
@@ -399,7 +400,7 @@ async def test_commands_are_never_retained(mosquitto: Broker) -> None:
 
 # -- the emulated desk on its own (pure stepping) -----------------------------------------------
 def test_the_emulated_motor_runs_about_38_mm_s_after_a_short_ramp() -> None:
-    model = EsphomeDeskModel(height_mm=750)
+    model = EsphomeDeskModel(height_mm=750, physics=IDEAL)
     model.press(+1)
     model.advance(5.0)
     assert 750 + 38 * 5 - 5 < model.position_mm < 750 + 38 * 5
@@ -410,7 +411,7 @@ def test_the_emulated_motor_runs_about_38_mm_s_after_a_short_ramp() -> None:
 
 @pytest.mark.parametrize(("start_mm", "target_mm"), [(750, 1000), (1100, 800)])
 def test_the_emulated_firmware_alone_runs_past_its_target(start_mm: int, target_mm: int) -> None:
-    model = EsphomeDeskModel(height_mm=start_mm)
+    model = EsphomeDeskModel(height_mm=start_mm, physics=IDEAL)
     model.set_target_mm(target_mm)
     model.advance(30.0)
     direction = 1 if target_mm > start_mm else -1

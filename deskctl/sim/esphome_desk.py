@@ -1,38 +1,28 @@
 """An emulated ESPHome desk (an Upsy Desky or a cover) on a real MQTT broker.
 
-Design: two layers, as with the LINAK model.
-- `EsphomeDeskModel` is pure and stepped in time (`advance(dt_s)`, in substeps of `STEP_S`): a
-  wired desk box whose motor runs while up or down is held, ramping at `accel_mm_s2` to
-  `speed_mm_s` (38 mm/s) and coasting to rest on release, plus the ESPHome firmware in front of it.
-  The firmware has no exact move-to of its own: given a target it holds the button towards it
-  and releases it once its reading (the height at the payload's own resolution: 0.1 in by
-  default, or one percent of the range for a cover) has reached the target, plus `runs_past_mm`
-  for a firmware with a slow loop; the motor then runs on. A new target while moving that lies
-  behind the motion, or within one step of the reading, releases the button (the desk stops; it
-  never reverses in one go); at rest, a target one step or more away starts a move. Hands on the
-  desk's own buttons (`press`) override the firmware; `obstacle_mm` stops the motor there
-  (no back-off) for as long as it is driven against it.
-- `EsphomeDesk` puts the model on a broker with ESPHome's MQTT conventions: availability
-  `<prefix>/status` (`online` retained, `offline` as last will and on exit); the `upsy` preset
-  publishes `<prefix>/sensor/desk_height/state` (like `29.5`) and takes
-  `<prefix>/number/target_desk_height/command` (echoed `%f` on its state topic); the `cover`
-  preset publishes `<prefix>/cover/<id>/position/state` (0..100) and `<prefix>/cover/<id>/state`
-  (`open`/`closed`/`opening`/`closing`) and takes `.../position/command` and `.../command`
-  (`OPEN`, `CLOSE`, `STOP`, `TOGGLE`). States are retained, as ESPHome retains them. It steps the
-  model every `TICK_S` of its `Clock` while something moves (a scaled clock runs it faster) and
-  publishes the height whenever the reading changes. Fault switches: `reporting = False` (the
-  firmware goes silent: no state messages, though the desk still moves), `go_offline()` (says
-  `offline` and ignores commands until `go_online()`).
+Design: the motor and firmware are `esphome_model.EsphomeDeskModel` (pure, stepped in time, with
+`EsphomePhysics`: realistic by default, `IDEAL` for exact numbers). `EsphomeDesk` puts it on a
+broker with ESPHome's MQTT conventions: availability `<prefix>/status` (`online` retained,
+`offline` as last will and on exit); the `upsy` preset publishes
+`<prefix>/sensor/desk_height/state` (like `29.5`) and takes
+`<prefix>/number/target_desk_height/command` (echoed `%f` on its state topic); the `cover` preset
+publishes `<prefix>/cover/<id>/position/state` (0..100) and `<prefix>/cover/<id>/state`
+(`open`/`closed`/`opening`/`closing`) and takes `.../position/command` and `.../command` (`OPEN`,
+`CLOSE`, `STOP`, `TOGGLE`). States are retained, as ESPHome retains them. It steps the model
+every `TICK_S` of its `Clock` while something moves or waits to be published (a scaled clock
+runs it faster). Like ESPHome's polling sensor it publishes the firmware's reading when it
+changed, at most every `physics.publish_s` (on a fixed grid; 0: at the tick it changed), and it
+holds each message it sends and each command it takes for `physics.delay_s` (uniform, in order:
+Wi-Fi and the broker). Fault switches: `reporting = False` (the firmware goes silent: no state
+messages, though the desk still moves), `go_offline()` (says `offline` and ignores commands until
+`go_online()`).
 
 Public API:
-    EsphomeDeskModel(preset="upsy", *, height_mm=750, bottom_mm=620, top_mm=1270, unit="in",
-                     decimals=1, speed_mm_s=38.0, accel_mm_s2=300.0, runs_past_mm=0.0)
-        .set_target_mm(mm), .stop(), .press(direction), .advance(dt_s), .obstacle_mm
-        .position_mm, .velocity_mm_s, .reading, .reading_mm, .resolution_mm, .active
     EsphomeDesk(broker, *, prefix="upsy-desky-emu", preset="upsy", clock=None, cover_id="desk",
                 model=None)     async context manager; .model, .reporting, .commands,
                                 await .command(predicate, after=, timeout_s=), .press(direction),
                                 .go_offline(), .go_online(), .wait_closed(), .topics (name → topic)
+    EsphomeDeskModel, EsphomePhysics, IDEAL, STEP_S (from `esphome_model`), TICK_S
 """
 
 from __future__ import annotations
@@ -41,188 +31,24 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable
+import random
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Literal, Self
+from typing import Self
 
 import aiomqtt
 
 from deskctl.clocks.clock import Clock
 from deskctl.config.settings import MqttSettings
-from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.core.units import MM_PER_UNIT
 from deskctl.links.mqtt_broker import broker_client, broker_error
+from deskctl.sim.esphome_model import IDEAL, STEP_S, EsphomeDeskModel, EsphomePhysics, Preset
 
-__all__ = ["STEP_S", "TICK_S", "EsphomeDesk", "EsphomeDeskModel"]
+__all__ = ["IDEAL", "STEP_S", "TICK_S", "EsphomeDesk", "EsphomeDeskModel", "EsphomePhysics"]
 
 log = logging.getLogger(__name__)
 
-Preset = Literal["upsy", "cover"]
-STEP_S = 0.002  # the longest substep of the motor and firmware simulation
 TICK_S = 0.02  # how often the emulator steps the model and publishes (clock seconds)
-_EPS_MM = 1e-6
-
-
-class EsphomeDeskModel:
-    """A hold-to-move desk box with ESPHome firmware in front; see the module docstring."""
-
-    def __init__(
-        self,
-        preset: Preset = "upsy",
-        *,
-        height_mm: float = 750,
-        bottom_mm: int = DEFAULT_BASE_MM,
-        top_mm: int = DEFAULT_TOP_MM,
-        unit: Literal["in", "cm", "mm"] = "in",
-        decimals: int = 1,
-        speed_mm_s: float = 38.0,
-        accel_mm_s2: float = 300.0,
-        runs_past_mm: float = 0.0,
-    ) -> None:
-        if not bottom_mm < top_mm:
-            raise ValueError(f"the bottom {bottom_mm} mm must lie below the top {top_mm} mm")
-        if not bottom_mm <= height_mm <= top_mm:
-            raise ValueError(f"{height_mm} mm lies outside the desk's {bottom_mm}..{top_mm} mm")
-        if min(speed_mm_s, accel_mm_s2) <= 0 or decimals < 0 or runs_past_mm < 0:
-            raise ValueError(
-                "speed and acceleration must be positive, decimals and run-on not negative"
-            )
-        self.preset = preset
-        self.bottom_mm = bottom_mm
-        self.top_mm = top_mm
-        self.unit = unit
-        self.decimals = decimals
-        self.speed_mm_s = speed_mm_s
-        self.accel_mm_s2 = accel_mm_s2
-        self.runs_past_mm = runs_past_mm
-        self.obstacle_mm: float | None = None
-        self.position_mm = float(height_mm)
-        self.velocity_mm_s = 0.0
-        self.target_mm: float | None = None
-        self._held = 0  # the button the firmware holds: +1 up, -1 down
-        self._pressed = 0  # a person's hand on the desk's own buttons
-        self._hit_from = 0  # the direction the desk ran into the obstacle
-
-    # -- the reading --------------------------------------------------------------------------
-    @property
-    def resolution_mm(self) -> float:
-        if self.preset == "cover":
-            return (self.top_mm - self.bottom_mm) / 100
-        return float(MM_PER_UNIT[self.unit]) * 10.0 ** (-self.decimals)
-
-    def _quantize(self, position_mm: float) -> float:
-        """The height as the firmware reads it, in mm (a whole number of steps)."""
-        if self.preset == "cover":
-            steps = math.floor((position_mm - self.bottom_mm) / self.resolution_mm + 0.5)
-            return self.bottom_mm + steps * self.resolution_mm
-        steps = math.floor(position_mm / self.resolution_mm + 0.5)
-        return steps * self.resolution_mm
-
-    @property
-    def reading_mm(self) -> float:
-        return self._quantize(self.position_mm)
-
-    @property
-    def reading(self) -> str:
-        """The state payload: the height in the unit with its decimals, or a cover's position."""
-        if self.preset == "cover":
-            return str(round((self.reading_mm - self.bottom_mm) / self.resolution_mm))
-        value = self.reading_mm / float(MM_PER_UNIT[self.unit])
-        return f"{value:.{self.decimals}f}"
-
-    @property
-    def position_percent(self) -> float:
-        return (self.position_mm - self.bottom_mm) * 100 / (self.top_mm - self.bottom_mm)
-
-    @property
-    def direction(self) -> int:
-        """Where the motor is driven: the hand on the buttons first, else the firmware."""
-        return self._pressed or self._held
-
-    @property
-    def active(self) -> bool:
-        """False once nothing changes with time (stepping can pause)."""
-        return self.direction != 0 or self.velocity_mm_s != 0
-
-    # -- commands -----------------------------------------------------------------------------
-    def set_target_mm(self, target_mm: float) -> None:
-        """A target from the number or the cover's position (clamped to the desk's range)."""
-        target = min(max(float(target_mm), float(self.bottom_mm)), float(self.top_mm))
-        gap = target - self.reading_mm
-        step = self.resolution_mm
-        moving = self.direction or (
-            1 if self.velocity_mm_s > 0 else -1 if self.velocity_mm_s else 0
-        )
-        if moving and gap * moving < step - _EPS_MM:
-            self.stop()  # behind the motion, or within a step: release, never reverse at speed
-            return
-        if abs(gap) < step - _EPS_MM:
-            self.stop()
-            return
-        self.target_mm = target
-        self._held = 1 if gap > 0 else -1
-
-    def stop(self) -> None:
-        self.target_mm = None
-        self._held = 0
-
-    def press(self, direction: int) -> None:
-        """A hand on the desk's own buttons: +1 up, -1 down, 0 lets go (overrides the firmware)."""
-        self._pressed = (direction > 0) - (direction < 0)
-        if self._pressed:
-            self.stop()
-
-    # -- time ---------------------------------------------------------------------------------
-    def advance(self, dt_s: float) -> None:
-        """Let `dt_s` seconds pass, in substeps of at most STEP_S."""
-        remaining = max(0.0, dt_s)
-        while remaining > 0 and self.active:
-            step = min(STEP_S, remaining)
-            self._step(step)
-            remaining -= step
-
-    def _step(self, dt_s: float) -> None:
-        drive = self.direction
-        goal = drive * self.speed_mm_s
-        at_end = (drive > 0 and self.position_mm >= self.top_mm) or (
-            drive < 0 and self.position_mm <= self.bottom_mm
-        )
-        if at_end:
-            goal = 0.0
-        change = self.accel_mm_s2 * dt_s
-        if self.velocity_mm_s < goal:
-            self.velocity_mm_s = min(goal, self.velocity_mm_s + change)
-        elif self.velocity_mm_s > goal:
-            self.velocity_mm_s = max(goal, self.velocity_mm_s - change)
-        before = self.position_mm
-        after = min(max(before + self.velocity_mm_s * dt_s, self.bottom_mm), self.top_mm)
-        if self.obstacle_mm is not None and self._hits_obstacle(before, after):
-            self._hit_from = 1 if after > before else -1
-            after = float(self.obstacle_mm)
-            self.velocity_mm_s = 0.0
-        if after in (self.bottom_mm, self.top_mm):
-            self.velocity_mm_s = 0.0
-        self.position_mm = after
-        self._firmware()
-
-    def _hits_obstacle(self, before: float, after: float) -> bool:
-        """Whether moving from `before` to `after` runs into (or pushes against) the obstacle."""
-        obstacle = self.obstacle_mm
-        if obstacle is None:
-            return False
-        if before < obstacle:
-            return after >= obstacle
-        if before > obstacle:
-            return after <= obstacle
-        return (after - before) * self._hit_from > 0  # pushing on against it
-
-    def _firmware(self) -> None:
-        """Release the held button once the reading has reached the target (plus any run-past)."""
-        if self._held == 0 or self.target_mm is None:
-            return
-        passed_mm = (self.reading_mm - self.target_mm) * self._held
-        if passed_mm >= self.runs_past_mm - _EPS_MM:
-            self.stop()
 
 
 class EsphomeDesk:
@@ -266,6 +92,11 @@ class EsphomeDesk:
         self._wake = asyncio.Event()
         self._commanded = asyncio.Condition()
         self._last_s = 0.0
+        self._origin_s = 0.0  # the sensor's polling grid starts here
+        self._next_poll_s = 0.0
+        self.radio = random.Random(self.model.physics.seed + 1)  # noqa: S311 - the delays, not secrets
+        self._outbox = _Delayed(self, self._send_now)
+        self._inbox = _Delayed(self, self._take)
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -282,11 +113,14 @@ class EsphomeDesk:
                 await stack.aclose()
             raise broker_error(exc, self.broker) from None
         self._client, self._stack = client, stack
-        self._last_s = self.clock.monotonic()
-        await self._publish_states()
+        self._last_s = self._origin_s = self._next_poll_s = self.clock.monotonic()
+        self._publish_states(at_once=True)
+        await self._outbox.flush()
         self._tasks = [
             asyncio.create_task(self._listen(client), name=f"{self.prefix}-listen"),
             asyncio.create_task(self._run(), name=f"{self.prefix}-motor"),
+            asyncio.create_task(self._outbox.run(), name=f"{self.prefix}-radio-out"),
+            asyncio.create_task(self._inbox.run(), name=f"{self.prefix}-radio-in"),
         ]
         return self
 
@@ -375,13 +209,30 @@ class EsphomeDesk:
             return {self.topics["position"]: model.reading, self.topics["cover_state"]: state}
         return {self.topics["height"]: model.reading}
 
-    async def _publish_states(self) -> None:
+    def _publish_states(self, *, at_once: bool = False) -> None:
+        """Queue each state that changed since it was last published (through the radio)."""
         if not self.reporting:
             return
         for topic, payload in self._states().items():
             if self._published.get(topic) != payload:
                 self._published[topic] = payload
-                await self._publish(topic, payload)
+                self._outbox.put((topic, payload), at_once=at_once)
+
+    def _unpublished(self) -> bool:
+        return self.reporting and any(
+            self._published.get(topic) != payload for topic, payload in self._states().items()
+        )
+
+    def _poll(self) -> None:
+        """The sensor's update: publish a changed reading when the polling grid says so."""
+        period_s = self.model.physics.publish_s
+        now_s = self.clock.monotonic()
+        if period_s > 0:
+            if now_s + 1e-9 < self._next_poll_s:
+                return
+            periods = math.floor((now_s - self._origin_s) / period_s + 1e-9) + 1
+            self._next_poll_s = self._origin_s + periods * period_s
+        self._publish_states()
 
     def _catch_up(self) -> None:
         now_s = self.clock.monotonic()
@@ -390,14 +241,14 @@ class EsphomeDesk:
 
     async def _run(self) -> None:
         while True:
-            if not self.model.active:
+            if not (self.model.active or self._unpublished()):
                 self._wake.clear()
                 await self._wake.wait()
                 self._last_s = self.clock.monotonic()
                 continue
             await self.clock.sleep(TICK_S)
             self._catch_up()
-            await self._publish_states()
+            self._poll()
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -406,18 +257,28 @@ class EsphomeDesk:
                 text = bytes(payload).decode("utf-8", errors="replace").strip()
             else:
                 text = str(payload).strip()
-            topic = message.topic.value
-            self.commands.append((topic, text))
+            self._inbox.put((message.topic.value, text))
+
+    async def _take(self, command: tuple[str, str]) -> None:
+        """A command that has come through the radio: the firmware has it (`commands`) and acts
+        on it."""
+        self.commands.append(command)
+        if self._offline:
             async with self._commanded:
                 self._commanded.notify_all()
-            if self._offline:
-                continue
-            self._catch_up()
-            echo = self._command(topic, text)
-            self._wake.set()
-            if echo is not None:
-                await self._publish(*echo)
-            await self._publish_states()
+            return
+        self._catch_up()
+        echo = self._command(*command)
+        self._wake.set()
+        async with self._commanded:
+            self._commanded.notify_all()
+        if echo is not None:
+            self._outbox.put(echo)
+        if self.model.physics.publish_s == 0:
+            self._publish_states()
+
+    async def _send_now(self, message: tuple[str, str]) -> None:
+        await self._publish(*message)
 
     def _command(self, topic: str, text: str) -> tuple[str, str] | None:
         """Apply one command; returns a state to echo (the number's), if any."""
@@ -456,3 +317,36 @@ class EsphomeDesk:
         value = min(max(value, model.bottom_mm / mm_per_unit), model.top_mm / mm_per_unit)
         model.set_target_mm(value * mm_per_unit)
         return self.topics["target_state"], f"{value:f}"
+
+
+class _Delayed:
+    """Messages held for the radio's delay (uniform per message, in order), then handled."""
+
+    def __init__(
+        self, desk: EsphomeDesk, handle: Callable[[tuple[str, str]], Awaitable[None]]
+    ) -> None:
+        self._desk = desk
+        self._handle = handle
+        self._queue: asyncio.Queue[tuple[float, tuple[str, str]]] = asyncio.Queue()
+        self._last_due_s = 0.0
+
+    def put(self, message: tuple[str, str], *, at_once: bool = False) -> None:
+        desk = self._desk
+        delay_s = 0.0 if at_once else desk.radio.uniform(*desk.model.physics.delay_s)
+        due_s = max(self._last_due_s, desk.clock.monotonic() + delay_s)
+        self._last_due_s = due_s
+        self._queue.put_nowait((due_s, message))
+
+    async def flush(self) -> None:
+        while not self._queue.empty():
+            _, message = self._queue.get_nowait()
+            await self._handle(message)
+
+    async def run(self) -> None:
+        clock = self._desk.clock
+        while True:
+            due_s, message = await self._queue.get()
+            wait_s = due_s - clock.monotonic()
+            if wait_s > 0:
+                await clock.sleep(wait_s)
+            await self._handle(message)

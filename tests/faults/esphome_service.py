@@ -25,7 +25,7 @@ from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.service.assembly import open_link
 from deskctl.service.core import Service
 from deskctl.service.desk import DeskRunner
-from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.esphome_desk import IDEAL, EsphomeDesk, EsphomeDeskModel
 from tests.mosquitto import Broker
 from tests.service_harness import TZ
 
@@ -80,7 +80,7 @@ async def esphome_service(
     clock = Clock(scale=scale, start=start, tz=TZ)
     cover = preset == "cover"
     model = EsphomeDeskModel(
-        "cover" if cover else "upsy", height_mm=height_mm, speed_mm_s=speed_mm_s
+        "cover" if cover else "upsy", height_mm=height_mm, speed_mm_s=speed_mm_s, physics=IDEAL
     )
     emulator = EsphomeDesk(
         broker.settings(), prefix=PREFIX, preset=model.preset, clock=clock, model=model

@@ -24,7 +24,7 @@ from deskctl.errors import LinkError
 from deskctl.links.base import ConnectionChanged, LinkEvent
 from deskctl.service.assembly import build_service
 from deskctl.service.core import Service
-from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.esphome_desk import IDEAL, EsphomeDesk, EsphomeDeskModel
 from tests.faults.tally import counter
 from tests.mosquitto import Broker
 from tests.service_harness import TZ
@@ -95,7 +95,7 @@ class Device:
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
-        self.model = EsphomeDeskModel(height_mm=750)
+        self.model = EsphomeDeskModel(height_mm=750, physics=IDEAL)
         self.clock = Clock()
         self.session: EsphomeDesk | None = None
 

@@ -32,7 +32,7 @@ from deskctl.core.schedule import Stage
 from deskctl.errors import ConfigError, DeskctlError, DeskError
 from deskctl.links.base import DeskLink, HeightChanged, LinkEvent, Progress
 from deskctl.links.mqtt_desk import MqttDeskLink
-from deskctl.sim.esphome_desk import EsphomeDesk, EsphomeDeskModel
+from deskctl.sim.esphome_desk import IDEAL, EsphomeDesk, EsphomeDeskModel
 from deskctl.sim.links import SimBleLink, SimLink
 from deskctl.testing.virtual_time import run_virtual
 from tests.cli import deskctl
@@ -229,7 +229,9 @@ def test_no_mqtt_desk_target_ever_leaves_the_limits(
 
     async def main() -> None:
         clock = Clock(scale=20)
-        model = EsphomeDeskModel("cover" if preset == "cover" else "upsy", height_mm=900)
+        model = EsphomeDeskModel(
+            "cover" if preset == "cover" else "upsy", height_mm=900, physics=IDEAL
+        )
         emulator = EsphomeDesk(
             mosquitto.settings(), prefix=PREFIX, preset=model.preset, clock=clock, model=model
         )
