@@ -417,3 +417,68 @@ def test_a_cover_stops_with_its_stop_payload_and_a_number_needs_a_height() -> No
         "d/cover/desk/command", "STOP", "a stop"
     )
     assert MoveToCommander(UPSY, 620, 1270).stop(None) is None
+
+
+# -- a desk that reports its rest late, or lets go early (issue 13) -----------------------------
+def _landed_short_of_its_rest() -> LandingMachine[str]:
+    """Landed at 999 (its last report, at t=1.1); it rests at 1001 and says so later."""
+    m = machine()
+    m.start(1000, 0.0)
+    m.report(995, 1.0)
+    m.report(999, 1.1)
+    assert m.tick(1.1 + SETTLE).outcome is Outcome.ARRIVED
+    assert m.lead_mm == pytest.approx(4.5)  # the mean of 5 and the 4 it saw
+    return m
+
+
+def test_a_late_report_of_the_rest_is_no_manual_move_and_teaches_the_wait_and_the_lead() -> None:
+    m = _landed_short_of_its_rest()
+    late = m.report(1001, 2.5)  # 1.4 s after the last change: the final frame, published late
+    assert late.manual is None
+    assert m.phase is Phase.IDLE
+    assert m.height_mm == 1001
+    assert m.settle_s == pytest.approx(1.4 + CFG.settle_margin_s)
+    assert m.lead_mm == pytest.approx(5.5)  # the run-on was 6, not 4: the mean of 5 and 6
+    m.report(1001, 10.0)
+    started = m.start(800, 10.0)
+    assert started.commands == ("down",)
+    m.report(805, 11.0)
+    assert m.deadline_s == pytest.approx(11.0 + m.settle_s), "landings now wait for the rest"
+
+
+def test_a_change_after_the_late_window_or_farther_than_a_run_on_is_a_manual_move() -> None:
+    m = _landed_short_of_its_rest()
+    assert m.report(1001, 1.1 + SETTLE + CFG.late_window_s + 0.1).manual == ManualEvent(
+        1001, ended=False
+    )
+    m = _landed_short_of_its_rest()
+    assert m.report(1020, 2.5).manual == ManualEvent(1020, ended=False)
+    assert m.settle_s == SETTLE
+
+
+def test_a_desk_that_lets_go_early_teaches_a_negative_lead_and_is_aimed_past_the_target() -> None:
+    m = machine()
+    m.start(1000, 0.0)  # aim 995; the firmware lets go 14 short of it and coasts 4
+    m.report(900, 1.0)
+    m.report(985, 2.0)
+    corrected = m.tick(2.0 + STALL)  # short of the aim, not of the target by much: landed
+    assert corrected.outcome is None
+    assert m.lead_mm == pytest.approx(-2.5)  # the mean of 5 and -10
+    assert corrected.commands == ("up",)
+    assert m.aim_mm == 1002, "aimed past the target by the negative lead"
+
+
+def test_a_correction_the_desk_does_not_move_for_arrives_where_it_is_not_obstructed() -> None:
+    m = machine()
+    m.start(1000, 0.0)
+    m.report(900, 1.0)
+    m.report(992, 2.0)
+    assert m.tick(2.0 + STALL).commands == ("up",)  # a correction from 992
+    ended = m.tick(2.0 + 2 * STALL)  # no report: the desk did not move for it
+    assert ended.outcome is Outcome.ARRIVED
+    assert ended.error() is None
+    assert ended.message == (
+        "landed at 992 mm, -8 mm from the target 1000 mm: desk 'office' did not move for a "
+        "correction that small"
+    )
+    assert ended.commands == ()

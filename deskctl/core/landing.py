@@ -14,12 +14,25 @@ Design:
   (`core.move.Outcome`), a manual-move event, whether the desk just came to rest, and one
   sentence for a person.
 - Phases: IDLE -start-> APPROACHING (aim sent) -report at the aim (stop sent)-> LANDING -settle_s
-  of silence-> IDLE, or a correction: a landing outside `tolerance_mm` aims again from there, at
-  most `max_corrections` times (then it arrives where it is, and the message says how far off).
+  of silence-> IDLE (settle_s also when a desk known to let go early, by a negative lead, moved
+  and stopped within `short_ok_mm` short of the aim), or a correction: a landing outside
+  `tolerance_mm` aims again from there, at most `max_corrections` times (then it arrives where
+  it is, and the message says how far off).
   IDLE -a height change settle_s after a move-> MANUAL (someone uses the buttons) -settle_s of no
   change-> IDLE.
 - A landed move at least `learn_min_mm` long teaches the run-on: the new lead is the mean of the
-  old one and the run-on seen past the aim (0..`max_lead_mm`).
+  old one and the run-on seen past the aim (±`max_lead_mm`). It is negative for a firmware that
+  lets go of the button before its target and counts on the coast (the stock Upsy Desky lets go
+  0.4 in short): such a desk comes to rest short of the aim, so the aim then lies past the target.
+  A correction the desk does not move for at all (it lies inside that early release) ends the
+  move ARRIVED where the desk is, saying how far off: it moved fine to get there.
+- A desk may report its resting height late (an ESPHome sensor publishes at most every update
+  interval, and some boxes send the last frame of a move a second after the motor stopped), so
+  the last report before the silence can lie a step or two short of where it rests. A change of
+  at most `away_mm` within `late_window_s` after a landing is that late report, not a person:
+  it teaches the lead what the run-on really was, and the silence that means "at rest" (`settle_s`
+  at first) grows to the gap it came after plus `settle_margin_s` (at most `max_settle_s`), so
+  the next landings wait for it and judge the height the desk rests at.
 - A move ends with ARRIVED (a start within tolerance ends at once, sending nothing); OBSTRUCTION
   when no report comes for `stall_s` before the aim (it never started, or stopped short by more
   than `short_ok_mm`); MANUAL_PRESS when it moves back more than `away_mm` from its farthest point,
@@ -88,9 +101,12 @@ class LandingConfig:
     runaway_mm: int = 30  # running on this far past the target after the stop: held buttons
     learn_min_mm: int = 40  # moves at least this long teach the run-on
     max_lead_mm: float = 100.0  # the learned run-on stays within 0..this
+    late_window_s: float = 3.0  # a small change this soon after a landing: its late report
+    settle_margin_s: float = 0.3  # the learned settle: the late report's gap plus this
+    max_settle_s: float = 3.0  # the learned settle stays within settle_s..this
 
     def __post_init__(self) -> None:
-        for name in ("move_timeout_s", "settle_s", "stall_s"):
+        for name in ("move_timeout_s", "settle_s", "stall_s", "max_settle_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"landing setting {name} must be above zero")
         if self.min_mm > self.max_mm:
@@ -143,11 +159,14 @@ class LandingMachine(Generic[C]):
         self.commander = commander
         self.config = config
         self.lead_mm = lead_mm  # the run-on learned so far: aim this far short of the target
+        self.settle_s = config.settle_s  # silence that means at rest (grows with late reports)
         self._phase = Phase.IDLE
         self._height_mm: int | None = None
         self._moving = False  # the height changed within settle_s
         self._rest_at_s: float | None = None  # when no change for settle_s means at rest
         self._quiet_until_s = 0.0  # changes before this are a move's run-on, not a person
+        self._changed_at_s = 0.0  # when the height last changed
+        self._late: _Landed | None = None  # the last landing, while its late report may come
         self._clear_move()
 
     def _clear_move(self) -> None:
@@ -197,7 +216,18 @@ class LandingMachine(Generic[C]):
 
     def _silence_deadline_s(self) -> float:
         cfg = self.config
-        return self._silence_from_s + (cfg.settle_s if self._landing() else cfg.stall_s)
+        return self._silence_from_s + (self.settle_s if self._settling() else cfg.stall_s)
+
+    def _settling(self) -> bool:
+        """Past the aim (or told to stop), or (on a desk known to let go early: a negative
+        lead) moved and now close short of it: a silence of settle_s means at rest. Else only
+        stall_s of silence ends the approach."""
+        if self._landing():
+            return True
+        if not self._moved or self._aim_mm is None or self.lead_mm >= 0:
+            return False
+        height_mm = self._height_mm if self._height_mm is not None else self._start_mm
+        return (self._aim_mm - height_mm) * self._direction <= self.config.short_ok_mm
 
     def _landing(self) -> bool:
         """The stop was sent, or the desk stands at or past the aim."""
@@ -218,8 +248,9 @@ class LandingMachine(Generic[C]):
             raise IllegalTransition("the desk's height is not known yet; wait for its first report")
         if self._phase is Phase.MANUAL:
             self._phase = Phase.IDLE
+        self._late = None
         if abs(height_mm - target_mm) <= self.config.tolerance_mm:
-            self._quiet_until_s = now_s + self.config.settle_s
+            self._quiet_until_s = now_s + self.settle_s
             return self._decision(outcome=Outcome.ARRIVED)
         self._target_mm = target_mm
         self._bound_s = now_s + self.config.move_timeout_s
@@ -230,11 +261,15 @@ class LandingMachine(Generic[C]):
         previous = self._height_mm
         self._height_mm = height_mm
         changed = previous is not None and previous != height_mm
+        gap_s = now_s - self._changed_at_s
         if changed:
             self._moving = True
-            self._rest_at_s = now_s + self.config.settle_s
+            self._rest_at_s = now_s + self.settle_s
+            self._changed_at_s = now_s
         if self._target_mm is not None:
             return self._report_in_move(height_mm, now_s)
+        if changed and self._late_report(height_mm, gap_s, now_s):
+            return self._decision()
         if changed and self._phase is Phase.IDLE and now_s >= self._quiet_until_s:
             self._phase = Phase.MANUAL
             return self._decision(manual=ManualEvent(height_mm, ended=False))
@@ -329,8 +364,13 @@ class LandingMachine(Generic[C]):
             raise IllegalTransition("no move is running")
         return self._target_mm, self._aim_mm, self._direction
 
+    def _bounded_lead(self, lead_mm: float) -> float:
+        limit = self.config.max_lead_mm
+        return min(limit, max(-limit, lead_mm))
+
     def _approach(self, start_mm: int, now_s: float) -> tuple[C, ...]:
-        """Aim from `start_mm`: short of the target by the run-on, at least one step away."""
+        """Aim from `start_mm`: short of the target by the run-on (past it by a negative one),
+        at least one step away."""
         cfg = self.config
         target_mm = self._target_mm
         if target_mm is None:  # pragma: no cover - callers set the target first
@@ -340,8 +380,9 @@ class LandingMachine(Generic[C]):
         step = self.commander.resolution_mm
         if (aim - start_mm) * direction < step:
             aim = start_mm + direction * step
-        if (aim - target_mm) * direction > 0:
-            aim = float(target_mm)
+        farthest = target_mm - direction * min(self.lead_mm, 0.0)  # past it: only an early desk
+        if (aim - farthest) * direction > 0:
+            aim = farthest
         aim = min(max(aim, float(cfg.min_mm)), float(cfg.max_mm))
         command, aim_mm = self.commander.aim(aim, direction)
         self._phase = Phase.APPROACHING
@@ -358,6 +399,13 @@ class LandingMachine(Generic[C]):
         target_mm, aim_mm, direction = self._require_move()
         height_mm = self._height_mm if self._height_mm is not None else self._start_mm
         short_mm = (aim_mm - height_mm) * direction
+        if not self._moved and self._corrections:
+            self._finish(now_s)  # it moved well to get here: the step is too small for it
+            message = (
+                f"landed at {height_mm} mm, {height_mm - target_mm} mm from the target "
+                f"{target_mm} mm: desk {self.name!r} did not move for a correction that small"
+            )
+            return self._decision(outcome=Outcome.ARRIVED, message=message)
         if not (self._landing() or (self._moved and short_mm <= cfg.short_ok_mm)):
             if not self._moved:
                 message = (
@@ -372,15 +420,19 @@ class LandingMachine(Generic[C]):
                     "reporting its height"
                 )
             return self._end(Outcome.OBSTRUCTION, message, now_s)
-        if abs(height_mm - self._start_mm) >= cfg.learn_min_mm:
+        taught = abs(height_mm - self._start_mm) >= cfg.learn_min_mm
+        if taught:
             run_on_mm = (height_mm - aim_mm) * direction
-            self.lead_mm = min(cfg.max_lead_mm, max(0.0, (self.lead_mm + run_on_mm) / 2))
+            self.lead_mm = self._bounded_lead((self.lead_mm + run_on_mm) / 2)
+        landed = _Landed(height_mm, direction, taught, now_s + cfg.late_window_s)
         if abs(height_mm - target_mm) <= cfg.tolerance_mm:
             self._finish(now_s)
+            self._late = landed
             return self._decision(outcome=Outcome.ARRIVED)
         self._corrections += 1
         if self._corrections > cfg.max_corrections:
             self._finish(now_s)
+            self._late = landed
             message = (
                 f"landed at {height_mm} mm, {height_mm - target_mm} mm from the target "
                 f"{target_mm} mm, after {cfg.max_corrections} corrections"
@@ -413,7 +465,20 @@ class LandingMachine(Generic[C]):
     def _finish(self, now_s: float) -> None:
         self._phase = Phase.IDLE
         self._clear_move()
-        self._quiet_until_s = now_s + self.config.settle_s
+        self._quiet_until_s = now_s + self.settle_s
+
+    def _late_report(self, height_mm: int, gap_s: float, now_s: float) -> bool:
+        """Whether a change at rest is the last landing's late report; if so, learn from it."""
+        cfg = self.config
+        late = self._late
+        if late is None or now_s > late.until_s or abs(height_mm - late.height_mm) > self.away_mm:
+            return False
+        self.settle_s = min(cfg.max_settle_s, max(self.settle_s, gap_s + cfg.settle_margin_s))
+        if late.taught:  # the lead took half the run-on it saw; half of the rest was missed
+            missed_mm = (height_mm - late.height_mm) * late.direction
+            self.lead_mm = self._bounded_lead(self.lead_mm + missed_mm / 2)
+        self._late = replace(late, height_mm=height_mm, taught=False)
+        return True
 
     def _decision(
         self,
@@ -433,6 +498,16 @@ class LandingMachine(Generic[C]):
             height_mm=self._height_mm,
             rested=rested,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Landed:
+    """A landing whose late report may still come."""
+
+    height_mm: int
+    direction: int
+    taught: bool  # it taught the lead (a long move)
+    until_s: float
 
 
 def _with(decision: Decision[C], *, rested: bool) -> Decision[C]:

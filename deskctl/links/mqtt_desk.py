@@ -22,6 +22,12 @@ the desk was given is remembered (`DeskLink._lost_move`): the firmware finishing
 manual move. All timing is clock time from the injected `Clock` (so a scaled clock speeds it up
 with the emulated motor); only the broker's own network timeout (`MqttTiming.broker_timeout_s`)
 is in real seconds.
+
+A busy machine is not a silent desk: when the deadline timer fires more than `_STARVED_S` late,
+the event loop was starved (CPU load, a stalled loop) and the reports that came meanwhile may
+still wait in the reader's queue, so the machine's tick is put off once by `_CATCH_UP_S` (real
+time) for the reader to hand them over first; without that, a stall longer than `stall_s`
+mid-move read as a desk that stopped short ("something may be in the way").
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ log = logging.getLogger(__name__)
 
 _ONLINE, _OFFLINE = "online", "offline"
 _CANCEL_STOP_S = 1.0  # real seconds: a bound on the stop of a cancelled move
+_STARVED_S = 0.1  # real seconds: a deadline firing this late means the process was starved
+_CATCH_UP_S = 0.1  # real seconds: the reader's time to hand over what came meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +117,7 @@ class MqttDeskLink(DeskLink):
         self._dropped: tuple[str, int] | None = None  # the last report dropped: payload, mm
         self._aim_sent_mm: int | None = None  # the aim the running move last published
         self._said_insecure = False
+        self._caught_up_for: float | None = None  # the deadline already put off for the reader
 
     @property
     def timing(self) -> MqttTiming:
@@ -129,9 +138,14 @@ class MqttDeskLink(DeskLink):
             move_timeout_s=self.move_timeout_s,
         )
 
-    def _new_landing(self, lead_mm: float) -> LandingMachine[Publish]:
+    def _new_landing(
+        self, lead_mm: float, settle_s: float | None = None
+    ) -> LandingMachine[Publish]:
         commander = MoveToCommander(self.topics, self.min_mm, self.max_mm)
-        return LandingMachine(self.name, commander, self._landing_config(), lead_mm=lead_mm)
+        machine = LandingMachine(self.name, commander, self._landing_config(), lead_mm=lead_mm)
+        if settle_s is not None:
+            machine.settle_s = settle_s  # what this desk taught: it reports its rest late
+        return machine
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -179,7 +193,8 @@ class MqttDeskLink(DeskLink):
             raise broker_error(exc, self.broker) from None
         self._stack, self._client, self._broker_up = stack, client, True
         self._online, self._announced = None, False
-        self._landing = self._new_landing(self._landing.lead_mm)  # no height known yet
+        landing = self._landing
+        self._landing = self._new_landing(landing.lead_mm, landing.settle_s)  # no height yet
         self._heard = asyncio.Event()
         self._out = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name=f"{self.name}-mqtt-writer")
@@ -326,8 +341,16 @@ class MqttDeskLink(DeskLink):
             move.set_result(decision.height_mm)
 
     def _on_deadline(self) -> None:
-        if self._landing.deadline_s is not None:
-            self._apply(self._landing.tick(self.clock.monotonic()))
+        deadline_s = self._landing.deadline_s
+        if deadline_s is None:
+            return
+        now_s = self.clock.monotonic()
+        starved = self.clock.real_seconds(now_s - deadline_s) > _STARVED_S
+        if starved and self._caught_up_for != deadline_s:
+            self._caught_up_for = deadline_s  # once: a deadline that is late again is due
+            self._timer.arm(now_s + _CATCH_UP_S * self.clock.scale)
+            return
+        self._apply(self._landing.tick(now_s))
 
     # -- the one writer -----------------------------------------------------------------------
     async def _write_loop(self) -> None:
