@@ -6,8 +6,8 @@ polling sensor, a varying run-on, a radio delay) on its own event loop in its ow
 stall the desk. The link runs here on real time, through a real mosquitto. What a person would
 notice: no move ends as "something is in the way" when nothing is, no manual move is reported
 when nobody touched the desk, and the desk comes to rest within one unit of the firmware's
-resolution (0.1 in, 2.54 mm) of the target's own step; with the stock firmware, which lets go 0.4 in early,
-within that early release. Real time with generous bounds: each move takes seconds.
+resolution (0.1 in, 2.54 mm) of the target's own step; with the stock firmware, which lets go
+0.4 in early, within that early release. Real time with generous bounds: each move takes seconds.
 """
 
 from __future__ import annotations
