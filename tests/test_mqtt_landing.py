@@ -468,13 +468,16 @@ def test_a_desk_that_lets_go_early_teaches_a_negative_lead_and_is_aimed_past_the
     assert m.aim_mm == 1002, "aimed past the target by the negative lead"
 
 
-def test_a_correction_the_desk_does_not_move_for_arrives_where_it_is_not_obstructed() -> None:
+def test_a_correction_the_desk_does_not_move_for_backs_off_and_is_never_an_obstruction() -> None:
     m = machine()
     m.start(1000, 0.0)
     m.report(900, 1.0)
     m.report(992, 2.0)
     assert m.tick(2.0 + STALL).commands == ("up",)  # a correction from 992
-    ended = m.tick(2.0 + 2 * STALL)  # no report: the desk did not move for it
+    backed = m.tick(2.0 + 2 * STALL)  # no report: the desk did not move for so small a step
+    assert (backed.outcome, backed.commands) == (None, ("down",))
+    assert m.aim_mm == 992 - CFG.learn_min_mm, "back off, to come again as a whole move"
+    ended = m.tick(2.0 + 3 * STALL)  # it does not move for that either
     assert ended.outcome is Outcome.ARRIVED
     assert ended.error() is None
     assert ended.message == (
@@ -482,3 +485,23 @@ def test_a_correction_the_desk_does_not_move_for_arrives_where_it_is_not_obstruc
         "correction that small"
     )
     assert ended.commands == ()
+
+
+def test_on_a_desk_that_lets_go_early_a_small_correction_backs_off_first() -> None:
+    m = machine(lead_mm=-6.0)  # learned: it rests 6 mm short of its aim
+    m.start(1000, 0.0)
+    assert m.aim_mm == 1006
+    m.report(900, 1.0)
+    m.report(997, 2.0)  # 3 short: inside its early release, it would not move for that
+    backed = m.tick(2.0 + SETTLE)  # a desk known to let go early: settled when near the aim
+    assert backed.commands == ("down",)
+    assert m.aim_mm == 997 - CFG.learn_min_mm
+    m.report(980, 3.0)
+    m.report(961, 3.5)  # backed off, at rest: a silence
+    again = m.tick(3.5 + STALL)
+    assert (again.outcome, again.commands) == (None, ("up",))
+    assert m.lead_mm == pytest.approx(-7.5)  # the mean of -6 and the -9 of the first leg
+    assert m.aim_mm == 1008, "the approach again, past the target by the lead"
+    m.report(990, 4.5)
+    m.report(1000, 5.0)
+    assert m.tick(5.0 + SETTLE).outcome is Outcome.ARRIVED

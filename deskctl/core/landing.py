@@ -24,8 +24,11 @@ Design:
   old one and the run-on seen past the aim (±`max_lead_mm`). It is negative for a firmware that
   lets go of the button before its target and counts on the coast (the stock Upsy Desky lets go
   0.4 in short): such a desk comes to rest short of the aim, so the aim then lies past the target.
-  A correction the desk does not move for at all (it lies inside that early release) ends the
-  move ARRIVED where the desk is, saying how far off: it moved fine to get there.
+  Such a desk does not move at all for a target inside that early release, so a correction
+  smaller than twice the negative lead (or one the desk did not move for) first backs off by
+  `learn_min_mm` and then approaches again, as a whole move; a back-off that does not move
+  either ends the move ARRIVED where the desk is, saying how far off (it moved fine to get
+  there: not an obstruction).
 - A desk may report its resting height late (an ESPHome sensor publishes at most every update
   interval, and some boxes send the last frame of a move a second after the motor stopped), so
   the last report before the silence can lie a step or two short of where it rests. A change of
@@ -178,6 +181,7 @@ class LandingMachine(Generic[C]):
         self._moved = False
         self._stop_sent = False
         self._corrections = 0
+        self._backing_to_mm: int | None = None  # backing off to here before a new approach
         self._silence_from_s = 0.0  # the last report (or command) of the move
         self._bound_s = 0.0
 
@@ -295,7 +299,8 @@ class LandingMachine(Generic[C]):
             commands = self._stop_commands()
             self._stop_sent = True
             self._phase = Phase.LANDING
-        if self._stop_sent and (height_mm - target_mm) * direction > cfg.runaway_mm:
+        goal_mm = self._backing_to_mm if self._backing_to_mm is not None else target_mm
+        if self._stop_sent and (height_mm - goal_mm) * direction > cfg.runaway_mm:
             return self._end(
                 Outcome.MANUAL_PRESS,
                 f"desk {self.name!r} kept moving past {format_height(target_mm)} (to "
@@ -368,20 +373,26 @@ class LandingMachine(Generic[C]):
         limit = self.config.max_lead_mm
         return min(limit, max(-limit, lead_mm))
 
-    def _approach(self, start_mm: int, now_s: float) -> tuple[C, ...]:
+    def _approach(self, start_mm: int, now_s: float, *, back_off: bool = False) -> tuple[C, ...]:
         """Aim from `start_mm`: short of the target by the run-on (past it by a negative one),
-        at least one step away."""
+        at least one step away; with `back_off`, away from the target by `learn_min_mm` (the
+        desk will not make the small move left, so it comes again from there)."""
         cfg = self.config
         target_mm = self._target_mm
         if target_mm is None:  # pragma: no cover - callers set the target first
             raise IllegalTransition("no move is running")
         direction = 1 if target_mm > start_mm else -1
         aim = target_mm - direction * self.lead_mm
+        self._backing_to_mm = None
+        if back_off:
+            direction = -direction
+            aim = start_mm + direction * cfg.learn_min_mm
+            self._backing_to_mm = round(min(max(aim, cfg.min_mm), cfg.max_mm))
         step = self.commander.resolution_mm
         if (aim - start_mm) * direction < step:
             aim = start_mm + direction * step
         farthest = target_mm - direction * min(self.lead_mm, 0.0)  # past it: only an early desk
-        if (aim - farthest) * direction > 0:
+        if (aim - farthest) * direction > 0 and not back_off:
             aim = farthest
         aim = min(max(aim, float(cfg.min_mm)), float(cfg.max_mm))
         command, aim_mm = self.commander.aim(aim, direction)
@@ -399,7 +410,11 @@ class LandingMachine(Generic[C]):
         target_mm, aim_mm, direction = self._require_move()
         height_mm = self._height_mm if self._height_mm is not None else self._start_mm
         short_mm = (aim_mm - height_mm) * direction
+        backing = self._backing_to_mm is not None
         if not self._moved and self._corrections:
+            if not backing and self._corrections < cfg.max_corrections:
+                self._corrections += 1  # too small a step for it: back off and come again
+                return self._decision(commands=self._approach(height_mm, now_s, back_off=True))
             self._finish(now_s)  # it moved well to get here: the step is too small for it
             message = (
                 f"landed at {height_mm} mm, {height_mm - target_mm} mm from the target "
@@ -425,6 +440,8 @@ class LandingMachine(Generic[C]):
             run_on_mm = (height_mm - aim_mm) * direction
             self.lead_mm = self._bounded_lead((self.lead_mm + run_on_mm) / 2)
         landed = _Landed(height_mm, direction, taught, now_s + cfg.late_window_s)
+        if backing:  # backed off: now the approach, whatever the distance
+            return self._decision(commands=self._approach(height_mm, now_s))
         if abs(height_mm - target_mm) <= cfg.tolerance_mm:
             self._finish(now_s)
             self._late = landed
@@ -438,7 +455,12 @@ class LandingMachine(Generic[C]):
                 f"{target_mm} mm, after {cfg.max_corrections} corrections"
             )
             return self._decision(outcome=Outcome.ARRIVED, message=message)
-        return self._decision(commands=self._approach(height_mm, now_s))
+        small = self.lead_mm < 0 and abs(target_mm - height_mm) < 2 * -self.lead_mm + self._step
+        return self._decision(commands=self._approach(height_mm, now_s, back_off=small))
+
+    @property
+    def _step(self) -> float:
+        return self.commander.resolution_mm
 
     def _timed_out(self, now_s: float) -> Decision[C]:
         target_mm, _, _ = self._require_move()
