@@ -69,8 +69,8 @@ EXCUSED = {
     'printf \'{"id":1,"cmd":"status"}\\n\' | socat - UNIX-CONNECT:'
     '"$XDG_RUNTIME_DIR/deskctl/control.sock"': "socat is not installed here; "
     "tests/test_control.py speaks the same protocol to the same socket",
-    ".venv/bin/python bench/run_all.py": "every benchmark: about 5 1/2 minutes",
-    ".venv/bin/python bench/run_all.py --quick": "about a minute of benchmarks",
+    ".venv/bin/python bench/run_all.py": "every benchmark: about 16 minutes",
+    ".venv/bin/python bench/run_all.py --quick": "about 3 1/2 minutes of benchmarks",
     ".venv/bin/python bench/run_all.py --only cli_start workday": "installs the peers from "
     "PyPI, then measures for minutes",
     ".venv/bin/pytest tests/faults tests/fuzz": "the whole fault and fuzz suite: minutes",

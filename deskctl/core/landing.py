@@ -34,7 +34,9 @@ Design:
   the last report before the silence can lie a step or two short of where it rests. A change of
   at most `away_mm` within `late_window_s` after a landing is that late report, not a person:
   it teaches the lead what the run-on really was, and the silence that means "at rest" (`settle_s`
-  at first) grows to the gap it came after plus `settle_margin_s` (at most `max_settle_s`), so
+  at first) grows to the gap it came after, plus the desk's usual interval between reports in a
+  move (the median of the last ones: a late report may come one interval later next time), plus
+  `settle_margin_s` (at most `max_settle_s`), so
   the next landings wait for it and judge the height the desk rests at.
 - A move ends with ARRIVED (a start within tolerance ends at once, sending nothing); OBSTRUCTION
   when no report comes for `stall_s` before the aim (it never started, or stopped short by more
@@ -52,6 +54,8 @@ from __future__ import annotations
 
 import enum
 import math
+import statistics
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
@@ -140,6 +144,7 @@ class Decision(Generic[C]):
         return outcome_error(self.outcome, self.message, self.height_mm)
 
 
+_INTERVALS = 16  # the report intervals kept for the desk's usual cadence
 _DUE_SLACK_S = 1e-6  # deadlines this close count as reached: sums of float seconds drift
 
 
@@ -169,6 +174,7 @@ class LandingMachine(Generic[C]):
         self._rest_at_s: float | None = None  # when no change for settle_s means at rest
         self._quiet_until_s = 0.0  # changes before this are a move's run-on, not a person
         self._changed_at_s = 0.0  # when the height last changed
+        self._intervals_s: deque[float] = deque(maxlen=_INTERVALS)  # between reports in moves
         self._late: _Landed | None = None  # the last landing, while its late report may come
         self._clear_move()
 
@@ -266,6 +272,8 @@ class LandingMachine(Generic[C]):
         self._height_mm = height_mm
         changed = previous is not None and previous != height_mm
         gap_s = now_s - self._changed_at_s
+        if changed and self._target_mm is not None and self._moved:
+            self._intervals_s.append(gap_s)
         if changed:
             self._moving = True
             self._rest_at_s = now_s + self.settle_s
@@ -495,7 +503,9 @@ class LandingMachine(Generic[C]):
         late = self._late
         if late is None or now_s > late.until_s or abs(height_mm - late.height_mm) > self.away_mm:
             return False
-        self.settle_s = min(cfg.max_settle_s, max(self.settle_s, gap_s + cfg.settle_margin_s))
+        interval_s = statistics.median(self._intervals_s) if self._intervals_s else 0.0
+        wait_s = gap_s + interval_s + cfg.settle_margin_s
+        self.settle_s = min(cfg.max_settle_s, max(self.settle_s, wait_s))
         if late.taught:  # the lead took half the run-on it saw; half of the rest was missed
             missed_mm = (height_mm - late.height_mm) * late.direction
             self.lead_mm = self._bounded_lead(self.lead_mm + missed_mm / 2)
