@@ -2,12 +2,12 @@
 
 Run: `.venv/bin/python bench/run_all.py [--quick] [--only NAME ...]` from the repository.
 The figure scripts run in this order: cli_start, ble_moves, command_latency, mqtt_latency,
-mqtt_moves (when they are there), idle_service, workday; any other `bench/*.py` (not starting
-with `_`) runs after them. Each runs as its own process on this interpreter, so one that fails is reported and the
-rest still run; the exit status is 1 if any failed. `--quick` is passed to the scripts that
-offer it (fewer runs, 15 s idle windows: about four minutes in all, against about eighteen:
-mqtt_moves moves a desk in real time). These
-are measurements, never pass/fail tests: nothing here compares a figure with a limit.
+mqtt_moves (when they are there), idle_service, workday; any other `bench/*.py` (not starting with
+`_`) runs after them. Each runs as its own process on this interpreter, so one that fails is
+reported and the rest still run; the exit status is 1 if any failed. `--quick` is passed to the
+scripts that offer it (fewer runs, 15 s idle windows: about four minutes in all, against about
+eighteen: mqtt_moves moves a desk in real time). These are measurements, never pass/fail tests:
+nothing here compares a figure with a limit.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """`deskctl emulate esphome`: an emulated ESPHome desk on an MQTT broker, to try deskctl's MQTT
 desk link (or Home Assistant's MQTT integration) without hardware.
 
-Design: the command builds `deskctl.sim.esphome_desk.EsphomeDesk` (an Upsy Desky, or an
-ESPHome cover, with a hold-to-move motor at 38 mm/s and the realistic `EsphomePhysics`: a
-varying run-on, a sensor that publishes at most every 500 ms, a radio delay) on the broker
-named by `--host`/`--port`, prints the settings that make deskctl drive it, and runs until Ctrl-C or SIGTERM, when it says
-`offline` on `<prefix>/status` and exits 0. A broker that cannot be reached, or that drops the
-emulator, is one sentence and exit 1.
+Design: the command builds `deskctl.sim.esphome_desk.EsphomeDesk` (an Upsy Desky, or an ESPHome
+cover, with a hold-to-move motor at 38 mm/s and the realistic `EsphomePhysics`: a varying run-on, a
+sensor that publishes at most every 500 ms, a radio delay) on the broker named by
+`--host`/`--port`, prints the settings that make deskctl drive it, and runs until Ctrl-C or
+SIGTERM, when it says `offline` on `<prefix>/status` and exits 0. A broker that cannot be reached,
+or that drops the emulator, is one sentence and exit 1.
 """
 
 from __future__ import annotations
