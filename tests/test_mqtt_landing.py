@@ -469,16 +469,13 @@ def test_a_desk_that_lets_go_early_teaches_a_negative_lead_and_is_aimed_past_the
     assert m.aim_mm == 1002, "aimed past the target by the negative lead"
 
 
-def test_a_correction_the_desk_does_not_move_for_backs_off_and_is_never_an_obstruction() -> None:
+def test_a_correction_the_desk_does_not_move_for_is_never_an_obstruction() -> None:
     m = machine()
     m.start(1000, 0.0)
     m.report(900, 1.0)
     m.report(992, 2.0)
     assert m.tick(2.0 + STALL).commands == ("up",)  # a correction from 992
-    backed = m.tick(2.0 + 2 * STALL)  # no report: the desk did not move for so small a step
-    assert (backed.outcome, backed.commands) == (None, ("down",))
-    assert m.aim_mm == 992 - CFG.learn_min_mm, "back off, to come again as a whole move"
-    ended = m.tick(2.0 + 3 * STALL)  # it does not move for that either
+    ended = m.tick(2.0 + 2 * STALL)  # no report: the desk did not move for so small a step
     assert ended.outcome is Outcome.ARRIVED
     assert ended.error() is None
     assert ended.message == (
@@ -506,3 +503,17 @@ def test_on_a_desk_that_lets_go_early_a_small_correction_backs_off_first() -> No
     m.report(990, 4.5)
     m.report(1000, 5.0)
     assert m.tick(5.0 + SETTLE).outcome is Outcome.ARRIVED
+
+
+def test_on_a_desk_that_lets_go_early_a_correction_it_did_not_move_for_backs_off() -> None:
+    m = machine(970, lead_mm=-2.0)
+    m.start(1000, 0.0)  # 30 mm: too short to teach the lead
+    m.report(980, 1.0)
+    m.report(985, 2.0)
+    assert m.tick(2.0 + SETTLE).commands == ("up",)  # 15 short: a plain correction
+    backed = m.tick(2.0 + SETTLE + STALL)  # no report: it did not move for that
+    assert (backed.outcome, backed.commands) == (None, ("down",))
+    assert m.aim_mm == 985 - CFG.learn_min_mm
+    ended = m.tick(2.0 + SETTLE + 2 * STALL)  # nor for the back-off: it arrives where it is
+    assert (ended.outcome, ended.height_mm) == (Outcome.ARRIVED, 985)
+    assert "did not move for a correction that small" in ended.message

@@ -24,11 +24,11 @@ Design:
   old one and the run-on seen past the aim (±`max_lead_mm`). It is negative for a firmware that
   lets go of the button before its target and counts on the coast (the stock Upsy Desky lets go
   0.4 in short): such a desk comes to rest short of the aim, so the aim then lies past the target.
-  Such a desk does not move at all for a target inside that early release, so a correction
-  smaller than twice the negative lead (or one the desk did not move for) first backs off by
-  `learn_min_mm` and then approaches again, as a whole move; a back-off that does not move
-  either ends the move ARRIVED where the desk is, saying how far off (it moved fine to get
-  there: not an obstruction).
+  Such a desk does not move at all for a target inside that early release, so on it a
+  correction smaller than twice the negative lead (or one the desk did not move for) first backs
+  off by `learn_min_mm` and then approaches again, as a whole move. A correction any desk does
+  not move for otherwise (or a back-off that does not move either) ends the move ARRIVED where
+  the desk is, saying how far off: it moved fine to get there, so it is not an obstruction.
 - A desk may report its resting height late (an ESPHome sensor publishes at most every update
   interval, and some boxes send the last frame of a move a second after the motor stopped), so
   the last report before the silence can lie a step or two short of where it rests. A change of
@@ -420,7 +420,8 @@ class LandingMachine(Generic[C]):
         short_mm = (aim_mm - height_mm) * direction
         backing = self._backing_to_mm is not None
         if not self._moved and self._corrections:
-            if not backing and self._corrections < cfg.max_corrections:
+            early = self.lead_mm < 0  # a desk known to let go early: come again from farther
+            if early and not backing and self._corrections < cfg.max_corrections:
                 self._corrections += 1  # too small a step for it: back off and come again
                 return self._decision(commands=self._approach(height_mm, now_s, back_off=True))
             self._finish(now_s)  # it moved well to get here: the step is too small for it

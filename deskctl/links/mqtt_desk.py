@@ -23,11 +23,13 @@ manual move. All timing is clock time from the injected `Clock` (so a scaled clo
 with the emulated motor); only the broker's own network timeout (`MqttTiming.broker_timeout_s`)
 is in real seconds.
 
-A busy machine is not a silent desk: when the deadline timer fires more than `_STARVED_S` late,
-the event loop was starved (CPU load, a stalled loop) and the reports that came meanwhile may
-still wait in the reader's queue, so the machine's tick is put off once by `_CATCH_UP_S` (real
-time) for the reader to hand them over first; without that, a stall longer than `stall_s`
-mid-move read as a desk that stopped short ("something may be in the way").
+A busy machine is not a silent desk: after the event loop was starved (CPU load, a stalled loop)
+the reports that came meanwhile wait in the socket and the reader's queue, and the deadline timer
+fires in the same loop turn that reads the socket, before the reader task has run. So every
+deadline is put off once, by `_READ_FIRST_S` (real time), or by `_CATCH_UP_S` when it fired more
+than `_STARVED_S` late, for the reader to hand over what has come first; without that, a stall
+ending near `stall_s` into a move read as a desk that stopped short ("something may be in the
+way").
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ log = logging.getLogger(__name__)
 _ONLINE, _OFFLINE = "online", "offline"
 _CANCEL_STOP_S = 1.0  # real seconds: a bound on the stop of a cancelled move
 _STARVED_S = 0.1  # real seconds: a deadline firing this late means the process was starved
-_CATCH_UP_S = 0.1  # real seconds: the reader's time to hand over what came meanwhile
+_CATCH_UP_S = 0.1  # real seconds: then the reader's time to hand over what came meanwhile
+_READ_FIRST_S = 0.02  # real seconds: always, the reader's turn for what is already here
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,10 +348,11 @@ class MqttDeskLink(DeskLink):
         if deadline_s is None:
             return
         now_s = self.clock.monotonic()
-        starved = self.clock.real_seconds(now_s - deadline_s) > _STARVED_S
-        if starved and self._caught_up_for != deadline_s:
+        if self._caught_up_for != deadline_s:
             self._caught_up_for = deadline_s  # once: a deadline that is late again is due
-            self._timer.arm(now_s + _CATCH_UP_S * self.clock.scale)
+            starved = self.clock.real_seconds(now_s - deadline_s) > _STARVED_S
+            wait_s = _CATCH_UP_S if starved else _READ_FIRST_S
+            self._timer.arm(now_s + wait_s * self.clock.scale)
             return
         self._apply(self._landing.tick(now_s))
 
