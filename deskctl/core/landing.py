@@ -107,7 +107,7 @@ class LandingConfig:
     short_ok_mm: int = 25  # stopping this close short of the aim is corrected, not an obstruction
     runaway_mm: int = 30  # running on this far past the target after the stop: held buttons
     learn_min_mm: int = 40  # moves at least this long teach the run-on
-    max_lead_mm: float = 100.0  # the learned run-on stays within 0..this
+    max_lead_mm: float = 100.0  # the learned run-on stays within ±this
     late_window_s: float = 3.0  # a small change this soon after a landing: its late report
     settle_margin_s: float = 0.3  # the learned settle: the late report's gap plus this
     max_settle_s: float = 3.0  # the learned settle stays within settle_s..this

@@ -90,14 +90,16 @@ def busy_loops(count: int) -> Iterator[None]:
 
 
 @pytest.mark.parametrize(
-    ("target_mm", "stall_s"), [(1000, 2.5), (850, 0.4), (1060, 1.2)], ids=["2.5s", "0.4s", "1.2s"]
+    ("target_mm", "after_s", "stall_s"),
+    [(1000, 1.0, 2.5), (850, 1.0, 0.4), (1060, 1.0, 1.2), (1100, 0.02, 1.98)],
+    ids=["2.5s", "0.4s", "1.2s", "ending-at-stall_s"],
 )
 async def test_a_stalled_event_loop_mid_move_is_no_obstruction(
-    mosquitto: Broker, target_mm: int, stall_s: float
+    mosquitto: Broker, target_mm: int, after_s: float, stall_s: float
 ) -> None:
     physics = EsphomePhysics(seed=3)
     async with desk_and_link(mosquitto, physics) as (desk, link, _):
-        stall = asyncio.create_task(stall_after(1.0, stall_s))
+        stall = asyncio.create_task(stall_after(after_s, stall_s))
         landed_mm = await link.move_to(target_mm)  # Obstruction before the fix
         await stall
         assert abs(landed_mm - target_mm) <= STEP_MM
