@@ -131,14 +131,14 @@ def test_after_max_corrections_the_move_ends_where_it_rests_and_says_how_far_off
         assert aim_mm is not None
         now += 1.0
         m.report(aim_mm, now)
-        m.report(1004, now + 0.1)  # never closer than 4 mm
+        m.report(1020, now + 0.1)  # never closer than 20 mm (more than its smallest move)
         decision = m.tick(now + 0.1 + SETTLE)
         now += 0.1 + SETTLE
     assert decision.outcome is Outcome.ARRIVED
     assert decision.message == (
-        "landed at 1004 mm, 4 mm from the target 1000 mm, after 3 corrections"
+        "landed at 1020 mm, 20 mm from the target 1000 mm, after 3 corrections"
     )
-    assert decision.height_mm == 1004
+    assert decision.height_mm == 1020
 
 
 def test_a_start_within_tolerance_arrives_at_once_and_sends_nothing() -> None:
@@ -517,3 +517,16 @@ def test_on_a_desk_that_lets_go_early_a_correction_it_did_not_move_for_backs_off
     ended = m.tick(2.0 + SETTLE + 2 * STALL)  # nor for the back-off: it arrives where it is
     assert (ended.outcome, ended.height_mm) == (Outcome.ARRIVED, 985)
     assert "did not move for a correction that small" in ended.message
+
+
+def test_a_second_small_correction_backs_off_instead_of_overshooting_again() -> None:
+    m = machine()
+    m.start(1000, 0.0)
+    m.report(995, 1.0)
+    m.report(1003, 1.1)  # ran on 8 past the aim
+    assert m.tick(1.1 + SETTLE).commands == ("down",)  # the first correction: straight back
+    m.report(1002, 2.0)
+    m.report(997, 2.1)  # overshot the other way: 3 short
+    backed = m.tick(2.1 + SETTLE)
+    assert backed.commands == ("down",), "away from the target, to come again as a whole move"
+    assert m.aim_mm == 997 - CFG.learn_min_mm

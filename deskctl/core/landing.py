@@ -26,7 +26,9 @@ Design:
   0.4 in short): such a desk comes to rest short of the aim, so the aim then lies past the target.
   Such a desk does not move at all for a target inside that early release, so on it a
   correction smaller than twice the negative lead (or one the desk did not move for) first backs
-  off by `learn_min_mm` and then approaches again, as a whole move. A correction any desk does
+  off by `learn_min_mm` and then approaches again, as a whole move. On any desk the second
+  correction does the same when it is smaller than the desk's smallest move (two steps and the
+  run-on): a third small one would only overshoot back again. A correction any desk does
   not move for otherwise (or a back-off that does not move either) ends the move ARRIVED where
   the desk is, saying how far off: it moved fine to get there, so it is not an obstruction.
 - A desk may report its resting height late (an ESPHome sensor publishes at most every update
@@ -464,8 +466,20 @@ class LandingMachine(Generic[C]):
                 f"{target_mm} mm, after {cfg.max_corrections} corrections"
             )
             return self._decision(outcome=Outcome.ARRIVED, message=message)
-        small = self.lead_mm < 0 and abs(target_mm - height_mm) < 2 * -self.lead_mm + self._step
-        return self._decision(commands=self._approach(height_mm, now_s, back_off=small))
+        return self._decision(
+            commands=self._approach(
+                height_mm, now_s, back_off=self._small(abs(target_mm - height_mm))
+            )
+        )
+
+    def _small(self, gap_mm: float) -> bool:
+        """Whether a correction of `gap_mm` is smaller than the desk can make: on a desk that
+        lets go early, inside twice its negative lead; on any desk, from the second correction
+        on, within its smallest move (two steps and the run-on), where it would overshoot back
+        and forth. Such a correction backs off first."""
+        if self.lead_mm < 0:
+            return gap_mm < 2 * -self.lead_mm + self._step
+        return self._corrections >= 2 and gap_mm < 2 * self._step + self.lead_mm
 
     @property
     def _step(self) -> float:
