@@ -152,10 +152,13 @@ async def test_the_link_stops_a_desk_whose_firmware_would_run_far_past_the_targe
 async def test_progress_is_called_with_the_heights_on_the_way(mosquitto: Broker) -> None:
     seen: list[int] = []
     async with desk_and_link(mosquitto) as (_, link):
-        await link.move_to(900, seen.append)
+        landed_mm = await link.move_to(900, seen.append)
     assert len(seen) > 10
-    assert seen == sorted(seen)
-    assert seen[-1] >= 897
+    # up all the way to the first landing (a small correction may back off after it)
+    turn = next((i for i in range(1, len(seen)) if seen[i] < seen[i - 1]), len(seen))
+    assert seen[turn - 1] >= 890, "the first approach goes up, to near the target"
+    assert seen[-1] == landed_mm
+    assert abs(landed_mm - 900) <= 2
 
 
 async def test_a_target_outside_the_limits_sends_nothing(mosquitto: Broker) -> None:
