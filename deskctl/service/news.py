@@ -148,37 +148,33 @@ class ConnectionNoted(_Event):
 
 
 @dataclass(frozen=True, slots=True)
-class Warned(_Event):
-    """A change is coming (`move_at`, ISO text); the block's times are ISO text as on the wire."""
+class _BlockEvent(_Event):
+    """An event about one block of the plan; its times are ISO text as on the wire."""
 
-    kind = "warning"
     posture: Posture
     height_mm: int | None
     start: str
     end: str
     cue: Cue | None
+
+
+@dataclass(frozen=True, slots=True)
+class Warned(_BlockEvent):
+    """A change is coming (`move_at`, ISO text)."""
+
+    kind = "warning"
     move_at: str | None
     confirm: bool
 
 
 @dataclass(frozen=True, slots=True)
-class ConfirmAsked(_Event):
+class ConfirmAsked(_BlockEvent):
     kind = "confirm"
-    posture: Posture
-    height_mm: int | None
-    start: str
-    end: str
-    cue: Cue | None
 
 
 @dataclass(frozen=True, slots=True)
-class ChangeDropped(_Event):
+class ChangeDropped(_BlockEvent):
     kind = "dropped"
-    posture: Posture
-    height_mm: int | None
-    start: str
-    end: str
-    cue: Cue | None
     why: str
 
 
