@@ -11,12 +11,18 @@ What the box does (facts: ../shared/reference/JIECANG.md):
   sleeps); asleep, it ignores everything else.
 - UP/DOWN (01/02) move one step of `step_mm` from where the motor is headed, so repeated steps
   run on as a held button does; MOVE_TO (1B, big-endian mm) and RECALL 1-4 drive to the height
-  with the box's own ramp (`move_to=False` models a box that ignores 1B); STOP (2B) brakes after
-  `stop_latency_s`. SAVE 1-4 stores the height. REQUEST_SETTINGS (07) answers the memories that
-  are set (reports 25-28) and the height (01); REQUEST_LIMITS (0C) the limits (07, mm);
-  REQUEST_UNIT (0E) the display unit (0E), unless `answers_unit=False` (some boxes stay silent).
-- Heights are reported in tenths of the display unit (`unit`), every `report_period_s` while the
-  motor turns and once when it comes to rest; a box at rest is quiet.
+  with the box's own ramp (`move_to=False` models a box that ignores 1B); STOP (2B) reaches the
+  motor after the physics' stop delay, and the motor brakes. SAVE 1-4 stores the height.
+  REQUEST_SETTINGS (07) answers the memories that are set (reports 25-28) and the height (01);
+  REQUEST_LIMITS (0C) the limits (07, mm); REQUEST_UNIT (0E) the display unit (0E), unless
+  `answers_unit=False` (some boxes stay silent).
+- Heights are reported in tenths of the display unit (`unit`), every `report_period_s` (± the
+  physics' jitter) while the motor turns, and, now and then (`stop_report_p`; always after a
+  collision), once when it comes to rest; a box at rest is quiet, so only REQUEST_SETTINGS tells
+  for sure where it rests.
+- How true to a real desk it is: `physics` (`deskctl.sim.physics.Physics`, REALISTIC by default,
+  IDEAL for exact tests) with a seeded `rng`: the motor's speed spread, load and landing error
+  (`deskctl.sim.motor.Motor`), the stop's delay, the report jitter and the last report at rest.
 - Faults: `collision_mm` (the box stops at the obstacle and backs off 10 mm, as its
   anti-collision does), `error(code)` (the box reports it; E01-E04 stop the motor, H01 refuses
   moves for 16 minutes, LOCK refuses them until `unlock()`), `press(±1)` (a hand on the paddle).
@@ -26,6 +32,8 @@ What the box does (facts: ../shared/reference/JIECANG.md):
 
 from __future__ import annotations
 
+import random
+
 from deskctl.core.jiecang import (
     HAZARDOUS_OPS,
     DisplayUnit,
@@ -34,6 +42,7 @@ from deskctl.core.jiecang import (
     encode_report,
 )
 from deskctl.sim.motor import Motor
+from deskctl.sim.physics import REALISTIC, Physics
 
 __all__ = ["HOT_REST_S", "JiecangModel"]
 
@@ -61,23 +70,25 @@ class JiecangModel:
         step_mm: float = 14.0,
         speed_mm_s: float = 35.0,
         accel_mm_s2: float = 70.0,
-        stop_latency_s: float = 0.1,
         report_period_s: float = 0.25,
         sleep_after_s: float | None = None,
         memories_mm: tuple[int | None, int | None, int | None, int | None] = (None,) * 4,
+        physics: Physics = REALISTIC,
+        rng: random.Random | None = None,
     ) -> None:
         if not min_mm <= height_mm <= max_mm:
             raise ValueError(f"{height_mm} mm lies outside the box's {min_mm}..{max_mm} mm")
-        if min(step_mm, report_period_s) <= 0 or stop_latency_s < 0:
+        if min(step_mm, report_period_s) <= 0:
             raise ValueError("steps and periods must be positive")
         self.min_mm, self.max_mm, self.unit = min_mm, max_mm, unit
         self.move_to, self.answers_unit = move_to, answers_unit
-        self.step_mm, self.stop_latency_s = step_mm, stop_latency_s
+        self.step_mm, self.physics = step_mm, physics
+        self._rng = rng if rng is not None else random.Random(0)  # noqa: S311 - a simulation
         self.report_period_s, self.sleep_after_s = report_period_s, sleep_after_s
         self.memories_mm: list[int | None] = list(memories_mm)
         self.motor = Motor(
             float(height_mm), low_mm=min_mm, high_mm=max_mm, speed_mm_s=speed_mm_s,
-            accel_mm_s2=accel_mm_s2,
+            accel_mm_s2=accel_mm_s2, physics=physics, rng=self._rng,
         )  # fmt: skip
         # test hooks and observation
         self.collision_mm: int | None = None
@@ -93,6 +104,7 @@ class JiecangModel:
         self._backing_off = False
         self._next_report_s = 0.0
         self._was_moving = False
+        self._collided = False  # the report at rest is due for sure
 
     # -- observation ---------------------------------------------------------------------------
     @property
@@ -145,7 +157,8 @@ class JiecangModel:
         elif op in _SAVES:
             self.memories_mm[_SAVES[Op(op)]] = self.height_mm
         elif op == Op.STOP:
-            self._stop_at_s = self.now_s + self.stop_latency_s
+            low, high = self.physics.stop_delay_s
+            self._stop_at_s = self.now_s + (self._rng.uniform(low, high) if high > 0 else 0.0)
         elif op == Op.REQUEST_SETTINGS:
             for slot, remembered in enumerate(self.memories_mm):
                 if remembered is not None:
@@ -169,7 +182,7 @@ class JiecangModel:
 
     def _drive(self, goal_mm: float) -> None:
         self._stop_at_s = None
-        self.motor.goal_mm = min(max(goal_mm, float(self.min_mm)), float(self.max_mm))
+        self.motor.drive(min(max(goal_mm, float(self.min_mm)), float(self.max_mm)))
 
     # -- the physical side ---------------------------------------------------------------------
     def press(self, direction: int) -> None:
@@ -177,7 +190,7 @@ class JiecangModel:
         if direction not in (-1, 0, 1):
             raise ValueError(f"press +1, -1 or 0, not {direction}")
         self._stop_at_s = None
-        self.motor.goal_mm = (
+        self.motor.drive(
             None if not direction else float(self.max_mm if direction > 0 else self.min_mm)
         )
 
@@ -187,7 +200,7 @@ class JiecangModel:
         if code in range(1, 5):
             self.motor.halt()
         elif code == _H01:
-            self.motor.goal_mm = None
+            self.motor.drive(None)
             self._hot_until_s = self.now_s + HOT_REST_S
         elif code == _LOCK:
             self.locked = True
@@ -205,7 +218,7 @@ class JiecangModel:
             h_s = min(Motor.STEP_S, end_s - self.now_s)
             if self._stop_at_s is not None and self.now_s >= self._stop_at_s - 1e-9:
                 self._stop_at_s = None
-                self.motor.goal_mm = None
+                self.motor.brake()
             start = self.motor.pos_mm
             self.motor.step(h_s)
             self._collide(start)
@@ -222,20 +235,27 @@ class JiecangModel:
         if start < obstacle <= pos or start > obstacle >= pos:
             direction = 1 if pos > start else -1
             self.motor.halt(at_mm=obstacle)
-            self._backing_off = True
-            self.motor.goal_mm = obstacle - direction * BACKOFF_MM
+            self._backing_off = self._collided = True
+            self.motor.drive(obstacle - direction * BACKOFF_MM)
 
     def _height_report(self) -> bytes:
         tenths = self.unit.from_mm(self.height_mm)
         return encode_report(0x01, tenths.to_bytes(2, "big") + b"\x07")
 
+    def _period_s(self) -> float:
+        jitter = self.physics.report_jitter_s
+        return self.report_period_s + (self._rng.uniform(-jitter, jitter) if jitter else 0.0)
+
     def _report(self, out: list[bytes]) -> None:
         moving = self.motor.moving
         if moving and not self._was_moving:
-            self._next_report_s = self.now_s + self.report_period_s
+            self._next_report_s = self.now_s + self._period_s()
         elif moving and self.now_s >= self._next_report_s - 1e-9:
             out.append(self._height_report())
-            self._next_report_s += self.report_period_s
+            self._next_report_s = max(self._next_report_s + self._period_s(), self.now_s + 1e-9)
         elif self._was_moving and not moving:
-            out.append(self._height_report())  # the last word: where it came to rest
+            p = self.physics.stop_report_p
+            if self._collided or p >= 1 or (p > 0 and self._rng.random() < p):
+                out.append(self._height_report())  # the last word: where it came to rest
+            self._collided = False
         self._was_moving = moving
