@@ -1,7 +1,9 @@
-"""LINAK desks over Bluetooth LE through bleak: the GATT client, scanning, errors people can act on.
+"""Desks over Bluetooth LE through bleak: the GATT clients, scanning, errors people can act on.
 
-Design: `BleakGattClient` is the `GattClient` the LINAK link speaks through; everything about the
-protocol stays in `LinakLink` and the core. It connects with a timeout and a few retries, pairs
+Design: `BleakGattClient` is the `GattClient` the LINAK link speaks through, `BleakPipeGatt` the
+`PipeGatt` a Jiecang link speaks through (by UUID, to whichever of the four GATT variants the
+adapter serves); both share one connection class (`_BleakPeer`), and everything about the
+protocols stays in the links and the core. It connects with a timeout and a few retries, pairs
 when asked, and turns every bleak error into `LinkError` with a sentence that says what to do
 (turn the desk on, close the phone app, hold the pairing button, run a BlueZ agent). On Linux
 bleak reports BlueZ's D-Bus errors as `[org.bluez.Error.<name>] <details>`; `_BLUEZ_ERRORS` gives
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from bleak import BleakClient
     from bleak.backends.scanner import BaseBleakScanner
 
-__all__ = ["BleakGattClient", "FoundDesk", "scan"]
+__all__ = ["BleakGattClient", "BleakPipeGatt", "FoundDesk", "scan"]
 
 _ATTEMPTS = 3
 
@@ -269,8 +271,8 @@ def _explain(exc: BaseException, address: str) -> str:
     return _diagnose(exc, address)[0]
 
 
-class BleakGattClient:
-    """A GATT client on bleak for one desk address."""
+class _BleakPeer:
+    """One desk address on bleak: connecting (with retries and sentences), the link's end."""
 
     def __init__(
         self,
@@ -334,6 +336,10 @@ class BleakGattClient:
             raise LinkError(f"the desk at {self.address} is not connected")
         return self._client
 
+
+class BleakGattClient(_BleakPeer):
+    """A GATT client on bleak for one LINAK desk address."""
+
     async def read(self, char: Char) -> bytes:
         from bleak.exc import BleakError
 
@@ -360,6 +366,36 @@ class BleakGattClient:
 
         try:
             await self._live().start_notify(char.value, deliver)
+        except (BleakError, TimeoutError, OSError) as exc:
+            raise LinkError(_explain(exc, self.address)) from None
+
+
+class BleakPipeGatt(_BleakPeer):
+    """A byte pipe on bleak for one desk address (a Jiecang adapter), keyed by UUID strings."""
+
+    def services(self) -> dict[str, list[str]]:
+        client = self._live()
+        return {
+            service.uuid.lower(): [char.uuid.lower() for char in service.characteristics]
+            for service in client.services
+        }
+
+    async def write(self, uuid: str, data: bytes, *, response: bool = False) -> None:
+        from bleak.exc import BleakError
+
+        try:
+            await self._live().write_gatt_char(uuid, data, response=response)
+        except (BleakError, TimeoutError, OSError) as exc:
+            raise LinkError(_explain(exc, self.address)) from None
+
+    async def subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
+        from bleak.exc import BleakError
+
+        def deliver(_char: object, data: bytearray) -> None:
+            callback(bytes(data))
+
+        try:
+            await self._live().start_notify(uuid, deliver)
         except (BleakError, TimeoutError, OSError) as exc:
             raise LinkError(_explain(exc, self.address)) from None
 

@@ -26,6 +26,7 @@ What the box does (facts: ../shared/reference/JIECANG.md):
 - Faults: `collision_mm` (the box stops at the obstacle and backs off 10 mm, as its
   anti-collision does), `error(code)` (the box reports it; E01-E04 stop the motor, H01 refuses
   moves for 16 minutes, LOCK refuses them until `unlock()`), `press(±1)` (a hand on the paddle).
+- Time at rest costs nothing: `advance` skips it in one go (an hour asleep is one call).
 - `hazards` records every reset, calibration or limit command that reached the box: a test
   asserts it stays empty.
 """
@@ -215,6 +216,10 @@ class JiecangModel:
         out, self._out = self._out, []
         end_s = self.now_s + dt_s
         while self.now_s < end_s - 1e-9:
+            if not self.active and not self._was_moving:  # at rest: nothing changes meanwhile
+                self._collide(self.motor.pos_mm)
+                self.now_s = end_s
+                break
             h_s = min(Motor.STEP_S, end_s - self.now_s)
             if self._stop_at_s is not None and self.now_s >= self._stop_at_s - 1e-9:
                 self._stop_at_s = None

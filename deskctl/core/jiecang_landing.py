@@ -1,0 +1,161 @@
+"""How a Jiecang move is commanded: `Commander`s for `core/landing.py`, and which way to move.
+
+Design: a Jiecang box lands by itself on a move-to (1B) or a memory recall (its own ramp), or,
+when it ignores 1B and no memory slot holds the target, only steps (01/02, about 14 mm each) and
+stops (2B). All three reuse `LandingMachine` as it is:
+- `DirectCommander` sends one frame that makes the box drive to a height itself (1B with the
+  aim, or a fixed recall frame); its landing needs no stop (`stop` is None), so the machine only
+  watches, corrects with the same frame, and ends; the link sends 2B itself when a move ends
+  without arriving. Used with no lead (`lead_mm=0`) and a tolerance of the display's resolution.
+- `StepCommander` sends a step towards the aim and 2B at the aim; the link repeats the step while
+  the machine approaches (as a held button does), never more than `steps_ahead` steps past the
+  aim, so a lost stop leaves the desk at most that far past it. Its resolution is one step, its
+  tolerance half a step, and the machine learns the run-on.
+- `plan(...)` orders the ways to try: 1B unless the box is known to ignore it, then a memory slot
+  that holds the target (within the display's resolution), then steps.
+- `config(...)` is the landing's `LandingConfig` for a way, a unit and a move's length.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from deskctl.core.jiecang import DisplayUnit, Op, encode, encode_move_to, recall_op
+from deskctl.core.landing import LandingConfig
+
+__all__ = [
+    "STEP_MM",
+    "DirectCommander",
+    "StepCommander",
+    "Way",
+    "config",
+    "memory_slot_for",
+    "plan",
+    "tolerance_mm",
+]
+
+STEP_MM = 14.0  # one 01/02 step, as the boxes on record take it
+_MIN_SPEED_MM_S = 10.0  # a move's bound: its length at this speed, plus a margin
+_BOUND_EXTRA_S = 20.0
+
+
+class Way(enum.Enum):
+    MOVE_TO = "move-to"  # 1B: the box lands by itself
+    MEMORY = "memory"  # recall a slot that holds the target
+    STEPS = "steps"  # step and stop, with the learned run-on
+
+
+@dataclass(frozen=True, slots=True)
+class DirectCommander:
+    """Drive with the box's own ramp: 1B to the aim (`recall` None) or a memory recall."""
+
+    recall: int | None = None  # the memory slot to recall, or None for 1B
+    swapped: bool = False
+    # A nudge (a target closer than the display can tell): the aim counts as reached from the
+    # start, so the machine judges where the box rests instead of waiting to see it arrive.
+    due_mm: int | None = None
+
+    @property
+    def resolution_mm(self) -> float:
+        return 1.0
+
+    @property
+    def listens_on(self) -> str:
+        return "its Bluetooth adapter (move-to, 1B)" if self.recall is None else "memory recall"
+
+    def aim(self, aim: float, direction: int) -> tuple[bytes, int]:
+        aim_mm = round(aim)
+        due_mm = aim_mm if self.due_mm is None else self.due_mm
+        if self.recall is not None:
+            return encode(recall_op(self.recall), swapped=self.swapped), due_mm
+        return encode_move_to(aim_mm, swapped=self.swapped), due_mm
+
+    def stop(self, height_mm: int | None) -> bytes | None:
+        return None  # the box lands by itself; a stop at the aim would cut its ramp short
+
+
+@dataclass(frozen=True, slots=True)
+class StepCommander:
+    """Step towards the aim, stop at it."""
+
+    step_mm: float = STEP_MM
+    swapped: bool = False
+
+    @property
+    def resolution_mm(self) -> float:
+        return self.step_mm
+
+    @property
+    def listens_on(self) -> str:
+        return "its Bluetooth adapter (up and down steps)"
+
+    def aim(self, aim: float, direction: int) -> tuple[bytes, int]:
+        return self.step(direction), round(aim)
+
+    def step(self, direction: int) -> bytes:
+        return encode(Op.UP if direction > 0 else Op.DOWN, swapped=self.swapped)
+
+    def stop(self, height_mm: int | None) -> bytes | None:
+        return encode(Op.STOP, swapped=self.swapped)
+
+
+def tolerance_mm(way: Way, unit: DisplayUnit, step_mm: float = STEP_MM) -> int:
+    """How close a landing must look: half a step when stepping (one more step would land no
+    nearer), else what the display can tell (1 mm in cm, 2 mm in inches, whose tenths are
+    2.54 mm)."""
+    if way is Way.STEPS:
+        return math.floor(step_mm / 2)
+    return 1 if unit is DisplayUnit.CM else 2
+
+
+def config(
+    way: Way,
+    unit: DisplayUnit,
+    *,
+    min_mm: int,
+    max_mm: int,
+    distance_mm: int,
+    step_mm: float = STEP_MM,
+) -> LandingConfig:
+    """The landing's numbers for one move."""
+    bound_s = abs(distance_mm) / _MIN_SPEED_MM_S + _BOUND_EXTRA_S
+    return LandingConfig(
+        min_mm=min_mm,
+        max_mm=max_mm,
+        tolerance_mm=tolerance_mm(way, unit, step_mm),
+        move_timeout_s=bound_s,
+        settle_s=1.0,  # reports come every ~0.25 s while moving; the link reads back at rest
+        stall_s=2.0,
+        max_corrections=3 if way is Way.STEPS else 2,
+        short_ok_mm=25,
+        runaway_mm=30,
+        learn_min_mm=40,
+        max_lead_mm=60.0,
+    )
+
+
+def memory_slot_for(target_mm: int, memories: Mapping[int, int], unit: DisplayUnit) -> int | None:
+    """The memory slot (1-4) whose height (display tenths) shows the target, or None."""
+    want = unit.from_mm(target_mm)
+    for slot in sorted(memories):
+        if memories[slot] == want and abs(unit.to_mm(memories[slot]) - target_mm) <= 2:
+            return slot
+    return None
+
+
+def plan(
+    target_mm: int, *, move_to: bool | None, memories: Mapping[int, int], unit: DisplayUnit
+) -> list[tuple[Way, int | None]]:
+    """The ways to try, in order, each with its memory slot (None but for MEMORY): 1B unless the
+    box is known to ignore it (`move_to` False), a memory slot holding the target, then steps."""
+    ways: list[tuple[Way, int | None]] = []
+    if move_to is not False:
+        ways.append((Way.MOVE_TO, None))
+    slot = memory_slot_for(target_mm, memories, unit)
+    if slot is not None:
+        ways.append((Way.MEMORY, slot))
+    ways.append((Way.STEPS, None))
+    return ways

@@ -1,0 +1,99 @@
+"""The simulated Jiecang desk as a link: the real `JiecangLink` over the in-process box.
+
+Design: `--sim jiecang` must exercise the same code a real desk does, so the simulated link is
+the Jiecang link on a `ModelPipeGatt` over a `JiecangModel` with realistic physics (a seeded
+random, so a run can be repeated). Between CLI runs it keeps its height in the state dir
+(`sim-<desk>.json`, as the LINAK simulation does). The variant, the display unit and whether
+the box knows 1B are choices (`variant`, `unit`, `move_to`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+
+from deskctl.clocks.clock import Clock
+from deskctl.config import paths
+from deskctl.core.jiecang import VARIANTS, DisplayUnit, Variant
+from deskctl.links.jiecang import JiecangLink
+from deskctl.sim.jiecang_gatt import ModelPipeGatt
+from deskctl.sim.jiecang_model import JiecangModel
+from deskctl.sim.physics import REALISTIC, Physics
+
+__all__ = ["SimJiecangLink", "variant_named"]
+
+_START_MM = 750
+BOX_MIN_MM, BOX_MAX_MM = 650, 1300
+
+
+def variant_named(name: str) -> Variant:
+    """One of the four GATT variants by its service's hex name (FE60, FF12, FF00, 00FF)."""
+    for variant in VARIANTS:
+        if variant.name.lower() == name.lower():
+            return variant
+    known = ", ".join(v.name for v in VARIANTS)
+    raise ValueError(f"a Jiecang adapter is one of {known}, not {name!r}")
+
+
+class SimJiecangLink(JiecangLink):
+    """A Jiecang link to a simulated box whose height persists between runs."""
+
+    simulated = True
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        min_mm: int,
+        max_mm: int,
+        persist: bool = True,
+        height_mm: int | None = None,
+        variant: Variant = VARIANTS[0],
+        unit: DisplayUnit = DisplayUnit.CM,
+        move_to: bool = True,
+        physics: Physics = REALISTIC,
+        seed: int | None = None,
+        unit_setting: DisplayUnit | None = None,
+    ) -> None:
+        self._persist = persist
+        if height_mm is None:
+            height_mm = self._load_height_mm(name) if persist else _START_MM
+        rng = random.Random(seed)  # noqa: S311 - a simulation
+        self.model = JiecangModel(
+            height_mm=height_mm,
+            min_mm=BOX_MIN_MM,
+            max_mm=BOX_MAX_MM,
+            unit=unit,
+            move_to=move_to,
+            sleep_after_s=60.0,
+            physics=physics,
+            rng=rng,
+        )
+        self.sim_gatt = ModelPipeGatt(self.model, clock, variant=variant)
+        super().__init__(
+            name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm, unit=unit_setting
+        )
+
+    def _state_file(self, name: str) -> str:
+        return str(paths.state_dir() / f"sim-{name}.json")
+
+    def _load_height_mm(self, name: str) -> int:
+        try:
+            with open(self._state_file(name), encoding="utf-8") as file:
+                height_mm = int(json.load(file)["height_mm"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return _START_MM
+        return min(max(height_mm, BOX_MIN_MM), BOX_MAX_MM)
+
+    async def close(self) -> None:
+        await super().close()
+        if self._persist:
+            self._save_height_mm()
+
+    def _save_height_mm(self) -> None:
+        with contextlib.suppress(OSError):
+            paths.state_dir().mkdir(parents=True, exist_ok=True)
+            with open(self._state_file(self.name), "w", encoding="utf-8") as file:
+                json.dump({"height_mm": self.model.height_mm}, file)
