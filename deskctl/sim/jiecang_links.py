@@ -21,7 +21,7 @@ from deskctl.sim.jiecang_gatt import ModelPipeGatt
 from deskctl.sim.jiecang_model import JiecangModel
 from deskctl.sim.physics import REALISTIC, Physics
 
-__all__ = ["SimJiecangLink", "variant_named"]
+__all__ = ["SimJiecangBleLink", "SimJiecangLink", "variant_named"]
 
 _START_MM = 750
 BOX_MIN_MM, BOX_MAX_MM = 650, 1300
@@ -97,3 +97,58 @@ class SimJiecangLink(JiecangLink):
             paths.state_dir().mkdir(parents=True, exist_ok=True)
             with open(self._state_file(self.name), "w", encoding="utf-8") as file:
                 json.dump({"height_mm": self.model.height_mm}, file)
+
+
+class SimJiecangBleLink(JiecangLink):
+    """The Jiecang link over bleak and Bumble's virtual radio to an emulated desk
+    (`--sim jiecang` with the radio): the real bleak client and GATT bytes, no hardware. The
+    emulated desk starts with the link and stops with it."""
+
+    simulated = True
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        min_mm: int,
+        max_mm: int,
+        height_mm: int = _START_MM,
+        variant: Variant = VARIANTS[0],
+        advertise_as: Variant | None = None,
+        unit: DisplayUnit = DisplayUnit.CM,
+        move_to: bool = True,
+        physics: Physics = REALISTIC,
+        seed: int | None = None,
+        unit_setting: DisplayUnit | None = None,
+    ) -> None:
+        from deskctl.links.ble import BleakPipeGatt
+        from deskctl.sim.bleak_bumble import BumbleRadio
+        from deskctl.sim.jiecang_emulator import EmulatedJiecangDesk
+
+        rng = random.Random(seed)  # noqa: S311 - a simulation
+        self.model = JiecangModel(
+            height_mm=height_mm,
+            min_mm=BOX_MIN_MM,
+            max_mm=BOX_MAX_MM,
+            unit=unit,
+            move_to=move_to,
+            sleep_after_s=60.0,
+            physics=physics,
+            rng=rng,
+        )
+        self.radio = BumbleRadio()
+        self.desk = EmulatedJiecangDesk(
+            self.radio, self.model, variant=variant, advertise_as=advertise_as, clock=clock, rng=rng
+        )
+        gatt = BleakPipeGatt(self.desk.address, timeout_s=10.0, backend=self.radio.client_backend)
+        super().__init__(name, gatt, clock, min_mm=min_mm, max_mm=max_mm, unit=unit_setting)
+
+    async def connect(self) -> None:
+        await self.desk.start()
+        await super().connect()
+
+    async def close(self) -> None:
+        await super().close()
+        await self.desk.stop()
+        await self.radio.close()
