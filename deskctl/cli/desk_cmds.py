@@ -27,8 +27,9 @@ SimKindOpt = Annotated[
     str | None,
     typer.Option(
         "--sim",
-        help="Simulate the desk: 'model' (in process) or 'ble' (the real BLE link and bleak, "
-        "against an emulated desk on a virtual radio).",
+        help="Simulate the desk: 'model' (in process), 'ble' (the real BLE link and bleak, "
+        "against an emulated desk on a virtual radio) or 'jiecang' (a Jiecang desk; "
+        "jiecang:FF12 picks its adapter's layout).",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -126,7 +127,7 @@ def scan(
     as_json: JsonOpt = False,
     sim: SimKindOpt = None,
 ) -> None:
-    """Find LINAK desks (IKEA IDÅSEN and others) advertising over Bluetooth LE."""
+    """Find LINAK and Jiecang desks (IDÅSEN, Uplift, Desky, …) advertising over Bluetooth LE."""
     import asyncio
 
     desks = asyncio.run(direct_desk.scan(timeout, sim))
@@ -137,5 +138,6 @@ def scan(
         print("No desk found. Is it on, near, and not connected to another device?")
         return
     for desk in desks:
-        print(f"{desk['address']}  {desk['rssi']:>4} dBm  {desk['name']}")
+        family = desk["family"] + (f" {desk['variant']}" if "variant" in desk else "")
+        print(f"{desk['address']}  {desk['rssi']:>4} dBm  {family:<12}  {desk['name']}")
     print('Add one to your settings: [desks.office] link = "ble" address = "..."')

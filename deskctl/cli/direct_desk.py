@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from deskctl.adapters.control_server import ProgressSink, Request
     from deskctl.config.settings import DeskSettings, MqttSettings
     from deskctl.links.base import DeskLink
+    from deskctl.sim.ble_emulator import EmulatedDesk
 
 _SIT_MM = 720
 _STAND_MM = 1100
@@ -46,15 +47,13 @@ class Chosen:
 def chosen_desk(
     config: Path | None, desk: str | None, simulate: bool, sim: str | None = None
 ) -> Chosen:
-    from deskctl.config.settings import load_settings, select_desk
-    from deskctl.errors import InputError
+    from deskctl.config.settings import load_settings, select_desk, sim_choice
 
-    if sim is not None and sim not in ("model", "ble"):
-        raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
+    choice = sim_choice(sim) if sim is not None else None
     settings = load_settings(config)
     name, chosen = select_desk(settings, desk, simulate=simulate or sim is not None)
-    if sim is not None:
-        chosen = chosen.model_copy(update={"sim": sim})
+    if choice is not None:
+        chosen = chosen.model_copy(update=choice)
     return Chosen(name, chosen, settings.mqtt)
 
 
@@ -249,20 +248,39 @@ async def status(link: DeskLink) -> tuple[int | None, bool]:
 
 
 async def scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
+    from deskctl.config.settings import sim_choice
     from deskctl.links.ble import scan as ble_scan
 
-    if sim == "ble":
+    kind = None if sim is None else sim_choice(sim)
+    if kind is not None and kind["sim"] in ("ble", "jiecang"):
         from deskctl.clocks.clock import Clock
-        from deskctl.sim.ble_emulator import EmulatedDesk
         from deskctl.sim.bleak_bumble import BumbleRadio
+        from deskctl.sim.jiecang_emulator import EmulatedJiecangDesk
+        from deskctl.sim.jiecang_links import variant_named
+        from deskctl.sim.peripheral import Peripheral
 
         radio = BumbleRadio()
-        async with EmulatedDesk(radio, clock=Clock()):
+        emulated: Peripheral | EmulatedDesk
+        if kind["sim"] == "ble":
+            from deskctl.sim.ble_emulator import EmulatedDesk
+
+            emulated = EmulatedDesk(radio, clock=Clock())
+        else:
+            variant = variant_named(kind.get("sim_variant", "FE60"))
+            emulated = EmulatedJiecangDesk(radio, variant=variant, clock=Clock())
+        await emulated.start()
+        try:
             found = await ble_scan(timeout_s, backend=radio.scanner_backend)
-        await radio.close()
+        finally:
+            await emulated.stop()
+            await radio.close()
     else:
         found = await ble_scan(timeout_s)
-    return [{"name": d.name, "address": d.address, "rssi": d.rssi} for d in found]
+    return [
+        {"name": d.name, "address": d.address, "rssi": d.rssi, "family": d.family}
+        | ({"variant": d.variant} if d.variant else {})
+        for d in found
+    ]
 
 
 def move_command(

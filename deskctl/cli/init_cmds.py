@@ -235,9 +235,8 @@ async def _session(answers: _Answers) -> _Result:
             _say("Using the simulated desk (nothing real moves).")
             link = SimLink(answers.name, clock, min_mm=answers.min_mm, max_mm=answers.max_mm)
         else:
-            from deskctl.links.ble import BleakGattClient
+            from deskctl.links.auto import FamilyLink
             from deskctl.links.ble import scan as ble_scan
-            from deskctl.links.linak import LinakLink
 
             if address is None:
                 where = "an emulated desk on a virtual radio" if scanner else "Bluetooth"
@@ -251,9 +250,13 @@ async def _session(answers: _Answers) -> _Result:
                     ) from None
                 desk = await _pick(found, answers)
                 address = desk.address
-            gatt = BleakGattClient(address, backend=backend)
-            link = LinakLink(
-                answers.name, gatt, clock, min_mm=answers.min_mm, max_mm=answers.max_mm
+            link = FamilyLink(  # LINAK or Jiecang: read from the desk on connect
+                answers.name,
+                address,
+                clock,
+                min_mm=answers.min_mm,
+                max_mm=answers.max_mm,
+                backend=backend,
             )
             _say(f"Connecting to {address}...")
         try:
@@ -283,7 +286,7 @@ def settings_text(name: str, result: _Result, min_mm: int, max_mm: int) -> str:
     """The settings file `deskctl init` writes: the desk, and the rest commented out."""
     if result.link == "ble":
         reach = (
-            _line('link = "ble"', "LINAK / IKEA IDÅSEN over Bluetooth LE")
+            _line('link = "ble"', "LINAK or Jiecang over Bluetooth LE")
             + _line(f'address = "{result.address}"', "from `deskctl scan`")
             + _line("# pair = true", "if the desk asks to be paired")
         )

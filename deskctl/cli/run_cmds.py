@@ -70,7 +70,11 @@ def run(
     ] = False,
     sim: Annotated[
         str | None,
-        typer.Option("--sim", help="Simulate with 'model' (= --simulate) or 'ble' (real bleak)."),
+        typer.Option(
+            "--sim",
+            help="Simulate with 'model' (= --simulate), 'ble' (real bleak) or 'jiecang' "
+            "(a Jiecang desk; jiecang:FF12 picks the adapter).",
+        ),
     ] = None,
     time_scale: Annotated[
         float,
@@ -104,11 +108,11 @@ def run(
     import logging
 
     from deskctl.clocks.localzone import local_tz
-    from deskctl.config.settings import load_settings
+    from deskctl.config.settings import load_settings, sim_choice
     from deskctl.errors import InputError
 
-    if sim is not None and sim not in ("model", "ble"):
-        raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
+    if sim is not None:
+        sim_choice(sim)  # a bad word is said before anything starts
     simulate = simulate or sim is not None
     if not simulate and (time_scale != 1.0 or start is not None):
         raise InputError("--time-scale and --from only work with --simulate")

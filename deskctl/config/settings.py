@@ -45,7 +45,7 @@ from deskctl.config.files import shown_path
 from deskctl.config.toml_files import read_toml
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.core.presets import parse_presets
-from deskctl.errors import ConfigError
+from deskctl.errors import ConfigError, InputError
 
 __all__ = [
     "DEFAULT_DESK",
@@ -62,6 +62,7 @@ __all__ = [
     "load_settings",
     "select_desk",
     "settings_path",
+    "sim_choice",
 ]
 
 # The soft limits a desk gets when its settings name none: the whole travel of a LINAK desk. Set
@@ -150,12 +151,36 @@ class MqttDeskSettings(_Strict):
         return self
 
 
+_SIM_KINDS = ("model", "ble", "jiecang")
+_SIM_VARIANTS = ("FE60", "FF12", "FF00", "00FF")
+
+
+def sim_choice(text: str) -> dict[str, str]:
+    """`--sim`'s word as desk settings: model, ble, jiecang, or jiecang:VARIANT (FE60, FF12,
+    FF00, 00FF: the emulated adapter's GATT layout); InputError in one sentence otherwise."""
+    kind, _, variant = text.partition(":")
+    choice = {"sim": kind.lower()}
+    if variant and kind.lower() == "jiecang" and variant.upper() in _SIM_VARIANTS:
+        choice["sim_variant"] = variant.upper()
+    elif variant or choice["sim"] not in _SIM_KINDS:
+        raise InputError(
+            "--sim takes 'model', 'ble' or 'jiecang' (or jiecang:FE60, jiecang:FF12, "
+            f"jiecang:FF00, jiecang:00FF for the adapter's layout), not {text!r}"
+        )
+    return choice
+
+
 class DeskSettings(_Strict):
     """One desk: how to reach it and how far it may move."""
 
     link: Literal["ble", "mqtt", "sim"] = "sim"
-    sim: Literal["model", "ble"] = "model"
+    sim: Literal["model", "ble", "jiecang"] = "model"
+    # --sim jiecang: the emulated adapter's GATT variant
+    sim_variant: Literal["FE60", "FF12", "FF00", "00FF"] = "FE60"
     address: str | None = None
+    # link = "ble": which protocol the desk speaks; "auto" reads it from the desk on connect
+    protocol: Literal["auto", "linak", "jiecang"] = "auto"
+    display_unit: Literal["cm", "in"] | None = None  # a Jiecang desk's display, when it won't say
     min_mm: int = Field(DEFAULT_MIN_MM, ge=0, le=2000)
     max_mm: int = Field(DEFAULT_MAX_MM, ge=0, le=2000)
     calibration_mm: int = Field(0, ge=-200, le=200)

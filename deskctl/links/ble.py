@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from deskctl.core.jiecang import VARIANTS
 from deskctl.core.linak import SERVICE_CONTROL, Char
 from deskctl.errors import LinkError
 
@@ -298,6 +299,8 @@ class _BleakPeer:
         from bleak.exc import BleakError
 
         self._on_disconnect = on_disconnect
+        if self._client is not None and self._client.is_connected:
+            return  # a connection taken over from another view of it (`adopt`)
         last: BaseException | None = None
         for attempt in range(_ATTEMPTS):
             client = BleakClient(
@@ -318,6 +321,11 @@ class _BleakPeer:
             self._client = client
             return
         raise LinkError(_explain(last or TimeoutError(), self.address))
+
+    def adopt(self, other: _BleakPeer) -> None:
+        """Take over `other`'s live connection (a family found on it: no second connect)."""
+        self._client, other._client = other._client, None
+        other._on_disconnect = lambda: self._disconnected(None)
 
     def _disconnected(self, _client: object) -> None:
         callback, self._on_disconnect = self._on_disconnect, None
@@ -405,28 +413,51 @@ class FoundDesk:
     name: str
     address: str
     rssi: int
+    family: str = "linak"  # "linak" or "jiecang", by the service it advertises
+    variant: str | None = None  # a Jiecang adapter's advertised service (FE60, FF12, FF00, 00FF)
+
+
+# The services a desk advertises: LINAK's control service, and the four Jiecang adapters'.
+_ADVERTISED = {SERVICE_CONTROL: ("linak", None)} | {
+    v.service: ("jiecang", v.name) for v in VARIANTS
+}
+
+
+def _family(uuids: list[str]) -> tuple[str, str | None]:
+    for uuid in uuids:
+        known = _ADVERTISED.get(uuid.lower())
+        if known is not None:
+            return known
+    return "linak", None
 
 
 async def scan(
     timeout_s: float = 5.0, *, backend: type[BaseBleakScanner] | None = None
 ) -> list[FoundDesk]:
-    """Desks advertising the LINAK control service, strongest signal first."""
+    """Desks advertising the LINAK control service or a Jiecang adapter's, strongest first (a
+    Jiecang adapter's variant as advertised: one advertises 00FF and serves FF00)."""
     from bleak import BleakScanner
     from bleak.exc import BleakError
 
+    wanted = list(_ADVERTISED)
     try:
         if backend is None:
             found = await BleakScanner.discover(
-                timeout=timeout_s, service_uuids=[SERVICE_CONTROL], return_adv=True
+                timeout=timeout_s, service_uuids=wanted, return_adv=True
             )
         else:
             found = await BleakScanner.discover(
-                timeout=timeout_s, service_uuids=[SERVICE_CONTROL], return_adv=True, backend=backend
+                timeout=timeout_s, service_uuids=wanted, return_adv=True, backend=backend
             )
     except (BleakError, OSError) as exc:
         raise LinkError(_scan_failure(exc)) from None
     desks = [
-        FoundDesk(adv.local_name or device.name or "(no name)", device.address, adv.rssi)
+        FoundDesk(
+            adv.local_name or device.name or "(no name)",
+            device.address,
+            adv.rssi,
+            *_family(list(adv.service_uuids)),
+        )
         for device, adv in found.values()
     ]
     return sorted(desks, key=lambda d: -d.rssi)

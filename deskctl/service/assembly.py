@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 from deskctl.clocks.clock import Clock
 from deskctl.config.cue_library import load_cues
 from deskctl.config.profile_library import service_profile
-from deskctl.config.settings import DEFAULT_DESK, DeskSettings, MqttSettings, Settings
+from deskctl.config.settings import (
+    DEFAULT_DESK,
+    DeskSettings,
+    MqttSettings,
+    Settings,
+    sim_choice,
+)
 from deskctl.errors import ConfigError
 from deskctl.links.base import DeskLink
 from deskctl.service.core import Service
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
 
     from deskctl.adapters.history_store import Store
     from deskctl.adapters.notify import Notifiers
+    from deskctl.core.jiecang import DisplayUnit
     from deskctl.core.profile import Profile
     from deskctl.service.core import Companion, Subscriber
 
@@ -62,7 +69,8 @@ def build_service(
     desks = dict(settings.desks)
     if simulate:
         desks = desks or {DEFAULT_DESK: DeskSettings()}
-        desks = {n: d.model_copy(update={"link": "sim", "sim": sim}) for n, d in desks.items()}
+        update = {"link": "sim", **sim_choice(sim)}
+        desks = {n: d.model_copy(update=update) for n, d in desks.items()}
     if not desks:
         from deskctl.config.settings import settings_path
 
@@ -136,6 +144,13 @@ def build_companions(
     return companions
 
 
+def _display_unit(desk: DeskSettings) -> DisplayUnit | None:
+    """A Jiecang desk's display unit as set, or None (the desk says it, or the range rule)."""
+    from deskctl.core.jiecang import DisplayUnit
+
+    return None if desk.display_unit is None else DisplayUnit(desk.display_unit)
+
+
 def open_link(
     name: str, desk: DeskSettings, clock: Clock, *, broker: MqttSettings | None = None
 ) -> DeskLink:
@@ -148,10 +163,43 @@ def open_link(
         from deskctl.sim.links import SimLink
 
         return SimLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    if desk.link == "sim" and desk.sim == "jiecang":
+        from deskctl.sim.jiecang_links import SimJiecangLink, variant_named
+
+        return SimJiecangLink(
+            name,
+            clock,
+            min_mm=desk.min_mm,
+            max_mm=desk.max_mm,
+            variant=variant_named(desk.sim_variant),
+            unit_setting=_display_unit(desk),
+        )
     if desk.link == "sim":
         from deskctl.sim.links import SimBleLink
 
         return SimBleLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    if desk.link == "ble" and desk.address and desk.protocol == "jiecang":
+        from deskctl.links.ble import BleakPipeGatt
+        from deskctl.links.jiecang import JiecangLink
+
+        pipe = BleakPipeGatt(desk.address, timeout_s=desk.connect_timeout_s, pair=desk.pair)
+        return JiecangLink(
+            name, pipe, clock, min_mm=desk.min_mm, max_mm=desk.max_mm, unit=_display_unit(desk)
+        )
+    if desk.link == "ble" and desk.address and desk.protocol == "auto":
+        from deskctl.links.auto import FamilyLink
+
+        return FamilyLink(
+            name,
+            desk.address,
+            clock,
+            min_mm=desk.min_mm,
+            max_mm=desk.max_mm,
+            timeout_s=desk.connect_timeout_s,
+            pair=desk.pair,
+            calibration_mm=desk.calibration_mm,
+            unit=_display_unit(desk),
+        )
     if desk.link == "ble" and desk.address:
         from deskctl.links.ble import BleakGattClient
         from deskctl.links.linak import LinakLink
