@@ -110,6 +110,7 @@ def test_the_family_is_read_from_the_desk_on_connect(family: str) -> None:
             )
             async with link:
                 assert link.family == family
+                assert link.maker == ("LINAK" if family == "linak" else "Jiecang")
                 assert link.connected
                 await link.move_to(1000)
                 assert link.height_mm is not None

@@ -38,6 +38,8 @@ def family_of(services: dict[str, list[str]]) -> str | None:
 class FamilyLink(DeskLink):
     """A BLE desk of either family; see the module docstring."""
 
+    model_name = "Desk over Bluetooth LE"  # the maker is known once the family is
+
     def __init__(
         self,
         name: str,
@@ -111,6 +113,7 @@ class FamilyLink(DeskLink):
         if self.inner is None:
             self.family, peer = await self._detect()
             self.inner = self._build(self.family, peer)
+            self.maker, self.model_name = self.inner.maker, self.inner.model_name
             self.inner.subscribe(self._pass_on)
         await self.inner.connect()
 

@@ -102,6 +102,9 @@ class _Ignored(DeskctlError):
 class JiecangLink(DeskLink):
     """A Jiecang desk over a byte-pipe GATT client; see the module docstring."""
 
+    maker = "Jiecang"  # the control box's maker; the desk's brand (Uplift, Desky, …) is not said
+    model_name = "Desk over Bluetooth LE"
+
     def __init__(
         self,
         name: str,

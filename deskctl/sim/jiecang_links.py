@@ -40,6 +40,8 @@ class SimJiecangLink(JiecangLink):
     """A Jiecang link to a simulated box whose height persists between runs."""
 
     simulated = True
+    maker = "deskctl"
+    model_name = "Simulated Jiecang desk"
 
     def __init__(
         self,
@@ -105,6 +107,8 @@ class SimJiecangBleLink(JiecangLink):
     emulated desk starts with the link and stops with it."""
 
     simulated = True
+    maker = "deskctl"
+    model_name = "Emulated Jiecang desk over Bluetooth LE"
 
     def __init__(
         self,
