@@ -6,7 +6,9 @@ stops (2B). All three reuse `LandingMachine` as it is:
 - `DirectCommander` sends one frame that makes the box drive to a height itself (1B with the
   aim, or a fixed recall frame); its landing needs no stop (`stop` is None), so the machine only
   watches, corrects with the same frame, and ends; the link sends 2B itself when a move ends
-  without arriving. Used with no lead (`lead_mm=0`) and a tolerance of the display's resolution.
+  without arriving. Used with no lead (`lead_mm=0`) and a tolerance of the display's resolution;
+  motion back by more than the box's own back-off after a collision (about 10 mm) is a hand on
+  the paddle, less is the box backing off (an obstruction, when it then rests short).
 - `StepCommander` sends a step towards the aim and 2B at the aim; the link repeats the step while
   the machine approaches (as a held button does), never more than `steps_ahead` steps past the
   aim, so a lost stop leaves the desk at most that far past it. Its resolution is one step, its
@@ -27,6 +29,7 @@ from deskctl.core.jiecang import DisplayUnit, Op, encode, encode_move_to, recall
 from deskctl.core.landing import LandingConfig
 
 __all__ = [
+    "COLLISION_BACKOFF_MM",
     "STEP_MM",
     "DirectCommander",
     "StepCommander",
@@ -38,6 +41,7 @@ __all__ = [
 ]
 
 STEP_MM = 14.0  # one 01/02 step, as the boxes on record take it
+COLLISION_BACKOFF_MM = 10.0  # how far a box backs off after it hit something
 _MIN_SPEED_MM_S = 10.0  # a move's bound: its length at this speed, plus a margin
 _BOUND_EXTRA_S = 20.0
 
@@ -60,7 +64,10 @@ class DirectCommander:
 
     @property
     def resolution_mm(self) -> float:
-        return 1.0
+        # Not the height's resolution (1 mm) but what the machine reads from it: motion back by
+        # twice this is a hand on the paddle. A box that hits something stops and backs off
+        # about 10 mm by itself (its anti-collision), which must read as an obstruction.
+        return COLLISION_BACKOFF_MM / 2 + 1
 
     @property
     def listens_on(self) -> str:

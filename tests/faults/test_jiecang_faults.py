@@ -9,7 +9,8 @@ Issue 14. The real Jiecang link against the simulated box (realistic physics, vi
 - a box whose stop (2B) is lost while stepping runs at most one step past the aim, and the move
   still ends (no endless stepping);
 - a box that moves on neither 1B nor steps ends in an obstruction, and the stepping stops;
-- a link lost mid-move: the box finishing the 1B it was given is not a person's move.
+- a link lost mid-move: the box finishing the 1B it was given is not a person's move;
+- a collision: the box backing off by itself is an obstruction, not a hand on the paddle.
 """
 
 from __future__ import annotations
@@ -174,3 +175,20 @@ def test_a_box_finishing_its_1b_after_a_lost_link_is_no_manual_move() -> None:
 
     on_sim(body)
     assert [e for e in events if isinstance(e, ManualMove)] == []
+
+
+@pytest.mark.parametrize("move_to", [True, False])
+def test_a_collision_is_an_obstruction_not_a_hand_on_the_paddle(move_to: bool) -> None:
+    """The box stops at the obstacle and backs off about 10 mm by itself: that motion back is
+    its anti-collision, not a person (found while building the link: a 1B move read it as one)."""
+    events: list[LinkEvent] = []
+
+    async def body(link: SimJiecangLink) -> None:
+        link.subscribe(events.append)
+        link.model.collision_mm = 900
+        TALLY.fault()
+        with pytest.raises(Obstruction, match="something may be in the way"):
+            await link.move_to(1200)
+        assert abs(link.model.height_mm - 890) <= 1
+
+    on_sim(body, move_to=move_to)
