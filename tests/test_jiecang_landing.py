@@ -121,3 +121,39 @@ def test_stepping_aims_short_by_the_run_on_and_stops_at_the_aim() -> None:
     landed = machine.tick(8.2 + config.settle_s)
     assert landed.outcome is Outcome.ARRIVED
     assert machine.lead_mm == pytest.approx((6.0 + 5) / 2)  # the run-on past the aim, learned
+
+
+@pytest.mark.parametrize(
+    ("goal_mm", "quiet_s", "due"),
+    [
+        (800.0, 0.3, True),  # far behind the aim: step again
+        (800.0, 0.2, False),  # too soon after the last step
+        (1093.0, 0.5, True),  # a millimetre short of a step past the aim
+        (1094.0, 0.5, False),  # a step past the aim already: no more
+    ],
+)
+def test_when_the_next_step_is_due(goal_mm: float, quiet_s: float, due: bool) -> None:
+    assert (
+        jl.step_due(goal_mm, 1080, 1, step_mm=14.0, steps_ahead=1, quiet_s=quiet_s, every_s=0.3)
+        is due
+    )
+
+
+@pytest.mark.parametrize(
+    ("previous", "latest", "direction", "due_s"),
+    [
+        ((1000, 0.0), (1008, 0.25), 1, 0.25),  # 32 mm/s, 8 mm to go
+        ((1000, 0.0), (1008, 0.25), -1, None),  # heading away
+        ((1000, 0.0), (1001, 0.25), 1, None),  # 4 mm/s: too slow to tell
+        ((1000, 0.0), (990, 0.25), 1, None),  # moving back
+        ((1000, 0.0), (1016, 0.25), 1, None),  # already past
+        ((1000, 0.0), (1004, 0.25), 1, None),  # 12 mm at 16 mm/s: a report comes first
+        ((1000, 0.25), (1004, 0.25), 1, None),  # no time between the two
+    ],
+)
+def test_when_the_desk_passes_the_aim_between_reports(
+    previous: tuple[int, float], latest: tuple[int, float], direction: int, due_s: float | None
+) -> None:
+    aim_mm = 1016 if direction > 0 else 990
+    got = jl.aim_due_in_s(previous, latest, aim_mm, direction, within_s=0.35)
+    assert got == (None if due_s is None else pytest.approx(due_s))

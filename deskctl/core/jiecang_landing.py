@@ -16,6 +16,8 @@ stops (2B). All three reuse `LandingMachine` as it is:
 - `plan(...)` orders the ways to try: 1B unless the box is known to ignore it, then a memory slot
   that holds the target (within the display's resolution), then steps.
 - `config(...)` is the landing's `LandingConfig` for a way, a unit and a move's length.
+- Stepping: `step_due` says when to repeat the step; `aim_due_in_s` when the desk passes the aim
+  between two reports (by their speed), so the link can stop it then and not a report late.
 """
 
 from __future__ import annotations
@@ -30,18 +32,22 @@ from deskctl.core.landing import LandingConfig
 
 __all__ = [
     "COLLISION_BACKOFF_MM",
+    "MIN_PREDICT_MM_S",
     "STEP_MM",
     "DirectCommander",
     "StepCommander",
     "Way",
+    "aim_due_in_s",
     "config",
     "memory_slot_for",
     "plan",
+    "step_due",
     "tolerance_mm",
 ]
 
 STEP_MM = 14.0  # one 01/02 step, as the boxes on record take it
 COLLISION_BACKOFF_MM = 10.0  # how far a box backs off after it hit something
+MIN_PREDICT_MM_S = 5.0  # slower than this, the next report will show the aim soon enough
 _MIN_SPEED_MM_S = 10.0  # a move's bound: its length at this speed, plus a margin
 _BOUND_EXTRA_S = 20.0
 
@@ -166,3 +172,44 @@ def plan(
         ways.append((Way.MEMORY, slot))
     ways.append((Way.STEPS, None))
     return ways
+
+
+def step_due(
+    step_goal_mm: float,
+    aim_mm: int,
+    direction: int,
+    *,
+    step_mm: float,
+    steps_ahead: int,
+    quiet_s: float,
+    every_s: float,
+) -> bool:
+    """Whether to send another step while approaching: `every_s` after the last, as long as the
+    steps sent (`step_goal_mm`, where they take the desk) reach less than `steps_ahead` steps
+    past the aim, so a lost stop leaves the desk at most that far past it."""
+    if quiet_s < every_s:
+        return False
+    return (step_goal_mm - aim_mm) * direction < steps_ahead * step_mm
+
+
+def aim_due_in_s(
+    previous: tuple[int, float],
+    latest: tuple[int, float],
+    aim_mm: int,
+    direction: int,
+    *,
+    within_s: float,
+    min_speed_mm_s: float = MIN_PREDICT_MM_S,
+) -> float | None:
+    """In how many seconds the desk passes `aim_mm` at the speed of its last two reports
+    (`(height_mm, at_s)` each), when that is within `within_s` (before the next report would
+    show it); None when it is not, or the desk is too slow or heading away."""
+    (before_mm, before_s), (height_mm, now_s) = previous, latest
+    if now_s - before_s <= 0:
+        return None
+    speed = (height_mm - before_mm) / (now_s - before_s) * direction
+    left_mm = (aim_mm - height_mm) * direction
+    if speed < min_speed_mm_s or left_mm <= 0:
+        return None
+    due_s = left_mm / speed
+    return due_s if due_s <= within_s else None

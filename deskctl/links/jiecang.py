@@ -75,7 +75,6 @@ __all__ = ["JiecangLink", "JiecangTiming"]
 log = logging.getLogger(__name__)
 
 _START_CHECK_MM = 10  # a 1B this long moves the box visibly: else it says nothing about 1B
-_MIN_PREDICT_MM_S = 5.0  # slower than this, the next report will do
 _DRAIN_S = 5.0  # real seconds a stop may take to go out before the link gives up on it
 _QUESTIONS = frozenset({Op.WAKE, Op.REQUEST_SETTINGS, Op.REQUEST_LIMITS, Op.REQUEST_UNIT})
 _RECALLS = {int(Op.RECALL_1): 1, int(Op.RECALL_2): 2, int(Op.RECALL_3): 3, int(Op.RECALL_4): 4}
@@ -350,16 +349,11 @@ class JiecangLink(DeskLink):
             return
         if machine.phase is not Phase.APPROACHING or self._previous is None:
             return
-        previous_mm, previous_s = self._previous
-        if now_s - previous_s <= 0:
-            return
-        speed = (height_mm - previous_mm) / (now_s - previous_s)
         direction = 1 if aim > self._start_mm else -1
-        left_mm = (aim - height_mm) * direction
-        if speed * direction < _MIN_PREDICT_MM_S or left_mm <= 0:
-            return
-        due_s = left_mm / abs(speed)
-        if due_s > self.timing.predict_s:
+        due_s = jl.aim_due_in_s(
+            self._previous, (height_mm, now_s), aim, direction, within_s=self.timing.predict_s
+        )
+        if due_s is None:
             return
         self._predicted = asyncio.get_running_loop().call_later(
             self.clock.real_seconds(due_s), self._at_aim, aim
@@ -509,10 +503,17 @@ class JiecangLink(DeskLink):
             return
         if self._single_step:
             return
-        if now_s - self._last_step_s < self.timing.step_every_s:
-            return
         direction = 1 if aim > self._start_mm else -1
-        if (self._step_goal - aim) * direction >= self.timing.steps_ahead * self.step_mm:
+        timing = self.timing
+        if not jl.step_due(
+            self._step_goal,
+            aim,
+            direction,
+            step_mm=self.step_mm,
+            steps_ahead=timing.steps_ahead,
+            quiet_s=now_s - self._last_step_s,
+            every_s=timing.step_every_s,
+        ):
             return
         commander = machine.commander
         if isinstance(commander, jl.StepCommander):
