@@ -15,7 +15,14 @@ import pytest
 
 from deskctl.clocks.clock import Clock
 from deskctl.core.jiecang import VARIANTS, DisplayUnit, FrameReader, Op
-from deskctl.errors import LinkError, ManualOverride, MoveError, Obstruction
+from deskctl.errors import (
+    DeskError,
+    HeightError,
+    LinkError,
+    ManualOverride,
+    MoveError,
+    Obstruction,
+)
 from deskctl.links.base import ConnectionChanged, LinkEvent, ManualMove
 from deskctl.links.jiecang import JiecangLink
 from deskctl.sim.jiecang_gatt import ModelPipeGatt
@@ -280,3 +287,36 @@ def test_nothing_but_safe_commands_ever_reaches_the_box() -> None:
             assert reader.feed(bytes((0xF1, 0xF1, op, len(payload), *payload))) == []
 
     on_sim(body, move_to=False)
+
+
+def test_the_box_s_memory_slots_save_recall_and_refuse_what_they_cannot() -> None:
+    async def body(link: SimJiecangLink) -> None:
+        assert link.memory_slots == 4
+        await link.move_to(1040)
+        await link.save(2)
+        assert link.slot_mm(2) == 1040
+        assert link.model.memories_mm[1] == 1040
+        await link.move_to(720)
+        landed_mm = await link.recall(2)
+        assert abs(landed_mm - 1040) <= 1
+        assert abs(link.model.motor.pos_mm - 1040) <= 1.0
+        assert Op.RECALL_2 in sent_ops(link.model)
+        with pytest.raises(DeskError, match="has not said what height its memory slot 3 holds"):
+            await link.recall(3)
+        with pytest.raises(DeskError, match="memory slots 1 to 4, not 5"):
+            await link.save(5)
+
+    on_sim(body)
+
+
+def test_a_memory_slot_outside_the_configured_limits_is_never_recalled() -> None:
+    async def body(link: SimJiecangLink) -> None:
+        await link.move_to(1250)
+        await link.save(1)  # the box keeps 1250; this desk is configured up to 1200
+        link.max_mm = 1200
+        sent = len(link.model.writes)
+        with pytest.raises(HeightError):
+            await link.recall(1)
+        assert Op.RECALL_1 not in sent_ops(link.model)[sent:]
+
+    on_sim(body)

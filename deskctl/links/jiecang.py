@@ -58,11 +58,19 @@ from deskctl.core.jiecang import (
     encode,
     find_variant,
     guess_unit,
+    save_op,
 )
 from deskctl.core.landing import Decision, LandingConfig, LandingMachine, Phase
 from deskctl.core.units import format_height
 from deskctl.core.vocab import Outcome
-from deskctl.errors import DeskctlError, LinkError, MoveError, Obstruction, ProtocolError
+from deskctl.errors import (
+    DeskctlError,
+    DeskError,
+    LinkError,
+    MoveError,
+    Obstruction,
+    ProtocolError,
+)
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
 from deskctl.links.deadline import DeadlineTimer
 from deskctl.links.gatt import PipeGatt
@@ -523,6 +531,41 @@ class JiecangLink(DeskLink):
         self._step_goal += direction * self.step_mm
         self._last_step_s = now_s
         self._send(frame)
+
+    # -- the box's own memory slots ----------------------------------------------------------
+    memory_slots = 4
+
+    def slot_mm(self, slot: int) -> int | None:
+        tenths = self.memories.get(slot)
+        return None if tenths is None else (self.unit or DisplayUnit.CM).to_mm(tenths)
+
+    async def _recall(self, slot: int) -> int:
+        """The box drives to its memory with its own ramp; landed and watched as a move."""
+        if not self.gatt.is_connected or self.unit is None:
+            raise LinkError(f"desk {self.name!r} is not connected")
+        if self._move is not None and not self._move.done():
+            raise MoveError("a move is already running; stop it first")
+        target_mm = self.slot_mm(slot)
+        if target_mm is None:  # pragma: no cover - the template checked it
+            raise DeskError(f"desk {self.name!r} has not said what its memory slot {slot} holds")
+        try:
+            return await self._move_one_way(jl.Way.MEMORY, slot, target_mm)
+        except _Ignored:
+            raise MoveError(
+                f"desk {self.name!r} did not move to its memory slot {slot}", self.height_mm
+            ) from None
+        finally:
+            self._move = None
+
+    async def save(self, slot: int) -> None:
+        """Keep the height now in the box's memory `slot`; the box's answer to a settings
+        request then says what the slot holds."""
+        if not 1 <= slot <= self.memory_slots:
+            raise DeskError(f"desk {self.name!r} has memory slots 1 to 4, not {slot}")
+        if not self.gatt.is_connected or self.unit is None:
+            raise LinkError(f"desk {self.name!r} is not connected")
+        self._send(encode(save_op(slot)))
+        await self._ask(Op.REQUEST_SETTINGS, HeightReport)
 
     async def stop(self) -> None:
         if not self.gatt.is_connected:
