@@ -33,7 +33,18 @@ def x_display() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                     "run scripts/setup (or `apt-get install xvfb`)")  # fmt: skip
     read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
-        [program, "-displayfd", str(write_fd), "-nolisten", "tcp", "-screen", "0", "320x240x24"],
+        [
+            program,
+            "-displayfd",
+            str(write_fd),
+            "-nolisten",
+            "tcp",
+            "-noreset",
+            "-screen",
+            "0",
+            "320x240x24",
+        ],  # -noreset: no server reset when the last client leaves, which a client
+        # connecting just then would meet as "connection reset by peer"
         pass_fds=(write_fd,),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -54,8 +65,7 @@ def x_display() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 def _until_answering(display_name: str) -> None:
-    """Wait (bounded) until the X server takes a connection: on a loaded machine it can name its
-    display a moment before its socket answers."""
+    """Wait (bounded) until the X server takes a connection."""
     import time
 
     from Xlib import display
