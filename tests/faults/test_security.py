@@ -87,6 +87,11 @@ def _everything_under(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
 
 
+def _posture_at_rest(sock: Path) -> str | None:
+    status = control_client.call("status", path=sock)
+    return None if status["moving"] else status["posture"]
+
+
 def test_secrets_reach_no_log_no_status_no_hook_no_file_and_no_config_show(tmp_path: Path) -> None:
     hook_out = tmp_path / "hook-env.jsonl"
     _settings_with_secrets(tmp_path, hook_out)
@@ -103,8 +108,8 @@ def test_secrets_reach_no_log_no_status_no_hook_no_file_and_no_config_show(tmp_p
         )
         _wait_for("a notice through the hook", lambda: hook_out.exists() and hook_out.read_text())
         _wait_for(
-            "the desk's first report",
-            lambda: control_client.call("status", path=sock)["height_mm"] is not None,
+            "the 09:00 change, done",  # this test is about secrets: no command meets that move
+            lambda: _posture_at_rest(sock) == "sit",
         )
         control_client.call("move", args={"height_mm": 1000}, path=sock, timeout_s=30)
         status = deskctl(tmp_path, "status", "--json", DESKCTL_MQTT__PASSWORD=ENV_SECRET)
