@@ -9,14 +9,12 @@ the box knows 1B are choices (`variant`, `unit`, `move_to`).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import random
 
 from deskctl.clocks.clock import Clock
-from deskctl.config import paths
 from deskctl.core.jiecang import VARIANTS, DisplayUnit, Variant
 from deskctl.links.jiecang import JiecangLink
+from deskctl.sim.height_file import load_height_mm, save_height_mm
 from deskctl.sim.jiecang_gatt import ModelPipeGatt
 from deskctl.sim.jiecang_model import JiecangModel
 from deskctl.sim.physics import REALISTIC, Physics
@@ -61,7 +59,9 @@ class SimJiecangLink(JiecangLink):
     ) -> None:
         self._persist = persist
         if height_mm is None:
-            height_mm = self._load_height_mm(name) if persist else _START_MM
+            height_mm = (
+                load_height_mm(name, _START_MM, BOX_MIN_MM, BOX_MAX_MM) if persist else _START_MM
+            )
         rng = random.Random(seed)  # noqa: S311 - a simulation
         self.model = JiecangModel(
             height_mm=height_mm,
@@ -78,27 +78,10 @@ class SimJiecangLink(JiecangLink):
             name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm, unit=unit_setting
         )
 
-    def _state_file(self, name: str) -> str:
-        return str(paths.state_dir() / f"sim-{name}.json")
-
-    def _load_height_mm(self, name: str) -> int:
-        try:
-            with open(self._state_file(name), encoding="utf-8") as file:
-                height_mm = int(json.load(file)["height_mm"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return _START_MM
-        return min(max(height_mm, BOX_MIN_MM), BOX_MAX_MM)
-
     async def close(self) -> None:
         await super().close()
         if self._persist:
-            self._save_height_mm()
-
-    def _save_height_mm(self) -> None:
-        with contextlib.suppress(OSError):
-            paths.state_dir().mkdir(parents=True, exist_ok=True)
-            with open(self._state_file(self.name), "w", encoding="utf-8") as file:
-                json.dump({"height_mm": self.model.height_mm}, file)
+            save_height_mm(self.name, self.model.height_mm)
 
 
 class SimJiecangBleLink(JiecangLink):

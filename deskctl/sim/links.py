@@ -13,15 +13,13 @@ time, which a busy machine misses, and the desk would stop short as if obstructe
 
 from __future__ import annotations
 
-import contextlib
-import json
 import zlib
 
 from deskctl.clocks.clock import Clock
-from deskctl.config import paths
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.links.linak import LinakLink
 from deskctl.sim.desk_model import DeskModel
+from deskctl.sim.height_file import load_height_mm, save_height_mm
 from deskctl.sim.model_gatt import ModelGattClient
 from deskctl.sim.physics import RADIO, REALISTIC, Physics, Radio, seeded
 
@@ -54,7 +52,11 @@ class SimLink(LinakLink):
     ) -> None:
         self._persist = persist
         if height_mm is None:
-            height_mm = self._load_height_mm(name) if persist else _START_MM
+            height_mm = (
+                load_height_mm(name, _START_MM, DEFAULT_BASE_MM, DEFAULT_TOP_MM)
+                if persist
+                else _START_MM
+            )
         # the same desk every run: its randomness is seeded from its name unless a seed is given
         rng = seeded(zlib.crc32(name.encode("utf-8")) if seed is None else seed)
         self.model = DeskModel(height_mm=height_mm, physics=physics, rng=rng)
@@ -66,27 +68,10 @@ class SimLink(LinakLink):
         self.sim_gatt = ModelGattClient(self.model, clock, radio=radio, rng=rng)
         super().__init__(name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm)
 
-    def _state_file(self, name: str) -> str:
-        return str(paths.state_dir() / f"sim-{name}.json")
-
-    def _load_height_mm(self, name: str) -> int:
-        try:
-            with open(self._state_file(name), encoding="utf-8") as file:
-                height_mm = int(json.load(file)["height_mm"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return _START_MM
-        return min(max(height_mm, DEFAULT_BASE_MM), DEFAULT_TOP_MM)
-
     async def close(self) -> None:
         await super().close()
         if self._persist:
-            self._save_height_mm()
-
-    def _save_height_mm(self) -> None:
-        with contextlib.suppress(OSError):
-            paths.state_dir().mkdir(parents=True, exist_ok=True)
-            with open(self._state_file(self.name), "w", encoding="utf-8") as file:
-                json.dump({"height_mm": self.model.height_mm}, file)
+            save_height_mm(self.name, self.model.height_mm)
 
 
 class SimBleLink(LinakLink):
