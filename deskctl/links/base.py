@@ -26,11 +26,12 @@ Three safety rules every link shares, kept here so there is one mechanism each:
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from deskctl.core.units import check_limits, format_height
 from deskctl.errors import DeskError, MoveError
@@ -49,6 +50,7 @@ __all__ = [
     "LinkEvent",
     "ManualMove",
     "Progress",
+    "drained",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,22 @@ class ConnectionChanged:
 
 LinkEvent = HeightChanged | ManualMove | ConnectionChanged
 Progress = Callable[[int], None]  # called with the height in mm while a move runs
+
+
+DRAIN_S = 5.0  # real seconds a stop may take to go out before a link gives up on it
+
+
+async def drained(writes: asyncio.Queue[Any], writer: asyncio.Task[None] | None) -> bool:
+    """Wait (bounded by `DRAIN_S`) until every write a link queued went out; False if its writer
+    task is gone or the time is up."""
+    if writer is None or writer.done():
+        return writes.empty()
+    joined = asyncio.ensure_future(writes.join())
+    done, _ = await asyncio.wait(
+        {joined, writer}, timeout=DRAIN_S, return_when=asyncio.FIRST_COMPLETED
+    )
+    joined.cancel()
+    return joined in done
 
 
 class DeskLink(abc.ABC):

@@ -71,7 +71,14 @@ from deskctl.errors import (
     Obstruction,
     ProtocolError,
 )
-from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
+from deskctl.links.base import (
+    ConnectionChanged,
+    DeskLink,
+    HeightChanged,
+    ManualMove,
+    Progress,
+    drained,
+)
 from deskctl.links.deadline import DeadlineTimer
 from deskctl.links.gatt import PipeGatt
 
@@ -83,7 +90,6 @@ __all__ = ["JiecangLink", "JiecangTiming"]
 log = logging.getLogger(__name__)
 
 _START_CHECK_MM = 10  # a 1B this long moves the box visibly: else it says nothing about 1B
-_DRAIN_S = 5.0  # real seconds a stop may take to go out before the link gives up on it
 _QUESTIONS = frozenset({Op.WAKE, Op.REQUEST_SETTINGS, Op.REQUEST_LIMITS, Op.REQUEST_UNIT})
 _RECALLS = {int(Op.RECALL_1): 1, int(Op.RECALL_2): 2, int(Op.RECALL_3): 3, int(Op.RECALL_4): 4}
 
@@ -578,16 +584,7 @@ class JiecangLink(DeskLink):
             raise LinkError(f"desk {self.name!r} did not take the stop in time")
 
     async def _drained(self) -> bool:
-        """Wait (bounded) until every queued write went out; False if the writer is gone."""
-        writer = self._writer
-        if writer is None or writer.done():
-            return self._writes.empty()
-        joined = asyncio.ensure_future(self._writes.join())
-        done, _ = await asyncio.wait(
-            {joined, writer}, timeout=_DRAIN_S, return_when=asyncio.FIRST_COMPLETED
-        )
-        joined.cancel()
-        return joined in done
+        return await drained(self._writes, self._writer)
 
     # -- applying decisions -------------------------------------------------------------------
     def _apply(self, decision: Decision[bytes]) -> None:

@@ -23,7 +23,14 @@ from deskctl.core import linak
 from deskctl.core.linak import Char, Command, DpgCommand
 from deskctl.core.move import Decision, MoveConfig, MoveController, Phase, Write
 from deskctl.errors import DeskctlError, LinkError, MoveError, ProtocolError
-from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
+from deskctl.links.base import (
+    ConnectionChanged,
+    DeskLink,
+    HeightChanged,
+    ManualMove,
+    Progress,
+    drained,
+)
 from deskctl.links.deadline import DeadlineTimer
 from deskctl.links.gatt import GattClient
 
@@ -32,7 +39,6 @@ __all__ = ["LinakLink"]
 log = logging.getLogger(__name__)
 
 _DPG_TIMEOUT_S = 2.0
-_DRAIN_S = 5.0  # real seconds a stop may take to go out before the link gives up on it
 
 
 class LinakLink(DeskLink):
@@ -206,16 +212,7 @@ class LinakLink(DeskLink):
             raise LinkError(f"desk {self.name!r} did not take the stop in time")
 
     async def _drained(self) -> bool:
-        """Wait (bounded) until every queued write went out; False if the writer is gone."""
-        writer = self._writer
-        if writer is None or writer.done():
-            return self._writes.empty()
-        joined = asyncio.ensure_future(self._writes.join())
-        done, _ = await asyncio.wait(
-            {joined, writer}, timeout=_DRAIN_S, return_when=asyncio.FIRST_COMPLETED
-        )
-        joined.cancel()
-        return joined in done
+        return await drained(self._writes, self._writer)
 
     # -- applying decisions -------------------------------------------------------------------
     def _apply(self, decision: Decision) -> None:
