@@ -14,6 +14,7 @@ import random
 from deskctl.clocks.clock import Clock
 from deskctl.core.jiecang import VARIANTS, DisplayUnit, Variant
 from deskctl.links.jiecang import JiecangLink
+from deskctl.sim.fast_clock import protocol_clock
 from deskctl.sim.height_file import load_height_mm, save_height_mm
 from deskctl.sim.jiecang_gatt import ModelPipeGatt
 from deskctl.sim.jiecang_model import JiecangModel
@@ -73,6 +74,7 @@ class SimJiecangLink(JiecangLink):
             physics=physics,
             rng=rng,
         )
+        clock = protocol_clock(clock, self.model.motor)
         self.sim_gatt = ModelPipeGatt(self.model, clock, variant=variant)
         super().__init__(
             name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm, unit=unit_setting
@@ -124,6 +126,7 @@ class SimJiecangBleLink(JiecangLink):
             physics=physics,
             rng=rng,
         )
+        clock = protocol_clock(clock, self.model.motor)
         self.radio = BumbleRadio()
         self.desk = EmulatedJiecangDesk(
             self.radio, self.model, variant=variant, advertise_as=advertise_as, clock=clock, rng=rng

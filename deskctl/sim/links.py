@@ -3,12 +3,8 @@
 Design: `--simulate` must exercise the same code a real desk does, so the simulated link is the
 LINAK link on a `ModelGattClient`. Between CLI runs the simulated desk keeps its height in the
 state dir (`sim-<desk>.json`), so `deskctl status --simulate` after a move shows where it went.
-On a clock faster than `PROTOCOL_SCALE` (`--time-scale 60`), the link and the desk's controller
-keep a slower clock of their own and the motor runs faster instead, up to `MOTOR_SPEEDUP_MAX`
-times (its acceleration by the square, so a move keeps its shape and takes the same clock time;
-a faster motor's speed would not fit the height report): scaled 60 times, the protocol's
-deadlines (the target renewed every 0.3 s, dropped after 1 s) would be a few milliseconds of real
-time, which a busy machine misses, and the desk would stop short as if obstructed.
+On a sped-up clock (`--time-scale 60`) the link and the desk keep a slower one and the motor
+runs faster (`fast_clock`); over the radio (`--sim ble`) the radio keeps pace with that clock.
 """
 
 from __future__ import annotations
@@ -19,15 +15,14 @@ from deskctl.clocks.clock import Clock
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.links.linak import LinakLink
 from deskctl.sim.desk_model import DeskModel
+from deskctl.sim.fast_clock import protocol_clock
 from deskctl.sim.height_file import load_height_mm, save_height_mm
 from deskctl.sim.model_gatt import ModelGattClient
 from deskctl.sim.physics import RADIO, REALISTIC, Physics, Radio, seeded
 
-__all__ = ["SimLink"]
+__all__ = ["SimBleLink", "SimLink"]
 
 _START_MM = 750
-PROTOCOL_SCALE = 4.0
-MOTOR_SPEEDUP_MAX = 7.0  # 266 mm/s: the report carries at most 327 mm/s
 
 
 class SimLink(LinakLink):
@@ -60,11 +55,7 @@ class SimLink(LinakLink):
         # the same desk every run: its randomness is seeded from its name unless a seed is given
         rng = seeded(zlib.crc32(name.encode("utf-8")) if seed is None else seed)
         self.model = DeskModel(height_mm=height_mm, physics=physics, rng=rng)
-        if clock.scale > PROTOCOL_SCALE:
-            speedup = min(clock.scale / PROTOCOL_SCALE, MOTOR_SPEEDUP_MAX)
-            self.model.speed_max_mm_s *= speedup
-            self.model.accel_mm_s2 *= speedup**2
-            clock = Clock(scale=clock.scale / speedup)  # the link reads only monotonic time
+        clock = protocol_clock(clock, self.model)
         self.sim_gatt = ModelGattClient(self.model, clock, radio=radio, rng=rng)
         super().__init__(name, self.sim_gatt, clock, min_mm=min_mm, max_mm=max_mm)
 
@@ -93,8 +84,12 @@ class SimBleLink(LinakLink):
         from deskctl.sim.bleak_bumble import BumbleRadio
 
         rng = seeded(zlib.crc32(name.encode("utf-8")))
-        self.radio = BumbleRadio(radio=RADIO, rng=rng)
         model = DeskModel(height_mm=height_mm, physics=REALISTIC, rng=rng)
+        clock = protocol_clock(clock, model)
+        # the radio keeps pace with that clock: at 1x a connection interval is 15–50 ms, and on
+        # a sped-up clock as many of its seconds (in real time its waits would queue the
+        # target's renewals past the desk's hold, and the desk would stop short)
+        self.radio = BumbleRadio(radio=RADIO.sped_up(clock.scale), rng=rng)
         self.desk = EmulatedDesk(self.radio, model, clock=clock)
         gatt = BleakGattClient(self.desk.address, timeout_s=10.0, backend=self.radio.client_backend)
         super().__init__(name, gatt, clock, min_mm=min_mm, max_mm=max_mm)

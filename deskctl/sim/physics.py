@@ -111,6 +111,11 @@ class Radio:
         if not 0 <= self.loss < 1:
             raise ValueError(f"loss is a chance below 1, not {self.loss}")
 
+    def sped_up(self, scale: float) -> Radio:
+        """This radio under a clock running `scale` times faster: intervals shrink alike."""
+        low, high = self.interval_s
+        return Radio(interval_s=(low / scale, high / scale), loss=self.loss)
+
     def describe(self) -> str:
         low, high = self.interval_s
         if high == 0 and self.loss == 0:
