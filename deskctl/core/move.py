@@ -100,8 +100,8 @@ class MoveConfig:
     hold_s: float = 1.0  # the desk keeps moving this long after the last target, then halts
     max_reissues: int = 10  # a move re-issued more often than this (renewals late) ends
     quiet_s: float = 0.2  # in a move, no report this long: read the height back
-    near_mm: int = 3  # this near the target (or at rest), read back every poll_s instead
-    poll_s: float = 0.05
+    near_mm: int = 3  # this near the target (or at rest), read back after poll_s instead
+    poll_s: float = 0.001  # near the target or at rest: read back-to-back (one at a time)
 
     def __post_init__(self) -> None:
         positive = {
