@@ -499,6 +499,68 @@ def test_a_small_overshoot_corrected_back_is_not_a_manual_press() -> None:
     assert c.phase is Phase.MOVING
 
 
+# -- creeping in -----------------------------------------------------------------------------------
+def test_a_desk_creeping_in_at_the_end_of_its_ramp_has_arrived_and_lands_quietly() -> None:
+    c = moving()
+    assert c.report(rep(999, 2000), 0.3).outcome is None  # slowing, but not yet at a creep
+    d = c.report(rep(1000, 600), 0.35)
+    assert (d.outcome, d.writes, d.height_mm) == (Outcome.ARRIVED, (), 1000)
+    assert c.landing
+    assert c.report(rep(1000, 200), 0.4) == Decision(height_mm=1000, deadline_s=1.35)  # landing
+    assert c.report(rep(1001), 0.45).manual is None  # at rest: no manual move either
+    assert (c.phase, c.landing) == (Phase.IDLE, False)
+
+
+def test_a_read_finding_the_desk_creeping_in_is_an_arrival() -> None:
+    c = moving()
+    c.report(rep(990, 3000), 0.3)
+    d = c.read_back(rep(1001, 500), 0.35)
+    assert (d.outcome, d.height_mm, c.landing) == (Outcome.ARRIVED, 1001, True)
+
+
+def test_motion_beyond_the_landing_is_a_manual_move() -> None:
+    c = moving()
+    c.report(rep(999, 2000), 0.3)
+    c.report(rep(1000, 600), 0.35)
+    d = c.report(rep(1003, UP), 0.5)  # 3 mm on and speeding: a hand on the button
+    assert (d.manual, c.phase) == (ManualEvent(1003, ended=False), Phase.MANUAL)
+
+
+def test_the_landing_ends_after_settle_s_without_a_read() -> None:
+    c = moving()
+    c.report(rep(999, 2000), 0.3)
+    d = c.report(rep(1000, 600), 0.35)
+    assert d.deadline_s == pytest.approx(0.35 + CFG.settle_s)
+    d = c.tick(0.35 + CFG.settle_s)
+    assert (d.read, d.writes, c.phase, c.landing) == (False, (), Phase.IDLE, False)
+
+
+def test_the_last_of_a_landing_is_no_manual_press_for_the_next_move() -> None:
+    """A move the other way starts while the desk still creeps down onto the last target."""
+    c = MoveController(base_mm=BASE_MM)
+    c.report(rep(1000), 0.0)
+    c.start(900, 0.0)
+    c.report(rep(950, -3000), 0.1)
+    c.report(rep(901, -2000), 0.2)
+    assert c.report(rep(900, -600), 0.25).outcome is Outcome.ARRIVED
+    c.start(1000, 0.3)
+    d = c.report(rep(900, -200), 0.32)  # its landing, after the new target was written
+    assert (d.outcome, d.manual, c.phase) == (None, None, Phase.STARTING)
+    assert c.report(rep(902, 3000), 0.5).outcome is None
+    assert c.report(rep(920, -3000), 0.6).outcome is Outcome.MANUAL_PRESS  # a real turn back
+
+
+def test_a_tiny_move_starting_at_a_creep_is_not_yet_an_arrival() -> None:
+    """A move of a millimetre starts slowly within tolerance: only a desk slowing down has
+    reached the end of its ramp (it would otherwise land a millimetre off the answer)."""
+    c = MoveController(base_mm=BASE_MM)
+    c.report(rep(1000), 0.0)
+    c.start(1001, 0.0)
+    assert c.report(rep(1000, 300), 0.05).outcome is None  # starting off slowly
+    assert c.report(rep(1000, 600), 0.1).outcome is None  # faster: not the end of the ramp
+    assert c.report(rep(1001, 400), 0.15).outcome is Outcome.ARRIVED  # slowing: it lands here
+
+
 def test_coasting_after_a_manual_press_is_not_a_manual_move() -> None:
     c = moving()
     c.report(rep(798, DOWN), 0.4)

@@ -102,6 +102,7 @@ class MoveConfig:
     quiet_s: float = 0.2  # in a move, no report this long: read the height back
     near_mm: int = 3  # this near the target (or at rest), read back after poll_s instead
     poll_s: float = 0.001  # near the target or at rest: read back-to-back (one at a time)
+    creep_speed: int = 800  # raw (an IDÅSEN: 6200 at 38 mm/s): 4.9 mm/s, ~0.15 mm of ramp left
 
     def __post_init__(self) -> None:
         positive = {
@@ -236,6 +237,8 @@ class MoveController:
         self._height_mm: int | None = None
         self._moving = False  # the last report had a nonzero speed
         self._coast_until_s: float | None = None
+        self._landed_mm: int | None = None  # arrived creeping in at this height, still landing
+        self._speed = 0  # the last speed seen in a move (raw, unsigned)
         self._clear_move()
 
     def _clear_move(self) -> None:
@@ -251,6 +254,7 @@ class MoveController:
         self._grace_until_s: float | None = None  # after a re-issue: rest short is not judged yet
         self._reissues = 0
         self._best_mm = 0  # the closest approach to the target so far
+        self._start_mm = 0  # where the desk was when the move started
         self._rest_since_s: float | None = None
         self._rest_reports = 0
         self._report_at_s = 0.0  # the last report (notified or read back) in this move
@@ -260,6 +264,12 @@ class MoveController:
     @property
     def phase(self) -> Phase:
         return self._phase
+
+    @property
+    def landing(self) -> bool:
+        """Arrived creeping in, and the desk finishes its last tenth of a millimetre: its reports
+        now are the landing (at rest to whoever asks), not a manual move."""
+        return self._phase is Phase.STOPPING and self._landed_mm is not None
 
     @property
     def target_mm(self) -> int | None:
@@ -329,6 +339,8 @@ class MoveController:
         cfg = self.config
         self._phase = Phase.STARTING
         self._coast_until_s = None
+        self._landed_mm = None
+        self._speed = 0
         self._target_mm = target_mm
         self._target_write = Write(Char.REFERENCE_INPUT, data)
         self._direction = _sign(target_mm - self._height_mm)
@@ -340,6 +352,7 @@ class MoveController:
         self._grace_until_s = None
         self._reissues = 0
         self._best_mm = distance
+        self._start_mm = self._height_mm
         self._rest_since_s = None
         self._rest_reports = 0
         self._report_at_s = now_s
@@ -366,7 +379,11 @@ class MoveController:
         if report.moving and self._phase is not Phase.MANUAL:
             # still on its way. The answer was sampled when the read reached the desk and may
             # come after newer notifications (a busy loop, a slow radio): it moves nothing and
-            # judges nothing (an older height would look like a desk leaving its path).
+            # judges nothing (an older height would look like a desk leaving its path), unless
+            # it found the desk creeping in.
+            if self._phase is Phase.MOVING and self._creeping_in(report, now_s):
+                self._height_mm = report.height_mm
+                return self._landed(now_s)
             self._report_at_s = now_s
             self._moving = True
             self._phase = Phase.MOVING
@@ -394,6 +411,14 @@ class MoveController:
                 return self._decision(manual=ManualEvent(report.height_mm, ended=True))
             return self._decision()
         if phase is Phase.STOPPING:
+            if self._landed_mm is not None and report.moving:
+                if abs(report.height_mm - self._landed_mm) <= self.config.tolerance_mm:
+                    self._moving = False  # the last of its ramp
+                    return self._decision()
+                self._landed_mm = None  # not the landing: someone moves the desk
+                self._phase = Phase.MANUAL
+                self._coast_until_s = None
+                return self._decision(manual=ManualEvent(report.height_mm, ended=False))
             if not report.moving:
                 self._phase = Phase.IDLE
                 self._coast_until_s = None
@@ -416,6 +441,13 @@ class MoveController:
         best = self._best_mm
         self._best_mm = min(best, distance)
         if report.moving:
+            if (
+                self._phase is Phase.STARTING
+                and report.direction == -self._direction
+                and abs(report.height_mm - self._start_mm) <= cfg.tolerance_mm
+            ):
+                return self._decision(writes=writes, read=read)  # the last of a landing or coast
+            was_moving = self._phase is Phase.MOVING
             self._phase = Phase.MOVING
             self._rest_since_s = None
             self._rest_reports = 0
@@ -434,6 +466,8 @@ class MoveController:
                     "someone is using its buttons",
                     now_s,
                 )
+            if self._creeping_in(report, now_s) and was_moving:
+                return self._landed(now_s)
             return self._decision(writes=writes, read=read)
         if (distance > 0 and self._phase is Phase.STARTING) or (
             distance > cfg.tolerance_mm and self._in_grace(now_s)
@@ -452,6 +486,29 @@ class MoveController:
             return self._settled(now_s)
         # at rest: read back at once (where it rests, which its last report may not say)
         return self._decision(writes=writes, read=read or self._ask_read())
+
+    def _creeping_in(self, report: HeightReport, now_s: float) -> bool:
+        """The desk slows to a creep within tolerance of the target at the end of its ramp: it
+        rests within a tenth of a millimetre of here, and waiting for the rest would cost a read
+        or two (100-150 ms on a slow connection). Slowing: a tiny move starts at a creep too."""
+        speed = abs(report.speed)
+        before, self._speed = self._speed, speed
+        return (
+            speed <= self.config.creep_speed
+            and speed < before
+            and abs(self._require_target() - report.height_mm) <= self.config.tolerance_mm
+            and not self._in_grace(now_s)
+        )
+
+    def _landed(self, now_s: float) -> Decision:
+        """Arrived creeping in: no writes (the desk holds the target and finishes); for settle_s
+        its reports within tolerance of here are the landing, farther ones a manual move."""
+        self._landed_mm = self._height_mm
+        self._moving = False
+        self._phase = Phase.STOPPING
+        self._coast_until_s = now_s + self.config.settle_s
+        self._clear_move()
+        return self._decision(outcome=Outcome.ARRIVED)
 
     def _ask_read(self) -> bool:
         if self._reading:
@@ -522,6 +579,7 @@ class MoveController:
             return self._end(Outcome.STOPPED, message, now_s)
         self._phase = Phase.STOPPING
         self._coast_until_s = now_s + self.config.stop_coast_s
+        self._landed_mm = None
         self._report_at_s = now_s
         return self._decision(writes=_STOP_WRITES)
 
@@ -531,6 +589,7 @@ class MoveController:
         target_mm = self._target_mm
         self._phase = Phase.IDLE
         self._coast_until_s = None
+        self._landed_mm = None
         self._moving = False
         self._clear_move()
         if target_mm is not None:
@@ -620,6 +679,7 @@ class MoveController:
         """End the running move with the stop writes; the desk coasts in STOPPING."""
         self._phase = Phase.STOPPING
         self._coast_until_s = now_s + self.config.stop_coast_s
+        self._landed_mm = None
         self._clear_move()
         self._report_at_s = now_s  # quiet_s from now, a coasting desk is read back
         return self._decision(writes=_STOP_WRITES, outcome=outcome, message=message)

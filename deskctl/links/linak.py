@@ -258,9 +258,11 @@ class LinakLink(DeskLink):
         if not report.moving:
             self._speed = 0
         self._apply(self._controller.read_back(report, self.clock.monotonic()))
-        if report.moving:
+        if self._controller.landing:
+            self._speed = 0  # arrived creeping in: at rest to whoever asks
+        elif report.moving:
             return  # an answer from on the way may be older than the last notification
-        self._emit(HeightChanged(report.height_mm, report.moving))
+        self._emit(HeightChanged(report.height_mm, self.moving))
         if self._progress is not None:
             self._progress(report.height_mm)
 
@@ -274,7 +276,9 @@ class LinakLink(DeskLink):
             return
         self._speed = report.speed
         self._apply(self._controller.report(report, self.clock.monotonic()))
-        self._emit(HeightChanged(report.height_mm, report.moving))
+        if self._controller.landing:
+            self._speed = 0  # arrived creeping in: the last of its ramp is no motion to report
+        self._emit(HeightChanged(report.height_mm, self.moving))
         if self._progress is not None:
             self._progress(report.height_mm)
 
