@@ -869,7 +869,10 @@ async def _a_broker_restart_mid_day(mosquitto: Broker) -> None:
     assert discovery.json()["device"]["name"] == "office"
     moves = [f for _, _, kind, f in run.recorded.events if kind == "arrived"]
     # 09:30 (broker away) and 09:45 (broker back), each on time and nothing else
-    assert [m["height_mm"] for m in moves] == [1100, 720]
+    landed = [m["height_mm"] for m in moves]  # the realistic desk lands within a millimetre
+    assert len(landed) == 2, landed
+    assert abs(landed[0] - 1100) <= 1, landed
+    assert abs(landed[1] - 720) <= 1, landed
     started = [at_ for _, at_, kind, _ in run.recorded.events if kind == "move_started"]
     assert [f"{when:%H:%M:%S}" for when in started] == ["09:30:00", "09:45:00"]
 

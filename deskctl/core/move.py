@@ -6,20 +6,25 @@ Design:
   a `Decision`: the writes to make in order, the next deadline (the newest Decision's deadline
   replaces any older one; None means cancel the timer), the outcome when a move just ended, a
   manual-move event, and one sentence for a person when the outcome is not ARRIVED.
-- Phases: IDLE -start-> STARTING -motion-> MOVING -arrival-> IDLE; a move that fails or is stopped
-  goes to STOPPING (stop written, the desk coasts) -rest or stop_coast_s-> IDLE. IDLE -motion->
+- Phases: IDLE -start-> STARTING -motion-> MOVING -arrival-> STOPPING (landing: nothing written;
+  for settle_s motion within tolerance_mm of the arrival is the desk finishing, farther is a
+  manual move) -rest or settle_s-> IDLE; a move that fails or is stopped goes to STOPPING (stop
+  written, the desk coasts) -rest or stop_coast_s-> IDLE. IDLE -motion->
   MANUAL (someone uses the desk's buttons) -rest-> IDLE. `link_lost` goes to IDLE from anywhere.
 - A move writes COMMAND wake and stop, then the target on REFERENCE_INPUT, and rewrites the target
   every renew_s. It arrives when settle_reports zero-speed reports in a row end within tolerance_mm,
   or the desk rests there settle_s, or, at once, when the height read back at rest is within
-  tolerance_mm. Arrival writes nothing: the renewals stop and the desk holds.
+  tolerance_mm, or when a report or read finds it creeping in: within tolerance_mm, slowing, at
+  creep_speed or less (the end of its ramp, about 0.15 mm from rest; waiting for the rest would
+  cost a read or two, 100-150 ms on a slow connection). Arrival writes nothing: the renewals stop
+  and the desk holds (a target re-issued late may still nudge it: the landing).
 - A real desk notifies only while it moves (it may send no zero-speed report at rest, and its
   last report may not be where it rests), and a radio loses reports: a Decision with `read` asks
   the caller to read HEIGHT_SPEED and hand the answer to `read_back`. Asked when a move goes
-  quiet (quiet_s mid-move; poll_s within near_mm of the target or at rest; at once on a zero-speed
-  report; after a re-issue), when a manual move goes quiet, and while a stopped desk coasts; one at
-  a time. A read at rest is the truth; a read that finds the desk moving judges nothing (its
-  answer may be older than the last notification).
+  quiet (quiet_s mid-move; back-to-back within near_mm of the target or at rest; at once on a
+  zero-speed report; after a re-issue), when a manual move goes quiet, and while a stopped desk
+  coasts; one at a time. A read at rest is the truth; a read that finds the desk moving judges
+  nothing but a creep in (its answer may be older than the last notification).
 - A busy machine is not an obstruction: the desk halts by itself hold_s after the last target it
   got. The controller knows when it decided each target write; when a report or tick comes more
   than hold_s after the write before the last one (the last may still be on its way), or a tick
@@ -670,9 +675,7 @@ class MoveController:
         height_mm = self._require_height()
         target_mm = self._require_target()
         if abs(target_mm - height_mm) <= self.config.tolerance_mm:
-            self._phase = Phase.IDLE
-            self._clear_move()
-            return self._decision(outcome=Outcome.ARRIVED)
+            return self._landed(now_s)
         return self._end(Outcome.OBSTRUCTION, self._short_message(height_mm), now_s)
 
     def _end(self, outcome: Outcome, message: str, now_s: float) -> Decision:

@@ -12,6 +12,7 @@ the desk's clock) and for both Jiecang simulations.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 
 import pytest
@@ -98,3 +99,40 @@ def test_pauses_of_a_busy_machine_stop_no_move_of_the_simulated_desk(
     # the desk keeps its speed on the service's clock: about 38 mm/s, plus the settling
     for distance_mm, seconds in zip((350, 380, 550, 610), took_s, strict=True):
         assert distance_mm / 38 < seconds < distance_mm / 38 + slack_s, (distance_mm, seconds)
+
+
+async def _starved_machine(stop: asyncio.Event, rng: random.Random) -> None:
+    """Longer pauses at random: up to 0.2 real seconds, 1.7 s of the link's clock at 60x."""
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, VirtualTimeLoop)
+    while not stop.is_set():
+        await asyncio.sleep(rng.uniform(0.001, 0.1))
+        loop.advance(rng.uniform(0.0, 0.2))
+        TALLY.fault()
+
+
+@pytest.mark.parametrize("seed", [14, 15, 18, 25])
+def test_a_target_re_issued_near_the_end_is_no_manual_move_after_the_arrival(seed: int) -> None:
+    """A pause near the end: the desk let go of its target and rested within a millimetre, the
+    link re-issued it, and the desk nudged onto it just after the arrival was told. Before, that
+    nudge was a hand on the buttons: the next move was refused ("being moved by hand")."""
+    rng = random.Random(seed)
+    landed: list[int] = []
+
+    async def main() -> None:
+        clock = Clock(scale=60.0)
+        link = _sim(clock)
+        stop = asyncio.Event()
+        async with link:
+            busy = asyncio.create_task(_starved_machine(stop, rng))
+            try:
+                for target_mm in (1100, 750, 1100, 750):
+                    landed.append(await link.move_to(target_mm))
+            finally:
+                stop.set()
+                await busy
+
+    run_virtual(main())
+    assert len(landed) == 4, "a move was refused or failed"
+    errors_mm = [abs(got - want) for got, want in zip(landed, (1100, 750, 1100, 750), strict=True)]
+    assert max(errors_mm) <= 1
