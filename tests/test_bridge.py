@@ -36,6 +36,7 @@ from deskctl.core.ha import DeskInfo, Request, Topics, discovery_payload, parse_
 from deskctl.errors import ConfigError, LinkError
 from deskctl.service.assembly import build_companions, build_service
 from deskctl.service.core import Service
+from deskctl.sim.jiecang_links import SimJiecangLink
 from deskctl.sim.links import SimLink
 from tests.mosquitto import Broker
 from tests.service_harness import Recorded
@@ -232,14 +233,15 @@ async def serving(
     published_file: Path | None = None,
     presence: bool = False,
     presets: dict[str, str | int | float] | None = None,
+    sim: str = "model",
 ) -> AsyncIterator[Running]:
-    """A simulated service and its bridge (`bridge_id=None`: the settings' default); the bridge
-    remembers what it published in `published_file` (default: in the state folder); every desk
-    has `presets`."""
+    """A simulated service (`sim`: the simulated desk, as `--sim` takes it) and its bridge
+    (`bridge_id=None`: the settings' default); the bridge remembers what it published in
+    `published_file` (default: in the state folder); every desk has `presets`."""
     settings = Settings(desks={name: DeskSettings(presets=presets or {}) for name in desks})
-    service = build_service(settings, TZ, simulate=True, time_scale=scale, start_at=start)
+    service = build_service(settings, TZ, simulate=True, time_scale=scale, start_at=start, sim=sim)
     for runner in service.desks.values():
-        assert isinstance(runner.link, SimLink)
+        assert isinstance(runner.link, SimLink | SimJiecangLink)
         runner.link._persist = False
     recorded = Recorded()
     service.subscribe(recorded)
