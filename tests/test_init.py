@@ -129,6 +129,33 @@ def test_a_first_run_on_the_emulated_ble_desk_scans_confirms_and_connects(
     assert moved.stdout.strip() == "desk: at 71.0 cm"
 
 
+def test_a_first_run_on_an_emulated_jiecang_desk_finds_its_family_and_adapter(
+    tmp_path: Path,
+) -> None:
+    child = _spawn(tmp_path, "--sim", "jiecang:FF12", "--timeout", "1.5", "--no-service")
+    child.expect_exact("Found Desk 5678 (Jiecang, FF12 adapter, ")
+    child.expect_exact("Set up this desk? [Y/n]")
+    child.sendline("y")
+    child.expect_exact("Connected: the desk is at 75.0 cm.")
+    child.expect_exact("Sitting height:")
+    child.sendline("70cm")
+    child.expect_exact("sit: 70.0 cm")
+    child.expect_exact("Standing height:")
+    child.sendline("108cm")
+    child.expect_exact("stand: 108.0 cm")
+    child.expect_exact("A simulated desk: try deskctl stand")
+    assert _finish(child) == 0
+    desk = _shown_settings(tmp_path)["desk"]
+    assert isinstance(desk, dict)
+    assert (desk["link"], desk["sim"], desk["sim_variant"]) == ("sim", "jiecang", "FF12")
+    assert _heights(tmp_path) == "heights:  sit 70.0 cm, stand 108.0 cm"
+    # the desk written is the simulated Jiecang box: it goes where the profile says
+    moved = deskctl(tmp_path, "stand", "--json", timeout_s=120)
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["height_mm"] == 1080
+    assert json.loads(deskctl(tmp_path, "status", "--json").stdout)["simulated"] is True
+
+
 def test_declining_the_only_desk_found_writes_nothing(tmp_path: Path) -> None:
     child = _spawn(tmp_path, "--sim", "ble", "--timeout", "1.5")
     child.expect_exact("Set up this desk? [Y/n]")
@@ -168,7 +195,8 @@ def test_scripts_give_every_answer_as_a_flag(tmp_path: Path) -> None:
         (("--simulate", "--sit", "130cm"), "130.0 cm is above this desk's highest allowed"),
         (("--simulate", "--sit", "80cm", "--stand", "80cm"), "must be above the sit height"),
         (("--simulate", "--min", "100cm", "--max", "90cm"), "--min (100.0 cm) must be below"),
-        (("--sim", "radio"), "--sim takes 'model' or 'ble', not 'radio'"),
+        (("--sim", "radio"), "--sim takes 'model', 'ble' or 'jiecang' (or jiecang:FE60"),
+        (("--sim", "jiecang:FFFF"), "not 'jiecang:FFFF'"),
         (("--simulate", "--address", "AA:BB:CC:DD:EE:FF"), "--address is for a real desk"),
         (("--simulate", "--name", "my desk"), "'my desk' is not a desk name"),
         (("--simulate", "--stand", "tall"), "--stand: 'tall' is not a height"),

@@ -1,10 +1,12 @@
 """`deskctl init` (also `deskctl config init`): the first run, ending at a working desk.
 
 Design: one short guided path, every step of which a flag can answer for scripts. Scan for LINAK
-desks over BLE (`--address` skips it; `--simulate` uses the simulated desk, `--sim ble` an emulated
-desk on a virtual radio, found by the same scan and reached by the same bleak link as a real
-one), pick one (one found: confirm it; several: a numbered choice), connect (a failure prints a
-short paragraph of pairing help), then set the sit and stand heights: the person moves the desk
+and Jiecang desks over BLE (`--address` skips it; `--simulate` uses the simulated desk, `--sim
+ble` an emulated LINAK desk and `--sim jiecang[:VARIANT]` an emulated Jiecang desk (its adapter's
+GATT layout) on a virtual radio, found by the same scan and reached by the same bleak link, its
+family read on connect, as a real one), pick one (one found: confirm it; several: a numbered
+choice; each shown with its family), connect (a failure prints a short paragraph of pairing
+help), then set the sit and stand heights: the person moves the desk
 with its own buttons and presses Enter (the height the desk reports then is taken), or types a
 height. The desk stays connected meanwhile, so its reports keep arriving; prompts are read on a
 daemon thread, so Ctrl-C ends the command at once. Every height is checked against the desk's
@@ -56,8 +58,9 @@ class _Answers:
     min_mm: int
     max_mm: int
     yes: bool
-    sim: str | None  # None (a real desk), "model" or "ble"
+    sim: str | None  # None (a real desk), "model", "ble" or "jiecang"
     timeout_s: float
+    variant: str | None = None  # --sim jiecang:VARIANT: the emulated adapter's GATT layout
 
 
 @dataclass
@@ -67,6 +70,15 @@ class _Result:
     address: str | None
     sit_mm: int
     stand_mm: int
+    variant: str | None = None
+
+
+def _described(desk: FoundDesk) -> str:
+    """A desk found by the scan, as a person reads it: name, family (and adapter), address."""
+    family = "LINAK" if desk.family == "linak" else "Jiecang"
+    if desk.variant:
+        family += f", {desk.variant} adapter"
+    return f"{desk.name} ({family}, {desk.address}, {desk.rssi} dBm)"
 
 
 def _say(text: str = "") -> None:
@@ -133,7 +145,7 @@ async def _pick(found: list[FoundDesk], answers: _Answers) -> FoundDesk:
         )
     if len(found) == 1:
         desk = found[0]
-        _say(f"Found {desk.name} ({desk.address}, {desk.rssi} dBm).")
+        _say(f"Found {_described(desk)}.")
         if answers.yes or await _confirm("Set up this desk?", default=True):
             return desk
         raise InputError("no desk chosen; run deskctl init again when yours is on and near")
@@ -142,7 +154,7 @@ async def _pick(found: list[FoundDesk], answers: _Answers) -> FoundDesk:
         raise InputError(f"{len(found)} desks found ({addresses}); choose one with --address")
     _say(f"Found {len(found)} desks:")
     for number, desk in enumerate(found, 1):
-        _say(f"  {number}. {desk.name} ({desk.address}, {desk.rssi} dBm)")
+        _say(f"  {number}. {_described(desk)}")
     while True:
         text = (await _ask("Which one? (number)", default="1")).strip()
         if text.isdigit() and 1 <= int(text) <= len(found):
@@ -219,13 +231,23 @@ async def _session(answers: _Answers) -> _Result:
     async with contextlib.AsyncExitStack() as stack:
         backend: Any = None
         scanner: Any = None
-        if answers.sim == "ble":
-            from deskctl.sim.ble_emulator import EmulatedDesk
+        if answers.sim in ("ble", "jiecang"):
             from deskctl.sim.bleak_bumble import BumbleRadio
 
             radio = BumbleRadio()
             stack.push_async_callback(radio.close)
-            await stack.enter_async_context(EmulatedDesk(radio, clock=clock))
+            if answers.sim == "ble":
+                from deskctl.sim.ble_emulator import EmulatedDesk
+
+                await stack.enter_async_context(EmulatedDesk(radio, clock=clock))
+            else:
+                from deskctl.sim.jiecang_emulator import EmulatedJiecangDesk
+                from deskctl.sim.jiecang_links import variant_named
+
+                variant = variant_named(answers.variant or "FE60")
+                await stack.enter_async_context(
+                    EmulatedJiecangDesk(radio, variant=variant, clock=clock)
+                )
             backend, scanner = radio.client_backend, radio.scanner_backend
         link: DeskLink
         address = answers.address
@@ -275,7 +297,7 @@ async def _session(answers: _Answers) -> _Result:
         stand_mm = await _height("stand", link, answers, sit_mm)
     if answers.sim is None:
         return _Result("ble", None, address, sit_mm, stand_mm)
-    return _Result("sim", answers.sim, None, sit_mm, stand_mm)
+    return _Result("sim", answers.sim, None, sit_mm, stand_mm, answers.variant)
 
 
 def _line(code: str, comment: str) -> str:
@@ -291,10 +313,12 @@ def settings_text(name: str, result: _Result, min_mm: int, max_mm: int) -> str:
             + _line("# pair = true", "if the desk asks to be paired")
         )
     else:
-        kind = "an emulated desk, over bleak" if result.sim == "ble" else "the built-in model"
+        kind = {"ble": "an emulated LINAK desk, over bleak", "jiecang": "a Jiecang desk"}
         reach = _line('link = "sim"', "a simulated desk: nothing real moves") + _line(
-            f'sim = "{result.sim}"', kind
+            f'sim = "{result.sim}"', kind.get(result.sim or "", "the built-in model")
         )
+        if result.variant:
+            reach += _line(f'sim_variant = "{result.variant}"', "its adapter's GATT layout")
     return (
         "# deskctl settings, written by `deskctl init`. Every key can also be set with an\n"
         "# environment variable: DESKCTL_<SECTION>__<KEY>, e.g. DESKCTL_MQTT__HOST=broker.\n"
@@ -404,7 +428,11 @@ def init(
     ] = False,
     sim: Annotated[
         str | None,
-        typer.Option("--sim", help="Simulate the desk: 'model' (= --simulate) or 'ble' (bleak)."),
+        typer.Option(
+            "--sim",
+            help="Simulate the desk: 'model' (= --simulate), 'ble' (a LINAK desk over bleak) or "
+            "'jiecang' (a Jiecang desk over bleak; jiecang:FF12 picks its adapter's layout).",
+        ),
     ] = None,
     no_service: Annotated[
         bool, typer.Option("--no-service", help="Do not offer the systemd user service.")
@@ -421,13 +449,12 @@ def init(
     import asyncio
 
     from deskctl.config.profile_library import active_profile_name, load_profile, set_heights
-    from deskctl.config.settings import DEFAULT_MAX_MM, DEFAULT_MIN_MM, settings_path
+    from deskctl.config.settings import DEFAULT_MAX_MM, DEFAULT_MIN_MM, settings_path, sim_choice
     from deskctl.core.units import format_height
     from deskctl.errors import InputError
 
-    if sim is not None and sim not in ("model", "ble"):
-        raise InputError(f"--sim takes 'model' or 'ble', not {sim!r}")
-    kind = sim or ("model" if simulate else None)
+    choice = None if sim is None else sim_choice(sim)
+    kind = choice["sim"] if choice else ("model" if simulate else None)
     if kind is not None and address is not None:
         raise InputError("--address is for a real desk; leave it out with --simulate or --sim")
     if not _NAME.match(name):
@@ -442,6 +469,7 @@ def init(
         yes=yes,
         sim=kind,
         timeout_s=timeout,
+        variant=None if choice is None else choice.get("sim_variant"),
     )
     if answers.min_mm >= answers.max_mm:
         raise InputError(
