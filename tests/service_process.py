@@ -2,7 +2,8 @@
 
 `start_service(tmp_path, *args)` starts it (ARGS after `--simulate`) and returns once its control
 socket answers and the simulated desk has reported its height (desks connect after the socket
-opens, so a move asked for any sooner would be refused). Every wait is bounded by a deadline on a
+opens, so a move asked for any sooner would be refused); with `desk_ready=False` (a desk the
+service must keep off) once the socket answers. Every wait is bounded by a deadline on a
 condition, never a fixed sleep; a service that ends early, or is not ready within 30 s, is an
 AssertionError carrying what it printed.
 """
@@ -22,7 +23,9 @@ _START_S = 30.0
 _POLL_S = 0.05
 
 
-def start_service(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+def start_service(
+    tmp_path: Path, *args: str, desk_ready: bool = True, **env: str
+) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "deskctl", "run", "--simulate", *args],
         env=cli_env(tmp_path, **env),
@@ -38,7 +41,9 @@ def start_service(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[st
         if (
             sock.exists()
             and control_client.service_running(sock)
-            and control_client.call("status", path=sock)["height_mm"] is not None
+            and (
+                not desk_ready or control_client.call("status", path=sock)["height_mm"] is not None
+            )
         ):
             return proc  # listening, and the desk has reported where it stands
         time.sleep(_POLL_S)

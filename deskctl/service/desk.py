@@ -14,7 +14,9 @@ A release (`release`, for the vendor's phone app: the desk takes one connection)
 and keeps it closed until `released_until` or `end_release`: the reconnect loop stays off, the
 scheduler is not ticked (no warning, no move; a change that falls inside is dropped as missed
 once the release ends, as after a suspend), and a Move that reaches `carry_out` anyway holds the
-schedule instead of moving. A restart of the service ends a release.
+schedule instead of moving. A release is part of the saved state (`saved`: on disk before the
+link lets go, and again when it ends), so a service restarted or crashed meanwhile keeps off the
+desk until the time is up or `connect` (`restore`: no connection at start while released).
 """
 
 from __future__ import annotations
@@ -237,6 +239,7 @@ class DeskRunner:
             "posture": sched.posture,
             "posture_since": sched.posture_since,
             "next_change_at": None if next_block is None else next_block.start,
+            "released_until": self.released_until,
         }
 
     def restore(
@@ -254,6 +257,10 @@ class DeskRunner:
         height report wins over both (`handle_link_event`)."""
         sched = self.scheduler
         next_change_at = None
+        released = saved.get("released_until")
+        if isinstance(released, datetime) and released > now:  # the phone app may have it still
+            self.released_until = released
+            log.info("%s: %s (from before the restart)", self.name, self.release_words())
         held = saved.get("held")  # switches and a hold outlast midnight, as in a running service
         sched.restore_switches(
             enabled=bool(saved.get("enabled", True)), held=None if held is None else str(held)
@@ -294,6 +301,7 @@ class DeskRunner:
     def release(self, until: datetime, now: datetime) -> None:
         """Let go of the desk until `until`: stop it if it moves, close the link, stay off."""
         self.released_until = until
+        self.persist()  # on disk before the link lets go: a crash meanwhile keeps off the desk
         task = self.reconnect_task
         if task is not None and not task.done():
             task.cancel()
@@ -313,6 +321,7 @@ class DeskRunner:
         if words is not None and self.scheduler.held == words:
             sched = self.scheduler
             sched.restore_switches(enabled=sched.enabled, held=None)
+        self.persist()
         if not self.closing and not self.link.connected:
             self.start_reconnect()
 
@@ -442,6 +451,9 @@ class DeskRunner:
                 self.start_reconnect()
 
     def start_reconnect(self) -> None:
+        """Connect (again) in a task, with backoff; never while the desk is released."""
+        if self.released_until is not None:
+            return
         if self.reconnect_task is None or self.reconnect_task.done():
             self.reconnect_task = self.spawn(self._reconnect(), f"{self.name}-link")
 

@@ -118,6 +118,39 @@ def test_a_hold_the_scheduler_made_survives_kill_9(tmp_path: Path) -> None:
         stop(tuesday)
 
 
+def test_a_release_survives_kill_9_until_its_time_is_up(tmp_path: Path) -> None:
+    """Released for the phone app for 20 minutes at about 09:20, the service is killed and
+    systemd starts it again at 09:38: it keeps off the desk, and connects only when the
+    release's time is up (about 09:40), as the history's first height record shows."""
+    proc = start(tmp_path, "09:20", "10")
+    try:
+        released = control_client.call(
+            "release", args={"duration_s": 20 * 60}, path=sock(tmp_path), timeout_s=30
+        )
+        wait_for(tmp_path, "let go of the desk", lambda s: not s["connected"])
+        kill_9(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    until = datetime.fromisoformat(released["released_until"])
+    again = start_service(
+        tmp_path, "--time-scale", "60", "--from", f"{MONDAY}T09:38:00+01:00", desk_ready=False
+    )
+    try:
+        after = status(tmp_path)
+        assert after["released_until"] == released["released_until"], "the crash ended it"
+        back = wait_for(tmp_path, "connected again", lambda s: s["height_mm"] is not None)
+        assert (back["connected"], back["released_until"]) == (True, None)
+    finally:
+        stop(again)
+    with Store(tmp_path / "state" / "demo-history.sqlite3", readonly=True) as store:
+        events = store.events("desk", datetime(2026, 11, 30, 9, 37, tzinfo=TZ), datetime.now(TZ))
+    heard = [e.at for e in events if e.kind == "height"]  # the desk's first report, connected
+    assert heard, "the restarted service never heard the desk"
+    assert heard[0] >= until, f"connected at {heard[0]:%H:%M:%S}, while released"
+
+
 def test_a_restart_keeps_the_block_in_progress_and_stats_skip_the_dead_time(
     tmp_path: Path,
 ) -> None:
