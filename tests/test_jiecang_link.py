@@ -76,6 +76,42 @@ def test_moves_with_1b_land_within_a_millimetre(unit: DisplayUnit) -> None:
     assert max(misses) <= 1.0
 
 
+def test_an_inch_box_takes_1b_in_millimetres_and_lands_100_random_moves_within_a_millimetre() -> (
+    None
+):
+    """A box whose display shows inches reports tenths of an inch (2.54 mm apart), but its
+    move-to (1B) takes millimetres: every 1B carries the target in mm, the box lands within a
+    millimetre of it, and the height deskctl says is the report's, as near the truth as tenths
+    of an inch can be (1.27 mm, and the rounding to a whole mm)."""
+    misses: list[float] = []
+
+    async def body(link: SimJiecangLink) -> None:
+        assert link.unit is DisplayUnit.INCH
+        rng = random.Random(1401)
+        for _ in range(100):
+            target_mm = rng.randint(651, 1299)
+            sent = len(link.model.writes)
+            landed_mm = await link.move_to(target_mm)
+            true_mm = link.model.motor.pos_mm
+            misses.append(abs(true_mm - target_mm))
+            move_tos = [p for _, op, p in link.model.writes[sent:] if op == Op.MOVE_TO]
+            assert move_tos == [target_mm.to_bytes(2, "big")], "1B carries the target in mm"
+            assert landed_mm == link.height_mm
+            assert abs(landed_mm - true_mm) <= 1.27 + 0.5
+        # a memory slot holds tenths of an inch too: recalled, it lands where it was saved
+        await link.move_to(1042)
+        await link.save(2)
+        await link.move_to(800)
+        assert link.slot_mm(2) is not None
+        assert abs(link.slot_mm(2) - 1042) <= 1  # type: ignore[operator]
+        await link.recall(2)
+        assert abs(link.model.motor.pos_mm - 1042) <= 1.0
+
+    on_sim(body, unit=DisplayUnit.INCH)
+    assert len(misses) == 100
+    assert max(misses) <= 1.0, f"{sum(m > 1.0 for m in misses)} of 100 moves more than 1 mm off"
+
+
 @pytest.mark.parametrize("unit", [DisplayUnit.CM, DisplayUnit.INCH])
 def test_a_box_that_ignores_1b_is_stepped_to_within_half_a_step(unit: DisplayUnit) -> None:
     misses: list[float] = []
