@@ -44,8 +44,8 @@ def test_the_ways_to_try_in_order(
         (jl.Way.MOVE_TO, CM, 1),
         (jl.Way.MOVE_TO, INCH, 2),
         (jl.Way.MEMORY, CM, 1),
-        (jl.Way.STEPS, CM, 7),
-        (jl.Way.STEPS, INCH, 7),
+        (jl.Way.STEPS, CM, 6),
+        (jl.Way.STEPS, INCH, 5),
     ],
 )
 def test_tolerances(way: jl.Way, unit: DisplayUnit, tolerance_mm: int) -> None:

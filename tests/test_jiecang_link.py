@@ -124,8 +124,9 @@ def test_a_box_that_ignores_1b_is_stepped_to_within_half_a_step(unit: DisplayUni
         assert sent_ops(link.model).count(Op.MOVE_TO) == 1, "1B is tried once, then remembered"
 
     on_sim(body, unit=unit, move_to=False)
-    assert sorted(misses)[int(len(misses) * 0.9)] <= 7.0
-    assert max(misses) <= 8.5  # inch reports are 2.54 mm apart: a rare landing is judged a mm off
+    # half a step: a landing is judged with the report's error allowed for (inch tenths are
+    # 2.54 mm apart), so one that looks inside is inside
+    assert max(misses) <= 7.0
 
 
 def test_a_memory_slot_holding_the_target_is_recalled_when_1b_is_ignored() -> None:

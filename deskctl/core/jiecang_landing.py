@@ -12,7 +12,8 @@ stops (2B). All three reuse `LandingMachine` as it is:
 - `StepCommander` sends a step towards the aim and 2B at the aim; the link repeats the step while
   the machine approaches (as a held button does), never more than `steps_ahead` steps past the
   aim, so a lost stop leaves the desk at most that far past it. Its resolution is one step, its
-  tolerance half a step, and the machine learns the run-on.
+  tolerance half a step less what a report may be off (a landing judged inside half a step by
+  a rounded report must be inside), and the machine learns the run-on.
 - `plan(...)` orders the ways to try: 1B unless the box is known to ignore it, then a memory slot
   that holds the target (within the display's resolution), then steps.
 - `config(...)` is the landing's `LandingConfig` for a way, a unit and a move's length.
@@ -41,6 +42,7 @@ __all__ = [
     "config",
     "memory_slot_for",
     "plan",
+    "report_error_mm",
     "step_due",
     "tolerance_mm",
 ]
@@ -115,12 +117,19 @@ class StepCommander:
         return encode(Op.STOP, swapped=self.swapped)
 
 
+def report_error_mm(unit: DisplayUnit) -> float:
+    """How far the truth may lie from a height read off a report: half a tenth of the display's
+    unit (0.5 mm in cm; 1.27 mm in inches), and the rounding to whole mm on top in inches."""
+    return 0.5 if unit is DisplayUnit.CM else 1.27 + 0.5
+
+
 def tolerance_mm(way: Way, unit: DisplayUnit, step_mm: float = STEP_MM) -> int:
-    """How close a landing must look: half a step when stepping (one more step would land no
-    nearer), else what the display can tell (1 mm in cm, 2 mm in inches, whose tenths are
-    2.54 mm)."""
+    """How close a landing must look: when stepping, half a step (one more step would land no
+    nearer) less what a report may be off (so a landing that looks inside is inside: 6 mm in
+    cm, 5 in inches); else what the display can tell (1 mm in cm, 2 mm in inches, whose tenths
+    are 2.54 mm)."""
     if way is Way.STEPS:
-        return math.floor(step_mm / 2)
+        return math.floor(step_mm / 2 - report_error_mm(unit))
     return 1 if unit is DisplayUnit.CM else 2
 
 

@@ -597,7 +597,12 @@ class JiecangLink(DeskLink):
                     self._start_mm = machine.height_mm or self._start_mm
                     self._step_goal = float(self._start_mm)
                     target_mm = machine.target_mm or self._start_mm
-                    self._single_step = abs(target_mm - self._start_mm) < 1.5 * self.step_mm
+                    # one step only towards a target that close; a back-off (the aim away
+                    # from the target, to come again as a whole move) is stepped and stopped
+                    towards = (target_mm - self._start_mm) * direction > 0
+                    self._single_step = (
+                        towards and abs(target_mm - self._start_mm) < 1.5 * self.step_mm
+                    )
                 self._queue_step(frame, direction, self.clock.monotonic())
             elif frame[2] == Op.STOP and self._single_step and decision.outcome is None:
                 continue  # one step does better than a stop behind a report that comes late

@@ -10,7 +10,8 @@ Issue 14. The real Jiecang link against the simulated box (realistic physics, vi
   still ends (no endless stepping);
 - a box that moves on neither 1B nor steps ends in an obstruction, and the stepping stops;
 - a link lost mid-move: the box finishing the 1B it was given is not a person's move;
-- a collision: the box backing off by itself is an obstruction, not a hand on the paddle.
+- a collision: the box backing off by itself is an obstruction, not a hand on the paddle;
+- stepping, a correction that backs off to come again is stepped and stopped, not one step.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from deskctl.core.jiecang import DisplayUnit, Op, encode_report
 from deskctl.errors import HeightError, LinkError, MoveError, Obstruction
 from deskctl.links.base import LinkEvent, ManualMove
 from deskctl.sim.jiecang_links import SimJiecangLink
+from deskctl.sim.physics import IDEAL
 from deskctl.testing.virtual_time import run_virtual
 from tests.faults.tally import counter
 
@@ -192,3 +194,22 @@ def test_a_collision_is_an_obstruction_not_a_hand_on_the_paddle(move_to: bool) -
         assert abs(link.model.height_mm - 890) <= 1
 
     on_sim(body, move_to=move_to)
+
+
+def test_a_back_off_while_stepping_is_stepped_and_stopped_not_one_step_the_wrong_way() -> None:
+    """A box whose steps are shorter than the link's 14 mm (13 here) on an inch display: a short
+    move overshoots, the correction undershoots, and the second correction backs off 40 mm to
+    come again as a whole move. The back-off was sent as one step (the target is close), which
+    went 13 mm of the 40 and ended the move as an obstruction; it is stepped and stopped, and
+    the move lands within half a step."""
+
+    async def body(link: SimJiecangLink) -> None:
+        link.model.step_mm = 13.0
+        await link.move_to(1000)
+        sent = len(link.model.writes)
+        TALLY.fault()
+        await link.move_to(1007)
+        assert abs(link.model.motor.pos_mm - 1007) <= 7.0
+        assert Op.STOP in [op for _, op, _ in link.model.writes[sent:]], "the back-off is stopped"
+
+    on_sim(body, unit=DisplayUnit.INCH, move_to=False, physics=IDEAL)
