@@ -33,6 +33,10 @@ def test_a_late_report_of_the_rest_is_no_manual_move_and_the_next_landing_waits_
 ) -> None:
     # the box stops sending frames once the button is let go, and sends the resting height
     # a second later: the last report of every move lies short of where the desk rests
+    # Known gap (issue 13, left open): when the first move's coast ends within the step of its
+    # last report, no late report comes then and nothing teaches the wait; the first late
+    # report, on a later move, then outruns it and that move answers a step or two short of the
+    # rest (seeds 1, 6, 16, 23 and 30 of 0..39 here; on real time, under load, seed 11 once).
     physics = EsphomePhysics(quiet_below_mm_s=60.0, final_frame_s=1.0, seed=11)
 
     async def scenario() -> None:
