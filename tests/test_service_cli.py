@@ -14,12 +14,13 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deskctl.adapters import control_client
 from deskctl.adapters.history_store import Store
-from tests.cli import cli_env, deskctl
+from tests.cli import cli_env, deskctl, deskctl_in_process
 from tests.service_process import start_service
 
 
@@ -142,3 +143,47 @@ def test_profile_use_switches_the_running_service_live_and_is_remembered(
     unknown = deskctl(tmp_path, "profile", "use", "tall")
     assert unknown.returncode == 2
     assert json.loads(deskctl(tmp_path, "status", "--json").stdout)["profile"] == "cornell-20-8-2"
+
+
+SEATED = (
+    'sit = "72cm"\nstand = "110cm"\ncycle = [\n'
+    + '  { posture = "sit", minutes = 240 },\n' * 3
+    + "]\n"
+)
+SEATED_SENTENCE = (
+    "profile 'seated' keeps a person seated for up to 4 h at a stretch; the advice is to get up "
+    "at least every 30 minutes, as sitting bouts of 30 minutes or more are linked to poorer health"
+)
+SEATED_WARNING = f"deskctl: warning: {SEATED_SENTENCE}.\n"
+
+
+def test_profile_use_says_where_the_new_profile_goes_past_the_health_limits(
+    tmp_path: Path, service: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config" / "profiles").mkdir(parents=True)
+    (tmp_path / "config" / "profiles" / "seated.toml").write_text(SEATED)
+    # the service's answer says it (the CLI loads no profile to say so)
+    sock = tmp_path / "run" / "control.sock"
+    answer = control_client.call("profile_use", args={"name": "seated"}, path=sock)
+    assert answer["profile"] == "seated"
+    assert answer["health_warnings"] == [SEATED_SENTENCE]
+    healthy = control_client.call("profile_use", args={"name": "default"}, path=sock)
+    assert healthy["health_warnings"] == []
+    # and the CLI prints it, as it did when it loaded the profile itself
+    done = deskctl_in_process(tmp_path, "profile", "use", "seated")
+    assert (done.returncode, done.stderr) == (0, SEATED_WARNING)
+    assert "desk: now using profile 'seated'" in done.stdout
+    # a service from before `health_warnings`: the CLI loads the profile and says the same
+    from deskctl.cli import service_calls
+
+    older = service_calls.via_service
+
+    def without_warnings(*args: Any) -> dict[str, Any] | None:
+        answer = older(*args)
+        return (
+            None if answer is None else {k: v for k, v in answer.items() if k != "health_warnings"}
+        )
+
+    monkeypatch.setattr(service_calls, "via_service", without_warnings)
+    again = deskctl_in_process(tmp_path, "profile", "use", "seated")
+    assert (again.returncode, again.stdout, again.stderr) == (0, done.stdout, SEATED_WARNING)

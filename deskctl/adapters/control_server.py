@@ -543,7 +543,6 @@ def service_handler(service: Service) -> Handler:
     """The handler that serves `service`: each request's command is submitted, and answered with
     the socket's JSON; a move asked with progress gets the desk's height reports meanwhile (from
     the service's events, not from the link)."""
-    from deskctl.service.core import answer_json
 
     async def handle(request: Request, progress: ProgressSink) -> dict[str, Any]:
         command = request.command
@@ -561,7 +560,7 @@ def service_handler(service: Service) -> Handler:
             if desk is not None:
                 unsubscribe = service.subscribe(forward)
         try:
-            return answer_json(command, await service.submit(command))
+            return await service.answer(command)
         finally:
             if unsubscribe is not None:
                 unsubscribe()

@@ -253,7 +253,14 @@ def profile_use(name: str, desk: str | None = None) -> bool:
     if live is None:
         return False
     print(f"{live.get('desk')}: now using profile {name!r}; the day is re-planned from now")
-    from deskctl.cli._common import warn_health
+    warnings = live.get("health_warnings")
+    if isinstance(warnings, list):  # the service says it: no profile to load here
+        from deskctl.cli._common import warn
+
+        for sentence in warnings:
+            warn(str(sentence))
+        return True
+    from deskctl.cli._common import warn_health  # a service from before health_warnings
     from deskctl.config.profile_library import load_profile
     from deskctl.errors import ConfigError
 

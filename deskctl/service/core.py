@@ -11,6 +11,7 @@ suspend never fires a burst of overdue moves; compared in UTC, a DST change is n
 The interface adapters use, and nothing else of it:
 - `submit(command)` (or `send`, which does not wait): one `service.commands` value in, the
   desk's `DeskStatus` out (a status of several desks: a tuple); a move answers when it ends.
+  `answer(command)`: the same, answered as the control socket's JSON.
   What a command needs from files (`profile use`, `profile set`) is read and written here, in
   the caller's task, before the owner gets the command: the owner task does no file IO.
 - `snapshot()`: each desk's `DeskStatus` now; `facts()`: each desk's name, limits and make.
@@ -236,8 +237,20 @@ class Service:
     ) -> dict[str, Any]:
         """A command as the control socket names it (`"snooze"`, `{"duration_s": 600}`), its
         answer as the socket's JSON: for Python callers that speak the socket's words."""
-        command = parse_command(cmd, desk, args or {})
-        return answer_json(command, await self.submit(command))
+        return await self.answer(parse_command(cmd, desk, args or {}))
+
+    async def answer(self, command: ServiceCommand) -> dict[str, Any]:
+        """`submit(command)`, its answer as the control socket's JSON (`answer_json`). A profile
+        switch's answer also holds `health_warnings`: one sentence per health limit a working
+        day of the profile now in use goes past (`core.health`), so that the CLI can say so
+        without loading the profile itself."""
+        result = await self.submit(command)
+        answer = answer_json(command, result)
+        if isinstance(command, UseProfile) and isinstance(result, DeskStatus):
+            from deskctl.core.health import profile_warnings
+
+            answer["health_warnings"] = profile_warnings(self.desks[result.desk].profile)
+        return answer
 
     def resolve(self, name: str | None) -> str:
         """The desk a command for `name` goes to (None: the only one); `InputError` if none."""
