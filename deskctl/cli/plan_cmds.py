@@ -19,6 +19,7 @@ from deskctl.cli._app import app
 from deskctl.cli._common import guard, say, warn_health
 
 if TYPE_CHECKING:
+    from deskctl.config.plain_settings import PlainDesk
     from deskctl.config.settings import DeskSettings
     from deskctl.core.profile import Profile
 
@@ -215,7 +216,7 @@ def _height_now(desk: str | None) -> int:
 
 
 def _set_heights(
-    desk_name: str, settings: DeskSettings | None, posture: str, height_mm: int
+    desk_name: str, settings: DeskSettings | PlainDesk | None, posture: str, height_mm: int
 ) -> tuple[str, Path]:
     """Save the new height in the desk's active profile; (its name, the file that holds it)."""
     from deskctl.config.profile_library import active_profile_name, set_heights

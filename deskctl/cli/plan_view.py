@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import date, datetime, timedelta, tzinfo
 
+    from deskctl.config.plain_settings import PlainDesk
     from deskctl.config.settings import CalendarSettings, DeskSettings
     from deskctl.core.meetings import Meeting
     from deskctl.core.planner import Block
@@ -27,14 +28,20 @@ if TYPE_CHECKING:
 __all__ = ["desk_presets", "plan", "profile_desk", "profile_list", "time_in_words"]
 
 
-def profile_desk(desk: str | None) -> tuple[str, DeskSettings | None]:
+def profile_desk(desk: str | None) -> tuple[str, DeskSettings | PlainDesk | None]:
     """The desk whose profile is meant, by the one rule every command follows
     (`settings.select_desk`, where a desk need not be configured, as with `--simulate`), and its
-    settings (limits, configured profile) when it is configured."""
+    settings (limits, configured profile, presets) when it is configured: read without pydantic
+    when the settings are plainly valid (`config.plain_settings`)."""
     from deskctl.config.desk_choice import settings_given, unconfigured_desk
 
     if not settings_given():
         return unconfigured_desk(desk), None
+    from deskctl.config.plain_settings import plain_desk
+
+    plain = plain_desk(desk)
+    if plain is not None:
+        return plain.name, plain.desk
     from deskctl.config.settings import load_settings, select_desk
 
     settings = load_settings()
@@ -42,7 +49,7 @@ def profile_desk(desk: str | None) -> tuple[str, DeskSettings | None]:
     return name, settings.desks.get(name)
 
 
-def desk_presets(settings: DeskSettings | None) -> dict[str, int] | None:
+def desk_presets(settings: DeskSettings | PlainDesk | None) -> dict[str, int] | None:
     """The desk's presets, which a profile's sit and stand may name (None: no desk)."""
     return None if settings is None else settings.preset_heights
 
@@ -66,7 +73,9 @@ def _parse_date(text: str | None, tz: tzinfo) -> date:
     return day
 
 
-def _plan(profile: Profile, day: date, tz: tzinfo, settings: DeskSettings | None) -> list[Block]:
+def _plan(
+    profile: Profile, day: date, tz: tzinfo, settings: DeskSettings | PlainDesk | None
+) -> list[Block]:
     from deskctl.config.cue_library import load_cues
     from deskctl.core.planner import plan_with_cues
 
@@ -127,6 +136,10 @@ def _calendar_settings() -> CalendarSettings | None:
 
     if not settings_given():
         return None
+    from deskctl.config.plain_settings import plain_desks
+
+    if plain_desks() is not None:
+        return None  # plainly valid settings hold no [calendar] table
     from deskctl.config.settings import load_settings
 
     return load_settings().calendar
