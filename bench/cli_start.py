@@ -5,9 +5,11 @@ How: every command runs as a fresh process, as a person runs it, round after rou
 after two warm-up rounds), with its folders and HOME in a temporary directory:
 - `python -c pass` on the same interpreter: the floor no Python CLI can beat;
 - `deskctl --help`; the commands that read no desk (`plan`, `cues list`, `profile list`,
-  `config path`); and `deskctl status`, `stand`, `inhibit off` and `profile use default`
-  answered by a running `deskctl run --simulate` (started as a subprocess outside working
-  hours, so it is idle);
+  `config path`), and `plan` and `profile list` again with a settings file as `deskctl init`
+  writes it (one Bluetooth desk, its limits, profile and a preset; through `/usr/bin/env`, which
+  sets `DESKCTL_CONFIG` for them alone); and `deskctl status`, `stand`, `inhibit off` and
+  `profile use default` answered by a running `deskctl run --simulate` (started as a
+  subprocess outside working hours, so it is idle);
 - `idasen --help` and `linak-controller --help`, installed from PyPI into their own venvs under
   `~/.cache/deskctl-bench/peers/` (made once, then reused; `--peers-dir` moves them). A peer that
   cannot be installed is reported with the reason and left out.
@@ -44,6 +46,17 @@ PEERS = {"idasen": "idasen", "linak-controller": "linak-controller"}  # PyPI nam
 IDLE_START = "2026-11-29T20:00"  # a Sunday evening: outside every shipped profile's hours
 _INSTALL_TIMEOUT_S = 600
 READ_NO_DESK = (("plan",), ("cues", "list"), ("profile", "list"), ("config", "path"))
+WITH_SETTINGS = (("plan",), ("profile", "list"))  # with a settings file as `deskctl init` writes
+SETTINGS = """[desks.office]
+link = "ble"
+address = "E8:5B:5B:24:22:E4"
+min_mm = 650
+max_mm = 1250
+profile = "default"
+
+[desks.office.presets]
+focus = "105cm"
+"""
 SERVICE_ANSWERS = (("status",), ("stand",), ("inhibit", "off"), ("profile", "use", "default"))
 FASTEST_PEER = "idasen --help"
 
@@ -125,6 +138,9 @@ def main() -> None:
         # every start; the warm-up rounds fill this cache for every command alike.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
+        settings = root / "settings.toml"
+        settings.write_text(SETTINGS, encoding="utf-8")
+        with_settings = ["/usr/bin/env", f"DESKCTL_CONFIG={settings}"]  # the service reads none
         service_args = ["--simulate", "--from", IDLE_START]
         with running_service(env, service_args, root / "service.log") as (_, ready_s):
             deskctl = str(BIN / "deskctl")
@@ -132,6 +148,10 @@ def main() -> None:
                 "python -c pass": [sys.executable, "-c", "pass"],
                 "deskctl --help": [deskctl, "--help"],
                 **{f"deskctl {' '.join(argv)}": [deskctl, *argv] for argv in READ_NO_DESK},
+                **{
+                    f"deskctl {' '.join(argv)} (settings file)": [*with_settings, deskctl, *argv]
+                    for argv in WITH_SETTINGS
+                },
                 **{
                     f"deskctl {' '.join(argv)} (service running)": [deskctl, *argv]
                     for argv in SERVICE_ANSWERS

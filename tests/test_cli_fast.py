@@ -2,10 +2,10 @@
 
 The quick path answers the commands a running service answers, `config path`, `cues list` and
 `deskctl --help` before typer loads; everything it does not plainly understand goes to typer.
-Each row here runs one argv both ways, as a person runs it (`deskctl …`, which may take the
-quick path) and through typer alone, against the same running service (or none), and compares
-stdout, stderr and the exit code. Clock times in the answers are masked: the simulated
-service's clock runs on between the two runs.
+Each row here runs one argv both ways, as `deskctl …` runs it (`deskctl.cli.main`, which may
+take the quick path) and through typer alone, against the same running service (or none), and
+compares stdout, stderr and the exit code: in this process, and for a few rows as processes.
+Clock times in the answers are masked: the simulated service's clock runs on between the runs.
 """
 
 from __future__ import annotations
@@ -105,11 +105,20 @@ def _seen(done: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
     return done.returncode, masked(done.stdout), masked(done.stderr)
 
 
-def _same_both_ways(tmp_path: Path, rows: list[tuple[str, ...]]) -> None:
+def _same_both_ways(
+    tmp_path: Path, rows: list[tuple[str, ...]], as_processes: list[tuple[str, ...]]
+) -> None:
+    """Each row both ways in this process (`deskctl.cli.main`, and typer's app alone: a fresh
+    interpreter for each would cost ten times the commands), then the rows `as_processes` (which
+    change nothing) both ways as a person runs them, a process each."""
     for argv in rows:
+        slow = _seen(typer_in_process(tmp_path, *argv))
+        quick = _seen(deskctl_in_process(tmp_path, *argv))
+        assert quick == slow, f"deskctl {' '.join(argv)}"
+    for argv in as_processes:
         slow = _seen(_typer_only(tmp_path, *argv))
         quick = _seen(deskctl(tmp_path, *argv))
-        assert quick == slow, f"deskctl {' '.join(argv)}"
+        assert quick == slow, f"deskctl {' '.join(argv)} (a process)"
 
 
 @pytest.fixture
@@ -124,7 +133,9 @@ def service(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
 def test_the_quick_path_and_typer_answer_alike_with_a_service(
     tmp_path: Path, service: subprocess.Popen[str]
 ) -> None:
-    _same_both_ways(tmp_path, WITH_SERVICE)
+    _same_both_ways(
+        tmp_path, WITH_SERVICE, [("status", "--json"), ("inhibit", "maybe"), ("resume", "-h")]
+    )
     # the service really was reached: a stand is a stand
     stood = deskctl(tmp_path, "stand", "--json")
     assert stood.returncode == 0, stood.stderr
@@ -132,7 +143,7 @@ def test_the_quick_path_and_typer_answer_alike_with_a_service(
 
 
 def test_the_quick_path_and_typer_answer_alike_without_a_service(tmp_path: Path) -> None:
-    _same_both_ways(tmp_path, WITHOUT_SERVICE)
+    _same_both_ways(tmp_path, WITHOUT_SERVICE, [("config", "path"), ("pause", "soon")])
 
 
 SETTINGS = """

@@ -1,6 +1,8 @@
 """`deskctl profile set sit|stand HEIGHT|--here`: a person's own heights in one command.
 
-The CLI runs as a subprocess with its folders in tmp_path; the live path runs a real
+The CLI runs with its folders in tmp_path: in this process where a command reads and writes files
+and ends (`tests.cli.deskctl_in_process`), as a subprocess where a new process or a move is the
+point; the live path runs a real
 `deskctl run --simulate` with a real mosquitto playing Home Assistant; the scheduler's side runs
 on virtual time. Waits are bounded polls on a condition.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from deskctl.adapters import control_client
 from deskctl.service.core import Service
-from tests.cli import deskctl
+from tests.cli import deskctl, deskctl_in_process
 from tests.mosquitto import Broker
 from tests.service_harness import TZ, Recorded, run_service
 from tests.service_process import start_service
@@ -32,7 +34,7 @@ def _settings(tmp_path: Path, text: str) -> None:
 
 
 def _heights_shown(tmp_path: Path, profile: str = "default") -> str:
-    shown = deskctl(tmp_path, "profile", "show", profile)
+    shown = deskctl_in_process(tmp_path, "profile", "show", profile)
     assert shown.returncode == 0, shown.stderr
     return next(line for line in shown.stdout.splitlines() if line.startswith("heights:"))
 
@@ -40,14 +42,14 @@ def _heights_shown(tmp_path: Path, profile: str = "default") -> str:
 def test_a_height_set_by_value_is_remembered_in_a_copy_that_profile_show_names(
     tmp_path: Path,
 ) -> None:
-    done = deskctl(tmp_path, "profile", "set", "stand", "108cm")
+    done = deskctl_in_process(tmp_path, "profile", "set", "stand", "108cm")
     assert done.returncode == 0, done.stderr
     copy = tmp_path / "config" / "profiles" / "default.toml"
     assert str(copy) in done.stdout
     assert _heights_shown(tmp_path) == "heights:  sit 72.0 cm, stand 108.0 cm"
-    shown = deskctl(tmp_path, "profile", "show", "default").stdout
+    shown = deskctl_in_process(tmp_path, "profile", "show", "default").stdout
     assert f"(user: {copy})" in shown.splitlines()[0]
-    listed = deskctl(tmp_path, "profile", "list").stdout
+    listed = deskctl_in_process(tmp_path, "profile", "list").stdout
     assert "user, replaces shipped" in next(x for x in listed.splitlines() if " default " in x)
     # the shipped file is untouched; the copy keeps everything else of it
     assert (files("deskctl") / "profiles" / "default.toml").read_text(
@@ -77,7 +79,7 @@ def test_a_users_own_profile_is_edited_in_place_keeping_its_comments(tmp_path: P
     )
     (folder / "tall.toml").write_text(text, encoding="utf-8")
     _settings(tmp_path, '[desks.office]\nlink = "sim"\nprofile = "tall"\n')
-    done = deskctl(tmp_path, "profile", "set", "sit", "80cm")
+    done = deskctl_in_process(tmp_path, "profile", "set", "sit", "80cm")
     assert done.returncode == 0, done.stderr
     assert "profile 'tall'" in done.stdout
     assert (folder / "tall.toml").read_text(encoding="utf-8") == text.replace(
@@ -99,13 +101,13 @@ def test_a_height_outside_the_desk_or_sit_above_stand_is_one_sentence_and_writes
         ("sit", "tall"): "'tall' is not a height",
     }
     for (posture, height), sentence in cases.items():
-        done = deskctl(tmp_path, "profile", "set", posture, height)
+        done = deskctl_in_process(tmp_path, "profile", "set", posture, height)
         assert done.returncode == 2, (posture, height, done.stdout)
         assert sentence in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "Traceback" not in done.stderr
-    both = deskctl(tmp_path, "profile", "set", "sit", "70cm", "--here")
-    neither = deskctl(tmp_path, "profile", "set", "sit")
+    both = deskctl_in_process(tmp_path, "profile", "set", "sit", "70cm", "--here")
+    neither = deskctl_in_process(tmp_path, "profile", "set", "sit")
     assert (both.returncode, neither.returncode) == (2, 2)
     assert "--here" in both.stderr
     assert "--here" in neither.stderr
