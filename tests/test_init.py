@@ -3,7 +3,8 @@
 The interactive path runs the real command on a real pseudo-terminal (pexpect), answering each
 prompt as a person would, on the simulated desk and on the emulated BLE desk (found by the real
 scan, reached by the real bleak link, on Bumble's virtual radio); the scripted path uses the
-flags. Every wait is pexpect's bounded wait for a line, never a fixed sleep.
+flags. Every wait is pexpect's bounded wait for a line, never a fixed sleep. What is checked
+after (the settings and heights shown, a second `init` refused) runs in this process.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from deskctl.cli import init_cmds
 from deskctl.errors import InputError
 from deskctl.links.ble import FoundDesk
-from tests.cli import cli_env, deskctl
+from tests.cli import cli_env, deskctl, deskctl_in_process
 
 _WAIT_S = 60
 
@@ -56,14 +57,14 @@ def _settings(tmp_path: Path) -> Path:
 
 
 def _shown_settings(tmp_path: Path) -> dict[str, object]:
-    shown = deskctl(tmp_path, "config", "show", "--json")
+    shown = deskctl_in_process(tmp_path, "config", "show", "--json")
     assert shown.returncode == 0, shown.stderr
     desks: dict[str, object] = json.loads(shown.stdout)["settings"]["desks"]
     return desks
 
 
 def _heights(tmp_path: Path) -> str:
-    shown = deskctl(tmp_path, "profile", "show", "default").stdout
+    shown = deskctl_in_process(tmp_path, "profile", "show", "default").stdout
     return next(line for line in shown.splitlines() if line.startswith("heights:"))
 
 
@@ -176,7 +177,7 @@ def test_scripts_give_every_answer_as_a_flag(tmp_path: Path) -> None:
     assert (office["min_mm"], office["max_mm"]) == (650, 1200)
     assert _heights(tmp_path) == "heights:  sit 70.0 cm, stand 115.0 cm"
     written = _settings(tmp_path).read_text(encoding="utf-8")
-    again = deskctl(tmp_path, "config", "init", *args)  # `config init` is `init`
+    again = deskctl_in_process(tmp_path, "config", "init", *args)  # `config init` is `init`
     assert again.returncode == 2
     assert "already exists" in again.stderr
     assert "--force" in again.stderr
