@@ -252,8 +252,8 @@ async def test_the_socket_refuses_bad_arguments_before_any_handler(
 
 # -- the adapters' sources -------------------------------------------------------------------------
 INTERFACE = {
-    "submit", "send", "snapshot", "facts", "subscribe", "desk_names", "resolve", "clock",
-    "request_stop", "run",
+    "submit", "send", "answer", "snapshot", "facts", "subscribe", "desk_names", "resolve",
+    "clock", "request_stop", "run",
 }  # fmt: skip
 
 
