@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -184,32 +183,29 @@ TEXTS = [e for e in ALL if e.lang == "text"]
 
 # -- the world the commands run in --------------------------------------------------------------
 
-# bash, not Python: a shim that is an interpreter of its own would start two for every command
-_SHIM_DESKCTL = """#!/bin/bash
-args=("$@")
-case "${{1:-}}" in
-    move|sit|stand)  # the simulated desk moves 10x faster: the file stays quick
-        case " $* " in *" --time-scale "*) ;; *) args+=(--time-scale 10) ;; esac ;;
-    emulate)  # whatever broker the doc names, the test's private one answers
-        for i in "${{!args[@]}}"; do
-            case "${{args[$i]}}" in
-                --host) args[$((i + 1))]=127.0.0.1 ;;
-                --port) args[$((i + 1))]={port} ;;
-            esac
-        done ;;
-esac
-exec {python} -m deskctl "${{args[@]}}"
+_SHIM_DESKCTL = """#!{python}
+import os, sys
+args = sys.argv[1:]
+if args[:1] in (["move"], ["sit"], ["stand"]) and "--time-scale" not in args:
+    args += ["--time-scale", "10"]  # the simulated desk moves 10x faster: the file stays quick
+if args[:1] == ["emulate"]:  # whatever broker the doc names, the test's private one answers
+    for option, value in (("--host", "127.0.0.1"), ("--port", {port!r})):
+        if option in args:
+            args[args.index(option) + 1] = value
+os.execv({python!r}, [{python!r}, "-m", "deskctl", *args])
 """
 
-_SHIM_MOSQUITTO = """#!/bin/bash
-out=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|-p) shift; [ $# -gt 0 ] && shift ;;  # whatever the doc names, the private broker
-        *) out+=("$1"); shift ;;
-    esac
-done
-exec {real} -h 127.0.0.1 -p {port} {extra} "${{out[@]}}"
+_SHIM_MOSQUITTO = """#!{python}
+import os, sys
+args, out = sys.argv[1:], []
+while args:
+    arg = args.pop(0)
+    if arg in ("-h", "-p"):
+        args.pop(0)  # whatever the doc names, the test's private broker answers
+    else:
+        out.append(arg)
+extra = ["-C", "1", "-W", "20"] if {program!r} == "mosquitto_sub" else []
+os.execv({real!r}, [{real!r}, "-h", "127.0.0.1", "-p", {port!r}, *extra, *out])
 """
 
 
@@ -300,15 +296,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         shim = bin_dir / "deskctl"
         shim.write_text(
-            _SHIM_DESKCTL.format(python=shlex.quote(sys.executable), port=broker.port),
-            encoding="utf-8",
+            _SHIM_DESKCTL.format(python=sys.executable, port=str(broker.port)), encoding="utf-8"
         )
         for program in ("mosquitto_pub", "mosquitto_sub"):
             real = shutil.which(program)
             assert real is not None, f"{program} is missing: run scripts/setup"
-            extra = "-C 1 -W 20" if program == "mosquitto_sub" else ""  # it ends after one
             (bin_dir / program).write_text(
-                _SHIM_MOSQUITTO.format(real=shlex.quote(real), port=broker.port, extra=extra),
+                _SHIM_MOSQUITTO.format(
+                    python=sys.executable, program=program, real=real, port=str(broker.port)
+                ),
                 encoding="utf-8",
             )
         for made_program in bin_dir.iterdir():
