@@ -202,7 +202,9 @@ def test_preset_list_in_words_and_json(tmp_path: Path) -> None:
 
 def test_move_to_a_preset_on_the_desk_directly(tmp_path: Path) -> None:
     config = _configured(tmp_path)
-    moved = deskctl(tmp_path, "move", "focus", "--config", str(config), "--json")
+    moved = deskctl(
+        tmp_path, "move", "focus", "--config", str(config), "--json", "--time-scale", "10"
+    )
     assert moved.returncode == 0, moved.stderr
     assert json.loads(moved.stdout)["height_mm"] == 1050
     unknown = deskctl(tmp_path, "move", "tall", "--config", str(config))
