@@ -526,7 +526,7 @@ def test_commands_carry_the_unit_and_its_decimals(
         ),
         (
             '[desks.office]\nlink = "mqtt"\n[desks.office.mqtt]\npreset = "custom"\n',
-            "state_topic and command_topic",
+            "state_topic is missing",
         ),
         ('[desks.office]\nlink = "mqtt"\n[desks.office.mqtt]\nprefix = "d"\nunit = "ft"\n', "unit"),
     ],

@@ -43,9 +43,11 @@ from deskctl.config.desk_choice import (
 )
 from deskctl.config.files import shown_path
 from deskctl.config.toml_files import read_toml
+from deskctl.core.bridge_recipes import RECIPES, recipe_defaults
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.core.presets import parse_presets
-from deskctl.errors import ConfigError, InputError
+from deskctl.core.units import parse_height_mm
+from deskctl.errors import ConfigError, HeightError, InputError
 
 __all__ = [
     "DEFAULT_DESK",
@@ -53,6 +55,7 @@ __all__ = [
     "DEFAULT_MIN_MM",
     "CalendarSettings",
     "DeskSettings",
+    "MqttButton",
     "MqttDeskSettings",
     "MqttSettings",
     "NotifySettings",
@@ -88,30 +91,61 @@ def _plain_topic(value: str | None) -> str | None:
     return value
 
 
+_UNITS = Literal["in", "cm", "mm", "%"]
+_PRESETS = Literal["upsy", "cover", "custom", "autonomous", "loctek", "jiecang-uart", "micropython"]
+
+
+class MqttButton(_Strict):
+    """A command a bridge takes: `payload` on `topic` (an ESPHome button takes `PRESS`)."""
+
+    topic: str = Field(min_length=1)
+    payload: str = Field("PRESS", min_length=1)
+
+    _plain_topics = field_validator("topic")(_plain_topic)
+
+
 class MqttDeskSettings(_Strict):
-    """An ESPHome-style desk on the `[mqtt]` broker: its topics, payload units and landing.
+    """A desk bridge on the `[mqtt]` broker: its topics, payloads, units and landing.
 
     `preset = "upsy"` (Upsy Desky): `<prefix>/sensor/desk_height/state` and
     `<prefix>/number/target_desk_height/command`, in inches unless `unit` says otherwise.
     `preset = "cover"` (an ESPHome cover): `<prefix>/cover/<cover_id>/position/state` and
     `.../position/command` as 0..100 between `cover_min_mm` and `cover_max_mm`, STOP on
-    `.../command`. `preset = "custom"`: `state_topic` and `command_topic` are required. Any topic
-    given here overrides the preset's. Availability is `<prefix>/status` (`online`/`offline`).
+    `.../command`. The named recipes (`autonomous`, `loctek`, `jiecang-uart`, `micropython`;
+    `core/bridge_recipes.py`) fill in the keys of a common bridge. `preset = "custom"` describes
+    any bridge: `state_topic` is required, and a way to move (`command_topic`, `up` and `down`,
+    or `memory` with `memory_heights`). Any key given here overrides the preset's. Availability
+    is `<prefix>/status` (`online`/`offline`) for ESPHome nodes, or `availability_topic`.
     """
 
-    preset: Literal["upsy", "cover", "custom"] = "upsy"
+    preset: _PRESETS = "upsy"
     prefix: str | None = Field(None, min_length=1, description="the ESPHome node name")
     cover_id: str = Field("desk", min_length=1)
     state_topic: str | None = Field(None, min_length=1)
     command_topic: str | None = Field(None, min_length=1)
     availability_topic: str | None = Field(None, min_length=1)
+    online_payload: str = Field("online", min_length=1)
+    offline_payload: str = Field("offline", min_length=1)
     stop_topic: str | None = Field(None, min_length=1)
     stop_payload: str | None = None
-    unit: Literal["in", "cm", "mm"] | None = None
+    unit: _UNITS | None = None
+    command_unit: _UNITS | None = None
     decimals: int | None = Field(None, ge=0, le=4)
     json_key: str | None = Field(None, min_length=1)
     cover_min_mm: int | None = Field(None, ge=0, le=2000)
     cover_max_mm: int | None = Field(None, ge=0, le=2000)
+    scale: float = Field(1.0, gt=0, le=100)
+    offset_mm: float = Field(0.0, ge=-1000, le=1000)
+    moving_topic: str | None = Field(None, min_length=1)
+    moving_payloads: list[str] = Field(default_factory=list)
+    stopped_payloads: list[str] = Field(default_factory=list)
+    up: MqttButton | None = None
+    down: MqttButton | None = None
+    step_repeat_s: float | None = Field(None, gt=0, le=5)
+    step_mm: float = Field(10.0, gt=0, le=100)
+    memory: list[MqttButton] = Field(default_factory=list, max_length=4)
+    memory_heights: dict[int, str | int | float] = Field(default_factory=dict)
+    wake: MqttButton | None = None
     tolerance_mm: int | None = Field(None, ge=1, le=50)
     stop_lead_mm: int = Field(5, ge=0, le=100)
     move_timeout_s: float = Field(60.0, gt=0, le=600)
@@ -123,22 +157,35 @@ class MqttDeskSettings(_Strict):
         "command_topic",
         "availability_topic",
         "stop_topic",
+        "moving_topic",
     )(_plain_topic)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe(cls, data: Any) -> Any:
+        """A named recipe's keys, where the person wrote none."""
+        if not isinstance(data, dict):
+            return data
+        prefix = data.get("prefix")
+        defaults = recipe_defaults(
+            str(data.get("preset", "")), prefix if isinstance(prefix, str) else None
+        )
+        return defaults | data
 
     @model_validator(mode="after")
     def _complete(self) -> MqttDeskSettings:
-        if self.preset == "custom":
-            if not (self.state_topic and self.command_topic):
-                raise ValueError("preset 'custom' needs state_topic and command_topic")
+        if self.preset == "custom" or self.preset in RECIPES:
+            self._complete_description()
         elif self.prefix is None and not (self.state_topic and self.command_topic):
             raise ValueError(
                 f"preset {self.preset!r} needs the desk's prefix (its ESPHome node name, "
                 "like upsy-desky-a1b2c3)"
             )
-        if self.preset == "cover":
+        if self.preset == "cover" or self.unit == "%" or self.command_unit == "%":
             if self.cover_min_mm is None or self.cover_max_mm is None:
+                what = "preset 'cover'" if self.preset == "cover" else "unit '%'"
                 raise ValueError(
-                    "preset 'cover' needs cover_min_mm and cover_max_mm "
+                    f"{what} needs cover_min_mm and cover_max_mm "
                     "(the heights at position 0 and 100)"
                 )
             if self.cover_min_mm >= self.cover_max_mm:
@@ -148,7 +195,64 @@ class MqttDeskSettings(_Strict):
                 )
         if self.stop_payload is not None and self.stop_topic is None and self.preset != "cover":
             raise ValueError("stop_payload needs a stop_topic to send it to")
+        if bool(self.moving_payloads or self.stopped_payloads) and self.moving_topic is None:
+            raise ValueError("moving_payloads and stopped_payloads need a moving_topic")
+        for slot in self.memory_heights:
+            if not 1 <= slot <= len(self.memory):
+                raise ValueError(
+                    f"memory_heights names slot {slot}, but memory lists "
+                    f"{len(self.memory)} recall command(s)"
+                )
         return self
+
+    def _complete_description(self) -> None:
+        """A described bridge (custom or a recipe): height feedback, and a safe way to move."""
+        if self.preset == "micropython" and self.prefix is None and self.state_topic is None:
+            raise ValueError("preset 'micropython' needs the bridge's prefix (its topic base)")
+        if self.preset in RECIPES and self.prefix is None and self.preset != "micropython":
+            raise ValueError(
+                f"preset {self.preset!r} needs the desk's prefix (its ESPHome node name)"
+            )
+        if not self.state_topic:
+            raise ValueError(
+                "state_topic is missing: a bridge with no height feedback (a relay-only bridge) "
+                "is not supported, since no closed-loop move is safe without it"
+            )
+        if (self.up is None) != (self.down is None):
+            raise ValueError("up and down go together: give both step commands, or neither")
+        stepped = self.up is not None and self.command_topic is None
+        if stepped and self.stop_topic is None and self.step_repeat_s is None:
+            raise ValueError(
+                "up and down without a stop_topic need step_repeat_s: a box that keeps moving "
+                "after one press must be told to stop"
+            )
+        if self.command_topic is None and self.up is None and not self.memory_heights:
+            raise ValueError(
+                "the desk has no way to move: give command_topic (a move-to), up and down "
+                "(step commands), or memory with memory_heights"
+            )
+
+    @field_validator("memory_heights")
+    @classmethod
+    def _heights(cls, value: dict[int, str | int | float]) -> dict[int, str | int | float]:
+        for slot, height in value.items():
+            _memory_mm(slot, height)
+        return value
+
+    @property
+    def memory_heights_mm(self) -> dict[int, int]:
+        """The heights the memory slots hold, as slot -> mm (bounds: the desk's settings)."""
+        return {slot: _memory_mm(slot, height) for slot, height in self.memory_heights.items()}
+
+
+def _memory_mm(slot: int, height: str | int | float) -> int:
+    """A memory slot's height as written (a bare number is cm) → mm; ValueError naming it."""
+    if isinstance(height, bool):
+        raise ValueError(f'slot {slot} must be a height like "72cm"')
+    try:
+        return height * 10 if isinstance(height, int) else parse_height_mm(str(height))
+    except HeightError as exc:
+        raise ValueError(f"slot {slot}: {exc}") from None
 
 
 _SIM_KINDS = ("model", "ble", "jiecang")
@@ -198,6 +302,13 @@ class DeskSettings(_Strict):
         parse_presets(self.presets, self.min_mm, self.max_mm)  # one sentence if one is wrong
         if self.link == "ble" and not self.address:
             raise ValueError("a desk with link = 'ble' needs an address (see `deskctl scan`)")
+        if self.mqtt is not None:
+            for slot, height_mm in self.mqtt.memory_heights_mm.items():
+                if not self.min_mm <= height_mm <= self.max_mm:
+                    raise ValueError(
+                        f"mqtt.memory_heights.{slot} ({height_mm} mm) lies outside the desk's "
+                        f"limits of {self.min_mm}..{self.max_mm} mm"
+                    )
         if self.link == "mqtt" and self.mqtt is None:
             raise ValueError(
                 "a desk with link = 'mqtt' needs an mqtt table with its preset and prefix "
