@@ -139,7 +139,8 @@ def test_availability_reads_the_configured_payloads(payload: str, online: bool |
         online_payload="up",
         offline_payload="down",
     )
-    assert own.availability("up") is True and own.availability("online") is None
+    assert own.availability("up") is True
+    assert own.availability("online") is None
 
 
 # -- steps and recalls -----------------------------------------------------------------------------
@@ -167,7 +168,8 @@ def test_a_recall_lands_by_itself_and_known_slots_serve_exact_landings() -> None
     assert t.memory == (MemorySlot("b/m1", "PRESS", None), MemorySlot("b/m2", "go", 1100))
     assert t.slot_for(1100) == 2
     assert t.slot_for(1101) == 2, "within the height's resolution"
-    assert t.slot_for(1102) is None and t.slot_for(720) is None
+    assert t.slot_for(1102) is None
+    assert t.slot_for(720) is None
     commander = RecallCommander(t, 2)
     assert commander.aim(1100.0, 1) == (Publish("b/m2", "go", "memory 2"), 1100)
     assert commander.stop(1100) is None
@@ -188,7 +190,8 @@ def test_the_recipes_describe_their_bridges() -> None:
         MqttDeskSettings(preset="loctek", prefix="ft", memory_heights={3: "72cm", 4: "110cm"})
     )
     assert loctek.decode("72.0") == 720
-    assert loctek.command_topic is None and loctek.up is None
+    assert loctek.command_topic is None
+    assert loctek.up is None
     assert loctek.wake == Button("ft/button/wake_screen/command", "PRESS")
     assert [m.topic.split("/")[2] for m in loctek.memory] == [
         "preset_1",
@@ -209,7 +212,8 @@ def test_the_recipes_describe_their_bridges() -> None:
     assert micro.state_topic == f"{base}/state"
     assert micro.up == Button(f"{base}/set", "up")
     assert [m.payload for m in micro.memory] == ["pos1", "pos2", "pos3"]
-    assert micro.availability_topic is None and micro.stop_topic is None
+    assert micro.availability_topic is None
+    assert micro.stop_topic is None
     assert micro.step_repeat_s is not None
 
 
@@ -221,7 +225,7 @@ def test_a_recipe_key_the_person_writes_wins() -> None:
     assert t.up == Button("jc/button/step_up/command", "PRESS")
 
 
-# -- settings errors name the key, in one sentence ----------------------------------------------------
+# -- settings errors name the key, in one sentence -------------------------------------------
 BASE = '[desks.office]\nlink = "mqtt"\n[desks.office.mqtt]\n'
 
 
@@ -250,8 +254,8 @@ BASE = '[desks.office]\nlink = "mqtt"\n[desks.office.mqtt]\n'
             "mqtt.scale",
         ),
         (
-            'preset = "custom"\nstate_topic = "b/h"\ncommand_topic = "b/t"\nup = { topic = "b/#" }\n'
-            'down = { topic = "b/d" }\n',
+            'preset = "custom"\nstate_topic = "b/h"\ncommand_topic = "b/t"\n'
+            'up = { topic = "b/#" }\ndown = { topic = "b/d" }\n',
             "mqtt.up.topic",
         ),
         ('preset = "loctek"\nprefix = "ft"\nmemory_heights = { 5 = "72cm" }\n', "slot 5"),
@@ -284,5 +288,6 @@ def test_a_broken_bridge_description_is_one_sentence_naming_the_key(
         load_settings(path)
     message = str(caught.value)
     assert needle in message
-    assert "desks.office" in message and "mqtt" in message
+    assert "desks.office" in message
+    assert "mqtt" in message
     assert "\n" not in message
