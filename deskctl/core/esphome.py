@@ -47,6 +47,8 @@ __all__ = [
     "Publish",
     "RecallCommander",
     "StepCommander",
+    "repeat_step",
+    "step_within_limits",
 ]
 
 _DEFAULT_DECIMALS = {"in": 1, "cm": 1, "mm": 0, "%": 0}
@@ -517,3 +519,37 @@ class RecallCommander:
 
     def stop(self, height_mm: int | None) -> Publish | None:
         return None
+
+
+def repeat_step(
+    *,
+    height_mm: int,
+    aim_mm: int,
+    direction: int,
+    report_age_s: float,
+    press_age_s: float,
+    repeat_s: float,
+    stale_s: float,
+    due_in_s: float | None,
+) -> bool:
+    """Whether to press a held step button again while approaching the aim: `repeat_s` after the
+    last press, only while the height is short of the aim, only on a fresh report (none for
+    `stale_s` means the state is lost: the desk must stop within the press it has, not run on
+    blind), and not when the desk passes the aim before the next press would be due anyway
+    (`due_in_s`, from the speed of its last reports)."""
+    if press_age_s < repeat_s or report_age_s > stale_s:
+        return False
+    if (aim_mm - height_mm) * direction <= 0:
+        return False
+    return due_in_s is None or due_in_s > repeat_s
+
+
+def step_within_limits(
+    height_mm: int | None, direction: int, step_mm: float, lo: int, hi: int
+) -> bool:
+    """Whether one press from `height_mm` (known) keeps the desk within `lo..hi`: a press moves
+    it about `step_mm`, so that is the target a step implies."""
+    if height_mm is None:
+        return False
+    reach = height_mm + direction * step_mm
+    return lo <= reach <= hi

@@ -219,6 +219,11 @@ class LandingMachine(Generic[C]):
         return self._aim_mm
 
     @property
+    def direction(self) -> int:
+        """The way the running approach goes: +1 up, -1 down, 0 with no move."""
+        return self._direction if self._target_mm is not None else 0
+
+    @property
     def deadline_s(self) -> float | None:
         """When `tick` must be called next; None when no tick is needed."""
         deadlines = [self._rest_at_s] if self._rest_at_s is not None else []

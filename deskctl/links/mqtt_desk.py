@@ -42,8 +42,18 @@ from typing import TYPE_CHECKING
 
 import aiomqtt
 
-from deskctl.core.esphome import DeskTopics, MoveToCommander, Publish
-from deskctl.core.landing import Decision, LandingConfig, LandingMachine
+from deskctl.core.esphome import (
+    DeskTopics,
+    MoveToCommander,
+    Publish,
+    RecallCommander,
+    StepCommander,
+    repeat_step,
+    step_within_limits,
+)
+from deskctl.core.jiecang_landing import aim_due_in_s
+from deskctl.core.landing import Commander, Decision, LandingConfig, LandingMachine, Phase
+from deskctl.core.units import format_height
 from deskctl.core.vocab import Outcome
 from deskctl.errors import ConfigError, LinkError, MoveError
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
@@ -70,6 +80,9 @@ class MqttTiming:
     """How long the link waits for what (clock seconds unless named otherwise)."""
 
     first_report_s: float = 2.0  # after connecting: the retained status and height
+    # stepping a held button: no height report for this long means the state is lost, and the
+    # step is not pressed again (the desk stops within the press it has)
+    report_stale_s: float = 0.8
     broker_timeout_s: float = 10.0  # real seconds: aiomqtt's network timeout
     landing: LandingConfig = field(default_factory=LandingConfig)  # limits: the desk's
 
@@ -103,6 +116,15 @@ class MqttDeskLink(DeskLink):
         self.topics = DeskTopics.from_settings(desk)
         self.move_timeout_s = desk.move_timeout_s
         self._timing = timing or MqttTiming()
+        self.memory_slots = len(self.topics.memory)
+        self._step_lead_mm = float(desk.stop_lead_mm)  # what steps taught (moves keep their own)
+        self._move_lead_mm = float(desk.stop_lead_mm)
+        self._way = "move-to"  # how the running (or last) move is commanded
+        self._bridge_moving: bool | None = None  # the bridge's own moving state, if it has one
+        self._step_timer = DeadlineTimer(clock, self._on_step_due)
+        self._last_press_s = 0.0
+        self._last_report: tuple[int, float] | None = None  # (mm, clock s), the newest
+        self._prev_report: tuple[int, float] | None = None
         self._landing = self._new_landing(float(desk.stop_lead_mm))
         self._stack: contextlib.AsyncExitStack | None = None
         self._client: aiomqtt.Client | None = None
@@ -132,12 +154,12 @@ class MqttDeskLink(DeskLink):
         self._timing = timing
         self._landing.config = self._landing_config()
 
-    def _landing_config(self) -> LandingConfig:
+    def _landing_config(self, tolerance_mm: int | None = None) -> LandingConfig:
         return replace(
             self._timing.landing,
             min_mm=self.min_mm,
             max_mm=self.max_mm,
-            tolerance_mm=self.topics.tolerance_mm,
+            tolerance_mm=self.topics.tolerance_mm if tolerance_mm is None else tolerance_mm,
             move_timeout_s=self.move_timeout_s,
         )
 
@@ -157,7 +179,8 @@ class MqttDeskLink(DeskLink):
 
     @property
     def moving(self) -> bool:
-        return self._landing.moving
+        """The height changes (or the bridge's moving state says it moves)."""
+        return self._landing.moving or self._bridge_moving is True
 
     @property
     def connected(self) -> bool:
@@ -188,14 +211,17 @@ class MqttDeskLink(DeskLink):
         try:
             await stack.enter_async_context(client)
             await client.subscribe(self.topics.state_topic, qos=1)
-            if self.topics.availability_topic is not None:
-                await client.subscribe(self.topics.availability_topic, qos=1)
+            for topic in (self.topics.availability_topic, self.topics.moving_topic):
+                if topic is not None:
+                    await client.subscribe(topic, qos=1)
         except aiomqtt.MqttError as exc:
             with contextlib.suppress(aiomqtt.MqttError):
                 await stack.aclose()
             raise broker_error(exc, self.broker) from None
         self._stack, self._client, self._broker_up = stack, client, True
         self._online, self._announced = None, False
+        self._bridge_moving = None
+        self._last_report = self._prev_report = None
         landing = self._landing
         self._landing = self._new_landing(landing.lead_mm, landing.settle_s)  # no height yet
         self._heard = asyncio.Event()
@@ -250,6 +276,7 @@ class MqttDeskLink(DeskLink):
         stack, self._stack, self._client = self._stack, None, None
         self._broker_up = False
         self._timer.disarm()
+        self._step_timer.disarm()
         if stack is not None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await stack.aclose()
@@ -276,7 +303,11 @@ class MqttDeskLink(DeskLink):
 
     def _on_message(self, topic: str, text: str) -> None:
         if topic == self.topics.availability_topic:
-            self._on_availability(text.strip().lower())
+            self._on_availability(text)
+        elif topic == self.topics.moving_topic and topic != self.topics.state_topic:
+            moving = self.topics.decode_moving(text)
+            if moving is not None:
+                self._bridge_moving = moving
         elif topic == self.topics.state_topic:
             height_mm = self.topics.decode(text)
             if height_mm is None:
@@ -288,10 +319,10 @@ class MqttDeskLink(DeskLink):
             self._on_height(height_mm)
 
     def _on_availability(self, state: str) -> None:
-        if state not in (_ONLINE, _OFFLINE):
+        online = self.topics.availability(state)
+        if online is None:
             log.debug("%s: ignored an availability payload %r", self.name, state[:40])
             return
-        online = state == _ONLINE
         if online == self._online:
             return
         self._online = online
@@ -303,7 +334,9 @@ class MqttDeskLink(DeskLink):
             self._emit(ConnectionChanged(online, self._connection_reason()))
 
     def _on_height(self, height_mm: int) -> None:
-        decision = self._landing.report(height_mm, self.clock.monotonic())
+        now_s = self.clock.monotonic()
+        self._prev_report, self._last_report = self._last_report, (height_mm, now_s)
+        decision = self._landing.report(height_mm, now_s)
         self._check_heard()
         self._emit(HeightChanged(height_mm, self._landing.moving))
         if self._progress is not None:
@@ -317,6 +350,11 @@ class MqttDeskLink(DeskLink):
         """Carry out `decision`; with `wait`, a future that ends with its last publish (None if
         it has none)."""
         done: asyncio.Future[None] | None = None
+        ended_short = decision.outcome not in (None, Outcome.ARRIVED, Outcome.LINK_LOST)
+        if ended_short and self._way == "memory" and not decision.commands:
+            stop = self._bridge_stop()  # the box lands by itself: stop it when the move ends
+            if stop is not None:
+                decision = replace(decision, commands=(stop,))
         for publish in decision.commands:
             done = asyncio.get_running_loop().create_future() if wait else None
             self._out.put_nowait(_Out(publish, done))
@@ -365,6 +403,8 @@ class MqttDeskLink(DeskLink):
             try:
                 await self._publish(out.publish)
                 self._apply(self._landing.sent(self.clock.monotonic()))
+                if out.publish.what.startswith("a step"):
+                    self._pressed()
             except MoveError as exc:
                 self._refused(out.publish, exc)
             except LinkError as exc:
@@ -407,8 +447,12 @@ class MqttDeskLink(DeskLink):
         """
         topic, payload = publish.topic, publish.payload
         target_mm: int | None = None
-        if topic == self.topics.command_topic:
-            target_mm = self.topics.decode(payload)
+        if publish.what.startswith("a step"):
+            self._check_step(publish)
+        elif publish.what.startswith("memory "):
+            self._check_recall(publish)
+        elif topic == self.topics.command_topic:
+            target_mm = self.topics.decode_command(payload)
             if target_mm is not None:
                 self._check_target(target_mm, publish.what)
             elif not (topic == self.topics.stop_topic and payload == self.topics.stop_payload):
@@ -422,6 +466,35 @@ class MqttDeskLink(DeskLink):
             raise broker_error(exc, self.broker) from None
         if publish.what == "a move":
             self._aim_sent_mm = target_mm
+
+    def _check_step(self, publish: Publish) -> None:
+        """A step implies a target: where one press takes the desk from its last height. It must
+        lie within the limits (MoveError otherwise), and the height must be known."""
+        direction = 1 if publish.what == "a step up" else -1
+        height_mm = self._landing.height_mm
+        step_mm = self.topics.step_mm
+        if not step_within_limits(height_mm, direction, step_mm, self.min_mm, self.max_mm):
+            where = "an unknown height" if height_mm is None else format_height(height_mm)
+            raise MoveError(
+                f"desk {self.name!r}: refused {publish.what} from {where}: one press (about "
+                f"{step_mm:g} mm) could take it past its limits of {format_height(self.min_mm)} "
+                f"to {format_height(self.max_mm)}"
+            )
+
+    def _check_recall(self, publish: Publish) -> None:
+        """A recall's target is the height its slot holds: known, and within the limits."""
+        slot = int(publish.what.removeprefix("memory "))
+        height_mm = self.slot_mm(slot)
+        if height_mm is None:
+            raise MoveError(
+                f"desk {self.name!r}: refused memory {slot}: the height it holds is not known "
+                "(memory_heights)"
+            )
+        self._check_target(height_mm, publish.what)
+
+    def _bridge_stop(self) -> Publish | None:
+        message = self.topics.stop_message(self._landing.height_mm)
+        return None if message is None else Publish(*message, "a stop")
 
     def _not_connected(self) -> LinkError:
         return LinkError(f"desk {self.name!r} is not connected to the MQTT broker")
@@ -439,9 +512,17 @@ class MqttDeskLink(DeskLink):
     async def stop(self) -> None:
         if not self._broker_up:
             raise self._not_connected()
-        done = self._apply(self._landing.stop(self.clock.monotonic()), wait=True)
+        self._step_timer.disarm()
+        decision = self._landing.stop(self.clock.monotonic())
+        stop = self._bridge_stop()
+        if not decision.commands and stop is not None and self._way == "memory":
+            decision = replace(decision, commands=(stop,))
+        done = self._apply(decision, wait=True)
         if done is None:
-            log.warning("%s: no stop sent: the desk's height is not known yet", self.name)
+            if self.topics.stop_topic is None and self.topics.command_topic is None:
+                log.info("%s: the bridge has no stop; the desk stops as its press ends", self.name)
+            else:
+                log.warning("%s: no stop sent: the desk's height is not known yet", self.name)
             return
         await done
 
@@ -478,15 +559,23 @@ class MqttDeskLink(DeskLink):
         return height_mm
 
     async def _move_to(self, target_mm: int, progress: Progress | None) -> int:
+        return await self._run_move(target_mm, progress, None)
+
+    async def _run_move(self, target_mm: int, progress: Progress | None, slot: int | None) -> int:
         if self._move is not None:
             raise MoveError("a move is already running; stop it first")
         move: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._move = move
         try:
             self._from_mm = await self._ready_height_mm()
+            self._choose_way(target_mm, slot)
             self._aim_sent_mm = None
             self._progress = progress
-            self._apply(self._landing.start(target_mm, self.clock.monotonic()))
+            decision = self._landing.start(target_mm, self.clock.monotonic())
+            if decision.commands and self.topics.wake is not None:  # some boxes sleep
+                wake = self.topics.wake
+                self._out.put_nowait(_Out(Publish(wake.topic, wake.payload, "a wake")))
+            self._apply(decision)
             try:
                 return await move
             except asyncio.CancelledError:
@@ -497,3 +586,101 @@ class MqttDeskLink(DeskLink):
         finally:
             self._move = None
             self._progress = None
+            self._step_timer.disarm()
+            self._end_way()
+
+    async def _recall(self, slot: int) -> int:
+        height_mm = self.slot_mm(slot)
+        if height_mm is None:  # pragma: no cover - DeskLink.recall checks first
+            raise MoveError(f"desk {self.name!r} does not know what memory {slot} holds")
+        return await self._run_move(height_mm, None, slot)
+
+    def slot_mm(self, slot: int) -> int | None:
+        if 1 <= slot <= len(self.topics.memory):
+            return self.topics.memory[slot - 1].height_mm
+        return None
+
+    # -- ways to move -------------------------------------------------------------------------
+    def _choose_way(self, target_mm: int, slot: int | None) -> None:
+        """How this move is commanded: a recall asked for, the move-to, a memory slot holding
+        the target (an exact landing on a box without move-to), or steps; MoveError if none."""
+        topics = self.topics
+        if slot is None and not topics.move_to:
+            slot = topics.slot_for(target_mm)
+        machine = self._landing
+        commander: Commander[Publish]
+        if slot is not None:
+            self._way, commander, lead_mm = "memory", RecallCommander(topics, slot), 0.0
+            tolerance_mm = topics.tolerance_mm
+        elif topics.move_to:
+            commander = MoveToCommander(topics, self.min_mm, self.max_mm)
+            self._way, lead_mm, tolerance_mm = "move-to", self._move_lead_mm, topics.tolerance_mm
+        elif topics.steps:
+            self._way, commander, lead_mm = "steps", StepCommander(topics), self._step_lead_mm
+            tolerance_mm = topics.step_tolerance_mm
+        else:
+            known = [
+                f"{n}: {format_height(m.height_mm)}"
+                for n, m in enumerate(topics.memory, start=1)
+                if m.height_mm is not None
+            ]
+            raise MoveError(
+                f"desk {self.name!r} has no move-to and no step commands, so it lands only on "
+                f"its memory heights ({', '.join(known) or 'none known'}), not on "
+                f"{format_height(target_mm)}"
+            )
+        machine.commander = commander
+        machine.lead_mm = lead_mm
+        machine.config = self._landing_config(tolerance_mm)
+
+    def _end_way(self) -> None:
+        """After a move: keep what it taught, and go back to the move-to's numbers."""
+        machine = self._landing
+        if self._way == "steps":
+            self._step_lead_mm = machine.lead_mm
+        elif self._way == "move-to":
+            self._move_lead_mm = machine.lead_mm
+        if self._way != "move-to":
+            self._way = "move-to"
+            machine.lead_mm = self._move_lead_mm
+            machine.config = self._landing_config()
+            if self.topics.move_to:
+                machine.commander = MoveToCommander(self.topics, self.min_mm, self.max_mm)
+
+    def _pressed(self) -> None:
+        """A step went out: press it again `step_repeat_s` later if the desk still needs it."""
+        self._last_press_s = self.clock.monotonic()
+        repeat_s = self.topics.step_repeat_s
+        if repeat_s is not None and self._landing.phase is Phase.APPROACHING:
+            self._step_timer.arm(self._last_press_s + repeat_s)
+
+    def _on_step_due(self) -> None:
+        machine = self._landing
+        repeat_s = self.topics.step_repeat_s
+        aim_mm, direction, latest = machine.aim_mm, machine.direction, self._last_report
+        if (
+            repeat_s is None
+            or machine.phase is not Phase.APPROACHING
+            or not isinstance(machine.commander, StepCommander)
+            or aim_mm is None
+            or latest is None
+        ):
+            return
+        now_s = self.clock.monotonic()
+        previous = self._prev_report
+        due_in_s = None
+        if previous is not None:
+            due_in_s = aim_due_in_s(previous, latest, aim_mm, direction, within_s=repeat_s)
+        if repeat_step(
+            height_mm=latest[0],
+            aim_mm=aim_mm,
+            direction=direction,
+            report_age_s=now_s - latest[1],
+            press_age_s=now_s - self._last_press_s,
+            repeat_s=repeat_s,
+            stale_s=self.timing.report_stale_s,
+            due_in_s=due_in_s,
+        ):
+            self._out.put_nowait(_Out(machine.commander.step(direction)))
+        else:
+            self._step_timer.arm(now_s + repeat_s)  # look again: the state may come back

@@ -32,7 +32,8 @@ Public API:
     EsphomeDeskModel(preset="upsy", *, height_mm=750, bottom_mm=620, top_mm=1270, unit="in",
                      decimals=1, speed_mm_s=38.0, accel_mm_s2=300.0, runs_past_mm=0.0,
                      physics=EsphomePhysics())
-        .set_target_mm(mm), .stop(), .press(direction), .advance(dt_s), .obstacle_mm
+        .set_target_mm(mm), .stop(), .press(direction), .hold(direction, for_s) (a held step
+        button), .recall_mm(mm) (the box's own ramp), .advance(dt_s), .obstacle_mm
         .position_mm, .velocity_mm_s, .reading, .reading_mm (what the firmware reads and
         publishes), .rest_reading_mm (the true height at the firmware's resolution),
         .resolution_mm, .active, .runs (the speed of each run, mm/s)
@@ -145,6 +146,8 @@ class EsphomeDeskModel:
         self._frame_mm = self.position_mm  # the height in the last UART frame
         self._next_frame_s = 0.0
         self._final_at_s: float | None = None  # when the late frame with the rest comes
+        self._hold_until_s: float | None = None  # a held step button lets go then
+        self._ramp = False  # driving to target_mm with the box's own ramp (a memory recall)
 
     # -- the reading --------------------------------------------------------------------------
     @property
@@ -216,8 +219,39 @@ class EsphomeDeskModel:
 
     def stop(self) -> None:
         self.target_mm = None
+        self._hold_until_s = None
+        self._ramp = False
         self._release(self._held)
         self._held = 0
+
+    def hold(self, direction: int, for_s: float) -> None:
+        """A held step button: drive `direction` for `for_s` more seconds from now (a press
+        while held extends it), then let go."""
+        drive = (direction > 0) - (direction < 0)
+        if not drive or self._pressed:
+            return
+        if self._held != drive:
+            self.stop()
+        self.target_mm = None
+        self._ramp = False
+        self._held = drive
+        self._linger = 0
+        self._hold_until_s = self._t_s + for_s
+
+    def recall_mm(self, target_mm: float) -> None:
+        """A memory recall: the box drives to `target_mm` with its own ramp, letting go when its
+        stopping distance remains (it knows its true position), so it lands within about a mm."""
+        target = min(max(float(target_mm), float(self.bottom_mm)), float(self.top_mm))
+        if self._pressed or abs(target - self.position_mm) < 0.5:
+            return
+        drive = 1 if target > self.position_mm else -1
+        if self._held and self._held != drive:
+            self.stop()
+        self.target_mm = target
+        self._held = drive
+        self._hold_until_s = None
+        self._ramp = True
+        self._linger = 0
 
     def press(self, direction: int) -> None:
         """A hand on the desk's own buttons: +1 up, -1 down, 0 lets go (overrides the firmware)."""
@@ -229,6 +263,8 @@ class EsphomeDeskModel:
             self.target_mm = None
             self._held = 0
             self._linger = 0
+            self._hold_until_s = None
+            self._ramp = False
 
     def _release(self, direction: int) -> None:
         """A button let go: a running motor goes on for the stop delay, then decelerates."""
@@ -262,6 +298,15 @@ class EsphomeDeskModel:
 
     def _step(self, dt_s: float) -> None:
         self._t_s += dt_s
+        if self._hold_until_s is not None and self._t_s + 1e-9 >= self._hold_until_s:
+            self.stop()  # the held step button lets go
+        if self._ramp and self.target_mm is not None and self._held:
+            left_mm = (self.target_mm - self.position_mm) * self._held
+            speed = abs(self.velocity_mm_s)
+            low, high = self.physics.stop_delay_s
+            stopping_mm = speed * speed / (2 * self.accel_mm_s2) + speed * (low + high) / 2
+            if left_mm <= stopping_mm:
+                self.stop()
         drive = self.direction
         if drive and drive != self._run_dir:
             self._start_run(drive)
@@ -327,7 +372,7 @@ class EsphomeDeskModel:
 
     def _firmware(self) -> None:
         """Release the held button once the reading has reached the target (plus any run-past)."""
-        if self._held == 0 or self.target_mm is None:
+        if self._held == 0 or self.target_mm is None or self._ramp:
             return
         passed_mm = (self.reading_mm - self.target_mm) * self._held
         if passed_mm >= self.runs_past_mm - _EPS_MM:
