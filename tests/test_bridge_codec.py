@@ -164,6 +164,7 @@ def test_a_recall_lands_by_itself_and_known_slots_serve_exact_landings() -> None
         unit="cm",
         memory=[{"topic": "b/m1"}, {"topic": "b/m2", "payload": "go"}],
         memory_heights={2: "110cm"},
+        stop_topic="b/stop",
     )
     assert t.memory == (MemorySlot("b/m1", "PRESS", None), MemorySlot("b/m2", "go", 1100))
     assert t.slot_for(1100) == 2
@@ -265,6 +266,10 @@ BASE = '[desks.office]\nlink = "mqtt"\n[desks.office.mqtt]\n'
             "memory_heights.1 (300 mm) lies outside the desk's limits",
         ),
         ('preset = "loctek"\n', "needs the desk's prefix"),
+        (
+            'preset = "micropython"\nmemory_heights = { 1 = "72cm" }\n',
+            "memory_heights needs a stop_topic",
+        ),
         (
             'preset = "custom"\nstate_topic = "b/h"\ncommand_topic = "b/t"\nstep_mm = -1\n',
             "step_mm",

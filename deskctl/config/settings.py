@@ -197,6 +197,11 @@ class MqttDeskSettings(_Strict):
             raise ValueError("stop_payload needs a stop_topic to send it to")
         if bool(self.moving_payloads or self.stopped_payloads) and self.moving_topic is None:
             raise ValueError("moving_payloads and stopped_payloads need a moving_topic")
+        if self.memory_heights and self.stop_topic is None and self.command_topic is None:
+            raise ValueError(
+                "memory_heights needs a stop_topic: a memory recall runs by itself, and one "
+                "that cannot be stopped is never sent"
+            )
         for slot in self.memory_heights:
             if not 1 <= slot <= len(self.memory):
                 raise ValueError(

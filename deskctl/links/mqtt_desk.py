@@ -55,7 +55,7 @@ from deskctl.core.jiecang_landing import aim_due_in_s
 from deskctl.core.landing import Commander, Decision, LandingConfig, LandingMachine, Phase
 from deskctl.core.units import format_height
 from deskctl.core.vocab import Outcome
-from deskctl.errors import ConfigError, LinkError, MoveError
+from deskctl.errors import ConfigError, DeskError, LinkError, MoveError
 from deskctl.links.base import ConnectionChanged, DeskLink, HeightChanged, ManualMove, Progress
 from deskctl.links.deadline import DeadlineTimer
 from deskctl.links.mqtt_broker import broker_client, broker_error, warn_tls_insecure
@@ -116,7 +116,9 @@ class MqttDeskLink(DeskLink):
         self.topics = DeskTopics.from_settings(desk)
         self.move_timeout_s = desk.move_timeout_s
         self._timing = timing or MqttTiming()
-        self.memory_slots = len(self.topics.memory)
+        # a recall runs by itself: only a bridge that can stop it gets its slots used
+        stoppable = self.topics.stop_topic is not None or self.topics.move_to
+        self.memory_slots = len(self.topics.memory) if stoppable else 0
         self._step_lead_mm = float(desk.stop_lead_mm)  # what steps taught (moves keep their own)
         self._move_lead_mm = float(desk.stop_lead_mm)
         self._way = "move-to"  # how the running (or last) move is commanded
@@ -595,6 +597,14 @@ class MqttDeskLink(DeskLink):
             raise MoveError(f"desk {self.name!r} does not know what memory {slot} holds")
         return await self._run_move(height_mm, None, slot)
 
+    def _no_slots(self) -> DeskError:
+        if self.topics.memory and not self.memory_slots:
+            return DeskError(
+                f"desk {self.name!r}'s bridge has no stop, so its memory recalls are not used: "
+                "one could not be stopped once started"
+            )
+        return super()._no_slots()
+
     def slot_mm(self, slot: int) -> int | None:
         if 1 <= slot <= len(self.topics.memory):
             return self.topics.memory[slot - 1].height_mm
@@ -605,7 +615,7 @@ class MqttDeskLink(DeskLink):
         """How this move is commanded: a recall asked for, the move-to, a memory slot holding
         the target (an exact landing on a box without move-to), or steps; MoveError if none."""
         topics = self.topics
-        if slot is None and not topics.move_to:
+        if slot is None and not topics.move_to and self.memory_slots:
             slot = topics.slot_for(target_mm)
         machine = self._landing
         commander: Commander[Publish]
