@@ -17,6 +17,9 @@ from deskctl.core.esphome import (
     Publish,
     RecallCommander,
     StepCommander,
+    predicted_mm,
+    repeat_step,
+    step_within_limits,
 )
 from deskctl.errors import ConfigError
 
@@ -174,6 +177,72 @@ def test_a_recall_lands_by_itself_and_known_slots_serve_exact_landings() -> None
     commander = RecallCommander(t, 2)
     assert commander.aim(1100.0, 1) == (Publish("b/m2", "go", "memory 2"), 1100)
     assert commander.stop(1100) is None
+
+
+# -- stepping: when to press again, and where a press may take the desk ---------------------------
+@pytest.mark.parametrize(
+    ("previous", "latest", "now_s", "direction", "expected_mm"),
+    [
+        (None, (900, 1.0), 2.0, 1, 900.0),  # one report: where it was
+        ((880, 0.5), (900, 1.0), 1.5, 1, 920.0),  # 40 mm/s for 0.5 s more
+        ((880, 0.5), (900, 1.0), 9.0, 1, 940.0),  # at most 1 s ahead
+        ((880, 0.5), (900, 1.0), 1.5, -1, 900.0),  # never back against the step's way
+        ((899, 0.999), (900, 1.0), 1.5, 1, 950.0),  # two reports at once: at most 100 mm/s
+        ((920, 0.5), (900, 1.0), 1.25, -1, 890.0),  # going down
+    ],
+)
+def test_where_the_desk_may_be_now_errs_towards_the_step(
+    previous: tuple[int, float] | None,
+    latest: tuple[int, float],
+    now_s: float,
+    direction: int,
+    expected_mm: float,
+) -> None:
+    assert predicted_mm(previous, latest, now_s, direction) == pytest.approx(expected_mm)
+
+
+@pytest.mark.parametrize(
+    ("height_mm", "report_age_s", "press_age_s", "due"),
+    [
+        (900.0, 0.1, 0.2, True),  # short of the aim, fresh, time to press again
+        (900.0, 0.1, 0.1, False),  # pressed just now
+        (900.0, 0.9, 0.2, False),  # no report for longer than stale_s: the state is lost
+        (980.0, 0.1, 0.2, False),  # at the aim
+        (985.0, 0.1, 0.2, False),  # past it
+    ],
+)
+def test_a_held_step_is_pressed_again_only_short_of_the_aim_on_a_fresh_report(
+    height_mm: float, report_age_s: float, press_age_s: float, due: bool
+) -> None:
+    assert (
+        repeat_step(
+            height_mm=height_mm,
+            aim_mm=980,
+            direction=1,
+            report_age_s=report_age_s,
+            press_age_s=press_age_s,
+            repeat_s=0.15,
+            stale_s=0.8,
+        )
+        is due
+    )
+
+
+@pytest.mark.parametrize(
+    ("height_mm", "direction", "within"),
+    [
+        (985.0, 1, True),  # reaches 995
+        (990.0, 1, True),  # reaches 1000: the limit itself
+        (990.5, 1, False),
+        (None, 1, False),  # no height known: no step
+        (630.0, -1, True),
+        (629.0, -1, False),
+    ],
+)
+def test_a_step_implies_a_target_one_press_away(
+    height_mm: float | None, direction: int, within: bool
+) -> None:
+    assert step_within_limits(height_mm, direction, 10.0, 620, 1000) is within
 
 
 # -- recipes ------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _micropython(prefix: str) -> Defaults:
         "decimals": 1,
         "up": {"topic": command, "payload": "up"},
         "down": {"topic": command, "payload": "down"},
-        "step_mm": 8.0,
+        "step_mm": 10.0,  # a press of 0.2 s at 38 mm/s, and its coast
         "step_repeat_s": 0.15,
         "memory": [{"topic": command, "payload": f"pos{n}"} for n in range(1, 4)],
     }

@@ -47,6 +47,7 @@ __all__ = [
     "Publish",
     "RecallCommander",
     "StepCommander",
+    "predicted_mm",
     "repeat_step",
     "step_within_limits",
 ]
@@ -521,34 +522,54 @@ class RecallCommander:
         return None
 
 
+def predicted_mm(
+    previous: tuple[int, float] | None,
+    latest: tuple[int, float],
+    now_s: float,
+    direction: int,
+    *,
+    max_ahead_s: float = 1.0,
+    max_speed_mm_s: float = 100.0,
+) -> float:
+    """How far the desk may be now in `direction` (+1 up, -1 down), from its last two reports
+    (`(height_mm, at_s)` each): the latest height carried on at their speed for the time since
+    (at most `max_ahead_s`, at most `max_speed_mm_s`), and never back against `direction`. A
+    bridge publishes its height late and seldom (an ESPHome sensor at most every 0.5 s), so the
+    last report can lie well behind a moving desk; the guess errs towards the limit a step
+    heads for."""
+    height_mm, at_s = latest
+    if previous is None or at_s - previous[1] <= 0:
+        return float(height_mm)
+    speed = (height_mm - previous[0]) / (at_s - previous[1])
+    speed = min(max(speed, -max_speed_mm_s), max_speed_mm_s)
+    ahead_mm = speed * min(max(0.0, now_s - at_s), max_ahead_s) * direction
+    return height_mm + max(0.0, ahead_mm) * direction
+
+
 def repeat_step(
     *,
-    height_mm: int,
+    height_mm: float,
     aim_mm: int,
     direction: int,
     report_age_s: float,
     press_age_s: float,
     repeat_s: float,
     stale_s: float,
-    due_in_s: float | None,
 ) -> bool:
     """Whether to press a held step button again while approaching the aim: `repeat_s` after the
-    last press, only while the height is short of the aim, only on a fresh report (none for
-    `stale_s` means the state is lost: the desk must stop within the press it has, not run on
-    blind), and not when the desk passes the aim before the next press would be due anyway
-    (`due_in_s`, from the speed of its last reports)."""
+    last press, only on a fresh report (none for `stale_s` means the state is lost: the desk must
+    stop within the press it has, not run on blind), and only while the desk (`height_mm`, where
+    it is predicted to be now) is short of the aim."""
     if press_age_s < repeat_s or report_age_s > stale_s:
         return False
-    if (aim_mm - height_mm) * direction <= 0:
-        return False
-    return due_in_s is None or due_in_s > repeat_s
+    return (aim_mm - height_mm) * direction > 0
 
 
 def step_within_limits(
-    height_mm: int | None, direction: int, step_mm: float, lo: int, hi: int
+    height_mm: float | None, direction: int, step_mm: float, lo: int, hi: int
 ) -> bool:
     """Whether one press from `height_mm` (known) keeps the desk within `lo..hi`: a press moves
-    it about `step_mm`, so that is the target a step implies."""
+    it about `step_mm` (its run-on included), so that is the target a step implies."""
     if height_mm is None:
         return False
     reach = height_mm + direction * step_mm

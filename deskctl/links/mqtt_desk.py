@@ -48,10 +48,10 @@ from deskctl.core.esphome import (
     Publish,
     RecallCommander,
     StepCommander,
+    predicted_mm,
     repeat_step,
     step_within_limits,
 )
-from deskctl.core.jiecang_landing import aim_due_in_s
 from deskctl.core.landing import Commander, Decision, LandingConfig, LandingMachine, Phase
 from deskctl.core.units import format_height
 from deskctl.core.vocab import Outcome
@@ -473,10 +473,10 @@ class MqttDeskLink(DeskLink):
         """A step implies a target: where one press takes the desk from its last height. It must
         lie within the limits (MoveError otherwise), and the height must be known."""
         direction = 1 if publish.what == "a step up" else -1
-        height_mm = self._landing.height_mm
+        now_mm = self._now_mm(self.clock.monotonic(), direction)
         step_mm = self.topics.step_mm
-        if not step_within_limits(height_mm, direction, step_mm, self.min_mm, self.max_mm):
-            where = "an unknown height" if height_mm is None else format_height(height_mm)
+        if not step_within_limits(now_mm, direction, step_mm, self.min_mm, self.max_mm):
+            where = "an unknown height" if now_mm is None else format_height(round(now_mm))
             raise MoveError(
                 f"desk {self.name!r}: refused {publish.what} from {where}: one press (about "
                 f"{step_mm:g} mm) could take it past its limits of {format_height(self.min_mm)} "
@@ -664,6 +664,13 @@ class MqttDeskLink(DeskLink):
         if repeat_s is not None and self._landing.phase is Phase.APPROACHING:
             self._step_timer.arm(self._last_press_s + repeat_s)
 
+    def _now_mm(self, now_s: float, direction: int) -> float | None:
+        """How far the desk may be now in `direction`, from its last reports (None: none)."""
+        latest = self._last_report
+        if latest is None:
+            return None
+        return predicted_mm(self._prev_report, latest, now_s, direction)
+
     def _on_step_due(self) -> None:
         machine = self._landing
         repeat_s = self.topics.step_repeat_s
@@ -677,20 +684,18 @@ class MqttDeskLink(DeskLink):
         ):
             return
         now_s = self.clock.monotonic()
-        previous = self._prev_report
-        due_in_s = None
-        if previous is not None:
-            due_in_s = aim_due_in_s(previous, latest, aim_mm, direction, within_s=repeat_s)
-        if repeat_step(
-            height_mm=latest[0],
+        now_mm = predicted_mm(self._prev_report, latest, now_s, direction)
+        due = repeat_step(
+            height_mm=now_mm,
             aim_mm=aim_mm,
             direction=direction,
             report_age_s=now_s - latest[1],
             press_age_s=now_s - self._last_press_s,
             repeat_s=repeat_s,
             stale_s=self.timing.report_stale_s,
-            due_in_s=due_in_s,
-        ):
+        )
+        step_mm = self.topics.step_mm
+        if due and step_within_limits(now_mm, direction, step_mm, self.min_mm, self.max_mm):
             self._out.put_nowait(_Out(machine.commander.step(direction)))
         else:
             self._step_timer.arm(now_s + repeat_s)  # look again: the state may come back
