@@ -201,6 +201,10 @@ def test_where_the_desk_may_be_now_errs_towards_the_step(
     assert predicted_mm(previous, latest, now_s, direction) == pytest.approx(expected_mm)
 
 
+def test_a_reading_older_than_its_arrival_is_carried_on_for_its_age_too() -> None:
+    assert predicted_mm((880, 0.5), (900, 1.0), 1.5, 1, lag_s=0.1) == pytest.approx(924.0)
+
+
 @pytest.mark.parametrize(
     ("height_mm", "report_age_s", "press_age_s", "due"),
     [

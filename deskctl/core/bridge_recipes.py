@@ -90,7 +90,7 @@ def _micropython(prefix: str) -> Defaults:
         "decimals": 1,
         "up": {"topic": command, "payload": "up"},
         "down": {"topic": command, "payload": "down"},
-        "step_mm": 10.0,  # a press of 0.2 s at 38 mm/s, and its coast
+        "step_mm": 15.0,  # at most: a 0.2 s press at 38 mm/s, the box running on, its coast
         "step_repeat_s": 0.15,
         "memory": [{"topic": command, "payload": f"pos{n}"} for n in range(1, 4)],
     }

@@ -528,21 +528,22 @@ def predicted_mm(
     now_s: float,
     direction: int,
     *,
+    lag_s: float = 0.0,
     max_ahead_s: float = 1.0,
     max_speed_mm_s: float = 100.0,
 ) -> float:
     """How far the desk may be now in `direction` (+1 up, -1 down), from its last two reports
     (`(height_mm, at_s)` each): the latest height carried on at their speed for the time since
-    (at most `max_ahead_s`, at most `max_speed_mm_s`), and never back against `direction`. A
-    bridge publishes its height late and seldom (an ESPHome sensor at most every 0.5 s), so the
-    last report can lie well behind a moving desk; the guess errs towards the limit a step
-    heads for."""
+    and the reading's own age when it came (`lag_s`: the box's frame, the radio), at most
+    `max_ahead_s` and `max_speed_mm_s`, and never back against `direction`. A bridge publishes
+    its height late and seldom (an ESPHome sensor at most every 0.5 s), so the last report can
+    lie well behind a moving desk; the guess errs towards the limit a step heads for."""
     height_mm, at_s = latest
     if previous is None or at_s - previous[1] <= 0:
         return float(height_mm)
     speed = (height_mm - previous[0]) / (at_s - previous[1])
     speed = min(max(speed, -max_speed_mm_s), max_speed_mm_s)
-    ahead_mm = speed * min(max(0.0, now_s - at_s), max_ahead_s) * direction
+    ahead_mm = speed * min(max(0.0, now_s - at_s) + lag_s, max_ahead_s) * direction
     return height_mm + max(0.0, ahead_mm) * direction
 
 

@@ -83,6 +83,7 @@ class MqttTiming:
     # stepping a held button: no height report for this long means the state is lost, and the
     # step is not pressed again (the desk stops within the press it has)
     report_stale_s: float = 0.8
+    report_lag_s: float = 0.1  # how old a height may be when it comes (the frame, the radio)
     broker_timeout_s: float = 10.0  # real seconds: aiomqtt's network timeout
     landing: LandingConfig = field(default_factory=LandingConfig)  # limits: the desk's
 
@@ -669,7 +670,9 @@ class MqttDeskLink(DeskLink):
         latest = self._last_report
         if latest is None:
             return None
-        return predicted_mm(self._prev_report, latest, now_s, direction)
+        return predicted_mm(
+            self._prev_report, latest, now_s, direction, lag_s=self.timing.report_lag_s
+        )
 
     def _on_step_due(self) -> None:
         machine = self._landing
@@ -684,7 +687,7 @@ class MqttDeskLink(DeskLink):
         ):
             return
         now_s = self.clock.monotonic()
-        now_mm = predicted_mm(self._prev_report, latest, now_s, direction)
+        now_mm = self._now_mm(now_s, direction) or float(latest[0])
         due = repeat_step(
             height_mm=now_mm,
             aim_mm=aim_mm,
