@@ -74,7 +74,7 @@ async def test_late_reports_never_let_a_press_carry_the_desk_past_its_limit(
     async with bridge_and_link(
         mosquitto, "micropython", height_mm=800, max_mm=MAX_MM, physics=physics
     ) as (desk, link):
-        for target_mm in (995, 850, 1000):
+        for target_mm in (1000, 850, 995):  # first to the limit itself, with nothing learned
             TALLY.fault()
             move: asyncio.Future[object] = asyncio.ensure_future(link.move_to(target_mm))
             peak = await _peak_mm(desk, move)
