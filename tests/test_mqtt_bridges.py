@@ -12,21 +12,29 @@ bridge's press is a time, so a faster motor would make each press a longer step.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from deskctl.clocks.clock import Clock
-from deskctl.config.settings import MqttDeskSettings
+from deskctl.config.cue_library import load_cues
+from deskctl.config.profile_library import active_profile
+from deskctl.config.settings import DeskSettings, MqttDeskSettings
 from deskctl.core.esphome import DeskTopics
 from deskctl.errors import DeskError, MoveError
 from deskctl.links.base import HeightChanged, LinkEvent
 from deskctl.links.mqtt_desk import MqttDeskLink
+from deskctl.service.assembly import open_link
+from deskctl.service.core import Service
+from deskctl.service.desk import DeskRunner
 from deskctl.sim.esphome_bridges import BridgeDesk, BridgeKind
 from deskctl.sim.esphome_desk import IDEAL, EsphomeDeskModel, EsphomePhysics
 from tests.mosquitto import Broker
+from tests.service_harness import TZ
 
 SCALE = 5.0
 BOUND_S = 60.0  # wall time, per test
@@ -212,3 +220,73 @@ async def test_a_bridge_with_no_stop_never_recalls_a_memory(mosquitto: Broker) -
         landed_mm = await link.move_to(1100)
         assert abs(landed_mm - 1100) <= _tolerance("micropython")
         assert not any(payload.startswith("pos") for _, payload in desk.commands)
+
+
+# -- through the service, as `deskctl run` drives them --------------------------------------
+@asynccontextmanager
+async def bridge_service(
+    broker: Broker, kind: BridgeKind, *, height_mm: float = 750
+) -> AsyncIterator[tuple[BridgeDesk, Service]]:
+    clock = Clock(scale=SCALE, tz=TZ)
+    model = EsphomeDeskModel(height_mm=height_mm, unit="in" if kind == "autonomous" else "cm")
+    desk = BridgeDesk(
+        broker.settings(), kind, prefix=PREFIX, clock=clock, model=model, memory_mm=MEMORY_MM
+    )
+    settings = DeskSettings(
+        link="mqtt", min_mm=650, max_mm=1250, profile="never", mqtt=_settings(kind)
+    )
+    service = Service(clock)
+    link = open_link("office", settings, clock, broker=broker.settings())
+    runner = DeskRunner(
+        "office",
+        link,
+        active_profile("office", "never"),
+        clock=clock,
+        tz=TZ,
+        cues=load_cues(),
+        emit=service.publish,
+        post=service.post,
+    )
+    service.add_desk(runner)
+    async with asyncio.timeout(BOUND_S), desk:
+        task = asyncio.create_task(service.run())
+        try:
+            async with asyncio.timeout(10):
+                while not (link.connected and link.height_mm is not None):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            yield desk, service
+        finally:
+            service.request_stop()
+            await task
+
+
+@pytest.fixture
+def never_profile(tmp_path: Path) -> None:
+    folder = tmp_path / "deskctl" / "config" / "profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "never.toml").write_text('sit = "72cm"\nstand = "110cm"\nweekdays = []\n')
+
+
+@pytest.mark.usefixtures("never_profile")
+@pytest.mark.parametrize("kind", ["autonomous", "loctek", "jiecang-uart", "micropython"])
+async def test_the_service_lands_moves_on_each_bridge_and_stops_on_command(
+    mosquitto: Broker, kind: BridgeKind
+) -> None:
+    far_mm = 1100 if kind == "loctek" else 1150  # loctek: only its memory heights
+    near_mm = 720 if kind == "loctek" else 905
+    tolerance_mm = 2 if kind == "loctek" else _tolerance(kind)
+    async with bridge_service(mosquitto, kind) as (desk, service):
+        status = await service.call("move", args={"height_mm": near_mm})
+        assert abs(status["height_mm"] - near_mm) <= tolerance_mm
+        move = asyncio.create_task(service.call("move", args={"height_mm": far_mm}))
+        async with asyncio.timeout(10):
+            while desk.model.position_mm < near_mm + 40:  # noqa: ASYNC110 - the model's height
+                await asyncio.sleep(0.01)
+        await service.call("stop")
+        with contextlib.suppress(DeskError):
+            await move
+        await _settled(desk)
+        assert desk.model.position_mm < far_mm - 60, "stopped on command, well short"
+        async with asyncio.timeout(10):  # the service sees it rest (its last report comes late)
+            while (await service.call("status"))["moving"]:
+                await asyncio.sleep(0.05)

@@ -670,6 +670,8 @@ class MqttDeskLink(DeskLink):
         latest = self._last_report
         if latest is None:
             return None
+        if not self._landing.moving:  # at rest: its last reports' speed is history
+            return float(latest[0])
         return predicted_mm(
             self._prev_report, latest, now_s, direction, lag_s=self.timing.report_lag_s
         )
