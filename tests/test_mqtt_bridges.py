@@ -288,5 +288,5 @@ async def test_the_service_lands_moves_on_each_bridge_and_stops_on_command(
         await _settled(desk)
         assert desk.model.position_mm < far_mm - 60, "stopped on command, well short"
         async with asyncio.timeout(10):  # the service sees it rest (its last report comes late)
-            while (await service.call("status"))["moving"]:
+            while (await service.call("status"))["moving"]:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
