@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import subprocess
+import sys
+import tomllib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +37,7 @@ from deskctl.service.core import Service
 from deskctl.service.desk import DeskRunner
 from deskctl.sim.esphome_bridges import BridgeDesk, BridgeKind
 from deskctl.sim.esphome_desk import IDEAL, EsphomeDeskModel, EsphomePhysics
+from tests.cli import cli_env
 from tests.mosquitto import Broker
 from tests.service_harness import TZ
 
@@ -290,3 +295,34 @@ async def test_the_service_lands_moves_on_each_bridge_and_stops_on_command(
         async with asyncio.timeout(10):  # the service sees it rest (its last report comes late)
             while (await service.call("status"))["moving"]:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
+
+
+# -- deskctl emulate esphome --preset RECIPE -----------------------------------------------
+async def test_the_emulate_command_plays_a_recipe_and_its_printed_settings_drive_it(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deskctl", "emulate", "esphome", "--preset", "jiecang-uart",
+        "--host", mosquitto.host, "--port", str(mosquitto.port), "--prefix", "cli-jiecang",
+        "--time-scale", str(SCALE),
+        env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(BOUND_S):
+            assert process.stdout is not None
+            lines: list[str] = []
+            while not lines or not lines[-1].startswith("memory_heights"):
+                lines.append((await process.stdout.readline()).decode().rstrip("\n"))
+            printed = tomllib.loads("\n".join(lines))
+            desk = MqttDeskSettings(**printed["desks"]["emulated"]["mqtt"])
+            link = MqttDeskLink("emulated", mosquitto.settings(), desk, Clock(scale=SCALE))
+            async with link:
+                assert abs(await link.move_to(1100) - 1100) <= 1, "a memory height: the recall"
+                assert abs(await link.move_to(905) - 905) <= _tolerance("jiecang-uart")
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await process.communicate()
+            assert process.returncode == 0, stderr.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

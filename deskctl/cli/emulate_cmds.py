@@ -3,7 +3,9 @@ desk link (or Home Assistant's MQTT integration) without hardware.
 
 Design: the command builds `deskctl.sim.esphome_desk.EsphomeDesk` (an Upsy Desky, or an ESPHome
 cover, with a hold-to-move motor at 38 mm/s and the realistic `EsphomePhysics`: a varying run-on, a
-sensor that publishes at most every 500 ms, a radio delay) on the broker named by
+sensor that publishes at most every 500 ms, a radio delay), or for a named bridge recipe
+(`autonomous`, `loctek`, `jiecang-uart`, `micropython`) `deskctl.sim.esphome_bridges.BridgeDesk`
+with `MEMORY_MM` in its memory slots, on the broker named by
 `--host`/`--port`, prints the settings that make deskctl drive it, and runs until Ctrl-C or
 SIGTERM, when it says `offline` on `<prefix>/status` and exits 0. A broker that cannot be reached,
 or that drops the emulator, is one sentence and exit 1.
@@ -15,7 +17,7 @@ import asyncio
 import enum
 import signal
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -36,6 +38,14 @@ app.add_typer(emulate_app, name="emulate")
 class EmulatedPreset(enum.StrEnum):
     upsy = "upsy"
     cover = "cover"
+    autonomous = "autonomous"
+    loctek = "loctek"
+    jiecang_uart = "jiecang-uart"
+    micropython = "micropython"
+
+
+MEMORY_MM = {1: 720, 2: 1100, 3: 760, 4: 1180}  # what an emulated bridge's memory slots hold
+_BRIDGES = ("autonomous", "loctek", "jiecang-uart", "micropython")
 
 
 def _settings_hint(preset: EmulatedPreset, prefix: str, host: str, port: int) -> str:
@@ -55,6 +65,9 @@ def _settings_hint(preset: EmulatedPreset, prefix: str, host: str, port: int) ->
     ]
     if preset is EmulatedPreset.cover:
         lines += [f"cover_min_mm = {DEFAULT_BASE_MM}", f"cover_max_mm = {DEFAULT_TOP_MM}"]
+    if preset.value in _BRIDGES and preset is not EmulatedPreset.micropython:  # it has no stop
+        slots = ", ".join(f'{slot} = "{mm / 10:g}cm"' for slot, mm in MEMORY_MM.items())
+        lines.append(f"memory_heights = {{ {slots} }}")
     return "\n".join(lines)
 
 
@@ -93,7 +106,8 @@ def esphome(
         typer.Option(
             "--preset",
             help="upsy: an Upsy Desky (height sensor in inches, target number); "
-            "cover: an ESPHome cover (position 0..100 over 62..127 cm).",
+            "cover: an ESPHome cover (position 0..100 over 62..127 cm); autonomous, loctek, "
+            "jiecang-uart, micropython: the named bridge recipes (docs/desks.md).",
         ),
     ] = EmulatedPreset.upsy,
     height: Annotated[str, typer.Option("--height", help="Where the desk starts.")] = "75cm",
@@ -106,7 +120,7 @@ def esphome(
         float, typer.Option("--time-scale", min=0.01, max=1000, help="Run the motor faster.")
     ] = 1.0,
 ) -> None:
-    """Run an emulated ESPHome desk (Upsy Desky or cover) on an MQTT broker."""
+    """Run an emulated ESPHome desk (Upsy Desky, cover or a named bridge) on an MQTT broker."""
     from pydantic import SecretStr, ValidationError
 
     from deskctl.clocks.clock import Clock
@@ -136,8 +150,27 @@ def esphome(
         option = "--" + "-".join(str(part) for part in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         raise InputError(f"{option}: {message}") from None
-    model = EsphomeDeskModel(preset.value, height_mm=start_mm)  # a LINAK desk's travel
-    desk = EsphomeDesk(
-        broker, prefix=prefix, preset=preset.value, clock=Clock(scale=time_scale), model=model
-    )
+    clock = Clock(scale=time_scale)
+    desk: EsphomeDesk
+    plain: dict[EmulatedPreset, Literal["upsy", "cover"]] = {
+        EmulatedPreset.upsy: "upsy",
+        EmulatedPreset.cover: "cover",
+    }
+    if preset in plain:
+        kind = plain[preset]
+        model = EsphomeDeskModel(kind, height_mm=start_mm)  # a LINAK desk's travel
+        desk = EsphomeDesk(broker, prefix=prefix, preset=kind, clock=clock, model=model)
+    else:
+        from deskctl.sim.esphome_bridges import BRIDGES, BridgeDesk
+
+        unit: Literal["in", "cm"] = "in" if preset is EmulatedPreset.autonomous else "cm"
+        desk = BridgeDesk(
+            broker,
+            next(b for b in BRIDGES if b == preset.value),
+            prefix=prefix,
+            clock=clock,
+            model=EsphomeDeskModel(height_mm=start_mm, unit=unit),
+            memory_mm=MEMORY_MM,
+            sleep_after_s=60.0 if preset is EmulatedPreset.loctek else None,
+        )
     asyncio.run(_serve(desk, _settings_hint(preset, prefix, host, port)))
