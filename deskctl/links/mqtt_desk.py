@@ -68,7 +68,6 @@ __all__ = ["MqttDeskLink", "MqttTiming"]
 
 log = logging.getLogger(__name__)
 
-_ONLINE, _OFFLINE = "online", "offline"
 _CANCEL_STOP_S = 1.0  # real seconds: a bound on the stop of a cancelled move
 _STARVED_S = 0.1  # real seconds: a deadline firing this late means the process was starved
 _CATCH_UP_S = 0.1  # real seconds: then the reader's time to hand over what came meanwhile
@@ -262,7 +261,7 @@ class MqttDeskLink(DeskLink):
         if self._landing.target_mm is not None and self._broker_up:
             reason = f"the link to desk {self.name!r} was closed during the move"
             self._apply(self._landing.link_lost(reason, self.clock.monotonic()))
-            self._apply(self._landing.stop(self.clock.monotonic()))
+            self._apply(self._stop_now())
             await self._drained(self.timing.broker_timeout_s)
         await self._teardown()
 
@@ -495,6 +494,15 @@ class MqttDeskLink(DeskLink):
             )
         self._check_target(height_mm, publish.what)
 
+    def _stop_now(self) -> Decision[Publish]:
+        """The machine's stop; during a recall (whose commander has none: the box lands by
+        itself) with the bridge's own stop."""
+        decision = self._landing.stop(self.clock.monotonic())
+        stop = self._bridge_stop()
+        if not decision.commands and stop is not None and self._way == "memory":
+            decision = replace(decision, commands=(stop,))
+        return decision
+
     def _bridge_stop(self) -> Publish | None:
         message = self.topics.stop_message(self._landing.height_mm)
         return None if message is None else Publish(*message, "a stop")
@@ -516,11 +524,7 @@ class MqttDeskLink(DeskLink):
         if not self._broker_up:
             raise self._not_connected()
         self._step_timer.disarm()
-        decision = self._landing.stop(self.clock.monotonic())
-        stop = self._bridge_stop()
-        if not decision.commands and stop is not None and self._way == "memory":
-            decision = replace(decision, commands=(stop,))
-        done = self._apply(decision, wait=True)
+        done = self._apply(self._stop_now(), wait=True)
         if done is None:
             if self.topics.stop_topic is None and self.topics.command_topic is None:
                 log.info("%s: the bridge has no stop; the desk stops as its press ends", self.name)

@@ -1,4 +1,4 @@
-"""Faults of the step-driven landing on an MQTT desk bridge with no move-to (issue 16).
+"""Faults of the landings on an MQTT desk bridge with no move-to (issue 16): steps, recalls.
 
 A bridge that only steps (the MicroPython bridge: each `up` holds the keypad's button 0.2 s, and
 the link presses again while the desk must go on) is never given a height, so "never a target
@@ -11,6 +11,7 @@ could, each proven here on the emulated bridge through a real mosquitto:
   last report lies well behind the moving desk, so a press judged on it overshoots; the link
   judges where the desk may be now (the last reports' speed carried on) and presses only while
   one more press keeps it within the limits.
+And a memory recall, which the box runs by itself: a link closed during one sends the stop.
 The desk's own travel goes on past the desk's limits (its top is 1270 mm, the limit 1000 mm), as
 a real desk's does: only deskctl keeps it inside them.
 """
@@ -81,3 +82,23 @@ async def test_late_reports_never_let_a_press_carry_the_desk_past_its_limit(
             with contextlib.suppress(DeskError):
                 await move
             assert peak <= MAX_MM, f"to {target_mm}: the desk got to {peak:.1f} mm"
+
+
+async def test_a_link_closed_during_a_memory_recall_stops_the_box(mosquitto: Broker) -> None:
+    """A recall runs by itself (the box drives to the slot's height), so the landing sends no
+    stop of its own: closing the link (the service stopping, a release) must send the bridge's."""
+    async with bridge_and_link(mosquitto, "loctek", height_mm=720) as (desk, link):
+        seen: asyncio.Queue[LinkEvent] = asyncio.Queue()
+        link.subscribe(seen.put_nowait)
+        move = asyncio.ensure_future(link.move_to(1100))  # slot 2: the recall
+        async with asyncio.timeout(10):
+            while not (isinstance(e := await seen.get(), HeightChanged) and e.height_mm > 780):
+                pass
+        TALLY.fault()
+        await link.close()
+        with contextlib.suppress(DeskError):
+            await move
+        async with asyncio.timeout(5):
+            while desk.model.active:  # noqa: ASYNC110 - the model has no event to wait on
+                await asyncio.sleep(0.01)
+        assert desk.model.position_mm < 900, "the box went on to its memory height"
