@@ -36,8 +36,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from deskctl.clocks.clock import Clock
-from deskctl.config.settings import MqttSettings
-from deskctl.sim.esphome_desk import EsphomeDesk
+from deskctl.sim.esphome_desk import BrokerSettings, EsphomeDesk
 from deskctl.sim.esphome_model import EsphomeDeskModel
 
 __all__ = ["BRIDGES", "HOLD_S", "NUDGE_MM", "UART_STEP_MM", "BridgeDesk", "BridgeKind"]
@@ -56,7 +55,7 @@ class BridgeDesk(EsphomeDesk):
 
     def __init__(
         self,
-        broker: MqttSettings,
+        broker: BrokerSettings,
         kind: BridgeKind,
         *,
         prefix: str,

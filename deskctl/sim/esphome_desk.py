@@ -44,7 +44,19 @@ from deskctl.core.units import MM_PER_UNIT
 from deskctl.links.mqtt_broker import broker_client, broker_error
 from deskctl.sim.esphome_model import IDEAL, STEP_S, EsphomeDeskModel, EsphomePhysics, Preset
 
-__all__ = ["IDEAL", "STEP_S", "TICK_S", "EsphomeDesk", "EsphomeDeskModel", "EsphomePhysics"]
+__all__ = [
+    "IDEAL",
+    "STEP_S",
+    "TICK_S",
+    "BrokerSettings",
+    "EsphomeDesk",
+    "EsphomeDeskModel",
+    "EsphomePhysics",
+]
+
+BrokerSettings = (
+    MqttSettings  # what an emulated desk takes to reach its broker (its subclasses too)
+)
 
 log = logging.getLogger(__name__)
 
