@@ -398,10 +398,10 @@ def test_an_esphome_move_publishes_a_target_short_of_the_aim_and_stops_by_writin
     m = LandingMachine("office", MoveToCommander(UPSY, 620, 1270), CFG, lead_mm=5.0)
     m.report(711, 0.0)  # 28.0 in
     started = m.start(1016, 0.0)  # 40.0 in; aim 1011 mm is 39.8 in
-    assert started.commands == (Publish(UPSY.command_topic, "39.8", "a move"),)
+    assert started.commands == (Publish("d/number/target_desk_height/command", "39.8", "a move"),)
     assert m.aim_mm == 1011
     at_aim = m.report(1011, 1.0)
-    assert at_aim.commands == (Publish(UPSY.command_topic, "39.8", "a stop"),)
+    assert at_aim.commands == (Publish("d/number/target_desk_height/command", "39.8", "a stop"),)
 
 
 def test_an_aim_just_outside_the_limits_takes_the_next_step_inwards() -> None:
