@@ -368,6 +368,22 @@ async def test_stop_ends_a_running_move(mosquitto: Broker) -> None:
         assert desk.model.direction == 0
 
 
+async def test_a_covers_moving_state_counts_as_moving_on_its_own(mosquitto: Broker) -> None:
+    """The moving state (`<cover>/state`: opening, closing; open, closed) shows in `moving`
+    while the height stands still (a bridge that reports its height only at rest)."""
+    state = f"{PREFIX}/cover/desk/state"
+    async with (
+        desk_and_link(mosquitto, "cover") as (_, link),
+        aiomqtt.Client(mosquitto.host, mosquitto.port) as bridge,
+    ):
+        assert not link.moving
+        for payload, moving in (("opening", True), ("open", False), ("closing", True)):
+            await bridge.publish(state, payload, qos=1)
+            async with asyncio.timeout(5):
+                while link.moving is not moving:  # noqa: ASYNC110 - no event for the flag
+                    await asyncio.sleep(0.01)
+
+
 # -- manual moves and retained commands ---------------------------------------------------------
 async def test_a_move_by_hand_is_reported_as_a_manual_move(mosquitto: Broker) -> None:
     async with desk_and_link(mosquitto) as (desk, link):

@@ -30,6 +30,20 @@ PRESETS = {
     "custom-mm": MqttDeskSettings(preset="custom", state_topic="s", command_topic="c", unit="mm"),
     "cover": MqttDeskSettings(preset="cover", prefix="p", cover_min_mm=620, cover_max_mm=1270),
     "json": MqttDeskSettings(preset="upsy", prefix="p", unit="cm", json_key="height"),
+    "autonomous": MqttDeskSettings(preset="autonomous", prefix="p"),  # `29.5 in`
+    "percent-offset": MqttDeskSettings(
+        preset="custom",
+        state_topic="s",
+        command_topic="c",
+        unit="%",
+        cover_min_mm=620,
+        cover_max_mm=1270,
+        offset_mm=-12.5,
+        scale=1.02,
+    ),
+    "scaled-json": MqttDeskSettings(
+        preset="custom", state_topic="s", command_topic="c", unit="in", json_key="h", scale=0.5
+    ),
 }
 TOPICS = {name: DeskTopics.from_settings(desk) for name, desk in PRESETS.items()}
 
@@ -60,7 +74,9 @@ def test_any_height_payload_is_whole_mm_or_ignored(preset: str, payload: str) ->
 
 @settings(max_examples=300, deadline=None)
 @given(
-    preset=st.sampled_from(["upsy-in", "upsy-cm", "custom-mm", "cover"]),
+    preset=st.sampled_from(
+        ["upsy-in", "upsy-cm", "custom-mm", "cover", "autonomous", "percent-offset"]
+    ),
     height_mm=st.integers(620, 1270),
 )
 def test_a_height_deskctl_sends_reads_back_within_one_step(preset: str, height_mm: int) -> None:
