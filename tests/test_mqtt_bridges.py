@@ -297,6 +297,19 @@ async def test_the_service_lands_moves_on_each_bridge_and_stops_on_command(
                 await asyncio.sleep(0.05)
 
 
+@pytest.mark.usefixtures("never_profile")
+@pytest.mark.parametrize("kind", ["loctek", "jiecang-uart"])
+async def test_the_service_recalls_a_bridges_memory_as_a_preset(
+    mosquitto: Broker, kind: BridgeKind
+) -> None:
+    """`deskctl preset recall 2`: the slot's known height, landed by the box itself."""
+    async with bridge_service(mosquitto, kind) as (desk, service):
+        status = await service.call("preset_recall", args={"slot": 2})
+        assert abs(status["height_mm"] - 1100) <= 2
+        sent = [topic.rsplit("/", 2)[-2] for topic, _ in desk.commands]
+        assert sent[-1] == ("preset_2" if kind == "loctek" else "position_2")
+
+
 # -- deskctl emulate esphome --preset RECIPE -----------------------------------------------
 async def test_the_emulate_command_plays_a_recipe_and_its_printed_settings_drive_it(
     mosquitto: Broker, tmp_path: Path
