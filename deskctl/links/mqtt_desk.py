@@ -83,6 +83,9 @@ class MqttTiming:
     # step is not pressed again (the desk stops within the press it has)
     report_stale_s: float = 0.8
     report_lag_s: float = 0.1  # how old a height may be when it comes (the frame, the radio)
+    # a press's trip to the bridge (the broker, Wi-Fi, a busy machine): the desk moves on
+    # meanwhile, so a press is judged against the limits from where it may be when it arrives
+    command_trip_s: float = 0.1
     broker_timeout_s: float = 10.0  # real seconds: aiomqtt's network timeout
     landing: LandingConfig = field(default_factory=LandingConfig)  # limits: the desk's
 
@@ -473,7 +476,7 @@ class MqttDeskLink(DeskLink):
         """A step implies a target: where one press takes the desk from its last height. It must
         lie within the limits (MoveError otherwise), and the height must be known."""
         direction = 1 if publish.what == "a step up" else -1
-        now_mm = self._now_mm(self.clock.monotonic(), direction)
+        now_mm = self._now_mm(self.clock.monotonic(), direction, trip=True)
         step_mm = self.topics.step_mm
         if not step_within_limits(now_mm, direction, step_mm, self.min_mm, self.max_mm):
             where = "an unknown height" if now_mm is None else format_height(round(now_mm))
@@ -669,16 +672,16 @@ class MqttDeskLink(DeskLink):
         if repeat_s is not None and self._landing.phase is Phase.APPROACHING:
             self._step_timer.arm(self._last_press_s + repeat_s)
 
-    def _now_mm(self, now_s: float, direction: int) -> float | None:
-        """How far the desk may be now in `direction`, from its last reports (None: none)."""
+    def _now_mm(self, now_s: float, direction: int, *, trip: bool = False) -> float | None:
+        """How far the desk may be now in `direction`, from its last reports (None: none);
+        with `trip`, by the time a press sent now reaches the bridge."""
         latest = self._last_report
         if latest is None:
             return None
         if not self._landing.moving:  # at rest: its last reports' speed is history
             return float(latest[0])
-        return predicted_mm(
-            self._prev_report, latest, now_s, direction, lag_s=self.timing.report_lag_s
-        )
+        lag_s = self.timing.report_lag_s + (self.timing.command_trip_s if trip else 0.0)
+        return predicted_mm(self._prev_report, latest, now_s, direction, lag_s=lag_s)
 
     def _on_step_due(self) -> None:
         machine = self._landing
@@ -704,7 +707,8 @@ class MqttDeskLink(DeskLink):
             stale_s=self.timing.report_stale_s,
         )
         step_mm = self.topics.step_mm
-        if due and step_within_limits(now_mm, direction, step_mm, self.min_mm, self.max_mm):
+        arrives_mm = self._now_mm(now_s, direction, trip=True)
+        if due and step_within_limits(arrives_mm, direction, step_mm, self.min_mm, self.max_mm):
             self._out.put_nowait(_Out(machine.commander.step(direction)))
         else:
             self._step_timer.arm(now_s + repeat_s)  # look again: the state may come back
