@@ -157,6 +157,21 @@ async def test_a_memory_height_is_landed_exactly_by_the_recall(
             assert expected in recalled
 
 
+async def test_a_stepped_landing_at_the_limit_ends_within_a_press_without_passing_it(
+    mosquitto: Broker,
+) -> None:
+    """Near a limit the last press may be refused (it could pass the limit): the move ends where
+    the desk rests, within one press of the target, and the desk never passes the limit."""
+    tolerance_mm = _tolerance("micropython")
+    async with bridge_and_link(
+        mosquitto, "micropython", height_mm=800, max_mm=1000, physics=EsphomePhysics(seed=2)
+    ) as (desk, link):
+        landed_mm = await link.move_to(1000)
+        await _settled(desk)
+        assert 1000 - 2 * tolerance_mm <= landed_mm <= 1000
+        assert desk.model.position_mm <= 1000
+
+
 # -- stopping on command ------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["autonomous", "loctek", "jiecang-uart", "micropython"])
 async def test_a_bridge_stops_on_command(mosquitto: Broker, kind: BridgeKind) -> None:

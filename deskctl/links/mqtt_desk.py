@@ -429,8 +429,26 @@ class MqttDeskLink(DeskLink):
         if publish.what == "a stop":
             log.warning("%s: no stop sent: %s", self.name, exc)
             return
+        height_mm, target_mm = self._landing.height_mm, self._landing.target_mm
+        near = (
+            publish.what.startswith("a step")
+            and height_mm is not None
+            and target_mm is not None
+            and abs(height_mm - target_mm) <= self.topics.step_mm
+        )
         if self._move is not None and not self._move.done():
-            self._move.set_exception(exc)
+            if near and height_mm is not None and target_mm is not None:  # a correction
+                log.warning(
+                    "%s: landed at %d mm, %d mm from the target %d mm: one more press could "
+                    "take it past its limits",
+                    self.name,
+                    height_mm,
+                    height_mm - target_mm,
+                    target_mm,
+                )
+                self._move.set_result(height_mm)
+            else:
+                self._move.set_exception(exc)
         if self._landing.target_mm is not None:
             self._apply(self._landing.stop(self.clock.monotonic()))
 
