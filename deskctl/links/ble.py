@@ -30,9 +30,18 @@ if TYPE_CHECKING:
     from bleak import BleakClient
     from bleak.backends.scanner import BaseBleakScanner
 
-__all__ = ["BleakGattClient", "BleakPipeGatt", "FoundDesk", "scan"]
+__all__ = ["BleakGattClient", "BleakPipeGatt", "ExplainedError", "FoundDesk", "scan"]
 
 _ATTEMPTS = 3
+
+
+class ExplainedError(Exception):
+    """Mixed into a backend's error that carries its own sentence (an ESPHome proxy's), said as
+    it is; `retry` says whether another attempt may help."""
+
+    sentence: str
+    retry: bool
+
 
 _PAIRING = (
     "pairing with {address} failed: hold the desk's Bluetooth button for about 3 s until its "
@@ -203,6 +212,8 @@ def _diagnose(exc: BaseException, address: str) -> tuple[str, bool]:
         BleakGATTProtocolErrorCode,
     )
 
+    if isinstance(exc, ExplainedError):
+        return exc.sentence, exc.retry
     unavailable = _not_available(exc)
     if unavailable is not None:
         return unavailable, False
@@ -254,6 +265,8 @@ def _diagnose(exc: BaseException, address: str) -> tuple[str, bool]:
 
 def _scan_failure(exc: BaseException) -> str:
     """One sentence for a scan that could not start."""
+    if isinstance(exc, ExplainedError):
+        return exc.sentence
     dbus = _dbus_error(exc)
     name = "" if dbus is None else dbus[0].removeprefix("org.bluez.Error.")
     if _not_available(exc) is not None or isinstance(exc, OSError) or name in _SCAN_AS_CONNECT:

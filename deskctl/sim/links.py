@@ -102,3 +102,61 @@ class SimBleLink(LinakLink):
         await super().close()
         await self.desk.stop()
         await self.radio.close()
+
+
+class SimProxyLink(LinakLink):
+    """The LINAK link through an emulated ESPHome Bluetooth proxy (`--sim proxy`).
+
+    The emulated desk on the virtual radio, the emulated proxy in front of it on a loopback TCP
+    port (its native API, plaintext or with `key` noise-encrypted), and the real link over bleak
+    with bleak-esphome's backend: everything a desk behind a real proxy goes through but the air
+    and the Wi-Fi. The desk and the proxy start with the link and stop with it.
+    """
+
+    simulated = True
+    maker = "deskctl"
+    model_name = "Emulated LINAK desk behind an ESPHome Bluetooth proxy"
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        min_mm: int,
+        max_mm: int,
+        height_mm: int = _START_MM,
+        key: str | None = None,
+        slots: int = 3,
+        taken: int = 0,
+    ) -> None:
+        from deskctl.links.ble import BleakGattClient
+        from deskctl.links.esphome_proxy import ProxyTarget, proxy_backends
+        from deskctl.sim.ble_emulator import EmulatedDesk
+        from deskctl.sim.bleak_bumble import BumbleRadio
+        from deskctl.sim.esphome_proxy import EmulatedProxy
+
+        rng = seeded(zlib.crc32(name.encode("utf-8")))
+        model = DeskModel(height_mm=height_mm, physics=REALISTIC, rng=rng)
+        clock = protocol_clock(clock, model)
+        self.radio = BumbleRadio(radio=RADIO.sped_up(clock.scale), rng=rng)
+        self.desk = EmulatedDesk(self.radio, model, clock=clock)
+        self.proxy = EmulatedProxy(self.radio, key=key, slots=slots, taken=taken)
+        self._key = key
+        gatt = BleakGattClient(self.desk.address, timeout_s=10.0)
+        super().__init__(name, gatt, clock, min_mm=min_mm, max_mm=max_mm)
+        self._gatt_client = gatt
+        self._backends = (ProxyTarget, proxy_backends)
+
+    async def connect(self) -> None:
+        target_type, backends = self._backends
+        await self.desk.start()
+        await self.proxy.start()
+        target = target_type("127.0.0.1", self.proxy.port, self._key)
+        self._gatt_client.backend = backends(target)[0]
+        await super().connect()
+
+    async def close(self) -> None:
+        await super().close()
+        await self.proxy.stop()
+        await self.desk.stop()
+        await self.radio.close()
