@@ -28,8 +28,9 @@ SimKindOpt = Annotated[
     typer.Option(
         "--sim",
         help="Simulate the desk: 'model' (in process), 'ble' (the real BLE link and bleak, "
-        "against an emulated desk on a virtual radio) or 'jiecang' (a Jiecang desk; "
-        "jiecang:FF12 picks its adapter's layout).",
+        "against an emulated desk on a virtual radio), 'jiecang' (a Jiecang desk; "
+        "jiecang:FF12 picks its adapter's layout) or 'proxy' (that desk behind an emulated "
+        "ESPHome Bluetooth proxy).",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -126,11 +127,31 @@ def scan(
     ] = 5.0,
     as_json: JsonOpt = False,
     sim: SimKindOpt = None,
+    proxy: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy",
+            help="Scan through an ESPHome Bluetooth proxy instead: HOST or HOST:PORT (6053).",
+        ),
+    ] = None,
+    proxy_key: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy-key",
+            envvar="DESKCTL_PROXY_KEY",
+            help="The proxy's API encryption key (api: encryption: key), if it has one.",
+        ),
+    ] = None,
 ) -> None:
     """Find LINAK and Jiecang desks (IDÅSEN, Uplift, Desky, …) advertising over Bluetooth LE."""
     import asyncio
 
-    desks = asyncio.run(direct_desk.scan(timeout, sim))
+    from deskctl.errors import InputError
+
+    if proxy_key is not None and proxy is None:
+        raise InputError("--proxy-key goes with --proxy HOST, the proxy it unlocks")
+    target = direct_desk.proxy_target(proxy, proxy_key) if proxy is not None else None
+    desks = asyncio.run(direct_desk.scan(timeout, sim, target))
     if as_json:
         print_json(desks)
         return

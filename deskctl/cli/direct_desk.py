@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from deskctl.adapters.control_server import ProgressSink, Request
     from deskctl.config.settings import DeskSettings, MqttSettings
     from deskctl.links.base import DeskLink
+    from deskctl.links.esphome_proxy import ProxyTarget
     from deskctl.sim.ble_emulator import EmulatedDesk
 
 _SIT_MM = 720
@@ -247,12 +248,42 @@ async def status(link: DeskLink) -> tuple[int | None, bool]:
         return link.height_mm, link.moving
 
 
-async def scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
+def proxy_target(proxy: str, key: str | None) -> ProxyTarget:
+    """`--proxy HOST[:PORT]` and `--proxy-key` as a proxy; InputError in one sentence."""
+    from pydantic import SecretStr, ValidationError
+
+    from deskctl.config.settings import ProxySettings
+    from deskctl.errors import InputError
+    from deskctl.links.esphome_proxy import ProxyTarget
+
+    host, colon, port_text = proxy.rpartition(":") if ":" in proxy else (proxy, "", "")
+    if colon and not port_text.isdigit():
+        raise InputError(
+            f"--proxy takes HOST or HOST:PORT (like desk-proxy.local:6053), not {proxy!r}"
+        )
+    try:
+        settings = ProxySettings(
+            host=host,
+            port=int(port_text) if colon else 6053,
+            key=SecretStr(key) if key is not None else None,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = {"key": "--proxy-key"}.get(str(first["loc"][0]), "--proxy")
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{option} {message}") from None
+    secret = settings.key.get_secret_value().strip() if settings.key is not None else None
+    return ProxyTarget(settings.host, settings.port, secret)
+
+
+async def scan(
+    timeout_s: float, sim: str | None, proxy: ProxyTarget | None = None
+) -> list[dict[str, Any]]:
     from deskctl.config.settings import sim_choice
     from deskctl.links.ble import scan as ble_scan
 
     kind = None if sim is None else sim_choice(sim)
-    if kind is not None and kind["sim"] in ("ble", "jiecang"):
+    if kind is not None and kind["sim"] in ("ble", "jiecang", "proxy"):
         from deskctl.clocks.clock import Clock
         from deskctl.sim.bleak_bumble import BumbleRadio
         from deskctl.sim.jiecang_emulator import EmulatedJiecangDesk
@@ -261,7 +292,7 @@ async def scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
 
         radio = BumbleRadio()
         emulated: Peripheral | EmulatedDesk
-        if kind["sim"] == "ble":
+        if kind["sim"] in ("ble", "proxy"):
             from deskctl.sim.ble_emulator import EmulatedDesk
 
             emulated = EmulatedDesk(radio, clock=Clock())
@@ -270,10 +301,22 @@ async def scan(timeout_s: float, sim: str | None) -> list[dict[str, Any]]:
             emulated = EmulatedJiecangDesk(radio, variant=variant, clock=Clock())
         await emulated.start()
         try:
-            found = await ble_scan(timeout_s, backend=radio.scanner_backend)
+            if kind["sim"] == "proxy":
+                from deskctl.links.esphome_proxy import ProxyTarget, proxy_backends
+                from deskctl.sim.esphome_proxy import EmulatedProxy
+
+                async with EmulatedProxy(radio) as emulated_proxy:
+                    target = ProxyTarget("127.0.0.1", emulated_proxy.port)
+                    found = await ble_scan(timeout_s, backend=proxy_backends(target)[1])
+            else:
+                found = await ble_scan(timeout_s, backend=radio.scanner_backend)
         finally:
             await emulated.stop()
             await radio.close()
+    elif proxy is not None:
+        from deskctl.links.esphome_proxy import proxy_backends
+
+        found = await ble_scan(timeout_s, backend=proxy_backends(proxy)[1])
     else:
         found = await ble_scan(timeout_s)
     return [

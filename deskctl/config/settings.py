@@ -9,6 +9,7 @@ the field and what is wrong. With no file at all the defaults stand, so `--simul
 
 from __future__ import annotations
 
+import binascii
 import json
 import logging
 import os
@@ -260,7 +261,7 @@ def _memory_mm(slot: int, height: str | int | float) -> int:
         raise ValueError(f"slot {slot}: {exc}") from None
 
 
-_SIM_KINDS = ("model", "ble", "jiecang")
+_SIM_KINDS = ("model", "ble", "jiecang", "proxy")
 _SIM_VARIANTS = ("FE60", "FF12", "FF00", "00FF")
 
 
@@ -273,17 +274,49 @@ def sim_choice(text: str) -> dict[str, str]:
         choice["sim_variant"] = variant.upper()
     elif variant or choice["sim"] not in _SIM_KINDS:
         raise InputError(
-            "--sim takes 'model', 'ble' or 'jiecang' (or jiecang:FE60, jiecang:FF12, "
-            f"jiecang:FF00, jiecang:00FF for the adapter's layout), not {text!r}"
+            "--sim takes 'model', 'ble', 'jiecang' (or jiecang:FE60, jiecang:FF12, "
+            "jiecang:FF00, jiecang:00FF for the adapter's layout) or 'proxy', "
+            f"not {text!r}"
         )
     return choice
+
+
+_PROXY_KEY_BYTES = 32
+
+
+class ProxySettings(_Strict):
+    """An ESPHome Bluetooth proxy between this computer and a BLE desk (`[desks.NAME.proxy]`):
+    its host, its native API port, and its API encryption key (`api: encryption: key` in its
+    ESPHome configuration; leave it out for a proxy without encryption). `address_type` is the
+    desk's ("public" or "random"), needed only when the proxy's scan is Home Assistant's."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(6053, ge=1, le=65535)
+    key: SecretStr | None = None
+    address_type: Literal["public", "random"] | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _is_a_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        try:
+            raw = binascii.a2b_base64(value.get_secret_value().strip(), strict_mode=True)
+        except ValueError:
+            raw = b""
+        if len(raw) != _PROXY_KEY_BYTES:
+            raise ValueError(
+                "is not an ESPHome API encryption key: copy the proxy's api: encryption: key, "
+                "the base64 text of 32 bytes (44 characters ending in =)"
+            )
+        return value
 
 
 class DeskSettings(_Strict):
     """One desk: how to reach it and how far it may move."""
 
     link: Literal["ble", "mqtt", "sim"] = "sim"
-    sim: Literal["model", "ble", "jiecang"] = "model"
+    sim: Literal["model", "ble", "jiecang", "proxy"] = "model"
     # --sim jiecang: the emulated adapter's GATT variant
     sim_variant: Literal["FE60", "FF12", "FF00", "00FF"] = "FE60"
     address: str | None = None
@@ -297,6 +330,8 @@ class DeskSettings(_Strict):
     connect_timeout_s: float = Field(20.0, gt=0, le=300)
     pair: bool = False
     mqtt: MqttDeskSettings | None = None
+    # link = "ble" through an ESPHome Bluetooth proxy instead of this computer's adapter
+    proxy: ProxySettings | None = None
     # named heights, as written (`[desks.office.presets] focus = "105cm"`); `preset_heights`
     presets: dict[str, str | int | float] = Field(default_factory=dict)
 
@@ -314,6 +349,11 @@ class DeskSettings(_Strict):
                         f"mqtt.memory_heights.{slot} ({height_mm} mm) lies outside the desk's "
                         f"limits of {self.min_mm}..{self.max_mm} mm"
                     )
+        if self.proxy is not None and self.link != "ble":
+            raise ValueError(
+                f"a proxy table is for a desk with link = 'ble' (reached through the proxy), "
+                f"not link = {self.link!r}"
+            )
         if self.link == "mqtt" and self.mqtt is None:
             raise ValueError(
                 "a desk with link = 'mqtt' needs an mqtt table with its preset and prefix "

@@ -118,8 +118,8 @@ def _api_failure(exc: BaseException, target: ProxyTarget) -> ProxyError:
             retry=True,
         )
     return ProxyError(
-        f"no ESPHome device answered at {where} ({exc}): is the proxy powered and on the "
-        "network, and is its API port right?",
+        f"no ESPHome device answered at {where}: is the proxy powered and on the network, and "
+        "is its API port right?",
         retry=True,
     )
 

@@ -10,7 +10,7 @@ run`, the tests and the benches build the service the same way.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deskctl.clocks.clock import Clock
 from deskctl.config.cue_library import load_cues
@@ -151,6 +151,18 @@ def _display_unit(desk: DeskSettings) -> DisplayUnit | None:
     return None if desk.display_unit is None else DisplayUnit(desk.display_unit)
 
 
+def _proxy_backend(desk: DeskSettings) -> type[Any] | None:
+    """bleak's client backend through the desk's ESPHome Bluetooth proxy, if it has one."""
+    if desk.proxy is None:
+        return None
+    from deskctl.links.esphome_proxy import ProxyTarget, proxy_backends
+
+    proxy = desk.proxy
+    key = proxy.key.get_secret_value().strip() if proxy.key is not None else None
+    target = ProxyTarget(proxy.host, proxy.port, key, proxy.address_type)
+    return proxy_backends(target)[0]
+
+
 def open_link(
     name: str, desk: DeskSettings, clock: Clock, *, broker: MqttSettings | None = None
 ) -> DeskLink:
@@ -174,15 +186,22 @@ def open_link(
             variant=variant_named(desk.sim_variant),
             unit_setting=_display_unit(desk),
         )
+    if desk.link == "sim" and desk.sim == "proxy":
+        from deskctl.sim.links import SimProxyLink
+
+        return SimProxyLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
     if desk.link == "sim":
         from deskctl.sim.links import SimBleLink
 
         return SimBleLink(name, clock, min_mm=desk.min_mm, max_mm=desk.max_mm)
+    backend = _proxy_backend(desk)  # None: this computer's Bluetooth adapter
     if desk.link == "ble" and desk.address and desk.protocol == "jiecang":
         from deskctl.links.ble import BleakPipeGatt
         from deskctl.links.jiecang import JiecangLink
 
-        pipe = BleakPipeGatt(desk.address, timeout_s=desk.connect_timeout_s, pair=desk.pair)
+        pipe = BleakPipeGatt(
+            desk.address, timeout_s=desk.connect_timeout_s, pair=desk.pair, backend=backend
+        )
         return JiecangLink(
             name, pipe, clock, min_mm=desk.min_mm, max_mm=desk.max_mm, unit=_display_unit(desk)
         )
@@ -199,12 +218,15 @@ def open_link(
             pair=desk.pair,
             calibration_mm=desk.calibration_mm,
             unit=_display_unit(desk),
+            backend=backend,
         )
     if desk.link == "ble" and desk.address:
         from deskctl.links.ble import BleakGattClient
         from deskctl.links.linak import LinakLink
 
-        gatt = BleakGattClient(desk.address, timeout_s=desk.connect_timeout_s, pair=desk.pair)
+        gatt = BleakGattClient(
+            desk.address, timeout_s=desk.connect_timeout_s, pair=desk.pair, backend=backend
+        )
         return LinakLink(
             name,
             gatt,

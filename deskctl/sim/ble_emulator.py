@@ -167,6 +167,8 @@ class EmulatedDesk:
         if device is None:
             return
         self._stopping = True
+        async with self._advertising:
+            pass  # an advertisement being set up finishes: a command cut short is answered late
         tasks = [t for t in (self._motor, *self._tasks) if t is not None]
         self._motor = None
         for task in tasks:

@@ -208,9 +208,11 @@ class EmulatedProxy:
         self._links: dict[int, _Link] = {}
         self._scanner: BleakScanner | None = None
         self._listeners: set[Callable[[list[Message]], None]] = set()
+        self._serving: set[asyncio.Task[Any]] = set()
 
     # -- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
+        await self._start_scanning()
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         sockets = self._server.sockets
         if sockets:
@@ -222,6 +224,9 @@ class EmulatedProxy:
             server.close()
         for session in list(self._sessions):
             await session.close()
+        for task in list(self._serving):  # sessions ending on their own, still stopping a scan
+            with contextlib.suppress(Exception):
+                await task
         await self._stop_scanning()
         if server is not None:
             await server.wait_closed()
@@ -257,19 +262,19 @@ class EmulatedProxy:
             session.slots_changed()
 
     # -- the radio: advertisements ---------------------------------------------------------------
-    async def listen(self, listener: Callable[[list[Message]], None]) -> None:
+    def listen(self, listener: Callable[[list[Message]], None]) -> None:
         self._listeners.add(listener)
-        if self._scanner is None:
-            scanner = BleakScanner(
-                self._on_advertisement, scanning_mode="active", backend=self.radio.scanner_backend
-            )
-            self._scanner = scanner
-            await scanner.start()
 
-    async def unlisten(self, listener: Callable[[list[Message]], None]) -> None:
+    def unlisten(self, listener: Callable[[list[Message]], None]) -> None:
         self._listeners.discard(listener)
-        if not self._listeners:
-            await self._stop_scanning()
+
+    async def _start_scanning(self) -> None:
+        """Scan for as long as the proxy runs, as the firmware does (subscribers come and go)."""
+        scanner = BleakScanner(
+            self._on_advertisement, scanning_mode="active", backend=self.radio.scanner_backend
+        )
+        await scanner.start()
+        self._scanner = scanner
 
     async def _stop_scanning(self) -> None:
         scanner, self._scanner = self._scanner, None
@@ -342,6 +347,10 @@ class EmulatedProxy:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = _Session(self, reader, writer)
         self._sessions.add(session)
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
         try:
             await session.run()
         finally:
@@ -373,6 +382,8 @@ class _Session:
             while not self.closed and frames is not None:
                 kind, payload = await frames.read(self.reader, first)
                 first = False
+                if self.closed:
+                    break  # the proxy closed this session while the message came in
                 cls = MESSAGE_TYPE_TO_PROTO.get(kind)
                 if cls is None:
                     continue  # a message this proxy does not know: the firmware ignores it
@@ -419,8 +430,7 @@ class _Session:
         self.closed = True
         for task in list(self.tasks):
             task.cancel()
-        if self.listening:
-            await self.proxy.unlisten(self._advertisements)
+        self.proxy.unlisten(self._advertisements)
         for address in list(self.addresses):
             await self.proxy.disconnect(self, address)
         self.writer.close()
@@ -481,11 +491,11 @@ class _Session:
         elif isinstance(message, api_pb2.SubscribeBluetoothLEAdvertisementsRequest):
             if not self.listening:
                 self.listening = True
-                self._spawn(proxy.listen(self._advertisements))
+                proxy.listen(self._advertisements)
         elif isinstance(message, api_pb2.UnsubscribeBluetoothLEAdvertisementsRequest):
             if self.listening:
                 self.listening = False
-                self._spawn(proxy.unlisten(self._advertisements))
+                proxy.unlisten(self._advertisements)
         elif isinstance(message, api_pb2.SubscribeBluetoothConnectionsFreeRequest):
             self.wants_slots = True
             self.send(proxy.slot_report())
