@@ -17,7 +17,7 @@ import asyncio
 import enum
 import signal
 import sys
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -174,3 +174,129 @@ def esphome(
             sleep_after_s=60.0 if preset is EmulatedPreset.loctek else None,
         )
     asyncio.run(_serve(desk, _settings_hint(preset, prefix, host, port)))
+
+
+class EmulatedFamily(enum.StrEnum):
+    linak = "linak"
+    jiecang = "jiecang"
+
+
+def _proxy_hint(address: str, host: str, port: int, key: str | None) -> str:
+    lines = [
+        "[desks.emulated]",
+        'link = "ble"',
+        f'address = "{address}"',
+        "",
+        "[desks.emulated.proxy]",
+        f'host = "{host}"',
+        f"port = {port}",
+    ]
+    if key is not None:
+        lines.append(f'key = "{key}"')
+    return "\n".join(lines)
+
+
+async def _serve_proxy(
+    family: EmulatedFamily, start_mm: int, time_scale: float, proxy_options: dict[str, Any]
+) -> None:
+    from deskctl.clocks.clock import Clock
+    from deskctl.sim.ble_emulator import EmulatedDesk
+    from deskctl.sim.bleak_bumble import BumbleRadio
+    from deskctl.sim.desk_model import DeskModel
+    from deskctl.sim.esphome_proxy import EmulatedProxy
+    from deskctl.sim.jiecang_emulator import EmulatedJiecangDesk
+    from deskctl.sim.jiecang_model import JiecangModel
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    clock = Clock(scale=time_scale)
+    radio = BumbleRadio()
+    desk: EmulatedDesk | EmulatedJiecangDesk
+    if family is EmulatedFamily.linak:
+        desk = EmulatedDesk(radio, DeskModel(height_mm=start_mm), clock=clock)
+    else:
+        desk = EmulatedJiecangDesk(radio, JiecangModel(height_mm=start_mm), clock=clock)
+    proxy = EmulatedProxy(radio, **proxy_options)
+    await desk.start()
+    try:
+        try:
+            await proxy.start()
+        except OSError as exc:
+            from deskctl.errors import LinkError
+
+            raise LinkError(
+                f"the emulated proxy cannot listen on {proxy.host}:{proxy.port} "
+                f"({exc.strerror or exc}): pick another --port"
+            ) from None
+        hint = _proxy_hint(desk.address, proxy.host, proxy.port, proxy.key)
+        print(f"# settings for deskctl to drive this desk:\n{hint}", flush=True)
+        print(
+            f"emulating an ESPHome Bluetooth proxy on {proxy.host}:{proxy.port} "
+            f"({'encrypted' if proxy.key else 'plaintext'}, {proxy.slots} connection slots) "
+            f"with a {family.value} desk at {desk.address}; Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await proxy.stop()
+        await desk.stop()
+        await radio.close()
+
+
+@emulate_app.command("proxy")
+@guard
+def proxy(
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="The native API port (0: any free).")
+    ] = 6053,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            envvar="DESKCTL_PROXY_KEY",
+            help="An API encryption key (base64 of 32 bytes) to require; none: plaintext.",
+        ),
+    ] = None,
+    slots: Annotated[
+        int, typer.Option("--slots", min=0, max=9, help="Its BLE connection slots.")
+    ] = 3,
+    taken: Annotated[
+        int, typer.Option("--taken", min=0, max=9, help="Slots held by other clients.")
+    ] = 0,
+    family: Annotated[
+        EmulatedFamily, typer.Option("--desk", help="The desk in its range: linak or jiecang.")
+    ] = EmulatedFamily.linak,
+    height: Annotated[str, typer.Option("--height", help="Where the desk starts.")] = "75cm",
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", min=0.01, max=1000, help="Run the motor faster.")
+    ] = 1.0,
+) -> None:
+    """Run an emulated ESPHome Bluetooth proxy with an emulated BLE desk in its range."""
+    from deskctl.config.settings import ProxySettings
+    from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
+    from deskctl.core.units import check_limits, parse_height_mm
+    from deskctl.errors import InputError
+
+    start_mm = check_limits(parse_height_mm(height), DEFAULT_BASE_MM, DEFAULT_TOP_MM)
+    if key is not None:
+        from pydantic import SecretStr, ValidationError
+
+        try:
+            ProxySettings(host=host, key=SecretStr(key))
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise InputError(f"--key {message}") from None
+    if taken > slots:
+        raise InputError(f"--taken ({taken}) cannot be more than --slots ({slots})")
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "key": key.strip() if key is not None else None,
+        "slots": slots,
+        "taken": taken,
+    }
+    asyncio.run(_serve_proxy(family, start_mm, time_scale, options))
