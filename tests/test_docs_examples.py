@@ -63,6 +63,8 @@ EXCUSED = {
     "bash scripts/demo": "installs with apt, then runs until Ctrl-C; test_the_demo_transcript_"
     "is_what_the_service_prints checks what it shows",
     "bash scripts/check": "installs with apt, then runs the whole suite (minutes); CI runs it",
+    'deskctl scan --proxy desk-proxy.local --proxy-key "$PROXY_KEY"': "needs a real ESPHome "
+    "proxy on the network; tests/test_proxy_cli.py scans through the emulated one",
     "deskctl init": "scans for a real Bluetooth desk and asks questions; tests/test_init.py "
     "drives the same path on the simulated and the emulated desk",
     "systemctl --user restart deskctl": "would restart the real user's service",
@@ -93,6 +95,9 @@ TEXT_EXCUSED = {
 UNTIL_CTRL_C = {
     "deskctl emulate esphome --host localhost --port 1883 --prefix upsy-desky-test "
     "--preset upsy": "emulating 'upsy-desky-test'",
+    "deskctl emulate proxy --port 0 --key ZGVza2N0bC1leGFtcGxlLWFwaS1rZXktMzItYnl0ZXM=": (
+        "emulating an ESPHome Bluetooth proxy"
+    ),
 }
 
 # a command whose effect is checked beyond its exit code: command -> (status field, value)
@@ -188,7 +193,7 @@ import os, sys
 args = sys.argv[1:]
 if args[:1] in (["move"], ["sit"], ["stand"]) and "--time-scale" not in args:
     args += ["--time-scale", "10"]  # the simulated desk moves 10x faster: the file stays quick
-if args[:1] == ["emulate"]:  # whatever broker the doc names, the test's private one answers
+if args[:2] == ["emulate", "esphome"]:  # whatever broker the doc names, the private one answers
     for option, value in (("--host", "127.0.0.1"), ("--port", {port!r})):
         if option in args:
             args[args.index(option) + 1] = value

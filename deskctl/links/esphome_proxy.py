@@ -308,6 +308,7 @@ class ProxyBleakClient(BaseBleakClient):
         )
         self._session: ProxySession | None = None
         self._inner: ESPHomeClient | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def name(self) -> str:
@@ -361,8 +362,10 @@ class ProxyBleakClient(BaseBleakClient):
 
     def _lost(self) -> None:
         session, self._session = self._session, None
-        if session is not None:
-            asyncio.get_running_loop().create_task(session.close())
+        if session is not None:  # closed beside us: this runs inside the API's own callbacks
+            closing = asyncio.get_running_loop().create_task(session.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         if self._disconnected_callback is not None:
             self._disconnected_callback()
 
