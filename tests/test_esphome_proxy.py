@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aioesphomeapi.model import BluetoothProxyFeature
 
 from deskctl.clocks.clock import Clock
 from deskctl.config.settings import load_settings
@@ -29,7 +30,7 @@ from deskctl.links.linak import LinakLink
 from deskctl.sim.ble_emulator import EmulatedDesk
 from deskctl.sim.bleak_bumble import BumbleRadio
 from deskctl.sim.desk_model import DeskModel
-from deskctl.sim.esphome_proxy import EmulatedProxy
+from deskctl.sim.esphome_proxy import FEATURES, EmulatedProxy
 from deskctl.sim.jiecang_emulator import EmulatedJiecangDesk
 from deskctl.sim.jiecang_model import JiecangModel
 from deskctl.testing.virtual_time import run_virtual
@@ -268,3 +269,50 @@ def test_a_broken_key_in_the_settings_names_the_key(tmp_path: Path) -> None:
     assert "key" in message
     assert "is not an ESPHome API encryption key" in message
     assert "not-a-key" not in message
+
+
+def test_a_desk_pairs_through_the_proxy() -> None:
+    async def body(scene: Scene) -> None:
+        client_backend = proxy_backends(scene.target())[0]
+        gatt = BleakGattClient(scene.desk.address, timeout_s=5, pair=True, backend=client_backend)
+        async with LinakLink("desk", gatt, Clock()) as link:
+            assert await link.move_to(1000) == 1000
+
+    behind_a_proxy(body)
+
+
+def test_a_desk_that_refuses_pairing_through_the_proxy_says_to_hold_its_button() -> None:
+    async def body(scene: Scene) -> None:
+        scene.desk.pairable = False
+        client_backend = proxy_backends(scene.target())[0]
+        gatt = BleakGattClient(scene.desk.address, timeout_s=5, pair=True, backend=client_backend)
+        with pytest.raises(LinkError) as caught:
+            await LinakLink("desk", gatt, Clock()).connect()
+        assert str(caught.value).startswith(
+            f"pairing with {scene.desk.address} failed: hold the desk's Bluetooth button"
+        )
+        assert scene.desk.model.height_mm == 750
+        assert scene.proxy.free == 3
+
+    behind_a_proxy(body)
+
+
+def test_pairing_through_a_proxy_too_old_to_pair_is_one_sentence() -> None:
+    async def main() -> None:
+        radio = BumbleRadio()
+        desk = EmulatedDesk(radio, DeskModel(height_mm=750), clock=Clock())
+        old = FEATURES & ~BluetoothProxyFeature.PAIRING
+        async with desk, EmulatedProxy(radio, features=old) as proxy:
+            client_backend = proxy_backends(ProxyTarget("127.0.0.1", proxy.port))[0]
+            gatt = BleakGattClient(desk.address, timeout_s=5, pair=True, backend=client_backend)
+            with pytest.raises(LinkError) as caught:
+                await LinakLink("desk", gatt, Clock()).connect()
+            assert str(caught.value) == (
+                f"the Bluetooth proxy Desk proxy (emulated) at 127.0.0.1:{proxy.port} cannot "
+                "pair with a desk (its ESPHome is older than 2024.3): install a newer ESPHome on "
+                "it, or set pair = false if the desk does not need pairing"
+            )
+            assert proxy.free == 3
+        await radio.close()
+
+    run_virtual(main())

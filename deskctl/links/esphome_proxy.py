@@ -21,7 +21,9 @@ backend subscribes to the proxy's raw advertisements and parses them (bluetooth-
 
 Errors are one sentence each (`ProxyError`, which `links.ble` says as it is): no device at the
 address, a wrong or missing encryption key, encryption on one side only, a device that is no
-Bluetooth proxy, a desk the proxy never heard, and a proxy out of connection slots.
+Bluetooth proxy, a desk the proxy never heard, a proxy out of connection slots, and pairing
+asked of a proxy too old to pair. A desk that refuses pairing through the proxy is said as over
+a local adapter (hold its Bluetooth button).
 """
 
 from __future__ import annotations
@@ -239,6 +241,13 @@ class ProxySession:
                 "Home Assistant): free one, or raise the proxy's connection_slots, and try again"
             ) from None
 
+    def cannot_pair(self) -> ProxyError:
+        return ProxyError(
+            f"the Bluetooth proxy {self.name} at {self.target.where} cannot pair with a desk (its "
+            "ESPHome is older than 2024.3): install a newer ESPHome on it, or set pair = false if "
+            "the desk does not need pairing"
+        )
+
     async def address_type(self, address: str, timeout_s: float) -> int:
         """The desk's address type, from the settings or heard in its advertisements."""
         if self.target.address_type is not None:
@@ -352,7 +361,10 @@ class ProxyBleakClient(BaseBleakClient):
                 disconnected_callback=self._lost,
                 timeout=self._timeout,
             )
-            await inner.connect(pair)
+            try:
+                await inner.connect(pair)
+            except NotImplementedError:  # bleak-esphome's word for a proxy that cannot pair
+                raise session.cannot_pair() from None
         except BaseException:
             await session.close()
             raise
@@ -380,7 +392,11 @@ class ProxyBleakClient(BaseBleakClient):
                 await session.close()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        await self._live().pair(*args, **kwargs)
+        try:
+            await self._live().pair(*args, **kwargs)
+        except NotImplementedError:
+            session = self._session or ProxySession(self.target)
+            raise session.cannot_pair() from None
 
     async def unpair(self) -> None:
         await self._live().unpair()

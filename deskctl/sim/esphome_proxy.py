@@ -20,11 +20,13 @@ The wire: the message classes and their type numbers are aioesphomeapi's own (`a
   encryption; a noise client of a plaintext proxy meets a plaintext frame.
 
 Messages: hello; device info with the Bluetooth proxy feature flags (passive scan, active
-connections, remote caching, raw advertisements); ping; disconnect; the raw advertisement
+connections, remote caching, pairing, raw advertisements; `features` takes some away, as an
+older firmware's); ping; disconnect; the raw advertisement
 subscription (the proxy scans for as long as it runs, as the firmware does, and passes each
 advertisement the radio hears to its subscribers, with its address type and RSSI); the
 connection-slot subscription (free, limit, allocated, sent again on every change); connect
-(v3, with or without cache) and disconnect; the GATT database; reads and writes of
+(v3, with or without cache), pairing (through bleak: the desk's own pairing, or its refusal)
+and disconnect; the GATT database; reads and writes of
 characteristics and descriptors; notifications on and off, and their data. GATT failures are
 `BluetoothGATTErrorResponse` with the ATT error code; a desk that drops the link is a
 connection response with connected = False. Slots: `slots` in all, of which `taken` are held
@@ -71,6 +73,7 @@ FEATURES = (
     BluetoothProxyFeature.PASSIVE_SCAN
     | BluetoothProxyFeature.ACTIVE_CONNECTIONS
     | BluetoothProxyFeature.REMOTE_CACHING
+    | BluetoothProxyFeature.PAIRING
     | BluetoothProxyFeature.RAW_ADVERTISEMENTS
 )
 _PROLOGUE = b"NoiseAPIInit\x00\x00"
@@ -81,6 +84,7 @@ _MTU = 23
 _ATT_UNLIKELY = 0x0E
 _CONN_FAIL_ESTABLISH = 0x3E
 _CONN_TIMEOUT = 0x08
+_AUTH_FAILURE = 0x05  # the SMP reason an ESP32 passes on: authentication requirements
 _CCCD = "00002902-0000-1000-8000-00805f9b34fb"
 
 
@@ -194,6 +198,7 @@ class EmulatedProxy:
         key: str | None = None,
         slots: int = 3,
         taken: int = 0,
+        features: BluetoothProxyFeature = FEATURES,
     ) -> None:
         if key is not None:
             decode_noise_psk(key)  # a malformed key is the caller's ValueError, now
@@ -205,6 +210,7 @@ class EmulatedProxy:
         self.key = key
         self.slots = slots
         self.taken = taken
+        self.features = features
         self._server: asyncio.Server | None = None
         self._sessions: set[_Session] = set()
         self._links: dict[int, _Link] = {}
@@ -481,7 +487,7 @@ class _Session:
                     esphome_version="2025.11.0",
                     model="esp32dev",
                     manufacturer="Espressif",
-                    bluetooth_proxy_feature_flags=int(FEATURES),
+                    bluetooth_proxy_feature_flags=int(proxy.features),
                     api_encryption_supported=proxy.key is not None,
                 )
             )
@@ -527,8 +533,30 @@ class _Session:
             self._spawn(self.proxy.connect(self, message.address))
         elif message.request_type == kinds.Value("BLUETOOTH_DEVICE_REQUEST_TYPE_DISCONNECT"):
             self._spawn(self.proxy.disconnect(self, message.address))
-        else:  # the old connect, pairing, cache clearing: not among this proxy's features
+        elif message.request_type == kinds.Value("BLUETOOTH_DEVICE_REQUEST_TYPE_PAIR") and (
+            self.proxy.features & BluetoothProxyFeature.PAIRING
+        ):
+            self._spawn(self._pair(message.address))
+        else:  # the old connect, unpairing, cache clearing: not among this proxy's features
             self.connection_state(message.address, False, 0, _CONN_FAIL_ESTABLISH)
+
+    async def _pair(self, address: int) -> None:
+        """Pair through bleak (Just Works); a refusal is paired = False with an error code, and
+        the radio ends the connection, as BlueZ and the ESP32 do."""
+        link = self.proxy.link(address)
+        if link is None or address not in self.addresses:
+            self.connection_state(address, False, 0, 0)
+            return
+        try:
+            await link.client.pair()
+        except (BleakError, TimeoutError):
+            self.send(
+                api_pb2.BluetoothDevicePairingResponse(
+                    address=address, paired=False, error=_AUTH_FAILURE
+                )
+            )
+            return
+        self.send(api_pb2.BluetoothDevicePairingResponse(address=address, paired=True, error=0))
 
     def _services(self, address: int) -> None:
         link = self.proxy.link(address)
