@@ -46,45 +46,67 @@ KEY = base64.b64encode(bytes(range(32))).decode()
 PATHS = ("local adapter", "proxy, plaintext", "proxy, noise")
 
 
-async def _timed(samples: list[float], work: Callable[[], Awaitable[object]]) -> None:
+async def _timed(
+    samples: list[float], work: Callable[..., Awaitable[object]], *args: object, **kw: object
+) -> None:
     start = time.perf_counter()
-    await work()
+    await work(*args, **kw)
     samples.append(time.perf_counter() - start)
 
 
-async def round_trips(path: str, requests: int, connects: int) -> dict[str, Summary]:
+async def round_trips(requests: int, connects: int) -> dict[str, dict[str, Summary]]:
+    """Each path's reads, writes and connects, taken in turns (one request on each path, then
+    the next), so a busy moment on a shared machine hits every path alike."""
     radio = BumbleRadio(radio=NO_RADIO)
-    desk = EmulatedDesk(radio, DeskModel(height_mm=START_MM), clock=Clock())
-    proxy = EmulatedProxy(radio, key=KEY if path == "proxy, noise" else None)
-    reads: list[float] = []
-    writes: list[float] = []
-    connecting: list[float] = []
-    async with desk, proxy:
-        if path == "local adapter":
-            backend: type = radio.client_backend
-        else:
-            target = ProxyTarget("127.0.0.1", proxy.port, proxy.key)
-            backend = proxy_backends(target)[0]
+    desks = [
+        EmulatedDesk(radio, DeskModel(height_mm=START_MM), name=f"Desk {n}", clock=Clock())
+        for n in range(len(PATHS))
+    ]
+    plain = EmulatedProxy(radio)
+    noise = EmulatedProxy(radio, key=KEY)
+    samples: dict[str, dict[str, list[float]]] = {
+        path: {"read": [], "write": [], "connect": []} for path in PATHS
+    }
+    for desk in desks:
+        await desk.start()
+    async with plain, noise:
+        backends: dict[str, type] = {
+            PATHS[0]: radio.client_backend,
+            PATHS[1]: proxy_backends(ProxyTarget("127.0.0.1", plain.port))[0],
+            PATHS[2]: proxy_backends(ProxyTarget("127.0.0.1", noise.port, KEY))[0],
+        }
+        address = {path: desk.address for path, desk in zip(PATHS, desks, strict=True)}
         for _ in range(connects):
-            client = BleakClient(desk.address, timeout=10.0, backend=backend)
-            await _timed(connecting, client.connect)
-            await client.disconnect()
-        client = BleakClient(desk.address, timeout=10.0, backend=backend)
-        await client.connect()
+            for path in PATHS:
+                client = BleakClient(address[path], timeout=10.0, backend=backends[path])
+                await _timed(samples[path]["connect"], client.connect)
+                await client.disconnect()
+        clients = {
+            path: BleakClient(address[path], timeout=10.0, backend=backends[path]) for path in PATHS
+        }
+        for client in clients.values():
+            await client.connect()
+            for _ in range(3):  # warm up
+                await client.read_gatt_char(Char.HEIGHT_SPEED.value)
         stop = Command.STOP.value
-        for _ in range(3):  # warm up
-            await client.read_gatt_char(Char.HEIGHT_SPEED.value)
         for _ in range(requests):
-            await _timed(reads, lambda: client.read_gatt_char(Char.HEIGHT_SPEED.value))
-            await _timed(
-                writes, lambda: client.write_gatt_char(Char.COMMAND.value, stop, response=True)
-            )
-        await client.disconnect()
+            for path, client in clients.items():
+                await _timed(samples[path]["read"], client.read_gatt_char, Char.HEIGHT_SPEED.value)
+                await _timed(
+                    samples[path]["write"],
+                    client.write_gatt_char,
+                    Char.COMMAND.value,
+                    stop,
+                    response=True,
+                )
+        for client in clients.values():
+            await client.disconnect()
+    for desk in desks:
+        await desk.stop()
     await radio.close()
     return {
-        "read": Summary.of(reads),
-        "write": Summary.of(writes),
-        "connect": Summary.of(connecting),
+        path: {kind: Summary.of(values) for kind, values in kinds.items()}
+        for path, kinds in samples.items()
     }
 
 
@@ -120,7 +142,7 @@ def main() -> None:
     count = args.moves or (15 if args.quick else 60)
     print(machine())
 
-    figures = {path: asyncio.run(round_trips(path, requests, connects)) for path in PATHS}
+    figures = asyncio.run(round_trips(requests, connects))
     local = figures["local adapter"]
     rows = []
     for path, summary in figures.items():
