@@ -316,3 +316,15 @@ def test_pairing_through_a_proxy_too_old_to_pair_is_one_sentence() -> None:
         await radio.close()
 
     run_virtual(main())
+
+
+def test_an_address_that_is_no_bluetooth_address_is_one_sentence() -> None:
+    async def body(scene: Scene) -> None:
+        with pytest.raises(LinkError) as caught:
+            await scene.link(address="office-desk").connect()
+        assert str(caught.value) == (
+            "'office-desk' is not a Bluetooth address (six pairs of hex digits, like "
+            "C2:4B:1D:00:12:34): see `deskctl scan --proxy HOST`"
+        )
+
+    behind_a_proxy(body)

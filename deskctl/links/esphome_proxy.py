@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -56,6 +57,7 @@ DEFAULT_PORT = 6053
 _SLOTS_WAIT_S = 2.0  # a slot freed by another client within this is taken
 _OPEN_TIMEOUT_S = 10.0
 _ADDRESS_TYPES = {"public": 0, "random": 1}
+_MAC = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +343,11 @@ class ProxyBleakClient(BaseBleakClient):
 
         if self.is_connected:
             return
+        if not _MAC.fullmatch(self.address):
+            raise ProxyError(
+                f"{self.address!r} is not a Bluetooth address (six pairs of hex digits, like "
+                "C2:4B:1D:00:12:34): see `deskctl scan --proxy HOST`"
+            )
         session = ProxySession(self.target)
         await session.open()
         try:
