@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from bleak.backends.scanner import AdvertisementDataCallback
     from bleak_esphome.backend.client import ESPHomeClient, ESPHomeClientData
 
-__all__ = ["ProxyError", "ProxySession", "ProxyTarget", "proxy_backends"]
+__all__ = ["ProxyError", "ProxySession", "ProxyTarget", "load_libraries", "proxy_backends"]
 
 DEFAULT_PORT = 6053
 _SLOTS_WAIT_S = 2.0  # a slot freed by another client within this is taken
@@ -499,8 +499,17 @@ class ProxyBleakScanner(BaseBleakScanner):
             self.call_detection_callbacks(device, adv)
 
 
+def load_libraries() -> None:
+    """Load the API's libraries now, with the link (about a second on a slow machine), rather
+    than inside its first connect."""
+    import aioesphomeapi.client  # noqa: F401
+    import bleak_esphome.backend.client  # noqa: F401
+    import bluetooth_data_tools  # noqa: F401
+
+
 def proxy_backends(target: ProxyTarget) -> tuple[type[ProxyBleakClient], type[ProxyBleakScanner]]:
-    """A client and a scanner backend bound to the proxy `target`."""
+    """A client and a scanner backend bound to the proxy `target` (see `load_libraries`)."""
+    load_libraries()
     client: type[ProxyBleakClient] = type(
         "ProxyBleakClient", (ProxyBleakClient,), {"target": target}
     )

@@ -130,7 +130,7 @@ class SimProxyLink(LinakLink):
         taken: int = 0,
     ) -> None:
         from deskctl.links.ble import BleakGattClient
-        from deskctl.links.esphome_proxy import ProxyTarget, proxy_backends
+        from deskctl.links.esphome_proxy import ProxyTarget, load_libraries, proxy_backends
         from deskctl.sim.ble_emulator import EmulatedDesk
         from deskctl.sim.bleak_bumble import BumbleRadio
         from deskctl.sim.esphome_proxy import EmulatedProxy
@@ -146,6 +146,7 @@ class SimProxyLink(LinakLink):
         super().__init__(name, gatt, clock, min_mm=min_mm, max_mm=max_mm)
         self._gatt_client = gatt
         self._backends = (ProxyTarget, proxy_backends)
+        load_libraries()
 
     async def connect(self) -> None:
         target_type, backends = self._backends
