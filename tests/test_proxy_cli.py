@@ -93,3 +93,23 @@ def test_a_malformed_key_for_the_emulated_proxy_is_one_sentence(tmp_path: Path) 
     assert done.returncode == 2
     assert done.stderr.startswith("deskctl: --key is not an ESPHome API encryption key")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_config_show_hides_the_proxy_key(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.toml").write_text(
+        '[desks.office]\nlink = "ble"\naddress = "C2:4B:1D:00:12:34"\n\n'
+        f'[desks.office.proxy]\nhost = "desk-proxy.local"\nkey = "{KEY}"\n',
+        encoding="utf-8",
+    )
+    done = deskctl(tmp_path, "config", "show", "--json")
+    assert done.returncode == 0, done.stderr
+    assert KEY not in done.stdout
+    proxy = json.loads(done.stdout)["settings"]["desks"]["office"]["proxy"]
+    assert proxy == {
+        "address_type": None,
+        "host": "desk-proxy.local",
+        "key": "**********",
+        "port": 6053,
+    }
