@@ -220,6 +220,9 @@ class EmulatedProxy:
 
     # -- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
+        """Listen and scan; a proxy already started stays as it is."""
+        if self._server is not None:
+            return
         await self._start_scanning()
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         sockets = self._server.sockets

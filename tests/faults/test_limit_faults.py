@@ -33,7 +33,7 @@ from deskctl.errors import ConfigError, DeskctlError, DeskError
 from deskctl.links.base import DeskLink, HeightChanged, LinkEvent, Progress
 from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.sim.esphome_desk import IDEAL, EsphomeDesk, EsphomeDeskModel
-from deskctl.sim.links import SimBleLink, SimLink
+from deskctl.sim.links import SimBleLink, SimLink, SimProxyLink
 from deskctl.testing.virtual_time import run_virtual
 from tests.cli import deskctl
 from tests.faults.esphome_service import PREFIX, esphome_service, wait_for
@@ -318,6 +318,46 @@ def test_no_linak_target_over_bleak_ever_leaves_the_limits(
 
     async def main() -> None:
         link = SimBleLink("desk", Clock(), min_mm=min_mm, max_mm=max_mm, height_mm=900)
+
+        async def report(value: tuple[int, int]) -> None:
+            link._on_height(encode_height_speed(*value))
+
+        async def reconnect() -> None:
+            await link.desk.drop_link(away_s=0.5)
+            await wait_for(lambda: not link.connected, timeout_s=30)
+            for _ in range(20):
+                with contextlib.suppress(DeskctlError):
+                    await link.connect()
+                    return
+                await asyncio.sleep(0.5)
+
+        async def wait(ms: int) -> None:
+            await asyncio.sleep(ms / 1000)
+
+        async with link:
+            await _drive(link, steps, report, reconnect, wait)
+        for _, char, data in link.desk.model.writes:
+            if char is Char.REFERENCE_INPUT:
+                target_mm = decode_target(data, link.base_mm)
+                assert target_mm is None or min_mm <= target_mm <= max_mm, data.hex()
+
+    run_virtual(main())
+
+
+@settings(
+    max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate]
+)  # shrinking through the proxy and Bumble's radio is slow
+@given(steps=STEPS_LINAK, limits=st.tuples(st.integers(620, 800), st.integers(1000, 1270)))
+def test_no_linak_target_through_a_proxy_ever_leaves_the_limits(
+    steps: list[tuple[str, Any]], limits: tuple[int, int]
+) -> None:
+    """The same through an emulated ESPHome Bluetooth proxy (`--sim proxy`): the link over
+    bleak-esphome and the proxy's native API, the desk dropping the link under it."""
+    TALLY.tried()
+    min_mm, max_mm = limits
+
+    async def main() -> None:
+        link = SimProxyLink("desk", Clock(), min_mm=min_mm, max_mm=max_mm, height_mm=900)
 
         async def report(value: tuple[int, int]) -> None:
             link._on_height(encode_height_speed(*value))
