@@ -328,3 +328,37 @@ def test_an_address_that_is_no_bluetooth_address_is_one_sentence() -> None:
         )
 
     behind_a_proxy(body)
+
+
+@pytest.mark.parametrize(
+    ("features", "sentence"),
+    [
+        (
+            BluetoothProxyFeature(0),
+            "is no Bluetooth proxy deskctl can use: add bluetooth_proxy: active: true",
+        ),
+        (
+            FEATURES & ~BluetoothProxyFeature.ACTIVE_CONNECTIONS,
+            "is not a Bluetooth proxy that connects to devices: set bluetooth_proxy: active: true",
+        ),
+    ],
+    ids=["no-proxy", "passive-proxy"],
+)
+def test_an_esphome_device_that_cannot_connect_to_the_desk_is_one_sentence(
+    features: BluetoothProxyFeature, sentence: str
+) -> None:
+    async def main() -> None:
+        radio = BumbleRadio()
+        desk = EmulatedDesk(radio, DeskModel(height_mm=750), clock=Clock())
+        async with desk, EmulatedProxy(radio, features=features) as proxy:
+            client_backend = proxy_backends(ProxyTarget("127.0.0.1", proxy.port))[0]
+            gatt = BleakGattClient(desk.address, timeout_s=5, backend=client_backend)
+            with pytest.raises(LinkError) as caught:
+                await LinakLink("desk", gatt, Clock()).connect()
+            assert str(caught.value).startswith(
+                f"the ESPHome device at 127.0.0.1:{proxy.port} (Desk proxy (emulated)) {sentence}"
+            )
+            assert not desk.connected
+        await radio.close()
+
+    run_virtual(main())

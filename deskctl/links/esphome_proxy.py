@@ -178,6 +178,13 @@ class ProxySession:
         features = info.bluetooth_proxy_feature_flags_compat(version)
         self.source = info.bluetooth_mac_address or info.mac_address
         self.name = info.friendly_name or info.name or target.host
+        if not features & BluetoothProxyFeature.RAW_ADVERTISEMENTS:
+            await self.close()
+            raise ProxyError(
+                f"the ESPHome device at {target.where} ({self.name}) is no Bluetooth proxy deskctl "
+                "can use: add bluetooth_proxy: active: true to its configuration (ESPHome "
+                "2023.8 or newer)"
+            )
         if slots and not features & BluetoothProxyFeature.ACTIVE_CONNECTIONS:
             await self.close()
             raise ProxyError(
