@@ -20,20 +20,19 @@ The wire: the message classes and their type numbers are aioesphomeapi's own (`a
   encryption; a noise client of a plaintext proxy meets a plaintext frame.
 
 Messages: hello; device info with the Bluetooth proxy feature flags (passive scan, active
-connections, remote caching, pairing, raw advertisements; `features` takes some away, as an
-older firmware's); ping; disconnect; the raw advertisement
-subscription (the proxy scans for as long as it runs, as the firmware does, and passes each
-advertisement the radio hears to its subscribers, with its address type and RSSI); the
-connection-slot subscription (free, limit, allocated, sent again on every change); connect
-(v3, with or without cache), pairing (through bleak: the desk's own pairing, or its refusal)
-and disconnect; the GATT database; reads and writes of
+connections, remote caching, pairing, raw advertisements; `features` takes some away, as an older
+firmware's); ping; disconnect; the raw advertisement subscription (the proxy scans for as long as
+it runs, as the firmware does, and passes each advertisement the radio hears to its subscribers,
+with its address type and RSSI); the connection-slot subscription (free, limit, allocated, sent
+again on every change); connect (v3, with or without cache), pairing (through bleak: the desk's
+own pairing, or its refusal) and disconnect; the GATT database; reads and writes of
 characteristics and descriptors; notifications on and off, and their data. GATT failures are
-`BluetoothGATTErrorResponse` with the ATT error code; a desk that drops the link is a
-connection response with connected = False. Slots: `slots` in all, of which `taken` are held
-by others (another client of the proxy); a connect without a free slot is answered
-connected = False, as the firmware does (`set_taken` changes the others' share, and every
-subscriber is told). A descriptor write to a CCCD turns notifications on or off through bleak,
-which writes the CCCD itself. When a client's session ends, its BLE connections end with it.
+`BluetoothGATTErrorResponse` with the ATT error code; a desk that drops the link is a connection
+response with connected = False. Slots: `slots` in all, of which `taken` are held by others
+(another client of the proxy); a connect without a free slot is answered connected = False, as the
+firmware does (`set_taken` changes the others' share, and every subscriber is told). A descriptor
+write to a CCCD turns notifications on or off through bleak, which writes the CCCD itself. When a
+client's session ends, its BLE connections end with it.
 """
 
 from __future__ import annotations
