@@ -61,6 +61,13 @@ def test_a_desk_behind_an_encrypted_proxy_named_in_the_settings_is_found_and_mov
         )  # fmt: skip
         assert found.returncode == 0, found.stderr
         assert [d["family"] for d in json.loads(found.stdout)] == ["linak"]
+        said = deskctl(
+            tmp_path, "scan", "--proxy", f"127.0.0.1:{port}", "--timeout", "1",
+            DESKCTL_PROXY_KEY=KEY,
+        )  # fmt: skip
+        assert said.stdout.splitlines()[-1] == (
+            f'and the proxy: [desks.office.proxy] host = "127.0.0.1" port = {port} key = "..."'
+        )
         done = deskctl(tmp_path, "move", "80cm", "--json", timeout_s=120)
         assert done.returncode == 0, done.stderr
         assert abs(json.loads(done.stdout)["height_mm"] - 800) <= 1

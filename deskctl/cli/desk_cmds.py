@@ -156,9 +156,15 @@ def scan(
         print_json(desks)
         return
     if not desks:
-        print("No desk found. Is it on, near, and not connected to another device?")
+        near = "near the proxy" if target is not None else "near"
+        print(f"No desk found. Is it on, {near}, and not connected to another device?")
         return
     for desk in desks:
         family = desk["family"] + (f" {desk['variant']}" if "variant" in desk else "")
         print(f"{desk['address']}  {desk['rssi']:>4} dBm  {family:<12}  {desk['name']}")
     print('Add one to your settings: [desks.office] link = "ble" address = "..."')
+    if target is not None:
+        key = ' key = "..."' if target.key is not None else ""
+        print(
+            f'and the proxy: [desks.office.proxy] host = "{target.host}" port = {target.port}{key}'
+        )
