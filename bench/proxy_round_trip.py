@@ -1,4 +1,4 @@
-"""Figure 9, an ESPHome Bluetooth proxy's cost: the round trip it adds to each GATT request, and
+"""Figure 10, an ESPHome Bluetooth proxy's cost: the round trip it adds to each GATT request, and
 moves through it against moves over a local adapter.
 
 How, part 1 (wall-clock time on this machine): the emulated LINAK desk on Bumble's virtual radio
