@@ -35,6 +35,22 @@ def own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DESKCTL_CONFIG", raising=False)
 
 
+@pytest.fixture
+def sit_stand_30_15(own_folders: None, tmp_path: Path) -> None:
+    """The desks `desk`, `office` and `lab` follow the 30:15 rhythm (sit 30, stand 15, no walk),
+    as `deskctl profile use sit-stand-30-15` makes them, in the test's own state folder and in
+    the one `tests.cli` gives the CLI: the tests of the service's mechanics (warnings, moves,
+    skips, restarts at 09:30 and 09:45) were written on it, the default before it added a walk
+    after each sitting bout."""
+    from deskctl.config.profile_library import remember_profile
+
+    with pytest.MonkeyPatch.context() as patch:
+        for state_dir in (tmp_path / "deskctl" / "state", tmp_path / "state"):
+            patch.setenv("DESKCTL_STATE_DIR", str(state_dir))
+            for desk in ("desk", "office", "lab"):
+                remember_profile("sit-stand-30-15", desk)
+
+
 # -- the fault and fuzz counts (tests/faults/tally.py), also from pytest-xdist's workers --------
 def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)

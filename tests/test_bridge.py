@@ -338,6 +338,7 @@ async def test_height_and_posture_commands_move_the_desk(
         assert abs(rest_mm - 720) <= 1  # a real desk rests within 0.5 mm of it
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 async def test_a_move_reports_its_progress_then_where_it_landed(
     mosquitto: Broker, watcher: Watcher
 ) -> None:
@@ -410,6 +411,7 @@ async def test_presence_from_home_automation_holds_the_desk_and_auto_hands_back(
         assert presence["state"] == "unknown", "a retained word changes nothing"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 async def test_actions_skip_snooze_pause_resume_and_confirm(
     mosquitto: Broker, watcher: Watcher
 ) -> None:
@@ -817,6 +819,7 @@ def _restart(broker: Broker) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.fault
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_broker_restart_mid_day_loses_no_scheduled_change(mosquitto: Broker) -> None:
     """The broker dies before the 09:30 change is due and comes back after it: the service
     moves on time anyway, the bridge reconnects and puts discovery and state back (the new

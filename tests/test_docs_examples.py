@@ -470,14 +470,14 @@ def _lines(example: Example) -> list[str]:
 
 def test_the_demo_transcript_is_what_the_service_prints() -> None:
     shown = _lines(_text_block("README.md", "08:59:30 desk: Time to sit"))
-    said = _spoken(run_service(MONDAY, _until(MONDAY.replace(hour=9, minute=31))))
+    said = _spoken(run_service(MONDAY, _until(MONDAY.replace(hour=9, minute=34))))
     assert shown == said[: len(shown)], "\n".join(said)
 
 
 def test_the_log_example_is_what_the_service_logs(tmp_path: Path) -> None:
     office = Settings(desks={"office": DeskSettings()})
-    nine_thirty = _until(MONDAY.replace(hour=9, minute=31))
-    day = _spoken(run_service(MONDAY, nine_thirty, settings=office), stamped=False)
+    after_the_walk = _until(MONDAY.replace(hour=9, minute=34))  # sit 30, walk 3, then stand
+    day = _spoken(run_service(MONDAY, after_the_walk, settings=office), stamped=False)
     shown = _lines(_text_block("docs/notifications.md", "office: Time to stand"))
     assert any(day[i : i + len(shown)] == shown for i in range(len(day))), "\n".join(day)
 
@@ -488,7 +488,7 @@ def test_the_log_example_is_what_the_service_logs(tmp_path: Path) -> None:
     async def obstructed(service: Service, recorded: Recorded) -> None:
         await _until(MONDAY.replace(hour=9, minute=29))(service, recorded)
         sim(service, "office").model.collision_mm = 900
-        await _until(MONDAY.replace(hour=9, minute=32))(service, recorded)
+        await _until(MONDAY.replace(hour=9, minute=35))(service, recorded)
 
     said = set()
     for profile in ("cornell-20-8-2", "asking"):

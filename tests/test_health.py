@@ -1,5 +1,6 @@
 """The health rule on a profile's planned day: seated more than 30 minutes at a stretch, or
-standing more than 4 hours a day, is warned about; the shipped profiles are within both."""
+standing more than 4 hours a day, is warned about; the shipped profiles are within both. More
+than about 2 hours of standing a day gets a note citing the evidence."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 from deskctl.config.profile_library import find_profiles, load_profile
-from deskctl.core.health import profile_warnings
+from deskctl.core.health import profile_warnings, standing_note
 from deskctl.core.profile import Profile, parse_profile
 
 
@@ -81,3 +82,33 @@ def test_four_hours_of_standing_is_within_the_limit() -> None:
 
 def test_a_profile_with_no_working_days_asks_nothing() -> None:
     assert profile_warnings(profile(weekdays=[])) == []
+
+
+# --- the note: more than about 2 hours of standing a day ------------------------------------
+
+
+def test_the_default_plans_about_two_hours_of_standing_and_gets_no_note() -> None:
+    assert standing_note(load_profile("default")) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "standing"), [("sit-stand-30-15", "2 h 15 min"), ("standing-4h", "3 h 45 min")]
+)
+def test_shipped_profiles_over_two_hours_of_standing_say_so_citing_the_evidence(
+    name: str, standing: str
+) -> None:
+    note = standing_note(load_profile(name))
+    assert note is not None
+    assert f"plans up to {standing} of standing" in note
+    assert "Ahmadi et al., Int J Epidemiol 2024" in note
+
+
+def test_two_hours_of_standing_is_about_two_hours_and_a_quarter_more_is_not() -> None:
+    assert standing_note(profile(hours=["09:00-11:00"], cycle=cycle(("stand", 120)))) is None
+    assert standing_note(profile(hours=["09:00-11:15"], cycle=cycle(("stand", 135)))) is not None
+
+
+def test_over_four_hours_the_warning_speaks_and_the_note_keeps_quiet() -> None:
+    heavy = profile(cycle=cycle(("stand", 25), ("sit", 5)))
+    assert len(profile_warnings(heavy)) == 1
+    assert standing_note(heavy) is None

@@ -39,7 +39,8 @@ def with_calendar(tmp_path: Path) -> Path:
 
 def test_plan_shows_the_meeting_holds_and_the_change_moved_before_one(tmp_path: Path) -> None:
     with_calendar(tmp_path)
-    done = deskctl(tmp_path, "plan", "--json", "--date", "2026-11-30")
+    rhythm = ("--profile", "sit-stand-30-15")  # sit 30, stand 15: the stand due at 10:15
+    done = deskctl(tmp_path, "plan", "--json", "--date", "2026-11-30", *rhythm)
     assert done.returncode == 0, done.stderr
     shown: dict[str, Any] = json.loads(done.stdout)
     assert shown["meetings"] == [
@@ -51,7 +52,7 @@ def test_plan_shows_the_meeting_holds_and_the_change_moved_before_one(tmp_path: 
     assert ("10:04", "stand") in starts, "the stand due at 10:15 comes just before the stand-up"
     assert ("10:20", "sit") in starts, "the sit due in it comes at its end"
     assert not [s for s in starts if "10:05" <= s[0] < "10:20"], "nothing starts in the meeting"
-    drawn = deskctl(tmp_path, "plan", "--date", "2026-11-30")
+    drawn = deskctl(tmp_path, "plan", "--date", "2026-11-30", *rhythm)
     assert "meeting 10:05–10:20 Stand-up: the desk holds still" in drawn.stdout
     assert "Focus time" not in drawn.stdout, "a free event holds nothing"
 
@@ -63,7 +64,7 @@ def test_plan_says_a_missing_calendar_in_one_line_and_still_plans(tmp_path: Path
     assert done.returncode == 0
     assert "cannot read the calendar" in done.stderr
     assert "Traceback" not in done.stderr
-    assert "09:30–09:45" in done.stdout
+    assert "09:30–09:33" in done.stdout  # the default's first walk
 
 
 def test_run_simulate_with_a_calendar_holds_the_desk_and_status_says_until_when(

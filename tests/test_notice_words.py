@@ -80,6 +80,7 @@ def _one_obstruction(service: Service, collision_mm: int) -> None:
     sim(service).model.collision_mm = collision_mm
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_one_obstruction_in_a_scheduled_move_is_one_critical_notice() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(at(9, 29))(service, recorded)

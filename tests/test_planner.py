@@ -79,11 +79,12 @@ def at(day: date, hh_mm: str, tz: ZoneInfo = BERLIN) -> datetime:
 @pytest.mark.parametrize(
     ("name", "sit_min", "stand_min", "away_min", "longest_sit_min", "changes"),
     [
-        ("default", 315, 135, 0, 30, 20),
+        ("default", 315, 108, 27, 30, 29),
+        ("sit-stand-30-15", 315, 135, 0, 30, 20),
         ("cornell-20-8-2", 300, 120, 30, 20, 45),
         ("new-to-standing", 330, 100, 20, 30, 31),
         ("standing-4h", 198, 225, 27, 20, 28),
-        ("walking-breaks", 412, 0, 38, 20, 40),
+        ("walking-breaks", 375, 0, 75, 25, 30),
     ],
 )
 def test_a_monday_of_each_shipped_profile(

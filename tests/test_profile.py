@@ -204,7 +204,14 @@ def test_a_profile_error_is_bad_input_so_the_cli_exits_2() -> None:
 
 # --- the files on disk -------------------------------------------------------------------------
 
-SHIPPED = ["cornell-20-8-2", "default", "new-to-standing", "standing-4h", "walking-breaks"]
+SHIPPED = [
+    "cornell-20-8-2",
+    "default",
+    "new-to-standing",
+    "sit-stand-30-15",
+    "standing-4h",
+    "walking-breaks",
+]
 
 
 @pytest.fixture
@@ -289,5 +296,7 @@ def test_shipped_files_are_valid_toml_with_the_stated_cycles() -> None:
         path.stem: [(s["posture"], s["minutes"]) for s in tomllib.loads(path.read_text())["cycle"]]
         for path in folder.glob("*.toml")
     }
-    assert cycles["default"] == [("sit", 30), ("stand", 15)]
+    assert cycles["default"] == [("sit", 30), ("away", 3), ("stand", 12)]
+    assert cycles["sit-stand-30-15"] == [("sit", 30), ("stand", 15)]
+    assert cycles["walking-breaks"] == [("sit", 25), ("away", 5)]
     assert cycles["cornell-20-8-2"] == [("sit", 20), ("stand", 8), ("away", 2)]

@@ -17,6 +17,8 @@ from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 
+import pytest
+
 from deskctl.adapters import control_client
 from deskctl.service.core import Service
 from tests.cli import deskctl, deskctl_in_process
@@ -184,6 +186,7 @@ def test_a_running_service_takes_the_new_height_at_once_and_home_assistant_sees_
     assert _heights_shown(tmp_path) == "heights:  sit 75.0 cm, stand 112.0 cm"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_the_schedule_keeps_its_times_and_moves_to_the_new_height() -> None:
     before: list[str] = []
 

@@ -38,7 +38,9 @@ from deskctl.errors import IllegalTransition
 
 TZ = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 11, 30)
-DEFAULT = load_profile("default")  # 30 sit / 15 stand, 09:00-12:30 and 13:30-17:30, warn 30 s
+# The mechanics are written on the 30:15 rhythm (the default before it added a walk):
+# 30 sit / 15 stand, 09:00-12:30 and 13:30-17:30, warn 30 s.
+SIT_STAND = load_profile("sit-stand-30-15")
 CHANGE_TO: dict[Posture, Change] = {
     Posture.SIT: Change.TO_SIT,
     Posture.STAND: Change.TO_STAND,
@@ -175,7 +177,7 @@ class Day:
         )
 
 
-def day(profile: Profile = DEFAULT, start: datetime | None = None, **kw: Any) -> Day:
+def day(profile: Profile = SIT_STAND, start: datetime | None = None, **kw: Any) -> Day:
     return Day(profile, start or at(8), **kw)
 
 
@@ -539,7 +541,7 @@ def test_inhibit_off_just_before_a_change_still_gives_the_full_warning() -> None
     warned_at, warn = d.of(Warn)[-1]
     moved_at, _ = d.moves()[-1]
     assert warned_at == at(9, 40)
-    assert moved_at - warned_at >= timedelta(seconds=DEFAULT.warn_s)
+    assert moved_at - warned_at >= timedelta(seconds=SIT_STAND.warn_s)
     assert warn.move_at == moved_at
 
 
@@ -810,7 +812,7 @@ def test_every_move_is_warned_first_and_nothing_moves_while_frozen(
             pass
     d.until(at(19))
     last_warn: dict[Block, datetime] = {}
-    warn_s = timedelta(seconds=DEFAULT.warn_s)
+    warn_s = timedelta(seconds=SIT_STAND.warn_s)
     moves: list[datetime] = []
     for when, action in d.log:
         if isinstance(action, Warn):
@@ -836,13 +838,13 @@ def test_every_move_is_warned_first_and_nothing_moves_while_frozen(
 def test_working_changes_at_is_the_next_start_or_end_of_a_block(
     now: datetime, edge: datetime | None
 ) -> None:
-    sched = Scheduler(DEFAULT, TZ, FakePlan(), at(7, 0))
+    sched = Scheduler(SIT_STAND, TZ, FakePlan(), at(7, 0))
     assert sched.working_changes_at(now) == edge
 
 
 def test_a_restart_restores_the_switch_and_the_hold_without_a_replan() -> None:
     plan = FakePlan()
-    sched = Scheduler(DEFAULT, TZ, plan, at(7, 0))
+    sched = Scheduler(SIT_STAND, TZ, plan, at(7, 0))
     calls = len(plan.calls)
     sched.restore_switches(enabled=False, held="an obstruction")
     assert (sched.enabled, sched.held, len(plan.calls)) == (False, "an obstruction", calls)

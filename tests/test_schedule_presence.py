@@ -11,7 +11,7 @@ import pytest
 
 from deskctl.core.schedule import RETURN_S, Move, Replanned, Warn, Withdrawn
 from deskctl.core.vocab import Posture, ScheduleState, Waiting
-from tests.test_schedule import DEFAULT, Day, at, make
+from tests.test_schedule import SIT_STAND, Day, at, make
 
 
 class Walk(Day):
@@ -21,7 +21,7 @@ class Walk(Day):
 
 
 def walk() -> Walk:
-    return Walk(DEFAULT, at(8))
+    return Walk(SIT_STAND, at(8))
 
 
 def away_from(d: Walk, start: datetime, end: datetime) -> None:
@@ -163,7 +163,7 @@ def test_away_during_a_pause_and_an_inhibit_freezes_once_from_first_to_last() ->
 
 
 def test_a_move_running_when_the_person_leaves_still_lands() -> None:
-    d = Walk(DEFAULT, at(8), arrive=False)
+    d = Walk(SIT_STAND, at(8), arrive=False)
     d.until(at(9))
     d.land(True)
     d.until(at(9, 30))

@@ -7,6 +7,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from deskctl.adapters.history_store import Store
 from deskctl.config.settings import DeskSettings, Settings
 from deskctl.core.stats import daily_stats
@@ -67,6 +69,7 @@ def test_no_sitting_bout_is_longer_than_the_profile_allows() -> None:
     assert timedelta(minutes=20) < longest <= timedelta(minutes=31)
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_stats_afterwards_match_the_day_that_happened(tmp_path: Path) -> None:
     async def day(service: Service, recorded: Recorded) -> None:
         await service.clock.sleep(11 * 3600)
@@ -112,15 +115,16 @@ def test_two_desks_in_one_service_follow_their_own_profiles() -> None:
     }
     walks = [f for d, _, kind, f in recorded.events if d == "lab" and kind == "cue"]
     office_walks = [
-        f
-        for d, _, kind, f in recorded.events
+        f"{at:%H:%M}"
+        for d, at, kind, f in recorded.events
         if d == "office" and kind == "cue"
-        if f["cue"].kind.value == "walk"
+        if f["change"] == "away"
     ]
-    # 09:00-11:00: the default profile changes every 30/15 min, Cornell every 20/8/2 min
+    # 09:00-11:59: the default sits 30, walks 3 (the desk stays) and stands 12; Cornell moves
+    # every 20 and 8 minutes
     assert len(moves["lab"]) > len(moves["office"]) >= 4
     assert any(f["cue"].kind.value == "walk" for f in walks)
-    assert office_walks == []
+    assert office_walks == ["09:30", "10:15", "11:00"], "a walk after every sitting bout"
 
 
 def test_the_cues_given_are_the_ones_deskctl_plan_shows() -> None:

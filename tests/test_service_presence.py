@@ -81,6 +81,7 @@ def moves_between(recorded: Recorded, start: datetime, end: datetime) -> list[da
     return [at for at, _ in recorded.of("move_started") if start <= at <= end]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_away_by_home_automation_holds_the_desk_and_a_long_absence_is_a_break() -> None:
     seen: dict[str, DeskStatus] = {}
 
@@ -115,6 +116,7 @@ def test_away_by_home_automation_holds_the_desk_and_a_long_absence_is_a_break() 
     assert kinds == ["away", "unknown"]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_the_stats_count_a_break_as_away_and_the_bout_starts_again(tmp_path: Path) -> None:
     async def day(service: Service, recorded: Recorded) -> None:
         await until(service, 9, 20)
@@ -132,6 +134,7 @@ def test_the_stats_count_a_break_as_away_and_the_bout_starts_again(tmp_path: Pat
     assert stats.longest_sitting_bout_s <= 31 * 60, "as on a day without absences (moves take s)"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_break_over_the_end_of_the_morning_counts_as_away_up_to_lunch(tmp_path: Path) -> None:
     async def day(service: Service, recorded: Recorded) -> None:
         await until(service, 12, 5)
@@ -148,6 +151,7 @@ def test_a_break_over_the_end_of_the_morning_counts_as_away_up_to_lunch(tmp_path
     assert stats.away_s == 25 * 60, "12:05 to 12:30, not the lunch hour"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_warning_given_before_the_person_leaves_is_withdrawn() -> None:
     async def day(service: Service, recorded: Recorded) -> None:
         await until(service, 9, 29)
@@ -164,6 +168,7 @@ def test_a_warning_given_before_the_person_leaves_is_withdrawn() -> None:
     )
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_calendar_file_holds_the_desk_in_meetings_and_status_says_until_when(
     tmp_path: Path,
 ) -> None:

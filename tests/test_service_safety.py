@@ -74,6 +74,7 @@ def stops_after_target(link: SimLink, since: int) -> bool:
 # --- skip and snooze ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_skip_in_the_warning_window_keeps_the_desk_still_until_the_next_stand() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 29, 40))
@@ -95,6 +96,7 @@ def test_skip_in_the_warning_window_keeps_the_desk_still_until_the_next_stand() 
     assert_moves(recorded, [(at(9), SIT_MM), (at(10, 15), STAND_MM)])
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_snooze_10m_moves_10_minutes_later_and_the_next_block_keeps_its_length() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 29, 40))
@@ -116,6 +118,7 @@ def test_snooze_10m_moves_10_minutes_later_and_the_next_block_keeps_its_length()
     assert abs(sat_at - stood_at - timedelta(minutes=15)) <= timedelta(seconds=1), "15 min stand"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_service_started_just_after_a_change_warns_the_full_30_s_before_moving() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(10, 17))
@@ -131,6 +134,7 @@ def test_a_service_started_just_after_a_change_warns_the_full_30_s_before_moving
 # --- pause and inhibit -------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_pause_for_20m_moves_nothing_resumes_by_itself_and_keeps_the_timer() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 10))
@@ -155,6 +159,7 @@ def test_a_pause_for_20m_moves_nothing_resumes_by_itself_and_keeps_the_timer() -
     assert_moves(recorded, [(at(9), SIT_MM), (at(9, 50), STAND_MM)])
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_inhibit_on_holds_every_automatic_move_and_off_resumes_where_it_was() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 25))
@@ -197,6 +202,7 @@ def test_a_profile_with_confirm_asks_and_moves_only_after_confirm(tmp_path: Path
 # --- what the desk did -------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_manual_move_to_standing_is_followed_and_recorded(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -233,6 +239,7 @@ def test_a_manual_move_to_standing_is_followed_and_recorded(
     assert after[0][0] - ended[0] >= timedelta(minutes=14)
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_an_obstruction_stops_the_desk_and_holds_the_schedule_until_resume() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         link = sim(service)
@@ -261,6 +268,7 @@ def test_an_obstruction_stops_the_desk_and_holds_the_schedule_until_resume() -> 
     assert_moves(recorded, [(at(9), SIT_MM), (at(9, 30), STAND_MM), (at(11), STAND_MM)])
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_change_due_while_a_command_move_runs_neither_crashes_nor_fights_it() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 29, 55))
@@ -280,6 +288,7 @@ def test_a_change_due_while_a_command_move_runs_neither_crashes_nor_fights_it() 
 
 
 @pytest.mark.fault
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_link_drop_mid_move_fails_it_reconnects_with_backoff_and_never_resumes_it() -> None:
     attempts: list[datetime] = []
     dropped_at: list[int] = []
@@ -321,6 +330,7 @@ def test_a_link_drop_mid_move_fails_it_reconnects_with_backoff_and_never_resumes
     assert targets == [SIT_MM], "after resume, the next planned change, never the old target"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_sigterm_mid_move_writes_a_stop_before_the_service_returns() -> None:
     state: dict[str, Any] = {}
 
@@ -344,6 +354,7 @@ def test_sigterm_mid_move_writes_a_stop_before_the_service_returns() -> None:
 # --- the clock ---------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_clock_jump_of_two_hours_fires_no_burst_and_the_day_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -402,6 +413,7 @@ def test_an_illegal_command_answers_one_sentence_and_moves_nothing(
     run_service(START, script)
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_inhibit_during_a_scheduled_move_stops_the_desk_at_once() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         link = sim(service)

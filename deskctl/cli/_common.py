@@ -53,11 +53,15 @@ def warn(message: str) -> None:
 
 
 def warn_health(profile: Profile) -> None:
-    """Say (on stderr, exit still 0) where the profile's day goes past the health limits."""
-    from deskctl.core.health import profile_warnings
+    """Say (on stderr, exit still 0) where the profile's day goes past the health limits, and
+    note a day of more than about 2 hours of standing."""
+    from deskctl.core.health import profile_warnings, standing_note
 
     for sentence in profile_warnings(profile):
         warn(sentence)
+    note = standing_note(profile)
+    if note is not None:
+        say(f"note: {note}")
 
 
 def guard(func: Callable[P, R]) -> Callable[P, R]:

@@ -8,8 +8,10 @@ reads the file; this module never touches disk.
 Inside, heights are int millimetres (`sit = "72cm"` in the file becomes `sit_mm = 720`), working
 hours are minutes since midnight (`"09:00-12:30"` becomes `Hours(540, 750)`; `24:00` may end a
 range) and weekdays are `date.weekday()` numbers (mon = 0). Every setting except the heights has
-a default, the `default` profile's: 30 min sit / 15 min stand, 09:00-12:30 and 13:30-17:30,
-Monday to Friday, a 30 s warning, no confirmation. Unknown keys are errors, so typos show.
+a default: 30 min sit / 15 min stand (the `sit-stand-30-15` rhythm; the shipped `default` adds a
+walk after each sitting bout, but a file without `cycle` keeps the rhythm it always had),
+09:00-12:30 and 13:30-17:30, Monday to Friday, a 30 s warning, no confirmation. Unknown keys are
+errors, so typos show.
 
 Rules beyond the types: stand is higher than sit; ranges of a day are in order and do not
 overlap; a day in `hours_on` (per-weekday hours) is one of `weekdays`; the warning is shorter

@@ -175,6 +175,7 @@ def run_ble_service(script: Callable[[Service, SimBleLink, Recorded], Awaitable[
     return recorded
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_ble_link_dropped_at_rest_comes_back_by_itself_and_the_change_is_on_time() -> None:
     offline: list[bool] = []
 

@@ -56,6 +56,7 @@ def assert_each_warned(recorded: Recorded, since: int) -> None:
         assert when.isoformat() in warned, f"the move at {when:%H:%M:%S} was warned first"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_clock_set_back_an_hour_moves_nothing_until_the_plan_says_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -84,6 +85,7 @@ def test_a_clock_set_back_an_hour_moves_nothing_until_the_plan_says_and_says_so(
 
 
 @pytest.mark.parametrize("jump_s", [2 * 3600, -2 * 3600])
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_jump_while_the_desk_moves_lets_the_move_land_and_fires_nothing_twice(
     jump_s: int,
 ) -> None:
@@ -112,6 +114,7 @@ def test_a_jump_while_the_desk_moves_lets_the_move_land_and_fires_nothing_twice(
     assert_each_warned(recorded, mark[0])
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_short_jump_does_not_put_the_next_change_off_by_a_whole_block() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         await until(service, at(9, 20))
@@ -125,6 +128,7 @@ def test_a_short_jump_does_not_put_the_next_change_off_by_a_whole_block() -> Non
     assert stands[0] <= at(9, 31, 30), f"the stand came at {stands[0]:%H:%M:%S}"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_after_a_jump_during_a_move_the_plan_follows_the_posture_the_desk_reached() -> None:
     mark: list[int] = []
 

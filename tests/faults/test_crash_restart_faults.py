@@ -151,6 +151,7 @@ def test_a_release_survives_kill_9_until_its_time_is_up(tmp_path: Path) -> None:
     assert heard[0] >= until, f"connected at {heard[0]:%H:%M:%S}, while released"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_restart_keeps_the_block_in_progress_and_stats_skip_the_dead_time(
     tmp_path: Path,
 ) -> None:
@@ -281,6 +282,7 @@ def test_an_obstruction_hold_is_on_disk_before_anyone_hears_of_it(tmp_path: Path
     assert targets == [SIT_MM, STAND_MM], "nothing moved while held"
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_skip_survives_a_restart(tmp_path: Path) -> None:
     """The 09:30 stand is skipped at 09:29 and the service dies at 09:31: after the restart
     the skipped stand does not come back, and the next change is when it was before the crash
@@ -313,6 +315,7 @@ async def _crash() -> None:
     """What a killed service does on its way out: nothing."""
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_after_a_crash_the_sit_in_progress_ends_when_it_would_have(tmp_path: Path) -> None:
     """Seated since the 09:00 change, the service dies at 09:15 and is back at 09:20: the stand
     is warned at 09:29:30 and starts at 09:30, as planned before the crash (not at 09:50)."""

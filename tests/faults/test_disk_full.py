@@ -82,6 +82,7 @@ def disk_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_full_disk_keeps_the_desk_safe_and_is_said_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -139,6 +140,7 @@ def test_a_full_disk_keeps_the_desk_safe_and_is_said_once(
     assert outcomes == ["arrived", "arrived", "stopped", "arrived", "arrived"]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_history_file_that_is_full_from_the_start_still_lets_the_service_run(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -30,6 +30,7 @@ STATUS = f"{PREFIX}/status"
 START = datetime.fromisoformat("2026-11-30T09:29:20+01:00")  # a Monday; 09:30 sit -> stand
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 async def test_an_esphome_desk_finishing_its_move_after_a_status_flap_keeps_the_hold(
     mosquitto: Broker,
 ) -> None:

@@ -35,6 +35,7 @@ async def until(service: Service, when: datetime) -> None:
     await service.clock.sleep((when - service.clock.now()).total_seconds())
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_change_inside_a_release_does_not_move_the_desk() -> None:
     seen: dict[str, object] = {}
 

@@ -45,7 +45,7 @@ INTERRUPTIONS: dict[str, tuple[Calls, Calls]] = {
     "pause, resume": ([("pause", {})], [("resume", {})]),
     "inhibit on, off": ([("inhibit", {"on": True})], [("inhibit", {"on": False})]),
     "schedule off, on": ([("schedule", {"on": False})], [("schedule", {"on": True})]),
-    "profile switched": ([], [("profile_use", {"name": "default"})]),
+    "profile switched": ([], [("profile_use", {"name": "sit-stand-30-15"})]),
 }
 # where the stand after the skipped one comes: put off by the time the timers stood still, or
 # (a re-plan of the day) where the skip put it
@@ -59,6 +59,7 @@ STAND_AT = {
 
 
 @pytest.mark.parametrize("case", list(INTERRUPTIONS))
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_skipped_stand_never_comes_back_after_an_interruption(case: str) -> None:
     first, then = INTERRUPTIONS[case]
     told: list[str] = []
@@ -95,10 +96,11 @@ def test_a_skipped_stand_never_comes_back_after_an_interruption(case: str) -> No
     "interruption",
     [
         [("schedule", {"on": False}), ("schedule", {"on": True})],
-        [("profile_use", {"name": "default"})],
+        [("profile_use", {"name": "sit-stand-30-15"})],
     ],
     ids=["schedule off, on", "profile switched"],
 )
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_snoozed_stand_does_not_come_early_after_a_re_plan(
     interruption: list[tuple[str, dict[str, object]]],
 ) -> None:
@@ -135,6 +137,7 @@ def said(status: dict[str, Any]) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_status_never_shows_a_change_that_will_not_come() -> None:
     """After a skip, during a pause with and without an end, inhibited: the next change status
     (and MQTT) shows is the one that comes, when it comes, or says what it waits for."""

@@ -79,6 +79,7 @@ DROPS = [  # (when the link drops, how long the desk stays out of reach)
 ]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_drops_at_rest_come_back_by_themselves_and_cost_no_change() -> None:
     seen_offline: list[bool] = []
 
@@ -123,6 +124,7 @@ def freeze_reads(link: SimLink) -> None:
     link.model.read = lambda char: frozen if char is Char.HEIGHT_SPEED else read(char)  # type: ignore[method-assign]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_reports_that_stop_mid_move_are_read_back_and_the_move_lands() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         link = sim(service)
@@ -143,6 +145,7 @@ def test_reports_that_stop_mid_move_are_read_back_and_the_move_lands() -> None:
     assert [t for when, t in moves(recorded) if at(9, 31) < when < at(10, 20)] == [SIT_MM, STAND_MM]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_reports_and_reads_that_freeze_mid_move_end_it_within_its_bound_with_the_desk_stopped() -> (
     None
 ):
@@ -167,6 +170,7 @@ def test_reports_and_reads_that_freeze_mid_move_end_it_within_its_bound_with_the
     assert (end - start).total_seconds() <= bound_s(SIT_MM, STAND_MM) + 1
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_a_desk_gone_silent_at_rest_fails_the_next_move_within_the_start_timeout() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         link = sim(service)
@@ -188,6 +192,7 @@ def test_a_desk_gone_silent_at_rest_fails_the_next_move_within_the_start_timeout
 # --- writes refused ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_writes_refused_at_a_change_move_nothing_and_say_so() -> None:
     async def script(service: Service, recorded: Recorded) -> None:
         link = sim(service)
@@ -211,6 +216,7 @@ def test_writes_refused_at_a_change_move_nothing_and_say_so() -> None:
     assert [t for when, t in moves(recorded) if when > at(9, 35)] == [SIT_MM, STAND_MM]
 
 
+@pytest.mark.usefixtures("sit_stand_30_15")
 def test_writes_refused_mid_move_leave_the_desk_stopped_short_within_a_second() -> None:
     refused_at: list[int] = []
 
