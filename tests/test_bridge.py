@@ -411,6 +411,41 @@ async def test_presence_from_home_automation_holds_the_desk_and_auto_hands_back(
         assert presence["state"] == "unknown", "a retained word changes nothing"
 
 
+async def test_steps_from_home_automation_show_against_the_goal_and_bad_ones_are_ignored(
+    mosquitto: Broker, watcher: Watcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`B/D/steps/set` hands today's count to the service: every desk's state shows it with the
+    goal; a bad payload is ignored with an `error` event and one log line, a retained one is
+    refused and cleared, and neither changes the count nor stops the bridge."""
+    async with serving(
+        mosquitto.settings(), watcher, desks=("office", "lab"), start=MONDAY, scale=1.0
+    ) as run:
+        first = await retained(mosquitto, "deskctl/office/state")
+        assert first is not None
+        assert (first.json()["steps_today"], first.json()["steps_goal"]) == (None, 8000)
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/steps/set", "5200")
+        await watcher.state("office", mark, lambda s: s["steps_today"] == 5200)
+        await watcher.state("lab", mark, lambda s: s["steps_today"] == 5200)  # the person's
+        for payload, why in (("lots", "'lots' is not a step count"), ("5,200", "ambiguous")):
+            mark = watcher.mark()
+            await pub(mosquitto, "deskctl/office/steps/set", payload)
+            error = await watcher.event("office", "error", mark, topic="deskctl/office/steps/set")
+            assert why in error["reason"]
+            said = [r.getMessage() for r in caplog.records if payload in r.getMessage()]
+            assert len(said) == 1, said
+            assert "\n" not in said[0]
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/steps/set", "9000", retain=True)
+        await watcher.event("office", "error", mark, topic="deskctl/office/steps/set")
+        assert await retained(mosquitto, "deskctl/office/steps/set") is None
+        mark = watcher.mark()
+        await pub(mosquitto, "deskctl/office/steps/set", "6100")  # the bridge goes on
+        await watcher.state("office", mark, lambda s: s["steps_today"] == 6100)
+        status = run.service.snapshot()["office"]
+        assert (status.steps_today, status.steps_goal) == (6100, 8000)
+
+
 @pytest.mark.usefixtures("sit_stand_30_15")
 async def test_actions_skip_snooze_pause_resume_and_confirm(
     mosquitto: Broker, watcher: Watcher

@@ -42,6 +42,7 @@ from deskctl.core.ha import (
 from deskctl.core.ha.entities import ENTITIES
 from deskctl.core.log_budget import LogBudget
 from deskctl.core.presets import preset_name_problem
+from deskctl.core.steps import parse_steps
 from deskctl.core.units import parse_height_mm
 from deskctl.errors import ConfigError
 
@@ -76,6 +77,8 @@ STATUS: dict[str, Any] = {
     "standing_today_s": 900,
     "sitting_bout_s": 0,
     "last_cue": {"id": "cat-cow", "title": "Cat-cow at the desk", "at": "2026-11-30T10:00:00"},
+    "steps_today": 5200,
+    "steps_goal": 8000,
 }
 
 # -- Home Assistant's MQTT docs, as data ----------------------------------------------------------
@@ -251,6 +254,7 @@ def test_every_entity_design_md_lists_is_there_once() -> None:
         "presence": "binary_sensor",
         "presence_mode": "select",
         "next_meeting": "sensor",
+        "steps_today": "sensor",
         "connected": "binary_sensor",
     }
 
@@ -408,6 +412,15 @@ EXPECTED = {
         "device_class": "moving", "payload_on": "ON", "payload_off": "OFF",
         "state_topic": STATE, "value_template": "{{ 'ON' if value_json.moving else 'OFF' }}",
     },
+    "steps_today": {
+        "platform": "sensor", "unique_id": "deskctl_office_steps_today", "name": "Steps today",
+        "unit_of_measurement": "steps", "state_class": "total_increasing", "icon": "mdi:walk",
+        "json_attributes_topic": STATE,
+        "json_attributes_template":
+            "{{ {'goal': value_json.steps_goal, 'to_go': none if value_json.steps_today is none"
+            " else [value_json.steps_goal - value_json.steps_today, 0] | max} | tojson }}",
+        "state_topic": STATE, "value_template": "{{ value_json.steps_today }}",
+    },
     "connected": {
         "platform": "binary_sensor", "unique_id": "deskctl_office_connected",
         "name": "Connected", "device_class": "connectivity", "entity_category": "diagnostic",
@@ -471,6 +484,8 @@ def test_state_json_has_the_contract_fields_and_what_the_entities_need() -> None
         "next_meeting": None,
         "calendar_problem": None,
         "released_until": None,
+        "steps_today": 5200,
+        "steps_goal": 8000,
     }
 
 
@@ -586,6 +601,9 @@ def parse(topic: str, payload: bytes, *, retained: bool = False) -> Request | Re
         ("deskctl/office/presence/set", b"away", "presence", {"mode": "away"}),
         ("deskctl/office/presence/set", b" Present\n", "presence", {"mode": "present"}),
         ("deskctl/office/presence/set", b"AUTO", "presence", {"mode": "auto"}),
+        ("deskctl/office/steps/set", b"5200", "steps", {"count": 5200}),
+        ("deskctl/office/steps/set", b" 5200.0\n", "steps", {"count": 5200}),
+        ("deskctl/office/steps/set", b"0", "steps", {"count": 0}),
     ],
 )  # fmt: skip
 def test_every_command_topic_and_payload(
@@ -619,6 +637,10 @@ def test_all_reaches_every_desk() -> None:
         ("deskctl/office/inhibit/set", b"1", "send ON or OFF"),
         ("deskctl/office/presence/set", b"home", "'home' is not a presence mode; send present, "
                                                  "away or auto"),
+        ("deskctl/office/steps/set", b"lots", "'lots' is not a step count; send a whole number"),
+        ("deskctl/office/steps/set", b"-40", "'-40' is not a step count"),
+        ("deskctl/office/steps/set", b"5,200", "'5,200' is ambiguous"),
+        ("deskctl/office/steps/set", b"999999", "more steps than a day holds"),
         ("deskctl/office/action", b"dance", "'dance' is not an action; send one of stop, "
                                             "skip, snooze, pause, resume, confirm"),
         ("deskctl/office/action", b"stop now", "the action stop takes nothing after it"),
@@ -638,7 +660,11 @@ def test_commands_that_cannot_be_done_say_why(topic: str, payload: bytes, reason
 
 @pytest.mark.parametrize(
     ("topic", "payload"),
-    [("deskctl/office/posture/set", b"stand"), ("deskctl/office/presence/set", b"away")],
+    [
+        ("deskctl/office/posture/set", b"stand"),
+        ("deskctl/office/presence/set", b"away"),
+        ("deskctl/office/steps/set", b"5200"),
+    ],
 )
 def test_a_retained_command_is_refused(topic: str, payload: bytes) -> None:
     """A retained presence would say away (or present) again at every reconnect, long after the
@@ -694,6 +720,8 @@ def test_any_bytes_on_any_command_topic_give_a_request_or_a_one_line_refusal(
         assert result.command == "release"
     elif leaf == "connect":
         assert text.lower() in ("press", "connect")
+    elif leaf == "steps/set":
+        assert result.args == {"count": parse_steps(text)}
     else:
         assert text.lower().split()[0] in ("stop", "skip", "snooze", "pause", "resume", "confirm")
 

@@ -323,6 +323,8 @@ def test_totals_add_days_and_keep_the_longest_bout() -> None:
         "moves": 2,
         "obstructions": 1,
         "cues_shown": 0,
+        "steps": 0,
+        "steps_goal": 0,
     }
     assert totals([]).longest_sitting_bout_s == 0
 
@@ -344,6 +346,8 @@ def test_the_json_object_has_the_documented_shape() -> None:
             "moves": 0,
             "obstructions": 0,
             "cues_shown": 0,
+            "steps": 0,
+            "steps_goal": 0,
         }
     ]
     assert out["totals"]["sitting_s"] == 5
@@ -449,6 +453,8 @@ def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path)
         "moves": 2,
         "obstructions": 1,
         "cues_shown": 1,
+        "steps": 0,
+        "steps_goal": 0,
     }
     assert tuesday == {
         "date": "2026-03-03",
@@ -462,6 +468,8 @@ def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path)
         "moves": 0,
         "obstructions": 0,
         "cues_shown": 0,
+        "steps": 0,
+        "steps_goal": 0,
     }
     assert out["totals"] == {
         "sitting_s": 7200,
@@ -474,6 +482,8 @@ def test_stats_json_is_the_documented_object_per_day_with_totals(tmp_path: Path)
         "moves": 2,
         "obstructions": 1,
         "cues_shown": 1,
+        "steps": 0,
+        "steps_goal": 0,
     }
 
 
@@ -492,10 +502,10 @@ def test_stats_csv_is_a_header_then_a_row_per_day(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines == [
         "date,sitting_s,standing_s,away_s,changes,longest_sitting_bout_s,cues_done,cues_skipped,"
-        "moves,obstructions,cues_shown",
-        "2026-03-01,0,0,0,0,0,0,0,0,0,0",
-        "2026-03-02,5400,1800,0,1,3600,1,1,2,1,1",
-        "2026-03-03,1800,0,900,1,1800,0,0,0,0,0",
+        "moves,obstructions,cues_shown,steps,steps_goal",
+        "2026-03-01,0,0,0,0,0,0,0,0,0,0,0,0",
+        "2026-03-02,5400,1800,0,1,3600,1,1,2,1,1,0,0",
+        "2026-03-03,1800,0,900,1,1800,0,0,0,0,0,0,0",
     ]
 
 
@@ -571,3 +581,39 @@ def test_stats_bad_usage_is_one_sentence_and_exit_2(
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+# -- steps from outside: a day's last count, against its goal ------------------------------------
+
+
+def test_a_days_steps_are_its_last_count_and_the_totals_add_the_days_that_had_one() -> None:
+    events = [
+        Event("office", at(MON, "9:00"), "session", {"state": "start"}),
+        Event("office", at(MON, "10:00"), "steps", {"count": 2100, "goal": 8000}),
+        Event("office", at(MON, "17:00"), "steps", {"count": 6400, "goal": 8000}),
+        Event("office", at(TUE, "12:00"), "steps", {"count": 9100, "goal": 10000}),
+    ]
+    monday, tuesday, wednesday = daily_stats(
+        events, MON, TUE + timedelta(days=1), BERLIN, at(TUE, "23:00")
+    )
+    assert (monday.steps, monday.steps_goal) == (6400, 8000)
+    assert (tuesday.steps, tuesday.steps_goal) == (9100, 10000)
+    assert (wednesday.steps, wednesday.steps_goal) == (0, 0)
+    total = totals([monday, tuesday, wednesday])
+    assert (total.steps, total.steps_goal) == (15500, 18000)
+
+
+def test_stats_show_steps_against_the_goal_only_when_a_count_came(tmp_path: Path) -> None:
+    fill(tmp_path)
+    plain = run_stats(tmp_path, "--days", "2", columns="200")
+    assert "steps" not in plain.stdout
+    with Store(tmp_path / "state" / "history.sqlite3") as store:
+        store.record("office", at(MON, "9:40"), "steps", count=5200, goal=8000)
+    drawn = run_stats(tmp_path, "--days", "2", columns="200")
+    assert drawn.returncode == 0, drawn.stderr
+    rows = {line[:9]: line for line in drawn.stdout.splitlines()}
+    assert "steps" in rows["day      "]
+    assert rows["Mon 03-02"].endswith("5,200 of 8,000")
+    assert rows["Tue 03-03"].endswith("–")
+    monday = json.loads(run_stats(tmp_path, "--days", "2", "--json").stdout)["days"][0]
+    assert (monday["steps"], monday["steps_goal"]) == (5200, 8000)

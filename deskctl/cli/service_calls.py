@@ -298,7 +298,9 @@ def status_lines(answer: dict[str, Any]) -> list[str]:
 
 
 def person_lines(state: dict[str, Any]) -> list[str]:
-    """Presence and the next meeting hold, when there is something to say."""
+    """Presence, the next meeting hold and today's steps, when there is something to say."""
+    from deskctl.core.steps import progress
+
     lines: list[str] = []
     presence = state.get("presence") or {}
     if presence.get("state") in ("present", "away"):
@@ -311,6 +313,9 @@ def person_lines(state: dict[str, Any]) -> list[str]:
         lines.append(f"meeting hold {meeting['start'][11:16]}-{meeting['end'][11:16]}{about}")
     if state.get("calendar_problem"):
         lines.append(f"calendar: {state['calendar_problem']}")
+    steps, goal = state.get("steps_today"), state.get("steps_goal")
+    if isinstance(steps, int) and isinstance(goal, int):
+        lines.append(progress(steps, goal))
     return lines
 
 

@@ -1,4 +1,4 @@
-"""`deskctl stats`: per day sitting and standing time, changes, longest sitting bout, cues.
+"""`deskctl stats`: per day sitting and standing time, changes, longest sitting bout, cues, steps.
 
 Design: reads the history read-only (never creates it; the service is its one writer) and hands one
 desk's events to the pure `daily_stats`. The days are the N local days ending with `--to` (default
@@ -195,6 +195,15 @@ def _draw(desk: str, first: date, last: date, rows: Sequence[DayStats], note: st
         [("changes", [str(r.changes) for r in every])],
         [("cues done", [f"{r.cues_done} of {r.cues_shown}" for r in every])],
     ]  # fmt: skip
+    if any(r.steps_goal for r in rows):  # steps came in from outside (a phone, a watch)
+        groups.append(
+            [
+                (
+                    "steps",
+                    [f"{r.steps:,} of {r.steps_goal:,}" if r.steps_goal else "–" for r in every],
+                )
+            ]
+        )
     days = [f"{row.day:%a %m-%d}" for row in rows]
 
     def width(header: str, cells: Sequence[str]) -> int:

@@ -47,6 +47,7 @@ from deskctl.config.toml_files import read_toml
 from deskctl.core.bridge_recipes import RECIPES, recipe_defaults
 from deskctl.core.linak import DEFAULT_BASE_MM, DEFAULT_TOP_MM
 from deskctl.core.presets import parse_presets
+from deskctl.core.steps import DEFAULT_GOAL, MAX_GOAL
 from deskctl.core.units import parse_height_mm
 from deskctl.errors import ConfigError, HeightError, InputError
 
@@ -62,6 +63,7 @@ __all__ = [
     "NotifySettings",
     "PresenceSettings",
     "Settings",
+    "StepsSettings",
     "desk_name_problem",
     "load_settings",
     "select_desk",
@@ -495,6 +497,13 @@ class CalendarSettings(_Strict):
         return [source.strip() for source in value]
 
 
+class StepsSettings(_Strict):
+    """Steps (docs/home-assistant.md): the daily goal a step count handed in over MQTT is shown
+    against; 8,000, the low end of the source article's 8,000 to 12,000 a day."""
+
+    goal: int = Field(DEFAULT_GOAL, ge=1000, le=MAX_GOAL)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=_ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
@@ -505,6 +514,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     presence: PresenceSettings = Field(default_factory=PresenceSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    steps: StepsSettings = Field(default_factory=StepsSettings)
 
 
 class _FileSource(PydanticBaseSettingsSource):

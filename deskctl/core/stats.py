@@ -12,6 +12,7 @@ place that says which kinds exist and what each carries; the store calls it befo
 | `schedule` | `state` (running/paused/inhibited/off_hours/off), optional `until` (aware time),  |
 |            | optional `working` (bool: inside the profile's working hours)                    |
 | `session`  | `state` (start/stop): the service started or stopped                             |
+| `steps`    | `count`, `goal` (int): today's step count came in from outside, and the goal      |
 Other keys may ride along (any JSON value or aware datetime).
 
 `daily_stats` turns one desk's events into a row per local day. Only time that counts makes a
@@ -30,6 +31,8 @@ A change is a posture event whose posture differs from the open bout's; it count
 Cues: `shown` when the service showed one, `done` only when the person confirmed it or the desk
 really went to the posture the cue came with (the service records that second row), `skipped`
 when its change was skipped. They, moves and obstructions count on the local day they happened.
+Steps: a day's `steps` and `steps_goal` are those of its last `steps` event (0 and 0 without one),
+so the totals add the days that had a count, goals too.
 
 A service that died: the next one to start records its `session` stop at the dead one's last
 heartbeat. A running service beats every `HEARTBEAT_S` (kept as state, not as rows; passed here
@@ -111,6 +114,7 @@ _SCHEMA: dict[str, dict[str, _Field]] = {
         "working": _Field(bool, required=False),
     },
     "session": {"state": _Field(str, SESSION_STATES)},
+    "steps": {"count": _Field(int), "goal": _Field(int)},
 }
 KINDS = tuple(_SCHEMA)
 
@@ -150,6 +154,8 @@ class _Counts:
     moves: int = 0
     obstructions: int = 0
     cues_shown: int = 0
+    steps: int = 0  # the day's last step count from outside (0: none came)
+    steps_goal: int = 0  # the goal it was shown against (0: no count came)
 
     def _counts(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COUNTS}
@@ -325,6 +331,9 @@ def daily_stats(
             continue
         if event.kind == "cue" and event.data.get("status") in ("done", "skipped", "shown"):
             acc[n].counts[f"cues_{event.data['status']}"] += 1
+        elif event.kind == "steps":  # the last count of the day stands
+            acc[n].counts["steps"] = int(event.data["count"])
+            acc[n].counts["steps_goal"] = int(event.data["goal"])
         elif event.kind == "move":
             acc[n].counts["moves"] += 1
             acc[n].counts["obstructions"] += event.data.get("outcome") == Outcome.OBSTRUCTION

@@ -108,6 +108,7 @@ def build_service(
             presets=desk.preset_heights,
         )
         runner.scheduler.break_after_s = settings.presence.break_after_s
+        runner.steps_goal = settings.steps.goal
         service.add_desk(runner)
     return service
 

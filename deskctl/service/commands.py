@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from deskctl.core.meetings import Meeting
 from deskctl.core.presence import Belief, Mode
 from deskctl.core.presets import preset_name_problem
+from deskctl.core.steps import MAX_STEPS
 from deskctl.core.units import MAX_DURATION_S, parse_duration_s, parse_height_mm
 from deskctl.core.vocab import Posture
 from deskctl.errors import DurationError, InputError
@@ -41,6 +42,7 @@ __all__ = [
     "ServiceCommand",
     "SetHeight",
     "SetPresence",
+    "SetSteps",
     "Skip",
     "Snooze",
     "Status",
@@ -171,6 +173,17 @@ class SetPresence:
 
 
 @dataclass(frozen=True, slots=True)
+class SetSteps:
+    """Today's step count from outside (`B/D/steps/set`: a phone or a watch through home
+    automation). It is the person's, so it holds for every desk, and only for the local day it
+    came on: at the day's start the count is gone."""
+
+    desk: str | None = None
+    count: int = 0
+    name: ClassVar[str] = "steps"
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceSeen:
     """What the presence model now believes (from the presence feed, never from a socket), and
     for a return, how long the away stretch that ended lasted."""
@@ -241,6 +254,7 @@ ServiceCommand = (
     | UseProfile
     | SetHeight
     | SetPresence
+    | SetSteps
     | PresenceSeen
     | MeetingsSeen
     | Release
@@ -282,6 +296,11 @@ def parse_command(cmd: str, desk: str | None, args: Mapping[str, Any]) -> Servic
         if mode not in tuple(Mode):
             raise InputError(f"presence mode {mode[:40]!r} is not one of present, away, auto")
         return SetPresence(desk, Mode(mode))
+    if cmd == "steps":
+        count = args.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_STEPS:
+            raise InputError(f"a step count is a whole number from 0 to {MAX_STEPS:,}")
+        return SetSteps(desk, count)
     if cmd == "profile_use":
         return UseProfile(desk, str(args.get("name", "")))
     if cmd == "profile_set":

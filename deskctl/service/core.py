@@ -49,6 +49,7 @@ from deskctl.core.presence import UNKNOWN_REASON, Belief, State
 from deskctl.core.presets import check_slot, preset_mm
 from deskctl.core.profile import Profile
 from deskctl.core.stats import HEARTBEAT_S
+from deskctl.core.steps import StepsToday
 from deskctl.core.units import check_limits, format_duration
 from deskctl.core.vocab import Posture
 from deskctl.errors import DeskctlError, DeskError, InputError, LinkError
@@ -67,6 +68,7 @@ from deskctl.service.commands import (
     ServiceCommand,
     SetHeight,
     SetPresence,
+    SetSteps,
     Skip,
     Snooze,
     Status,
@@ -83,6 +85,7 @@ from deskctl.service.news import (
     ServiceEvent,
     SessionChanged,
     StatusChanged,
+    StepsCounted,
 )
 from deskctl.service.status import DeskFacts, DeskStatus, same_but_growing, status_json
 
@@ -643,8 +646,10 @@ class Service:
 
     def _execute(self, order: _Order, now: datetime) -> CommandResult | None:
         command = order.command
-        if isinstance(command, Status | SetPresence | PresenceSeen | MeetingsSeen):
-            if isinstance(command, SetPresence):  # the presence feed carries it to the model
+        if isinstance(command, Status | SetPresence | SetSteps | PresenceSeen | MeetingsSeen):
+            if isinstance(command, SetSteps):
+                self._steps_counted(command, now)
+            elif isinstance(command, SetPresence):  # the presence feed carries it to the model
                 desk = self._runner(command.desk).name if command.desk else next(iter(self.desks))
                 self.publish(PresenceModeAsked(desk, self.clock.now(), command.mode.value))
             elif isinstance(command, PresenceSeen):
@@ -727,6 +732,15 @@ class Service:
             raise InputError(f"{command.name!r} is not a command the service knows")
         runner.carry_out(actions, now)
         return runner.status(now)
+
+    def _steps_counted(self, command: SetSteps, now: datetime) -> None:
+        """Today's step count from outside: the person's, so every desk shows it (for the local
+        day it came on) and the history keeps it for the stats."""
+        for runner in self.desks.values():
+            runner.steps = StepsToday(command.count, now.astimezone(runner.tz).date())
+            runner.emit(
+                StepsCounted(runner.name, self.clock.now(), command.count, runner.steps_goal)
+            )
 
     def _presence_seen(self, seen: PresenceSeen, now: datetime) -> None:
         """The presence model's new belief: the schedulers stop for an absence and take the

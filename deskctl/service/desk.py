@@ -48,6 +48,7 @@ from deskctl.core.schedule import (
     Warn,
     Withdrawn,
 )
+from deskctl.core.steps import DEFAULT_GOAL, StepsToday
 from deskctl.core.vocab import Outcome, Posture
 from deskctl.errors import (
     DeskctlError,
@@ -143,6 +144,8 @@ class DeskRunner:
         self.last_cue: dict[str, Any] | None = None
         self.presence = Belief(State.UNKNOWN, None, None, UNKNOWN_REASON)  # the service's belief
         self.calendar_problem: str | None = None  # what is wrong with a calendar, one sentence
+        self.steps: StepsToday | None = None  # the person's last step count and its local day
+        self.steps_goal = DEFAULT_GOAL
         self.move_task: asyncio.Task[None] | None = None
         self._move_from_mm: int | None = None
         self._move_to_mm = 0
@@ -384,7 +387,13 @@ class DeskRunner:
             calendar_problem=self.calendar_problem,
             memory_slots=self.link.memory_slots,
             released_until=self.released_until,
+            steps_today=self.steps_today(now),
+            steps_goal=self.steps_goal,
         )
+
+    def steps_today(self, now: datetime) -> int | None:
+        """Today's step count (the local day in `tz`), or None if none came today."""
+        return None if self.steps is None else self.steps.on(now.astimezone(self.tz).date())
 
     def _presence_json(self) -> dict[str, Any]:
         belief = self.presence
@@ -505,7 +514,14 @@ class DeskRunner:
                     and self._posture_of(was_mm) != action.block.posture
                 )
                 change = str(action.block.change)
-                self.emit(CueShown(self.name, self._at(), action.cue, change, done))
+                walk = action.block.posture is Posture.AWAY  # the cue says how far the day is
+                self.emit(
+                    CueShown(
+                        self.name, self._at(), action.cue, change, done,
+                        steps_today=self.steps_today(now) if walk else None,
+                        steps_goal=self.steps_goal if walk else None,
+                    )
+                )  # fmt: skip
                 if action.block.posture is Posture.AWAY:
                     self._set_posture(Posture.AWAY, now)
             elif isinstance(action, Held):

@@ -25,6 +25,7 @@ from deskctl.adapters.history_store import Store
 from deskctl.adapters.notify import Notice, Notifiers
 from deskctl.adapters.notify import NoticeKind as K
 from deskctl.core.cues import Cue
+from deskctl.core.steps import progress
 from deskctl.core.units import format_height
 from deskctl.core.vocab import Outcome, Posture
 from deskctl.errors import DeskError
@@ -40,6 +41,7 @@ from deskctl.service.news import (
     ServiceEvent,
     SessionChanged,
     StatusChanged,
+    StepsCounted,
 )
 
 __all__ = ["HistorySink", "NoticeSink", "notice_for"]
@@ -110,8 +112,10 @@ def notice_for(desk: str, kind: str, fields: dict[str, Any]) -> Notice | None:
             None,
             ("confirm", "skip"),
         )
-    if kind == "cue" and cue is not None:
-        return Notice(K.CUE, desk, cue.title, "", cue)
+    if kind == "cue" and cue is not None:  # at a walking break, how far the day is from the goal
+        goal, count = fields.get("steps_goal"), fields.get("steps_today")
+        body = _sentence(progress(count, goal)) if goal and count is not None else ""
+        return Notice(K.CUE, desk, cue.title, body, cue)
     if kind == "move_started":  # log only; on the desktop it closes the warning it answers
         return Notice(K.MOVE_STARTED, desk, f"Moving to {format_height(fields.get('target_mm'))}")
     if kind == "arrived":
@@ -208,6 +212,8 @@ class HistorySink:
             record(desk, at, "schedule", state=event.state, **extra)
         elif isinstance(event, SessionChanged):
             record(desk, at, "session", state=event.state)
+        elif isinstance(event, StepsCounted):
+            record(desk, at, "steps", count=event.count, goal=event.goal)
         else:
             return False
         return True

@@ -44,6 +44,7 @@ __all__ = [
     "ServiceEvent",
     "SessionChanged",
     "StatusChanged",
+    "StepsCounted",
     "Warned",
     "WarningWithdrawn",
 ]
@@ -180,10 +181,16 @@ class ChangeDropped(_BlockEvent):
 
 @dataclass(frozen=True, slots=True)
 class CueShown(_Event):
+    """A cue at a change; at a walking break, with today's step count (None: none came today)
+    and the goal, so the notice can say how far the day is from it (never on `B/D/event`)."""
+
     kind = "cue"
+    _optional = frozenset({"steps_today", "steps_goal"})
     cue: Cue
     change: str
     done: bool
+    steps_today: int | None = None
+    steps_goal: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +257,16 @@ class PresenceModeAsked(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StepsCounted(_Event):
+    """Today's step count came in from outside (`SetSteps`), with the goal it is shown against:
+    for the history (`deskctl stats`); not on `B/D/event` (the state carries it)."""
+
+    kind = "steps"
+    count: int
+    goal: int
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChanged(_Event):
     """The desk's status changed (the durations that grow by themselves do not count)."""
 
@@ -280,4 +297,5 @@ ServiceEvent = (
     | WarningWithdrawn
     | PresenceChanged
     | PresenceModeAsked
+    | StepsCounted
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from deskctl.core.steps import DEFAULT_GOAL
 from deskctl.core.vocab import Posture
 
 __all__ = ["GROWING", "DeskFacts", "DeskStatus", "same_but_growing", "status_json"]
@@ -64,6 +65,8 @@ class DeskStatus:
     calendar_problem: str | None = None  # what is wrong with a calendar, one sentence
     memory_slots: int = 0  # the desk's own memory slots (0: none)
     released_until: datetime | None = None  # let go for the vendor's app until then
+    steps_today: int | None = None  # the person's step count today (None: none came today)
+    steps_goal: int = DEFAULT_GOAL  # the daily goal it is shown against (`[steps] goal`)
 
 
 def status_json(status: DeskStatus) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from deskctl.core.ha.topics import Topics, is_profile_name
 from deskctl.core.presets import preset_name_problem
+from deskctl.core.steps import parse_steps
 from deskctl.core.units import MAX_DURATION_S, check_limits, parse_duration_s, parse_height_mm
 from deskctl.core.vocab import Posture, ScheduleState
 from deskctl.errors import DurationError, HeightError
@@ -28,6 +29,7 @@ COMMAND_LEAVES = (
     "schedule/set",
     "inhibit/set",
     "presence/set",
+    "steps/set",  # today's step count, a whole number (a phone or a watch, through HA)
     "action",
     "preset/set",  # a preset's name: its button (`preset_buttons.py`)
     "release",  # let go of the desk for its phone app: PRESS (10 minutes) or a duration
@@ -161,6 +163,8 @@ def _command(leaf: str, text: str, profiles: Collection[str]) -> tuple[str, dict
         if word in _PRESENCE_MODES:
             return "presence", {"mode": word}
         raise ValueError(f"{_short(text)} is not a presence mode; send present, away or auto")
+    if leaf == "steps/set":
+        return "steps", {"count": parse_steps(text)}
     if leaf == "preset/set":
         problem = preset_name_problem(text)
         if problem is not None:

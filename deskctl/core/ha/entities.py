@@ -145,6 +145,15 @@ ENTITIES = (
         value="{{ value_json.next_meeting.start if value_json.next_meeting else none }}",
     ),
     Entity(
+        "steps_today", "sensor", "Steps today", "mdi:walk", unit="steps",
+        state_class="total_increasing",
+        attributes=(
+            "{{ {'goal': value_json.steps_goal, 'to_go': none if value_json.steps_today is none"
+            " else [value_json.steps_goal - value_json.steps_today, 0] | max} | tojson }}"
+        ),
+        value="{{ value_json.steps_today }}",
+    ),
+    Entity(
         "connected", "binary_sensor", "Connected", device_class="connectivity", diagnostic=True,
         on_off=True, bridge_availability_only=True,
         value="{{ 'ON' if value_json.connected else 'OFF' }}",

@@ -62,7 +62,7 @@ GROWING_FIELDS = ("standing_today_s", "sitting_bout_s")  # change every second b
 def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, Any]:
     """`B/D/state`: DESIGN.md's fields, plus inhibited, connected, held, paused_until,
     waiting_for, waiting_until, last_cue, presence, next_meeting, calendar_problem,
-    released_until (let go for the phone app until)."""
+    released_until (let go for the phone app until), steps_today and steps_goal."""
     out = {key: _jsonable(status.get(key)) for key in STATE_FIELDS}
     out["moving"] = bool(status.get("moving"))
     out["inhibited"] = bool(inhibited)
@@ -76,6 +76,8 @@ def state_payload(status: Mapping[str, Any], *, inhibited: bool) -> dict[str, An
     out["next_meeting"] = _jsonable(status.get("next_meeting"))
     out["calendar_problem"] = _jsonable(status.get("calendar_problem"))
     out["released_until"] = _jsonable(status.get("released_until"))
+    out["steps_today"] = _jsonable(status.get("steps_today"))
+    out["steps_goal"] = _jsonable(status.get("steps_goal"))
     return out
 
 
