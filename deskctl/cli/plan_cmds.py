@@ -113,6 +113,8 @@ def _describe(profile: Profile, source: str) -> list[str]:
         lines.append(f"  {DAY_NAMES[day]}:    {', '.join(str(h) for h in hours) or 'none'}")
     confirm = "moves wait for a confirmation" if profile.confirm else "no confirmation needed"
     lines.append(f"warning:  {profile.warn_s} s before each move; {confirm}")
+    if profile.stand_for_meetings:
+        lines.append("meetings: stood through (the desk rises a minute before; docs/meetings.md)")
     areas = ", ".join(a.value for a in profile.prefer_areas) or "no preference"
     kinds = ", ".join(k.value for k in profile.prefer_kinds) or "no preference"
     lines.append(f"cues:     areas {areas}; kinds {kinds}")

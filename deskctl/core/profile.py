@@ -221,6 +221,7 @@ class Profile:
     hours_on: dict[int, tuple[Hours, ...]] = field(default_factory=dict)
     warn_s: int = 30
     confirm: bool = False
+    stand_for_meetings: bool = False  # the desk rises just before a meeting (docs/meetings.md)
     prefer_areas: tuple[Area, ...] = ()
     prefer_kinds: tuple[Kind, ...] = ()
 
@@ -415,6 +416,7 @@ _FIELDS = (  # the keys a profile file may hold besides its name, in the order t
     "hours_on",
     "warn_s",
     "confirm",
+    "stand_for_meetings",
     "prefer_areas",
     "prefer_kinds",
 )
@@ -427,6 +429,7 @@ _CHECKS: dict[str, Callable[[object], Any]] = {
     "hours_on": _parse_hours_on,
     "warn_s": _ranged(0, 600),
     "confirm": _yes_no,
+    "stand_for_meetings": _yes_no,
     "prefer_areas": _member(Area),
     "prefer_kinds": _member(Kind),
 }

@@ -55,6 +55,16 @@ The schedule follows the person (the service feeds it what `core.presence` belie
   A change is never moved before the person's word (`_not_before`), the first minute back, or to
   leave the block before it shorter than `MIN_BLOCK_S`. While a meeting holds, `upcoming` says
   `MEETING` until its end.
+- A profile with `stand_for_meetings` spends a meeting standing (`_stand_for_meetings`, after the
+  fitting): a meeting the plan spends seated or walking gets a change to stand `BEFORE_S` before
+  it (warned as every change), standing to its end, and the day planned afresh from the end (the
+  cycle from its first step). Only where it is sound: a full warning can still be given, the
+  meeting lasts at most `MEETING_STAND_MAX_S` (no long static standing) and lies in working hours,
+  no earlier meeting holds the minute before it, the block cut keeps `MIN_BLOCK_S` (or all of it),
+  the person's word and a change already warned, asked or moving come first, and the plan's
+  standing for the rest of the day stays at most about 2 hours (`STANDING_DAY_S`, the health
+  note) unless it already was more. Otherwise the desk holds still at whatever height it has, as
+  without the setting. Being away still moves nothing (the change waits, like any other).
 """
 
 from __future__ import annotations
@@ -64,8 +74,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from deskctl.core.cues import Cue
-from deskctl.core.meetings import Meeting, around_meetings, meeting_at, merge
+from deskctl.core.cues import Change, Cue
+from deskctl.core.meetings import BEFORE_S, Meeting, around_meetings, meeting_at, merge
 from deskctl.core.planner import Block, wall_time, working_spans
 from deskctl.core.profile import Profile
 from deskctl.core.units import format_duration, format_height
@@ -88,6 +98,8 @@ __all__ = [
 
 RETURN_S = 60.0  # no move in the first minute back
 MIN_BLOCK_S = 300.0  # a change moved before a meeting leaves the block before it this long
+MEETING_STAND_MAX_S = 30 * 60.0  # stand_for_meetings: a longer meeting is not stood through
+STANDING_DAY_S = 2 * 3600.0 + 60  # about 2 hours of standing a day (core.health's note)
 _MAX_FITS = 500  # a day never has more changes than this
 
 # plans a day: (profile, day, tz, now, posture_now) -> blocks
@@ -736,7 +748,62 @@ class Scheduler:
                 actions.append(Withdrawn(_zoned(block, self.tz), f"a meeting until {until}"))
             self._move_change(block, to)
             after = to
+        if self.profile.stand_for_meetings and any(
+            [self._stand_for_meeting(meeting, now) for meeting in self.holds]
+        ):
+            actions += self._fit(now)  # the day planned afresh after a meeting meets the next
         return actions
+
+    def _stand_for_meeting(self, meeting: Meeting, now: datetime) -> bool:
+        """Stand through `meeting` when the profile asks and the rules allow (module docstring):
+        a change to stand `BEFORE_S` before it, standing to its end, the day afresh from there.
+        True if the plan changed (so the changes after it are fitted around meetings again)."""
+        stand_at = meeting.start - timedelta(seconds=BEFORE_S)
+        if stand_at - timedelta(seconds=self.profile.warn_s) < now:
+            return False  # no full warning any more: hold still as the plan stands
+        if (meeting.end - meeting.start).total_seconds() > MEETING_STAND_MAX_S:
+            return False
+        if meeting_at(self.holds, stand_at) is not None:
+            return False  # another meeting holds the desk right before it
+        for word in (self._not_before, self._done_until):
+            if word is not None and stand_at <= word:
+                return False
+        if self.stage is not Stage.WAITING:  # a change warned, asked or moving comes first
+            current = self._change if self.stage is not Stage.WARNED else self._next_change()
+            if current is None or current.start >= stand_at:
+                return False
+        spans = [(_utc(s), _utc(e)) for s, e in working_spans(self.profile, self.day, self.tz)]
+        if not any(s <= stand_at and meeting.end <= e for s, e in spans):
+            return False
+        during = [b for b in self.blocks if b.start < meeting.end and b.end > meeting.start]
+        if not during or all(b.posture is Posture.STAND for b in during):
+            return False  # outside the plan, or standing through it already
+        cut = next((b for b in self.blocks if b.start < stand_at < b.end), None)
+        if cut is not None and (stand_at - cut.start).total_seconds() < min(
+            MIN_BLOCK_S, cut.duration.total_seconds()
+        ):
+            return False  # it would leave the block before it too short (a walk is never cut)
+        head = [b for b in self.blocks if b.start < stand_at]
+        if head and head[-1].end > stand_at:
+            head[-1] = replace(head[-1], end=stand_at)
+        still = bool(head) and head[-1].end == stand_at and head[-1].posture is Posture.STAND
+        later_stand = next(
+            (b for b in self.blocks if b.start >= stand_at and b.change is Change.TO_STAND), None
+        )
+        stand = Block(
+            start=stand_at,
+            end=meeting.end,
+            posture=Posture.STAND,
+            height_mm=self.profile.stand_mm,
+            cue=None if still or later_stand is None else later_stand.cue,
+            change=None if still else Change.TO_STAND,
+        )
+        blocks = [*head, stand, *self._planned(meeting.end, None)]
+        standing_s = _standing_s(blocks, stand_at)
+        if standing_s > STANDING_DAY_S and standing_s > _standing_s(self.blocks, stand_at):
+            return False  # more than about 2 hours on one's feet: the health note wins
+        self.blocks = blocks
+        return True
 
     def _placed(self, block: Block, due: datetime, now: datetime) -> datetime:
         """Where a change due at `due`, in a meeting, goes: before the meeting or at its end."""
@@ -856,6 +923,15 @@ def _utc(value: datetime) -> datetime:
 def _zoned(block: Block, tz: tzinfo) -> Block:
     """`block` with its instants shown in `tz` (the same instants)."""
     return replace(block, start=block.start.astimezone(tz), end=block.end.astimezone(tz))
+
+
+def _standing_s(blocks: list[Block], since: datetime) -> float:
+    """Seconds planned standing in `blocks` from `since` on."""
+    return sum(
+        (b.end - max(b.start, since)).total_seconds()
+        for b in blocks
+        if b.posture is Posture.STAND and b.end > since
+    )
 
 
 def _first_change(blocks: list[Block], done_until: datetime | None) -> Block | None:
