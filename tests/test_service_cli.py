@@ -168,7 +168,13 @@ def test_profile_use_says_where_the_new_profile_goes_past_the_health_limits(
     assert answer["profile"] == "seated"
     assert answer["health_warnings"] == [SEATED_SENTENCE]
     healthy = control_client.call("profile_use", args={"name": "default"}, path=sock)
-    assert healthy["health_warnings"] == []
+    assert (healthy["health_warnings"], healthy["health_notes"]) == ([], [])
+    standing = control_client.call("profile_use", args={"name": "sit-stand-30-15"}, path=sock)
+    assert standing["health_warnings"] == []
+    (note,) = standing["health_notes"]
+    assert note.startswith("profile 'sit-stand-30-15' plans up to 2 h 15 min of standing")
+    said = deskctl_in_process(tmp_path, "profile", "use", "sit-stand-30-15")
+    assert (said.returncode, said.stderr) == (0, f"deskctl: note: {note}.\n")
     # and the CLI prints it, as it did when it loaded the profile itself
     done = deskctl_in_process(tmp_path, "profile", "use", "seated")
     assert (done.returncode, done.stderr) == (0, SEATED_WARNING)

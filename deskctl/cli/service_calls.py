@@ -255,10 +255,13 @@ def profile_use(name: str, desk: str | None = None) -> bool:
     print(f"{live.get('desk')}: now using profile {name!r}; the day is re-planned from now")
     warnings = live.get("health_warnings")
     if isinstance(warnings, list):  # the service says it: no profile to load here
-        from deskctl.cli._common import warn
+        from deskctl.cli._common import say, warn
 
         for sentence in warnings:
             warn(str(sentence))
+        notes = live.get("health_notes")
+        for sentence in notes if isinstance(notes, list) else ():
+            say(f"note: {sentence}")
         return True
     from deskctl.cli._common import warn_health  # a service from before health_warnings
     from deskctl.config.profile_library import load_profile

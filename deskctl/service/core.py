@@ -245,14 +245,17 @@ class Service:
     async def answer(self, command: ServiceCommand) -> dict[str, Any]:
         """`submit(command)`, its answer as the control socket's JSON (`answer_json`). A profile
         switch's answer also holds `health_warnings`: one sentence per health limit a working
-        day of the profile now in use goes past (`core.health`), so that the CLI can say so
-        without loading the profile itself."""
+        day of the profile now in use goes past (`core.health`), and `health_notes`: the one
+        sentence when it plans more than about 2 hours of standing a day, so that the CLI can say
+        so without loading the profile itself."""
         result = await self.submit(command)
         answer = answer_json(command, result)
         if isinstance(command, UseProfile) and isinstance(result, DeskStatus):
-            from deskctl.core.health import profile_warnings
+            from deskctl.core.health import profile_warnings, standing_note
 
-            answer["health_warnings"] = profile_warnings(self.desks[result.desk].profile)
+            profile = self.desks[result.desk].profile
+            answer["health_warnings"] = profile_warnings(profile)
+            answer["health_notes"] = [note] if (note := standing_note(profile)) else []
         return answer
 
     def resolve(self, name: str | None) -> str:
