@@ -197,7 +197,7 @@ def test_scripts_give_every_answer_as_a_flag(tmp_path: Path) -> None:
         (("--simulate", "--sit", "130cm"), "130.0 cm is above this desk's highest allowed"),
         (("--simulate", "--sit", "80cm", "--stand", "80cm"), "must be above the sit height"),
         (("--simulate", "--min", "100cm", "--max", "90cm"), "--min (100.0 cm) must be below"),
-        (("--sim", "radio"), "--sim takes 'model', 'ble' or 'jiecang' (or jiecang:FE60"),
+        (("--sim", "radio"), "--sim takes 'model', 'ble', 'jiecang' (or jiecang:FE60"),
         (("--sim", "jiecang:FFFF"), "not 'jiecang:FFFF'"),
         (("--simulate", "--address", "AA:BB:CC:DD:EE:FF"), "--address is for a real desk"),
         (("--simulate", "--name", "my desk"), "'my desk' is not a desk name"),
