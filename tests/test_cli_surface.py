@@ -45,7 +45,16 @@ def test_shell_completion_is_offered_and_completes_commands(tmp_path: Path) -> N
     top = deskctl(tmp_path, "--help")
     assert "--install-completion" in top.stdout
     assert "--show-completion" in top.stdout
-    script = deskctl(tmp_path, "--show-completion", "bash")
+    # typer finds the shell among the command's parents, as in a terminal: here a bash that
+    # stays its parent (the test runner's own parents may hold none, under a job runner)
+    script = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m deskctl --show-completion; exit $?'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(tmp_path),
+        check=False,
+    )
     assert script.returncode == 0, script.stderr
     assert "complete " in script.stdout
     # what bash asks when a person types `deskctl sch<TAB>`, of the installed `deskctl` command
