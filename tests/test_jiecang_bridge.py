@@ -41,7 +41,10 @@ def at(hhmm: str) -> datetime:
     return datetime.fromisoformat(f"2026-11-30T{hhmm}").replace(tzinfo=TZ)  # a Monday
 
 
-def test_a_day_on_the_simulated_jiecang_desk_with_home_assistant(mosquitto: Broker) -> None:
+def test_a_day_on_the_simulated_jiecang_desk_with_home_assistant(
+    mosquitto: Broker, sit_stand_30_15: None
+) -> None:
+    """On the 30:15 rhythm (sit 30, stand 15): the times below are its changes."""
     run_warped(_a_day(mosquitto))
 
 

@@ -35,6 +35,14 @@ def test_move_110cm_on_the_simulated_jiecang_desk_lands_within_1_mm(tmp_path: Pa
     assert abs(json.loads(status.stdout)["height_mm"] - 1100) <= 1, "the height is remembered"
 
 
+def test_status_of_the_desk_itself_shows_its_memory_slots(tmp_path: Path) -> None:
+    jiecang = deskctl(tmp_path, "status", "--sim", "jiecang", "--json")
+    assert jiecang.returncode == 0, jiecang.stderr
+    assert json.loads(jiecang.stdout)["memory_slots"] == 4  # a Jiecang box keeps four
+    linak = deskctl(tmp_path, "status", "--simulate", "--json")
+    assert json.loads(linak.stdout)["memory_slots"] == 0  # LINAK's are not known: none
+
+
 def test_scan_lists_the_jiecang_desk_with_its_family_and_variant(tmp_path: Path) -> None:
     done = deskctl(tmp_path, "scan", "--sim", "jiecang:00FF", "--timeout", "1", "--json")
     assert done.returncode == 0, done.stderr

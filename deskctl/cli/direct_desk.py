@@ -243,9 +243,10 @@ async def stop(link: DeskLink) -> dict[str, Any]:
         return await halt(link)
 
 
-async def status(link: DeskLink) -> tuple[int | None, bool]:
+async def status(link: DeskLink) -> tuple[int | None, bool, int]:
+    """The desk's height, whether it moves, and its own memory slots (0: none)."""
     async with link:
-        return link.height_mm, link.moving
+        return link.height_mm, link.moving, link.memory_slots
 
 
 def proxy_target(proxy: str, key: str | None) -> ProxyTarget:
@@ -399,7 +400,7 @@ def status_directly(
 
     chosen = chosen_desk(config, desk, simulate, sim)
     name = chosen.name
-    height_mm, moving = asyncio.run(status(chosen.link()))
+    height_mm, moving, memory_slots = asyncio.run(status(chosen.link()))
     sit_mm, stand_mm = posture_heights(name, chosen.desk)
     posture = None if height_mm is None else posture_of(height_mm, sit_mm, stand_mm)
     result = {
@@ -410,6 +411,7 @@ def status_directly(
         "connected": True,
         "simulated": chosen.desk.link == "sim",
         "service": False,
+        "memory_slots": memory_slots,
     }
     if as_json:
         print_json(result)

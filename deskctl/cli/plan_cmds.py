@@ -209,7 +209,7 @@ def _height_now(desk: str | None) -> int:
     from deskctl.errors import DeskError, InputError
 
     chosen = direct_desk.chosen_desk(None, desk, simulate=False)
-    height_mm, moving = asyncio.run(direct_desk.status(chosen.link()))
+    height_mm, moving, _ = asyncio.run(direct_desk.status(chosen.link()))
     if height_mm is None:
         raise DeskError(f"desk {chosen.name!r} did not say how high it is; try again")
     if moving:

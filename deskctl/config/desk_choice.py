@@ -38,6 +38,7 @@ SETTINGS_TABLES = (
     "notify",
     "presence",
     "calendar",
+    "steps",
 )  # `Settings`: a test keeps them equal
 _DESK_NAME_MAX = 64
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from deskctl.config.settings import MqttDeskSettings
 from deskctl.core import ha
 from deskctl.core.esphome import DeskTopics
+from deskctl.core.units import MAX_DURATION_S
 from tests.faults.tally import counter
 from tests.fuzz.strategies import DURATIONS, HEIGHTS, NUMBERS, json_values
 
@@ -136,4 +137,4 @@ def test_any_command_is_a_request_or_a_one_line_refusal(
         assert isinstance(args["height_mm"], int)
         assert args["height_mm"] > 0
     if "for" in args:
-        assert 1 <= float(str(args["for"]).removesuffix("s")) <= 24 * 3600
+        assert 1 <= float(str(args["for"]).removesuffix("s")) <= MAX_DURATION_S  # 30 days
