@@ -54,7 +54,8 @@ def test_the_environment_overrides_the_file(
         ),
         (
             '[presence]\nsources = ["kde"]\n',
-            "presence.sources.0: Input should be 'mutter', 'screensaver', 'logind' or 'x11'",
+            "presence.sources.0: Input should be 'mutter', 'screensaver', 'logind', 'x11' or "
+            "'wayland'",
         ),
         (
             "[presence]\naway_after_s = 900\n",

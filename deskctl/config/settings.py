@@ -440,7 +440,7 @@ class NotifySettings(_Strict):
         return value
 
 
-PresenceSource = Literal["mutter", "screensaver", "logind", "x11"]
+PresenceSource = Literal["mutter", "screensaver", "logind", "x11", "wayland"]
 _PRESENCE_SOURCES: tuple[PresenceSource, ...] = ("mutter", "screensaver", "logind")
 
 

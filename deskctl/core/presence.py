@@ -2,10 +2,10 @@
 
 Design:
 - Sources (adapters at the edge: GNOME's idle monitor, the freedesktop ScreenSaver, logind, X11,
-  home automation) report `Event`s: idle past the threshold / active again, locked / unlocked,
-  about to sleep / resumed, gone (the source vanished). The caller passes the time of each event
-  in, as a monotonic reading (`mono_s`, for durations) and an aware datetime (`at`, for what
-  people read); nothing here reads a clock.
+  a Wayland compositor, home automation) report `Event`s: idle past the threshold / active
+  again, locked / unlocked, about to sleep / resumed, gone (the source vanished). The caller
+  passes the time of each event in, as a monotonic reading (`mono_s`, for durations) and an
+  aware datetime (`at`, for what people read); nothing here reads a clock.
 - Each source that has spoken and not gone holds a set of away conditions (idle, locked, asleep),
   each with the moment it began. An idle event carries `idle_s`, how long the input had already
   been still, so the condition starts at the last input, not when the threshold was crossed.
@@ -52,6 +52,7 @@ SOURCE_LABELS = {
     "screensaver": "the ScreenSaver service",
     "logind": "logind",
     "x11": "the X server",
+    "wayland": "the Wayland compositor",
     HOME: "home automation",
 }
 UNKNOWN_REASON = "no presence source is available, so the schedule runs on the clock"

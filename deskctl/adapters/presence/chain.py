@@ -2,15 +2,15 @@
 their services come and go.
 
 Design: `build_sources(names, away_after_s)` makes the sources the settings name (`mutter`,
-`screensaver`, `logind`, `x11`), in that order. `PresenceChain(sources, emit)` opens them all at
-once (`start`); each one that cannot be used is one log line saying why, said once, and when
-none can be used that is one more line: the schedule then runs on the clock, as without
-presence. A source whose service is merely not on the bus yet (deskctl's user unit may start
-before GNOME Shell) is waited for quietly and joins with one line when it comes. Each source runs
-in a task of its own and hands its events to `emit`; when its service leaves the bus the chain
-logs one line, reports `gone` for it (the model drops it), says so if it was the last, and waits
-for the service to come back. A source that fails any other way stops for good. `status` is the
-one line `deskctl status` can show. `close` stops every source and removes its watches.
+`screensaver`, `logind`, `x11`, `wayland`), in that order. `PresenceChain(sources, emit)` opens them
+all at once (`start`); each one that cannot be used is one log line saying why, said once, and when
+none can be used that is one more line: the schedule then runs on the clock, as without presence. A
+source whose service is merely not on the bus yet (deskctl's user unit may start before GNOME Shell)
+is waited for quietly and joins with one line when it comes. Each source runs in a task of its own
+and hands its events to `emit`; when its service leaves the bus the chain logs one line, reports
+`gone` for it (the model drops it), says so if it was the last, and waits for the service to come
+back. A source that fails any other way stops for good. `status` is the one line `deskctl status`
+can show. `close` stops every source and removes its watches.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = ["NONE_AVAILABLE", "SOURCE_NAMES", "PresenceChain", "build_sources"]
 
 log = logging.getLogger("deskctl.adapters.presence")
 
-SOURCE_NAMES = ("mutter", "screensaver", "logind", "x11")
+SOURCE_NAMES = ("mutter", "screensaver", "logind", "x11", "wayland")
 NONE_AVAILABLE = "no presence source is available, so the schedule runs on the clock"
 
 
@@ -60,10 +60,14 @@ def build_sources(
             )
         elif name == "logind":
             made[name] = LogindSource(bus_address=system_bus, environ=environ)
-        else:
+        elif name == "x11":
             from deskctl.adapters.presence.x11 import X11IdleSource
 
             made[name] = X11IdleSource(away_after_s, environ=environ)
+        else:
+            from deskctl.adapters.presence.wayland import WaylandIdleSource
+
+            made[name] = WaylandIdleSource(away_after_s, environ=environ)
     return list(made.values())
 
 
