@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,6 +118,20 @@ async def test_with_no_compositor_the_source_says_so(tmp_path: Path) -> None:
         await wayland(tmp_path / "wayland-9").open()
     assert str(raised.value) == f"no Wayland compositor is running at {tmp_path / 'wayland-9'}"
     assert not raised.value.may_appear
+
+
+async def test_a_compositor_that_does_not_answer_is_given_up_on(tmp_path: Path) -> None:
+    # a socket that takes the connection and never answers, like a compositor that hangs
+    path = tmp_path / "wayland-hung"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as hung:
+        hung.bind(str(path))
+        hung.listen()
+        source = WaylandIdleSource(AWAY_S, environ={"WAYLAND_DISPLAY": str(path)},
+                                   answer_timeout_s=0.2)  # fmt: skip
+        with pytest.raises(SourceUnavailable) as raised:
+            async with asyncio.timeout(WAIT_S):
+                await source.open()
+    assert str(raised.value) == f"the Wayland compositor at {path} did not answer within 0.2 s"
 
 
 @pytest.mark.parametrize(
