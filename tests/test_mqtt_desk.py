@@ -44,8 +44,10 @@ from deskctl.links.base import ConnectionChanged, HeightChanged, LinkEvent, Manu
 from deskctl.links.mqtt_desk import MqttDeskLink
 from deskctl.service.assembly import open_link
 from deskctl.sim.esphome_desk import IDEAL, EsphomeDesk, EsphomeDeskModel
+from deskctl.testing.virtual_time import run_virtual
 from tests.cli import cli_env
 from tests.mosquitto import Broker, _free_port
+from tests.mqtt_traffic import MqttTraffic
 
 SCALE = 5.0
 SPEEDUP = 4.0
@@ -123,17 +125,27 @@ TARGETS_MM = [1000, 1100, 800, 720, 1051, 900, 1180, 700, 763]
     [("upsy", "in", UPSY_STEP_MM), ("upsy", "cm", 1.0), ("cover", None, COVER_STEP_MM)],
     ids=["upsy-inches", "upsy-cm", "cover"],
 )
-async def test_the_link_lands_the_desk_within_its_resolution_up_and_down(
-    mosquitto: Broker, preset: str, unit: str | None, step_mm: float
+def test_the_link_lands_the_desk_within_its_resolution_up_and_down(
+    mosquitto: Broker,
+    monkeypatch: pytest.MonkeyPatch,
+    preset: str,
+    unit: str | None,
+    step_mm: float,
 ) -> None:
+    """On virtual time beside the real broker: on a scaled clock over a real loop a busy
+    machine made the first landing two millimetres short now and then."""
     changes: dict[str, Any] = {"unit": unit} if unit else {}
-    async with desk_and_link(mosquitto, preset, **changes) as (desk, link):
-        for target_mm in TARGETS_MM:
-            landed_mm = await link.move_to(target_mm)
-            assert abs(landed_mm - target_mm) <= step_mm, target_mm
-            assert abs(desk.model.reading_mm - target_mm) <= step_mm, "the desk's own reading"
-            assert landed_mm == link.height_mm
-            assert not desk.model.active, "the desk is at rest when move_to returns"
+
+    async def scenario() -> None:
+        async with desk_and_link(mosquitto, preset, **changes) as (desk, link):
+            for target_mm in TARGETS_MM:
+                landed_mm = await link.move_to(target_mm)
+                assert abs(landed_mm - target_mm) <= step_mm, target_mm
+                assert abs(desk.model.reading_mm - target_mm) <= step_mm, "its own reading"
+                assert landed_mm == link.height_mm
+                assert not desk.model.active, "the desk is at rest when move_to returns"
+
+    run_virtual(scenario(), hold=MqttTraffic.watch(monkeypatch).busy)
 
 
 @pytest.mark.parametrize(("preset", "step_mm"), [("upsy", UPSY_STEP_MM), ("cover", COVER_STEP_MM)])
