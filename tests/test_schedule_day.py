@@ -14,7 +14,10 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 
+import pytest
+
 from deskctl.adapters.calendar import parse_meetings
+from deskctl.config.profile_library import load_profile
 from deskctl.core.presence import Event, PresenceModel, Signal, State, Thresholds
 from deskctl.core.schedule import Move
 from deskctl.core.vocab import Posture
@@ -108,10 +111,13 @@ class Person:
 
 
 @functools.cache
-def live_the_day() -> tuple[Day, list[tuple[datetime, datetime]], list[tuple[datetime, bool]]]:
-    """The day played through; the meetings held, and the presence as (since, away?)."""
+def live_the_day(
+    profile: str = "sit-stand-30-15",
+) -> tuple[Day, list[tuple[datetime, datetime]], list[tuple[datetime, bool]]]:
+    """The day played through on `profile`; the meetings held, and the presence as (since,
+    away?). The table is the 30:15 rhythm's; the rules hold on the default (with its walks) too."""
     holds = parse_meetings(CALENDAR, at(0), at(23, 59), TZ)
-    d = day(start=at(7))
+    d = day(load_profile(profile), start=at(7))
     person = Person()
     d._take(d.sched.meetings(holds, d.now))
     presence: list[tuple[datetime, bool]] = [(at(7), False)]
@@ -150,8 +156,9 @@ def test_a_day_with_absences_a_lock_a_suspend_and_meetings_moves_as_the_table_sa
     assert d.moves() == MOVES
 
 
-def test_no_move_while_away_or_in_a_meeting() -> None:
-    d, holds, presence = live_the_day()
+@pytest.mark.parametrize("profile", ["sit-stand-30-15", "default"])
+def test_no_move_while_away_or_in_a_meeting(profile: str) -> None:
+    d, holds, presence = live_the_day(profile)
     for when, action in d.of(Move):
         away = [a for since, a in presence if since <= when][-1]
         assert not away, f"moved while away at {when:%H:%M}"
@@ -160,7 +167,8 @@ def test_no_move_while_away_or_in_a_meeting() -> None:
 
 
 def test_no_sitting_bout_over_30_minutes_at_the_desk() -> None:
-    """Sitting time at the desk, counted in the working hours while present; a break ends it."""
+    """Sitting time at the desk, counted in the working hours while present; a break ends it.
+    (On the 30:15 rhythm: the desk's moves alone do not show the default's walks.)"""
     d, _holds, presence = live_the_day()
     step = timedelta(seconds=10)
     spans = [(at(9), at(12, 30)), (at(13, 30), at(17, 30))]
