@@ -48,11 +48,13 @@ def _sim_ble(clock: Clock) -> DeskLink:  # the radio too: 15-50 ms a connection 
 
 
 def _jiecang(clock: Clock) -> DeskLink:  # its box goes no lower than 650 mm
-    return SimJiecangLink("desk", clock, min_mm=620, max_mm=1270, persist=False, height_mm=750)
+    return SimJiecangLink(
+        "desk", clock, min_mm=620, max_mm=1270, persist=False, height_mm=750, seed=7
+    )
 
 
 def _jiecang_ble(clock: Clock) -> DeskLink:
-    return SimJiecangBleLink("desk", clock, min_mm=620, max_mm=1270, height_mm=750)
+    return SimJiecangBleLink("desk", clock, min_mm=620, max_mm=1270, height_mm=750, seed=7)
 
 
 # the desk, the clock's scale, and how long a move may take beyond its distance at 38 mm/s: the
