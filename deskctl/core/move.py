@@ -242,7 +242,7 @@ class MoveController:
         self._height_mm: int | None = None
         self._moving = False  # the last report had a nonzero speed
         self._coast_until_s: float | None = None
-        self._landed_mm: int | None = None  # arrived creeping in at this height, still landing
+        self._landed_mm: int | None = None  # arrived at this height, still landing
         self._speed = 0  # the last speed seen in a move (raw, unsigned)
         self._clear_move()
 
@@ -272,8 +272,8 @@ class MoveController:
 
     @property
     def landing(self) -> bool:
-        """Arrived creeping in, and the desk finishes its last tenth of a millimetre: its reports
-        now are the landing (at rest to whoever asks), not a manual move."""
+        """Arrived, and for settle_s the desk may still finish (its last creep, or a nudge from a
+        target re-issued late): its reports now are the landing (at rest to whoever asks)."""
         return self._phase is Phase.STOPPING and self._landed_mm is not None
 
     @property
@@ -506,8 +506,9 @@ class MoveController:
         )
 
     def _landed(self, now_s: float) -> Decision:
-        """Arrived creeping in: no writes (the desk holds the target and finishes); for settle_s
-        its reports within tolerance of here are the landing, farther ones a manual move."""
+        """Arrived (at rest, or creeping in): no writes (the desk holds the target and finishes);
+        for settle_s its reports within tolerance of here are the landing, farther ones a manual
+        move."""
         self._landed_mm = self._height_mm
         self._moving = False
         self._phase = Phase.STOPPING
